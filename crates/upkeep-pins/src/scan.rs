@@ -1,0 +1,264 @@
+//! Scanning a directory tree: find the files, group them by module, parse and resolve.
+
+use crate::error::{ErrorKind, ScanError};
+use crate::hcl::{self, Flavor, SyntaxError};
+use crate::location::LineIndex;
+use crate::module::{self, SourceFile};
+use crate::pin::Pin;
+use crate::site::{FileFacts, Precedence};
+use crate::yaml;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Files larger than this are reported, not read, unless [`ScanOptions::max_file_size`] says
+/// otherwise. Real Terraform and values files are kilobytes.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
+
+/// Stack size of the scanning threads; the HCL parser recurses once per nesting level.
+const THREAD_STACK: usize = 32 * 1024 * 1024;
+
+/// How to scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Larger files are reported as [`ErrorKind::TooLarge`] and not read.
+    pub max_file_size: u64,
+    /// Worker threads; `None` uses one per core.
+    pub threads: Option<usize>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions { max_file_size: DEFAULT_MAX_FILE_SIZE, threads: None }
+    }
+}
+
+/// What a scan found: every pin, and every file that could not be read or parsed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ScanReport {
+    /// Pins, sorted by file, line and column.
+    pub pins: Vec<Pin>,
+    /// Problems, sorted by file, line and column.
+    pub errors: Vec<ScanError>,
+}
+
+/// Scans the tree under `root` (a directory). Paths in the report are relative to `root`.
+///
+/// Hidden directories (`.terraform`, `.git`, …) and files ignored by `.gitignore` are skipped.
+/// Fails only when `root` itself cannot be read; problems with single files are in the report.
+pub fn scan(root: &Path, options: &ScanOptions) -> io::Result<ScanReport> {
+    scan_with(root, options, &HashMap::new())
+}
+
+/// [`scan`], reading the files in `overlay` from memory instead of disk (keys relative to
+/// `root`); used to check edits before they are written.
+pub(crate) fn scan_with(root: &Path, options: &ScanOptions, overlay: &HashMap<PathBuf, String>) -> io::Result<ScanReport> {
+    let metadata = std::fs::metadata(root)?;
+    if !metadata.is_dir() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not a directory", root.display())));
+    }
+    let canonical_root = root.canonicalize()?;
+    let (entries, mut errors) = walk(root, &canonical_root);
+    let units = group_into_units(entries);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads.unwrap_or(0))
+        .stack_size(THREAD_STACK)
+        .build()
+        .map_err(io::Error::other)?;
+    let results: Vec<(Vec<Pin>, Vec<ScanError>)> = pool.install(|| {
+        units
+            .par_iter()
+            .map(|(dir, entries)| scan_unit(root, dir, entries, options, overlay))
+            .collect()
+    });
+    let mut pins = Vec::new();
+    for (unit_pins, unit_errors) in results {
+        pins.extend(unit_pins);
+        errors.extend(unit_errors);
+    }
+    pins.sort_by(|a, b| (&a.file, a.line, a.column, a.kind).cmp(&(&b.file, b.line, b.column, b.kind)));
+    errors.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    Ok(ScanReport { pins, errors })
+}
+
+/// The kinds of file upkeep reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FileType {
+    Hcl(Flavor),
+    Yaml,
+}
+
+impl FileType {
+    /// The type of a file from its name, or `None` for files upkeep does not read.
+    pub(crate) fn of(path: &Path) -> Option<FileType> {
+        let name = path.file_name()?.to_str()?;
+        let flavor = if name == "terraform.tfvars" {
+            Flavor::Tfvars(Precedence::Tfvars)
+        } else if name.ends_with(".auto.tfvars") {
+            Flavor::Tfvars(Precedence::AutoTfvars)
+        } else if name.ends_with(".tf") {
+            Flavor::Terraform
+        } else if name.ends_with(".hcl") && name != ".terraform.lock.hcl" {
+            Flavor::Terragrunt
+        } else if [".yaml", ".yml", ".tpl", ".yaml.tftpl", ".yml.tftpl"].iter().any(|ext| name.ends_with(ext)) {
+            return Some(FileType::Yaml);
+        } else {
+            return None;
+        };
+        Some(FileType::Hcl(flavor))
+    }
+
+    /// Parses `text` as this type.
+    pub(crate) fn parse(self, text: &str) -> Result<FileFacts, SyntaxError> {
+        match self {
+            FileType::Hcl(flavor) => hcl::parse(text, flavor),
+            FileType::Yaml => yaml::parse(text),
+        }
+    }
+}
+
+/// A file to scan.
+struct Entry {
+    rel: PathBuf,
+    file_type: FileType,
+}
+
+/// Lists the files under `root` that upkeep reads, and reports links leading outside it.
+fn walk(root: &Path, canonical_root: &Path) -> (Vec<Entry>, Vec<ScanError>) {
+    let mut entries = Vec::new();
+    let mut errors = Vec::new();
+    let walker = ignore::WalkBuilder::new(root).follow_links(false).require_git(false).build();
+    for item in walker {
+        let entry = match item {
+            Ok(entry) => entry,
+            Err(error) => {
+                let file = error_path(&error).map(|p| relative(root, p)).unwrap_or_default();
+                errors.push(ScanError::whole_file(file, ErrorKind::Io, error.to_string()));
+                continue;
+            }
+        };
+        let Some(file_type) = FileType::of(entry.path()) else { continue };
+        let rel = relative(root, entry.path());
+        if entry.path_is_symlink() {
+            match entry.path().canonicalize() {
+                Ok(target) if !target.starts_with(canonical_root) => {
+                    let message = format!("symbolic link to {} leads outside the scanned root; not followed", target.display());
+                    errors.push(ScanError::whole_file(rel, ErrorKind::OutsideRoot, message));
+                    continue;
+                }
+                Ok(target) if target.is_file() => {}
+                Ok(_) => continue,
+                Err(error) => {
+                    errors.push(ScanError::whole_file(rel, ErrorKind::Io, format!("broken symbolic link: {error}")));
+                    continue;
+                }
+            }
+        } else if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        entries.push(Entry { rel, file_type });
+    }
+    (entries, errors)
+}
+
+fn error_path(error: &ignore::Error) -> Option<&Path> {
+    match error {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        _ => None,
+    }
+}
+
+fn relative(root: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(root).unwrap_or(path).to_path_buf()
+}
+
+/// Groups files by module directory. A values file belongs to the nearest enclosing folder
+/// that holds HCL (its stack), so `templatefile()` calls there can resolve it.
+fn group_into_units(entries: Vec<Entry>) -> BTreeMap<PathBuf, Vec<Entry>> {
+    let hcl_dirs: BTreeSet<PathBuf> = entries
+        .iter()
+        .filter(|e| matches!(e.file_type, FileType::Hcl(_)))
+        .map(|e| parent(&e.rel))
+        .collect();
+    let mut units: BTreeMap<PathBuf, Vec<Entry>> = BTreeMap::new();
+    for entry in entries {
+        let dir = parent(&entry.rel);
+        let unit = match entry.file_type {
+            FileType::Hcl(_) => dir,
+            FileType::Yaml => dir.ancestors().find(|d| hcl_dirs.contains(*d)).map_or(dir.clone(), Path::to_path_buf),
+        };
+        units.entry(unit).or_default().push(entry);
+    }
+    for entries in units.values_mut() {
+        entries.sort_by(|a, b| a.rel.cmp(&b.rel));
+    }
+    units
+}
+
+fn parent(path: &Path) -> PathBuf {
+    path.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// Reads, parses and resolves the files of one unit.
+fn scan_unit(
+    root: &Path,
+    dir: &Path,
+    entries: &[Entry],
+    options: &ScanOptions,
+    overlay: &HashMap<PathBuf, String>,
+) -> (Vec<Pin>, Vec<ScanError>) {
+    let mut files = Vec::with_capacity(entries.len());
+    let mut errors = Vec::new();
+    for entry in entries {
+        let text = match overlay.get(&entry.rel) {
+            Some(text) => text.clone(),
+            None => match read_text(root, &entry.rel, options.max_file_size) {
+                Ok(text) => text,
+                Err(error) => {
+                    errors.push(error);
+                    continue;
+                }
+            },
+        };
+        match entry.file_type.parse(&text) {
+            Ok(facts) => files.push(SourceFile { rel: entry.rel.clone(), text, facts }),
+            Err(error) => errors.push(syntax_error(&entry.rel, &text, &error)),
+        }
+    }
+    (module::resolve(dir, &files), errors)
+}
+
+/// Turns a parser's error into a located [`ScanError`].
+pub(crate) fn syntax_error(rel: &Path, text: &str, error: &SyntaxError) -> ScanError {
+    let (line, column) = LineIndex::new(text).line_col(error.offset);
+    ScanError { file: rel.to_path_buf(), line, column, kind: ErrorKind::Syntax, message: error.message.clone() }
+}
+
+/// Reads a file as UTF-8 text, within the size limit.
+pub(crate) fn read_text(root: &Path, rel: &Path, max_size: u64) -> Result<String, ScanError> {
+    let path = root.join(rel);
+    let io_error = |error: io::Error| ScanError::whole_file(rel.to_path_buf(), ErrorKind::Io, error.to_string());
+    let size = std::fs::metadata(&path).map_err(io_error)?.len();
+    if size > max_size {
+        let message = format!("file is {} bytes, over the {max_size}-byte limit; not read", size);
+        return Err(ScanError::whole_file(rel.to_path_buf(), ErrorKind::TooLarge, message));
+    }
+    let bytes = std::fs::read(&path).map_err(io_error)?;
+    String::from_utf8(bytes).map_err(|error| {
+        let valid = error.utf8_error().valid_up_to();
+        let bytes = error.as_bytes();
+        // The prefix is valid UTF-8 by definition of `valid_up_to`.
+        let prefix = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+        let (line, column) = LineIndex::new(prefix).line_col(valid);
+        ScanError {
+            file: rel.to_path_buf(),
+            line,
+            column,
+            kind: ErrorKind::NotUtf8,
+            message: format!("not valid UTF-8 (byte 0x{:02x} at offset {valid}); not read", bytes[valid]),
+        }
+    })
+}

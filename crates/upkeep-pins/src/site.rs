@@ -1,0 +1,169 @@
+//! What the parsers extract from one file: the raw material pins are resolved from.
+//!
+//! A parser reports *sites* (places that hold or use a version) and *declarations*
+//! (variables, locals, inputs) without resolving anything; [`crate::module`] then joins the
+//! files of one module directory and turns sites into pins.
+
+use crate::pin::PinKind;
+use std::ops::Range;
+
+/// A string literal of a source file, with the map from its decoded text back to raw bytes.
+#[derive(Debug, Clone)]
+pub(crate) struct Lit {
+    /// The decoded text (escapes resolved).
+    pub text: String,
+    /// Byte range of the raw text in the file, quotes excluded.
+    pub raw: Range<usize>,
+    /// When the raw text differs from `text` (escape sequences): for each byte offset of
+    /// `text`, plus one past the end, the offset in the raw text. `None` means identity.
+    pub offsets: Option<Vec<u32>>,
+}
+
+impl Lit {
+    /// A literal whose raw bytes equal its text.
+    pub fn verbatim(text: &str, start: usize) -> Lit {
+        Lit { text: text.to_owned(), raw: start..start + text.len(), offsets: None }
+    }
+
+    /// The raw byte range in the file of the decoded sub-range `decoded`.
+    pub fn raw_range(&self, decoded: Range<usize>) -> Range<usize> {
+        match &self.offsets {
+            None => self.raw.start + decoded.start..self.raw.start + decoded.end,
+            Some(offsets) => {
+                self.raw.start + offsets[decoded.start] as usize
+                    ..self.raw.start + offsets[decoded.end] as usize
+            }
+        }
+    }
+}
+
+/// A reference to a named value, resolved within the module directory.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Reference {
+    /// `var.name`
+    Var(String),
+    /// `local.name`
+    Local(String),
+    /// `${name}` inside a `.tpl` file rendered by `templatefile(…, { name = … })`.
+    TemplateVar(String),
+}
+
+impl Reference {
+    /// The reference as written in Terraform.
+    pub fn display(&self) -> String {
+        match self {
+            Reference::Var(name) => format!("var.{name}"),
+            Reference::Local(name) => format!("local.{name}"),
+            Reference::TemplateVar(name) => name.clone(),
+        }
+    }
+}
+
+/// One part of a value.
+#[derive(Debug, Clone)]
+pub(crate) enum Piece {
+    /// Literal text.
+    Lit(Lit),
+    /// A variable, local or template variable to look up.
+    Ref(Reference),
+    /// An expression upkeep does not evaluate, kept as written.
+    Opaque(String),
+}
+
+/// An expression reduced to what upkeep can evaluate: a concatenation of pieces.
+#[derive(Debug, Clone)]
+pub(crate) struct Value {
+    /// The pieces, in order.
+    pub pieces: Vec<Piece>,
+    /// The expression as written, for messages (`ghcr.io/x:${var.v}`).
+    pub source: String,
+    /// Byte range of the whole expression in its file.
+    pub span: Range<usize>,
+}
+
+impl Value {
+    /// The literal text when the value is one literal.
+    pub fn as_literal(&self) -> Option<&Lit> {
+        match self.pieces.as_slice() {
+            [Piece::Lit(lit)] => Some(lit),
+            _ => None,
+        }
+    }
+}
+
+/// What a site holds.
+#[derive(Debug, Clone)]
+pub(crate) enum SiteKind {
+    /// The value is a whole image reference (`repo:tag`).
+    Image {
+        /// `image` in Terraform, `values_image` in YAML.
+        kind: PinKind,
+    },
+    /// The value is an image tag; the repository (and registry) may be given next to it.
+    ImageTag {
+        /// `helm_set` or `values_image`.
+        kind: PinKind,
+        /// The `repository` next to the tag, if any.
+        repository: Option<Value>,
+        /// The `registry` next to the tag, if any.
+        registry: Option<Value>,
+        /// Dotted key path of the tag (`server.image.tag`), for tags without a repository.
+        key: String,
+    },
+    /// The value is a `helm_release` version.
+    Chart {
+        /// The `chart` attribute.
+        chart: Option<Value>,
+        /// The `repository` attribute.
+        repository: Option<Value>,
+    },
+    /// The value is a `required_providers` version constraint.
+    Provider {
+        /// The provider source (`telmate/proxmox`), or its local name when there is none.
+        source: String,
+    },
+    /// The value is a registry module version.
+    Module {
+        /// The module source.
+        source: Value,
+    },
+    /// The value is a module source with a `?ref=` version (git sources, Terragrunt).
+    SourceRef,
+}
+
+/// A place that holds or uses a version.
+#[derive(Debug, Clone)]
+pub(crate) struct Site {
+    /// What the value is.
+    pub kind: SiteKind,
+    /// The value carrying the version.
+    pub value: Value,
+    /// A `lifecycle { ignore_changes }` of the enclosing resource covers this site.
+    pub ignored: bool,
+}
+
+/// Where a value assigned to a variable comes from, in Terraform's order of precedence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Precedence {
+    /// Terragrunt `inputs`, passed as `TF_VAR_` environment variables.
+    TerragruntInputs,
+    /// `terraform.tfvars`.
+    Tfvars,
+    /// `*.auto.tfvars`, in lexical order of file name (`rank`).
+    AutoTfvars,
+}
+
+/// Everything one file contributes to its module.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FileFacts {
+    /// Sites holding or using versions.
+    pub sites: Vec<Site>,
+    /// `variable` blocks: name and default.
+    pub variables: Vec<(String, Option<Value>)>,
+    /// `locals` entries.
+    pub locals: Vec<(String, Value)>,
+    /// Values assigned to variables outside `variable` blocks (tfvars, Terragrunt inputs).
+    pub assignments: Vec<(String, Value, Precedence)>,
+    /// `templatefile(path, { … })` calls: the template path as written and its variables.
+    pub templates: Vec<(String, Vec<(String, Value)>)>,
+}

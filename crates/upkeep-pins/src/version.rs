@@ -1,0 +1,154 @@
+//! Rewriting a version token to a new version, keeping the style of the old one.
+
+use thiserror::Error;
+
+/// Why a target version was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum VersionError {
+    /// The target is empty.
+    #[error("the new version is empty")]
+    Empty,
+    /// The target contains a character that cannot be part of a version or image tag.
+    #[error("the new version contains {0:?}, which cannot appear in a version or tag")]
+    InvalidCharacter(char),
+    /// The target is a moving tag, which is never written as a pin.
+    #[error("`{0}` is a moving tag, not a version; upkeep never pins it")]
+    MovingTag(String),
+}
+
+/// Computes the text that replaces the version token `old` when the pin moves to `target`.
+///
+/// The old token's style is kept: a `v` prefix is added or dropped to match it, and a variant
+/// suffix (`-alpine`, `-cuda`, `-bookworm-slim`) is carried over when the target has no suffix
+/// of its own. Revision and pre-release suffixes (`-r1`, `-patch3`, `-rc07`) are not carried
+/// over, since they belong to one release. Returns `Ok(None)` when nothing would change.
+pub fn retarget(old: &str, target: &str) -> Result<Option<String>, VersionError> {
+    validate(target)?;
+    let mut new = match (has_v_prefix(old), has_v_prefix(target)) {
+        (true, false) if starts_with_digit(target) => format!("v{target}"),
+        (false, true) if starts_with_digit(old) => target[1..].to_owned(),
+        _ => target.to_owned(),
+    };
+    if !new.contains('-') {
+        if let Some(variant) = variant_suffix(old) {
+            new.push('-');
+            new.push_str(variant);
+        }
+    }
+    Ok((new != old).then_some(new))
+}
+
+/// Whether two versions name the same release, ignoring a `v` prefix (`v1.2.3` ≡ `1.2.3`).
+pub fn same_version(a: &str, b: &str) -> bool {
+    strip_v(a) == strip_v(b)
+}
+
+fn validate(target: &str) -> Result<(), VersionError> {
+    if target.is_empty() {
+        return Err(VersionError::Empty);
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+');
+    if let Some(c) = target.chars().find(|&c| !allowed(c)) {
+        return Err(VersionError::InvalidCharacter(c));
+    }
+    if target.eq_ignore_ascii_case("latest") {
+        return Err(VersionError::MovingTag(target.to_owned()));
+    }
+    Ok(())
+}
+
+fn strip_v(version: &str) -> &str {
+    if has_v_prefix(version) { &version[1..] } else { version }
+}
+
+fn has_v_prefix(version: &str) -> bool {
+    let mut chars = version.chars();
+    matches!(chars.next(), Some('v' | 'V')) && chars.next().is_some_and(|c| c.is_ascii_digit())
+}
+
+fn starts_with_digit(version: &str) -> bool {
+    version.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// The variant part of a tag such as `16-alpine` (`alpine`) or `15-vectorchord0.4.3`: the text
+/// after the first `-` that follows the numeric core, when it starts with a letter and is not a
+/// revision or pre-release marker.
+fn variant_suffix(version: &str) -> Option<&str> {
+    let core_end = strip_v(version)
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .map(|i| i + (version.len() - strip_v(version).len()))?;
+    let suffix = version[core_end..].strip_prefix('-')?;
+    if !suffix.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let lower = suffix.to_ascii_lowercase();
+    let word_end = lower.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(lower.len());
+    let release_markers =
+        ["r", "rc", "patch", "p", "ls", "alpha", "beta", "pre", "dev", "snapshot", "build", "b"];
+    let is_marker = release_markers.contains(&&lower[..word_end])
+        && lower[word_end..].starts_with(|c: char| c.is_ascii_digit() || c == '.');
+    (!is_marker).then_some(suffix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{VersionError, retarget, same_version};
+
+    fn to(old: &str, target: &str) -> Option<String> {
+        retarget(old, target).unwrap()
+    }
+
+    #[test]
+    fn preserves_v_prefix_style() {
+        assert_eq!(to("v2.7.4", "2.7.5").as_deref(), Some("v2.7.5"));
+        assert_eq!(to("v2.7.4", "v2.7.5").as_deref(), Some("v2.7.5"));
+        assert_eq!(to("1.35.4", "v1.36.0").as_deref(), Some("1.36.0"));
+        assert_eq!(to("v1.0.35.0", "1.0.36.0").as_deref(), Some("v1.0.36.0"));
+    }
+
+    #[test]
+    fn preserves_variant_suffix() {
+        assert_eq!(to("16-alpine", "17").as_deref(), Some("17-alpine"));
+        assert_eq!(to("3.12-alpine", "3.13").as_deref(), Some("3.13-alpine"));
+        assert_eq!(to("v2.7.4-cuda", "2.8.0").as_deref(), Some("v2.8.0-cuda"));
+        assert_eq!(to("15-vectorchord0.4.3", "16").as_deref(), Some("16-vectorchord0.4.3"));
+        assert_eq!(to("12.1-bookworm-slim", "12.2").as_deref(), Some("12.2-bookworm-slim"));
+    }
+
+    #[test]
+    fn explicit_suffix_in_target_wins() {
+        assert_eq!(to("16-alpine", "17-bookworm").as_deref(), Some("17-bookworm"));
+    }
+
+    #[test]
+    fn drops_release_specific_suffixes() {
+        assert_eq!(to("4.6.3-r1", "4.6.4").as_deref(), Some("4.6.4"));
+        assert_eq!(to("2026.2.4-patch3", "2026.3.0").as_deref(), Some("2026.3.0"));
+        assert_eq!(to("3.0.2-rc07", "3.0.2").as_deref(), Some("3.0.2"));
+        assert_eq!(to("1.2.3-ls45", "1.2.4").as_deref(), Some("1.2.4"));
+    }
+
+    #[test]
+    fn unchanged_version_is_none() {
+        assert_eq!(to("1.35.4", "1.35.4"), None);
+        assert_eq!(to("v1.35.4", "1.35.4"), None);
+        assert_eq!(to("16-alpine", "16"), None);
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_version() {
+        assert_eq!(retarget("1.0", ""), Err(VersionError::Empty));
+        assert_eq!(retarget("1.0", "1.0\""), Err(VersionError::InvalidCharacter('"')));
+        assert_eq!(retarget("1.0", "${var.x}"), Err(VersionError::InvalidCharacter('$')));
+        assert_eq!(retarget("1.0", "1 .0"), Err(VersionError::InvalidCharacter(' ')));
+        assert!(matches!(retarget("1.0", "latest"), Err(VersionError::MovingTag(_))));
+    }
+
+    #[test]
+    fn same_version_ignores_v_prefix() {
+        assert!(same_version("v1.2.3", "1.2.3"));
+        assert!(!same_version("1.2.3", "1.2.4"));
+        assert!(!same_version("version", "ersion"));
+    }
+}

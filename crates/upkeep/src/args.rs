@@ -1,0 +1,114 @@
+//! Command-line arguments.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use upkeep_pins::PinKind;
+
+/// Keep the version pins of a Terraform/Helm infrastructure repo current, safely.
+///
+/// Exit codes: 0 ok, 1 findings or nothing to do, 2 usage or runtime error.
+#[derive(Debug, Parser)]
+#[command(name = "upkeep", version, about, long_about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every version pin: image tags (hardcoded, via variables and locals), Helm chart
+    /// versions, provider and module versions, Helm `set`/values image tags.
+    ///
+    /// Exits 0 when every file was read, 1 when some files could not be read or parsed
+    /// (they are listed under errors and left out), 2 when the scan could not run.
+    Scan(ScanArgs),
+    /// Move every pin of NAME to VERSION, changing only the version bytes.
+    ///
+    /// NAME is an image in any equivalent spelling (`alpine`, `docker.io/library/alpine`), a
+    /// chart name or `repository/chart`, a provider source or a module source. The old
+    /// version's style is kept: a `v` prefix and a variant suffix such as `-alpine`.
+    /// All files are written or none. Exits 0 when pins moved (or would, with --dry-run),
+    /// 1 when nothing matched or everything is already at VERSION, 2 on error.
+    Set(SetArgs),
+}
+
+/// Arguments of `upkeep scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Directories or files to scan. Pins are reported for a file's whole module folder
+    /// (so variables resolve) but only those touching the file are listed.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Files larger than this many bytes are reported and not read.
+    #[arg(long, default_value_t = upkeep_pins::DEFAULT_MAX_FILE_SIZE, value_name = "BYTES")]
+    pub max_file_size: u64,
+}
+
+/// Arguments of `upkeep set`.
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// Image, chart, provider or module to move.
+    pub name: String,
+    /// The new version.
+    pub version: String,
+    /// Only move pins currently at this version (`v` prefix optional).
+    #[arg(long, value_name = "OLD")]
+    pub from: Option<String>,
+    /// The repository root to work in.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub path: PathBuf,
+    /// Print the diff and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only pins of this kind (when NAME is both, say, an image and a provider).
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people: tables and diffs.
+    Human,
+    /// One JSON object on standard output.
+    Json,
+}
+
+/// Pin kinds as written on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum KindArg {
+    /// Container images in Terraform.
+    Image,
+    /// `helm_release` chart versions.
+    HelmChart,
+    /// `required_providers` versions.
+    Provider,
+    /// Module versions and `?ref=` sources.
+    Module,
+    /// Helm `set` / `yamlencode` image tags.
+    HelmSet,
+    /// Image tags in Helm values YAML.
+    ValuesImage,
+}
+
+impl From<KindArg> for PinKind {
+    fn from(kind: KindArg) -> PinKind {
+        match kind {
+            KindArg::Image => PinKind::Image,
+            KindArg::HelmChart => PinKind::HelmChart,
+            KindArg::Provider => PinKind::Provider,
+            KindArg::Module => PinKind::Module,
+            KindArg::HelmSet => PinKind::HelmSet,
+            KindArg::ValuesImage => PinKind::ValuesImage,
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! One module per subcommand.
+
+mod scan;
+mod set;
+
+use crate::args::{Cli, Command};
+use std::process::ExitCode;
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Scan(args) => scan::run(&args),
+        Command::Set(args) => set::run(&args),
+    }
+}

@@ -1,0 +1,120 @@
+//! The human table of `upkeep scan`: one section per stack (module folder).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::PathBuf;
+use upkeep_pins::{Pin, PinStatus, ScanReport};
+
+/// Renders the report as aligned columns grouped by stack, then the errors and a summary.
+pub fn render(report: &ScanReport) -> String {
+    let mut stacks: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
+    for (index, pin) in report.pins.iter().enumerate() {
+        stacks.entry(pin.stack()).or_default().push(index);
+    }
+    let rows: Vec<[String; 5]> = report.pins.iter().map(row).collect();
+    let mut widths = [4, 4, 7, 5];
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for (stack, indices) in &stacks {
+        let title = if stack.as_os_str().is_empty() { ".".into() } else { stack.display().to_string() };
+        let _ = writeln!(out, "{title}");
+        for &index in indices {
+            let [kind, name, version, place, notes] = &rows[index];
+            let line = format!(
+                "  {kind:<k$}  {name:<n$}  {version:<v$}  {place:<p$}  {notes}",
+                k = widths[0],
+                n = widths[1],
+                v = widths[2],
+                p = widths[3],
+            );
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+        out.push('\n');
+    }
+    if !report.errors.is_empty() {
+        let _ = writeln!(out, "errors (files left out of the scan):");
+        for error in &report.errors {
+            let _ = writeln!(out, "  {error}");
+        }
+        out.push('\n');
+    }
+    let settable = report.pins.iter().filter(|pin| pin.is_settable()).count();
+    let _ = writeln!(
+        out,
+        "{} pins in {} stacks ({settable} settable), {} errors",
+        report.pins.len(),
+        stacks.len(),
+        report.errors.len()
+    );
+    out
+}
+
+/// The cells of one pin: kind, name, version, place, notes.
+fn row(pin: &Pin) -> [String; 5] {
+    let version = match (pin.status, &pin.version) {
+        (PinStatus::Untagged, _) => "(untagged)".to_owned(),
+        (PinStatus::DigestOnly, _) => "(digest)".to_owned(),
+        (PinStatus::Unresolved, _) => "(unresolved)".to_owned(),
+        (_, Some(version)) => match &pin.constraint {
+            Some(op) if pin.status == PinStatus::Pinned => format!("{op} {version}"),
+            _ => version.clone(),
+        },
+        (_, None) => "-".to_owned(),
+    };
+    let place = format!("{}:{}:{}", file_name(&pin.file), pin.line, pin.column);
+    [pin.kind.as_str().to_owned(), shorten(&pin.name), version, place, notes(pin).join("; ")]
+}
+
+/// Names longer than this are cut in the table (JSON has them whole).
+const MAX_NAME: usize = 60;
+
+fn shorten(name: &str) -> String {
+    if name.chars().count() <= MAX_NAME {
+        return name.to_owned();
+    }
+    let cut: String = name.chars().take(MAX_NAME - 1).collect();
+    format!("{cut}…")
+}
+
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned())
+}
+
+/// What a reader should know about a pin beyond its version.
+fn notes(pin: &Pin) -> Vec<String> {
+    let mut notes = Vec::new();
+    match pin.status {
+        PinStatus::Latest => notes.push("moving tag `latest`: never bumped".to_owned()),
+        PinStatus::Untagged => notes.push("no tag: never bumped".to_owned()),
+        PinStatus::DigestOnly => notes.push("pinned by digest only".to_owned()),
+        PinStatus::Range => notes.push("version range: not rewritten".to_owned()),
+        PinStatus::Unresolved => notes.push("version cannot be evaluated statically".to_owned()),
+        PinStatus::Pinned => {}
+    }
+    if let Some(expression) = &pin.expression {
+        notes.push(format!("expression: {}", shorten(expression)));
+    }
+    if let Some(via) = &pin.via {
+        notes.push(format!("via {via}"));
+    }
+    if pin.users.len() > 1 {
+        let users: Vec<&str> = pin.users.iter().map(|user| user.resolved.as_str()).collect();
+        notes.push(format!("{} users: {}", users.len(), users.join(", ")));
+    } else if let Some(user) = pin.users.first().filter(|user| user.file != pin.file) {
+        notes.push(format!("used in {}:{}", file_name(&user.file), user.line));
+    }
+    if pin.digest.is_some() && pin.status == PinStatus::Pinned {
+        notes.push("tag+digest: the digest goes stale on a tag bump".to_owned());
+    }
+    if pin.ignored_by_terraform {
+        notes.push("lifecycle.ignore_changes: Terraform will not roll it out".to_owned());
+    }
+    for place in &pin.shadows {
+        notes.push(format!("overrides {}:{}", place.file.display(), place.line));
+    }
+    notes
+}
