@@ -39,12 +39,21 @@ pub fn upkeep(dir: &Path) -> Command {
 
 /// Runs `upkeep scan --format json` in `dir` and returns the parsed report.
 pub fn scan_json(dir: &Path) -> serde_json::Value {
-    let output = upkeep(dir).args(["scan", "--format", "json"]).output().expect("run scan");
+    let output = upkeep(dir)
+        .args(["scan", "--format", "json"])
+        .output()
+        .expect("run scan");
     serde_json::from_slice(&output.stdout).expect("scan prints JSON")
 }
 
 /// The pin of `kind` at `file:line:column` in a scan report, if any.
-pub fn pin_at<'a>(report: &'a serde_json::Value, kind: &str, file: &str, line: u64, column: u64) -> Option<&'a serde_json::Value> {
+pub fn pin_at<'a>(
+    report: &'a serde_json::Value,
+    kind: &str,
+    file: &str,
+    line: u64,
+    column: u64,
+) -> Option<&'a serde_json::Value> {
     report["pins"].as_array()?.iter().find(|pin| {
         pin["kind"] == kind && pin["file"] == file && pin["line"] == line && pin["column"] == column
     })

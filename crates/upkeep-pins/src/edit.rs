@@ -123,19 +123,35 @@ impl EditPlan {
             for pair in edits.windows(2) {
                 if pair[1].span.start < pair[0].span.end {
                     let (first, second) = (pair[0].span.clone(), pair[1].span.clone());
-                    return Err(EditError::Overlap { file: file.to_path_buf(), first, second });
+                    return Err(EditError::Overlap {
+                        file: file.to_path_buf(),
+                        first,
+                        second,
+                    });
                 }
             }
             let before = read_text(root, file, u64::MAX)?;
             let after = apply(file, &before, &edits)?;
             let mut delta = 0isize;
             for edit in &edits {
-                placed.push((file.to_path_buf(), edit.span.start.saturating_add_signed(delta), edit.new.clone()));
+                placed.push((
+                    file.to_path_buf(),
+                    edit.span.start.saturating_add_signed(delta),
+                    edit.new.clone(),
+                ));
                 delta += edit.new.len() as isize - edit.span.len() as isize;
             }
-            changes.push(FileChange { file: file.to_path_buf(), before, after });
+            changes.push(FileChange {
+                file: file.to_path_buf(),
+                before,
+                after,
+            });
         }
-        let plan = EditPlan { root: root.to_path_buf(), changes, placed };
+        let plan = EditPlan {
+            root: root.to_path_buf(),
+            changes,
+            placed,
+        };
         plan.check_read_back()?;
         Ok(plan)
     }
@@ -150,21 +166,45 @@ impl EditPlan {
     fn check_read_back(&self) -> Result<(), EditError> {
         for change in &self.changes {
             if let Some(Err(error)) = FileType::of(&change.file).map(|t| t.parse(&change.after)) {
-                return Err(EditError::WouldBreak(syntax_error(&change.file, &change.after, &error)));
+                return Err(EditError::WouldBreak(syntax_error(
+                    &change.file,
+                    &change.after,
+                    &error,
+                )));
             }
         }
-        let overlay: HashMap<PathBuf, String> =
-            self.changes.iter().map(|c| (c.file.clone(), c.after.clone())).collect();
-        let report = scan_with(&self.root, &ScanOptions::default(), &overlay)
-            .map_err(|source| EditError::Write { file: self.root.clone(), source, restored: true })?;
+        let overlay: HashMap<PathBuf, String> = self
+            .changes
+            .iter()
+            .map(|c| (c.file.clone(), c.after.clone()))
+            .collect();
+        let report =
+            scan_with(&self.root, &ScanOptions::default(), &overlay).map_err(|source| {
+                EditError::Write {
+                    file: self.root.clone(),
+                    source,
+                    restored: true,
+                }
+            })?;
         for (file, start, new) in &self.placed {
             let found = report.pins.iter().any(|pin| {
-                &pin.file == file && pin.span.start == *start && pin.version.as_deref() == Some(new.as_str())
+                &pin.file == file
+                    && pin.span.start == *start
+                    && pin.version.as_deref() == Some(new.as_str())
             });
             if !found {
-                let text = self.changes.iter().find(|c| &c.file == file).map_or("", |c| c.after.as_str());
+                let text = self
+                    .changes
+                    .iter()
+                    .find(|c| &c.file == file)
+                    .map_or("", |c| c.after.as_str());
                 let (line, column) = LineIndex::new(text).line_col(*start);
-                return Err(EditError::NoReadBack { file: file.clone(), line, column, expected: new.clone() });
+                return Err(EditError::NoReadBack {
+                    file: file.clone(),
+                    line,
+                    column,
+                    expected: new.clone(),
+                });
             }
         }
         Ok(())
@@ -187,14 +227,22 @@ impl EditPlan {
         for (change, _, _) in &staged {
             let current = read_text(&self.root, &change.file, u64::MAX)?;
             if current != change.before {
-                return Err(EditError::Changed { file: change.file.clone() });
+                return Err(EditError::Changed {
+                    file: change.file.clone(),
+                });
             }
         }
         let mut done: Vec<(&FileChange, PathBuf)> = Vec::with_capacity(staged.len());
         for (change, path, temp) in staged {
             if let Err(error) = temp.persist(&path) {
-                let restored = done.iter().all(|(change, path)| std::fs::write(path, &change.before).is_ok());
-                return Err(EditError::Write { file: change.file.clone(), source: error.error, restored });
+                let restored = done
+                    .iter()
+                    .all(|(change, path)| std::fs::write(path, &change.before).is_ok());
+                return Err(EditError::Write {
+                    file: change.file.clone(),
+                    source: error.error,
+                    restored,
+                });
             }
             done.push((change, path));
         }
@@ -225,9 +273,13 @@ fn apply(file: &Path, text: &str, edits: &[&Edit]) -> Result<String, EditError> 
 /// Writes `content` to a temporary file beside `path`, with `path`'s permissions, synced.
 fn stage(path: &Path, content: &str) -> std::io::Result<tempfile::NamedTempFile> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new().prefix(".upkeep-").suffix(".tmp").tempfile_in(dir)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".upkeep-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
     temp.write_all(content.as_bytes())?;
-    temp.as_file().set_permissions(std::fs::metadata(path)?.permissions())?;
+    temp.as_file()
+        .set_permissions(std::fs::metadata(path)?.permissions())?;
     temp.as_file().sync_all()?;
     Ok(temp)
 }

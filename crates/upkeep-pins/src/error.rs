@@ -22,13 +22,26 @@ pub struct ScanError {
 impl ScanError {
     /// A problem with the whole file, located at its start.
     pub(crate) fn whole_file(file: PathBuf, kind: ErrorKind, message: String) -> Self {
-        ScanError { file, line: 1, column: 1, kind, message }
+        ScanError {
+            file,
+            line: 1,
+            column: 1,
+            kind,
+            message,
+        }
     }
 }
 
 impl fmt::Display for ScanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.column, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.message
+        )
     }
 }
 

@@ -86,7 +86,10 @@ mod tests {
 
     #[test]
     fn splits_name_tag_and_digest() {
-        assert_eq!(parts("vaultwarden/server:1.35.4").1.as_deref(), Some("1.35.4"));
+        assert_eq!(
+            parts("vaultwarden/server:1.35.4").1.as_deref(),
+            Some("1.35.4")
+        );
         assert_eq!(parts("alpine").1, None);
         let (name, tag, _) = parts("10.0.20.10:5000/infra/backup:2026.2.4-patch3");
         assert_eq!(name, "10.0.20.10:5000/infra/backup");
@@ -107,13 +110,26 @@ mod tests {
     #[test]
     fn normalizes_docker_hub_spellings() {
         let hub = "docker.io/vaultwarden/server";
-        for name in ["vaultwarden/server", "docker.io/vaultwarden/server", "index.docker.io/vaultwarden/server"] {
+        for name in [
+            "vaultwarden/server",
+            "docker.io/vaultwarden/server",
+            "index.docker.io/vaultwarden/server",
+        ] {
             assert_eq!(canonical_image_name(name), hub);
         }
         assert_eq!(canonical_image_name("alpine"), "docker.io/library/alpine");
-        assert_eq!(canonical_image_name("docker.io/library/alpine"), "docker.io/library/alpine");
-        assert_eq!(canonical_image_name("GHCR.io/Immich-App/immich-server"), "ghcr.io/immich-app/immich-server");
-        assert_eq!(canonical_image_name("10.0.20.10:5000/infra/backup"), "10.0.20.10:5000/infra/backup");
+        assert_eq!(
+            canonical_image_name("docker.io/library/alpine"),
+            "docker.io/library/alpine"
+        );
+        assert_eq!(
+            canonical_image_name("GHCR.io/Immich-App/immich-server"),
+            "ghcr.io/immich-app/immich-server"
+        );
+        assert_eq!(
+            canonical_image_name("10.0.20.10:5000/infra/backup"),
+            "10.0.20.10:5000/infra/backup"
+        );
         assert_eq!(canonical_image_name("localhost/app"), "localhost/app");
     }
 }

@@ -48,10 +48,12 @@ pub use version::{VersionError, retarget, same_version};
 /// of the first error with the parser's message. Exposed for fuzzing and for callers that
 /// want to check a file before handing it to a tool.
 pub fn check_hcl(text: &str) -> Result<(), (usize, usize, String)> {
-    hcl::parse(text, hcl::Flavor::Terraform).map(drop).map_err(|error| {
-        let (line, column) = LineIndex::new(text).line_col(error.offset);
-        (line, column, error.message)
-    })
+    hcl::parse(text, hcl::Flavor::Terraform)
+        .map(drop)
+        .map_err(|error| {
+            let (line, column) = LineIndex::new(text).line_col(error.offset);
+            (line, column, error.message)
+        })
 }
 
 /// Parses YAML text the way values files are scanned, with the same error shape as

@@ -37,9 +37,13 @@ pub(crate) fn resolve(dir: &Path, files: &[SourceFile]) -> Vec<Pin> {
     for (index, file) in files.iter().enumerate() {
         let template = scope.templates.get(&file.rel).copied();
         for site in &file.facts.sites {
-            let Some(found) = scope.pin(index, site, template) else { continue };
+            let Some(found) = scope.pin(index, site, template) else {
+                continue;
+            };
             let mut place = |file: usize, offset: usize| {
-                let lines = lines.entry(file).or_insert_with(|| LineIndex::new(&files[file].text));
+                let lines = lines
+                    .entry(file)
+                    .or_insert_with(|| LineIndex::new(&files[file].text));
                 lines.line_col(offset)
             };
             let (user_line, user_column) = place(index, site.value.span.start);
@@ -52,14 +56,23 @@ pub(crate) fn resolve(dir: &Path, files: &[SourceFile]) -> Vec<Pin> {
                 canonical: found.canonical.clone(),
                 ignored_by_terraform: site.ignored,
             };
-            if let Some(&existing) = found.token.as_ref().and_then(|t| by_token.get(&(t.file, t.span.start))) {
+            if let Some(&existing) = found
+                .token
+                .as_ref()
+                .and_then(|t| by_token.get(&(t.file, t.span.start)))
+            {
                 let pin: &mut Pin = &mut pins[existing];
                 pin.ignored_by_terraform |= user.ignored_by_terraform;
                 pin.users.push(user);
                 continue;
             }
             let (file_index, span, via, shadows) = match &found.token {
-                Some(token) => (token.file, token.span.clone(), token.via.clone(), token.shadows.clone()),
+                Some(token) => (
+                    token.file,
+                    token.span.clone(),
+                    token.via.clone(),
+                    token.shadows.clone(),
+                ),
                 None => (index, site.value.span.clone(), None, Vec::new()),
             };
             let (line, column) = place(file_index, span.start);
@@ -67,7 +80,11 @@ pub(crate) fn resolve(dir: &Path, files: &[SourceFile]) -> Vec<Pin> {
                 .into_iter()
                 .map(|(file, offset)| {
                     let (line, column) = place(file, offset);
-                    Place { file: files[file].rel.clone(), line, column }
+                    Place {
+                        file: files[file].rel.clone(),
+                        line,
+                        column,
+                    }
                 })
                 .collect();
             if found.token.is_some() {
@@ -130,7 +147,12 @@ impl Found {
     }
 
     /// Fills in the version from the resolved `range`, or marks the pin unresolved.
-    fn with_version(mut self, resolved: &Resolved<'_>, range: Range<usize>, source: &Value) -> Found {
+    fn with_version(
+        mut self,
+        resolved: &Resolved<'_>,
+        range: Range<usize>,
+        source: &Value,
+    ) -> Found {
         match resolved.token(range) {
             Some(token) => {
                 self.status = if token.text.eq_ignore_ascii_case("latest") {
@@ -162,7 +184,12 @@ struct Token {
 /// Where the bytes of a resolved segment came from.
 #[derive(Clone)]
 enum Origin<'a> {
-    Lit { file: usize, lit: &'a Lit, via: Option<Reference>, shadows: Vec<(usize, usize)> },
+    Lit {
+        file: usize,
+        lit: &'a Lit,
+        via: Option<Reference>,
+        shadows: Vec<(usize, usize)>,
+    },
     Unresolved,
 }
 
@@ -180,10 +207,14 @@ impl<'a> Resolved<'a> {
     }
 
     fn has_unresolved(&self, range: &Range<usize>) -> bool {
-        self.overlapping(range).any(|(_, origin)| matches!(origin, Origin::Unresolved))
+        self.overlapping(range)
+            .any(|(_, origin)| matches!(origin, Origin::Unresolved))
     }
 
-    fn overlapping<'s>(&'s self, range: &'s Range<usize>) -> impl Iterator<Item = &'s (Range<usize>, Origin<'a>)> + 's {
+    fn overlapping<'s>(
+        &'s self,
+        range: &'s Range<usize>,
+    ) -> impl Iterator<Item = &'s (Range<usize>, Origin<'a>)> + 's {
         self.segments
             .iter()
             .filter(move |(seg, _)| seg.start < range.end && range.start < seg.end)
@@ -201,7 +232,9 @@ impl<'a> Resolved<'a> {
         let chosen = match overlapping.as_slice() {
             [one] => *one,
             many => {
-                let mut referenced = many.iter().filter(|(_, o)| matches!(o, Origin::Lit { via: Some(_), .. }));
+                let mut referenced = many
+                    .iter()
+                    .filter(|(_, o)| matches!(o, Origin::Lit { via: Some(_), .. }));
                 let one = referenced.next()?;
                 if referenced.next().is_some() {
                     return None;
@@ -209,7 +242,18 @@ impl<'a> Resolved<'a> {
                 *one
             }
         };
-        let (seg, Origin::Lit { file, lit, via, shadows }) = chosen else { return None };
+        let (
+            seg,
+            Origin::Lit {
+                file,
+                lit,
+                via,
+                shadows,
+            },
+        ) = chosen
+        else {
+            return None;
+        };
         let start = range.start.max(seg.start) - seg.start;
         let end = range.end.min(seg.end) - seg.start;
         Some(Token {
@@ -220,6 +264,16 @@ impl<'a> Resolved<'a> {
             shadows: shadows.clone(),
         })
     }
+}
+
+/// The `templatefile()` call rendering a template: the calling file and its variables.
+type TemplateArgs<'a> = (usize, &'a [(String, Value)]);
+
+/// What a reference points at: the file and value holding it, and the places it shadows.
+struct Target<'a> {
+    file: usize,
+    value: &'a Value,
+    shadows: Vec<(usize, usize)>,
 }
 
 /// The effective value of a variable and the values it shadows.
@@ -234,7 +288,7 @@ struct Scope<'a> {
     vars: HashMap<&'a str, Binding<'a>>,
     locals: HashMap<&'a str, (usize, &'a Value)>,
     /// Template files rendered by `templatefile()`: the calling file and the variables.
-    templates: HashMap<PathBuf, (usize, &'a [(String, Value)])>,
+    templates: HashMap<PathBuf, TemplateArgs<'a>>,
 }
 
 impl<'a> Scope<'a> {
@@ -244,36 +298,66 @@ impl<'a> Scope<'a> {
         let mut templates = HashMap::new();
         for (index, file) in files.iter().enumerate() {
             for (name, default) in &file.facts.variables {
-                vars.insert(name, Binding { file: index, value: default.as_ref(), shadows: Vec::new() });
+                vars.insert(
+                    name,
+                    Binding {
+                        file: index,
+                        value: default.as_ref(),
+                        shadows: Vec::new(),
+                    },
+                );
             }
             for (name, value) in &file.facts.locals {
                 locals.insert(name.as_str(), (index, value));
             }
             for (path, args) in &file.facts.templates {
-                templates.entry(normalize(&dir.join(path))).or_insert((index, args.as_slice()));
+                templates
+                    .entry(normalize(&dir.join(path)))
+                    .or_insert((index, args.as_slice()));
             }
         }
         let mut assignments: Vec<_> = files
             .iter()
             .enumerate()
-            .flat_map(|(index, file)| file.facts.assignments.iter().map(move |a| (a.2, index, &a.0, &a.1)))
+            .flat_map(|(index, file)| {
+                file.facts
+                    .assignments
+                    .iter()
+                    .map(move |a| (a.2, index, &a.0, &a.1))
+            })
             .collect();
         // Terraform's order: inputs (environment) < terraform.tfvars < *.auto.tfvars by name.
         assignments.sort_by(|a, b| (a.0, &files[a.1].rel).cmp(&(b.0, &files[b.1].rel)));
         for (_, index, name, value) in assignments {
-            let binding = vars.entry(name).or_insert(Binding { file: index, value: None, shadows: Vec::new() });
+            let binding = vars.entry(name).or_insert(Binding {
+                file: index,
+                value: None,
+                shadows: Vec::new(),
+            });
             if let Some(previous) = binding.value {
                 binding.shadows.push((binding.file, previous.span.start));
             }
             binding.file = index;
             binding.value = Some(value);
         }
-        Scope { vars, locals, templates }
+        Scope {
+            vars,
+            locals,
+            templates,
+        }
     }
 
     /// Evaluates `value` (found in file `file`) as far as statically possible.
-    fn resolve(&self, file: usize, value: &'a Value, template: Option<(usize, &'a [(String, Value)])>) -> Resolved<'a> {
-        let mut resolved = Resolved { text: String::new(), segments: Vec::new() };
+    fn resolve(
+        &self,
+        file: usize,
+        value: &'a Value,
+        template: Option<TemplateArgs<'a>>,
+    ) -> Resolved<'a> {
+        let mut resolved = Resolved {
+            text: String::new(),
+            segments: Vec::new(),
+        };
         self.resolve_into(&mut resolved, file, value, None, &[], template, 0);
         resolved
     }
@@ -286,29 +370,38 @@ impl<'a> Scope<'a> {
         value: &'a Value,
         via: Option<&Reference>,
         shadows: &[(usize, usize)],
-        template: Option<(usize, &'a [(String, Value)])>,
+        template: Option<TemplateArgs<'a>>,
         depth: usize,
     ) {
         for piece in &value.pieces {
             match piece {
                 Piece::Lit(lit) => out.push(
                     &lit.text,
-                    Origin::Lit { file, lit, via: via.cloned(), shadows: shadows.to_vec() },
+                    Origin::Lit {
+                        file,
+                        lit,
+                        via: via.cloned(),
+                        shadows: shadows.to_vec(),
+                    },
                 ),
                 Piece::Opaque(text) => out.push(text, Origin::Unresolved),
                 Piece::Ref(reference) => {
-                    let target = (depth < MAX_REFERENCE_DEPTH).then(|| self.lookup(reference, template)).flatten();
+                    let target = (depth < MAX_REFERENCE_DEPTH)
+                        .then(|| self.lookup(reference, template))
+                        .flatten();
                     match target {
-                        Some((target_file, target_value, target_shadows)) => self.resolve_into(
+                        Some(target) => self.resolve_into(
                             out,
-                            target_file,
-                            target_value,
+                            target.file,
+                            target.value,
                             Some(reference),
-                            &target_shadows,
+                            &target.shadows,
                             None,
                             depth + 1,
                         ),
-                        None => out.push(&format!("${{{}}}", reference.display()), Origin::Unresolved),
+                        None => {
+                            out.push(&format!("${{{}}}", reference.display()), Origin::Unresolved)
+                        }
                     }
                 }
             }
@@ -318,45 +411,83 @@ impl<'a> Scope<'a> {
     fn lookup(
         &self,
         reference: &Reference,
-        template: Option<(usize, &'a [(String, Value)])>,
-    ) -> Option<(usize, &'a Value, Vec<(usize, usize)>)> {
+        template: Option<TemplateArgs<'a>>,
+    ) -> Option<Target<'a>> {
         match reference {
             Reference::Var(name) => {
                 let binding = self.vars.get(name.as_str())?;
-                Some((binding.file, binding.value?, binding.shadows.clone()))
+                Some(Target {
+                    file: binding.file,
+                    value: binding.value?,
+                    shadows: binding.shadows.clone(),
+                })
             }
-            Reference::Local(name) => self.locals.get(name.as_str()).map(|&(file, value)| (file, value, Vec::new())),
+            Reference::Local(name) => {
+                let &(file, value) = self.locals.get(name.as_str())?;
+                Some(Target {
+                    file,
+                    value,
+                    shadows: Vec::new(),
+                })
+            }
             Reference::TemplateVar(name) => {
                 let (file, args) = template?;
-                let value = args.iter().find(|(key, _)| key == name).map(|(_, value)| value)?;
-                Some((file, value, Vec::new()))
+                let value = args
+                    .iter()
+                    .find(|(key, _)| key == name)
+                    .map(|(_, value)| value)?;
+                Some(Target {
+                    file,
+                    value,
+                    shadows: Vec::new(),
+                })
             }
         }
     }
 
     /// Turns one site into pin material, or `None` when it is not a pin after all (a string
     /// that cannot be an image, an empty tag).
-    fn pin(&self, file: usize, site: &'a Site, template: Option<(usize, &'a [(String, Value)])>) -> Option<Found> {
+    fn pin(
+        &self,
+        file: usize,
+        site: &'a Site,
+        template: Option<TemplateArgs<'a>>,
+    ) -> Option<Found> {
         let resolved = self.resolve(file, &site.value, template);
         let resolve = |value: &'a Value| self.resolve(file, value, template).text;
         match &site.kind {
             SiteKind::Image { kind } => self.image(*kind, &resolved, &site.value),
-            SiteKind::ImageTag { kind, repository, registry, key } => {
+            SiteKind::ImageTag {
+                kind,
+                repository,
+                registry,
+                key,
+            } => {
                 if resolved.text.is_empty() {
                     return None;
                 }
                 let repository = repository.as_ref().map(resolve);
                 let name = match (registry.as_ref().map(resolve), repository) {
-                    (Some(registry), Some(repository)) if !repository.starts_with(&format!("{registry}/")) => {
+                    (Some(registry), Some(repository))
+                        if !repository.starts_with(&format!("{registry}/")) =>
+                    {
                         format!("{registry}/{repository}")
                     }
                     (_, Some(repository)) => repository,
                     (_, None) => key.clone(),
                 };
-                let canonical = if name.contains("${") || name == *key { name.clone() } else { canonical_image_name(&name) };
+                let canonical = if name.contains("${") || name == *key {
+                    name.clone()
+                } else {
+                    canonical_image_name(&name)
+                };
                 let tag_end = resolved.text.find('@').unwrap_or(resolved.text.len());
                 let reference = format!("{name}:{}", resolved.text);
-                let mut found = Found::new(*kind, name, canonical, &resolved).with_version(&resolved, 0..tag_end, &site.value);
+                let mut found = Found::new(*kind, name, canonical, &resolved).with_version(
+                    &resolved,
+                    0..tag_end,
+                    &site.value,
+                );
                 found.digest = resolved.text.get(tag_end + 1..).map(str::to_owned);
                 found.resolved = reference;
                 Some(found)
@@ -387,7 +518,13 @@ impl<'a> Scope<'a> {
                 let end = text[start..].find('&').map_or(text.len(), |i| start + i);
                 let name = text[..query].to_owned();
                 let canonical = git_canonical(&name);
-                Some(Found::new(PinKind::Module, name, canonical, &resolved).with_version(&resolved, start..end, &site.value))
+                Some(
+                    Found::new(PinKind::Module, name, canonical, &resolved).with_version(
+                        &resolved,
+                        start..end,
+                        &site.value,
+                    ),
+                )
             }
         }
     }
@@ -396,20 +533,34 @@ impl<'a> Scope<'a> {
         let Some(image) = ImageRef::parse(&resolved.text) else {
             let unresolved = resolved.has_unresolved(&(0..resolved.text.len()));
             return unresolved.then(|| {
-                let mut found = Found::new(kind, resolved.text.clone(), resolved.text.clone(), resolved);
+                let mut found =
+                    Found::new(kind, resolved.text.clone(), resolved.text.clone(), resolved);
                 found.expression = Some(unquote(&value.source).to_owned());
                 found
             });
         };
         let name = resolved.text[image.name.clone()].to_owned();
-        let canonical = if resolved.has_unresolved(&image.name) { name.clone() } else { canonical_image_name(&name) };
-        let digest = image.digest.clone().map(|range| resolved.text[range].to_owned());
+        let canonical = if resolved.has_unresolved(&image.name) {
+            name.clone()
+        } else {
+            canonical_image_name(&name)
+        };
+        let digest = image
+            .digest
+            .clone()
+            .map(|range| resolved.text[range].to_owned());
         let name_unresolved = resolved.has_unresolved(&image.name);
         let mut found = match image.tag {
-            Some(tag) => Found::new(kind, name, canonical, resolved).with_version(resolved, tag, value),
+            Some(tag) => {
+                Found::new(kind, name, canonical, resolved).with_version(resolved, tag, value)
+            }
             None => {
                 let mut found = Found::new(kind, name, canonical, resolved);
-                found.status = if digest.is_some() { PinStatus::DigestOnly } else { PinStatus::Untagged };
+                found.status = if digest.is_some() {
+                    PinStatus::DigestOnly
+                } else {
+                    PinStatus::Untagged
+                };
                 found
             }
         };
@@ -449,7 +600,10 @@ impl<'a> Scope<'a> {
 
 /// `"text"` → `text`: the source of a string expression without its quotes.
 fn unquote(source: &str) -> &str {
-    source.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(source)
+    source
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(source)
 }
 
 /// Lexically normalizes `a/./b/../c` to `a/c`.
@@ -475,14 +629,20 @@ fn chart_canonical(chart: &str, repository: Option<&str>) -> String {
         s.trim_end_matches('/').to_ascii_lowercase()
     };
     match repository {
-        Some(repository) if !chart.contains("://") => format!("{}/{}", strip(repository), chart.to_ascii_lowercase()),
+        Some(repository) if !chart.contains("://") => {
+            format!("{}/{}", strip(repository), chart.to_ascii_lowercase())
+        }
         _ => strip(chart),
     }
 }
 
 /// A registry address: `hashicorp/helm` → `registry.terraform.io/hashicorp/helm`. `parts` is
 /// the number of components without a host; `default_namespace` fills a bare name.
-pub(crate) fn registry_canonical(source: &str, parts: usize, default_namespace: Option<&str>) -> String {
+pub(crate) fn registry_canonical(
+    source: &str,
+    parts: usize,
+    default_namespace: Option<&str>,
+) -> String {
     let source = source.to_ascii_lowercase();
     let count = source.split('/').count();
     if source.starts_with('.') || source.contains("::") || source.contains("://") {
@@ -499,9 +659,13 @@ pub(crate) fn registry_canonical(source: &str, parts: usize, default_namespace: 
 pub(crate) fn git_canonical(source: &str) -> String {
     let source = source.strip_prefix("git::").unwrap_or(source);
     let source = source.split_once("://").map_or(source, |(_, rest)| rest);
-    let source = source.strip_prefix("git@").map_or_else(|| source.to_owned(), |rest| rest.replacen(':', "/", 1));
+    let source = source
+        .strip_prefix("git@")
+        .map_or_else(|| source.to_owned(), |rest| rest.replacen(':', "/", 1));
     let repo = source.split("//").next().unwrap_or(&source);
-    repo.trim_end_matches('/').trim_end_matches(".git").to_ascii_lowercase()
+    repo.trim_end_matches('/')
+        .trim_end_matches(".git")
+        .to_ascii_lowercase()
 }
 
 #[cfg(test)]
@@ -510,12 +674,33 @@ mod tests {
 
     #[test]
     fn canonical_names_of_charts_providers_and_modules() {
-        assert_eq!(chart_canonical("grafana", Some("https://grafana.github.io/helm-charts/")), "grafana.github.io/helm-charts/grafana");
-        assert_eq!(chart_canonical("oci://ghcr.io/x/charts/app", None), "ghcr.io/x/charts/app");
-        assert_eq!(registry_canonical("Telmate/proxmox", 2, Some("hashicorp")), "registry.terraform.io/telmate/proxmox");
-        assert_eq!(registry_canonical("helm", 2, Some("hashicorp")), "registry.terraform.io/hashicorp/helm");
-        assert_eq!(registry_canonical("terraform-aws-modules/vpc/aws", 3, None), "registry.terraform.io/terraform-aws-modules/vpc/aws");
-        assert_eq!(git_canonical("git::https://github.com/org/repo.git//modules/x"), "github.com/org/repo");
-        assert_eq!(git_canonical("git@github.com:org/repo.git"), "github.com/org/repo");
+        assert_eq!(
+            chart_canonical("grafana", Some("https://grafana.github.io/helm-charts/")),
+            "grafana.github.io/helm-charts/grafana"
+        );
+        assert_eq!(
+            chart_canonical("oci://ghcr.io/x/charts/app", None),
+            "ghcr.io/x/charts/app"
+        );
+        assert_eq!(
+            registry_canonical("Telmate/proxmox", 2, Some("hashicorp")),
+            "registry.terraform.io/telmate/proxmox"
+        );
+        assert_eq!(
+            registry_canonical("helm", 2, Some("hashicorp")),
+            "registry.terraform.io/hashicorp/helm"
+        );
+        assert_eq!(
+            registry_canonical("terraform-aws-modules/vpc/aws", 3, None),
+            "registry.terraform.io/terraform-aws-modules/vpc/aws"
+        );
+        assert_eq!(
+            git_canonical("git::https://github.com/org/repo.git//modules/x"),
+            "github.com/org/repo"
+        );
+        assert_eq!(
+            git_canonical("git@github.com:org/repo.git"),
+            "github.com/org/repo"
+        );
     }
 }

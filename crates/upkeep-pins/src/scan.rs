@@ -31,7 +31,10 @@ pub struct ScanOptions {
 
 impl Default for ScanOptions {
     fn default() -> Self {
-        ScanOptions { max_file_size: DEFAULT_MAX_FILE_SIZE, threads: None }
+        ScanOptions {
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            threads: None,
+        }
     }
 }
 
@@ -54,10 +57,17 @@ pub fn scan(root: &Path, options: &ScanOptions) -> io::Result<ScanReport> {
 
 /// [`scan`], reading the files in `overlay` from memory instead of disk (keys relative to
 /// `root`); used to check edits before they are written.
-pub(crate) fn scan_with(root: &Path, options: &ScanOptions, overlay: &HashMap<PathBuf, String>) -> io::Result<ScanReport> {
+pub(crate) fn scan_with(
+    root: &Path,
+    options: &ScanOptions,
+    overlay: &HashMap<PathBuf, String>,
+) -> io::Result<ScanReport> {
     let metadata = std::fs::metadata(root)?;
     if !metadata.is_dir() {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not a directory", root.display())));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a directory", root.display()),
+        ));
     }
     let canonical_root = root.canonicalize()?;
     let (entries, mut errors) = walk(root, &canonical_root);
@@ -78,7 +88,9 @@ pub(crate) fn scan_with(root: &Path, options: &ScanOptions, overlay: &HashMap<Pa
         pins.extend(unit_pins);
         errors.extend(unit_errors);
     }
-    pins.sort_by(|a, b| (&a.file, a.line, a.column, a.kind).cmp(&(&b.file, b.line, b.column, b.kind)));
+    pins.sort_by(|a, b| {
+        (&a.file, a.line, a.column, a.kind).cmp(&(&b.file, b.line, b.column, b.kind))
+    });
     errors.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     Ok(ScanReport { pins, errors })
 }
@@ -102,7 +114,10 @@ impl FileType {
             Flavor::Terraform
         } else if name.ends_with(".hcl") && name != ".terraform.lock.hcl" {
             Flavor::Terragrunt
-        } else if [".yaml", ".yml", ".tpl", ".yaml.tftpl", ".yml.tftpl"].iter().any(|ext| name.ends_with(ext)) {
+        } else if [".yaml", ".yml", ".tpl", ".yaml.tftpl", ".yml.tftpl"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+        {
             return Some(FileType::Yaml);
         } else {
             return None;
@@ -129,29 +144,47 @@ struct Entry {
 fn walk(root: &Path, canonical_root: &Path) -> (Vec<Entry>, Vec<ScanError>) {
     let mut entries = Vec::new();
     let mut errors = Vec::new();
-    let walker = ignore::WalkBuilder::new(root).follow_links(false).require_git(false).build();
+    let walker = ignore::WalkBuilder::new(root)
+        .follow_links(false)
+        .require_git(false)
+        .build();
     for item in walker {
         let entry = match item {
             Ok(entry) => entry,
             Err(error) => {
-                let file = error_path(&error).map(|p| relative(root, p)).unwrap_or_default();
-                errors.push(ScanError::whole_file(file, ErrorKind::Io, error.to_string()));
+                let file = error_path(&error)
+                    .map(|p| relative(root, p))
+                    .unwrap_or_default();
+                errors.push(ScanError::whole_file(
+                    file,
+                    ErrorKind::Io,
+                    error.to_string(),
+                ));
                 continue;
             }
         };
-        let Some(file_type) = FileType::of(entry.path()) else { continue };
+        let Some(file_type) = FileType::of(entry.path()) else {
+            continue;
+        };
         let rel = relative(root, entry.path());
         if entry.path_is_symlink() {
             match entry.path().canonicalize() {
                 Ok(target) if !target.starts_with(canonical_root) => {
-                    let message = format!("symbolic link to {} leads outside the scanned root; not followed", target.display());
+                    let message = format!(
+                        "symbolic link to {} leads outside the scanned root; not followed",
+                        target.display()
+                    );
                     errors.push(ScanError::whole_file(rel, ErrorKind::OutsideRoot, message));
                     continue;
                 }
                 Ok(target) if target.is_file() => {}
                 Ok(_) => continue,
                 Err(error) => {
-                    errors.push(ScanError::whole_file(rel, ErrorKind::Io, format!("broken symbolic link: {error}")));
+                    errors.push(ScanError::whole_file(
+                        rel,
+                        ErrorKind::Io,
+                        format!("broken symbolic link: {error}"),
+                    ));
                     continue;
                 }
             }
@@ -166,7 +199,9 @@ fn walk(root: &Path, canonical_root: &Path) -> (Vec<Entry>, Vec<ScanError>) {
 fn error_path(error: &ignore::Error) -> Option<&Path> {
     match error {
         ignore::Error::WithPath { path, .. } => Some(path),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
         _ => None,
     }
 }
@@ -188,7 +223,10 @@ fn group_into_units(entries: Vec<Entry>) -> BTreeMap<PathBuf, Vec<Entry>> {
         let dir = parent(&entry.rel);
         let unit = match entry.file_type {
             FileType::Hcl(_) => dir,
-            FileType::Yaml => dir.ancestors().find(|d| hcl_dirs.contains(*d)).map_or(dir.clone(), Path::to_path_buf),
+            FileType::Yaml => dir
+                .ancestors()
+                .find(|d| hcl_dirs.contains(*d))
+                .map_or(dir.clone(), Path::to_path_buf),
         };
         units.entry(unit).or_default().push(entry);
     }
@@ -224,7 +262,11 @@ fn scan_unit(
             },
         };
         match entry.file_type.parse(&text) {
-            Ok(facts) => files.push(SourceFile { rel: entry.rel.clone(), text, facts }),
+            Ok(facts) => files.push(SourceFile {
+                rel: entry.rel.clone(),
+                text,
+                facts,
+            }),
             Err(error) => errors.push(syntax_error(&entry.rel, &text, &error)),
         }
     }
@@ -234,17 +276,32 @@ fn scan_unit(
 /// Turns a parser's error into a located [`ScanError`].
 pub(crate) fn syntax_error(rel: &Path, text: &str, error: &SyntaxError) -> ScanError {
     let (line, column) = LineIndex::new(text).line_col(error.offset);
-    ScanError { file: rel.to_path_buf(), line, column, kind: ErrorKind::Syntax, message: error.message.clone() }
+    ScanError {
+        file: rel.to_path_buf(),
+        line,
+        column,
+        kind: ErrorKind::Syntax,
+        message: error.message.clone(),
+    }
 }
 
 /// Reads a file as UTF-8 text, within the size limit.
 pub(crate) fn read_text(root: &Path, rel: &Path, max_size: u64) -> Result<String, ScanError> {
     let path = root.join(rel);
-    let io_error = |error: io::Error| ScanError::whole_file(rel.to_path_buf(), ErrorKind::Io, error.to_string());
+    let io_error = |error: io::Error| {
+        ScanError::whole_file(rel.to_path_buf(), ErrorKind::Io, error.to_string())
+    };
     let size = std::fs::metadata(&path).map_err(io_error)?.len();
     if size > max_size {
-        let message = format!("file is {} bytes, over the {max_size}-byte limit; not read", size);
-        return Err(ScanError::whole_file(rel.to_path_buf(), ErrorKind::TooLarge, message));
+        let message = format!(
+            "file is {} bytes, over the {max_size}-byte limit; not read",
+            size
+        );
+        return Err(ScanError::whole_file(
+            rel.to_path_buf(),
+            ErrorKind::TooLarge,
+            message,
+        ));
     }
     let bytes = std::fs::read(&path).map_err(io_error)?;
     String::from_utf8(bytes).map_err(|error| {
@@ -258,7 +315,10 @@ pub(crate) fn read_text(root: &Path, rel: &Path, max_size: u64) -> Result<String
             line,
             column,
             kind: ErrorKind::NotUtf8,
-            message: format!("not valid UTF-8 (byte 0x{:02x} at offset {valid}); not read", bytes[valid]),
+            message: format!(
+                "not valid UTF-8 (byte 0x{:02x} at offset {valid}); not read",
+                bytes[valid]
+            ),
         }
     })
 }

@@ -103,7 +103,11 @@ pub enum SetError {
 }
 
 /// Plans moving the pins of `request.name` in `report` (scanned from `root`).
-pub fn plan_set(root: &Path, report: &ScanReport, request: &SetRequest<'_>) -> Result<SetPlan, SetError> {
+pub fn plan_set(
+    root: &Path,
+    report: &ScanReport,
+    request: &SetRequest<'_>,
+) -> Result<SetPlan, SetError> {
     retarget("0", request.version)?;
     let query = Query::new(request.name);
     let matched: Vec<&Pin> = report
@@ -113,19 +117,29 @@ pub fn plan_set(root: &Path, report: &ScanReport, request: &SetRequest<'_>) -> R
         .collect();
     let kinds: BTreeSet<&'static str> = matched.iter().map(|pin| family(pin.kind)).collect();
     if kinds.len() > 1 {
-        return Err(SetError::Ambiguous { name: request.name.to_owned(), kinds: kinds.into_iter().collect() });
+        return Err(SetError::Ambiguous {
+            name: request.name.to_owned(),
+            kinds: kinds.into_iter().collect(),
+        });
     }
     let broken = broken_files(root, report, &query, &matched);
     if !broken.is_empty() {
-        return Err(SetError::BrokenFiles { name: request.name.to_owned(), files: broken });
+        return Err(SetError::BrokenFiles {
+            name: request.name.to_owned(),
+            files: broken,
+        });
     }
     let mut plan = SetPlan::default();
     for pin in matched {
         let (Some(version), true) = (pin.version.as_deref(), pin.is_settable()) else {
-            plan.skipped.push((pin.clone(), SkipReason::NotSettable(pin.status)));
+            plan.skipped
+                .push((pin.clone(), SkipReason::NotSettable(pin.status)));
             continue;
         };
-        if request.from.is_some_and(|from| !same_version(version, from)) {
+        if request
+            .from
+            .is_some_and(|from| !same_version(version, from))
+        {
             plan.skipped.push((pin.clone(), SkipReason::OtherVersion));
             continue;
         }
@@ -137,7 +151,11 @@ pub fn plan_set(root: &Path, report: &ScanReport, request: &SetRequest<'_>) -> R
                     .filter(|user| !query.forms.contains(&user.canonical))
                     .map(|user| user.resolved.clone())
                     .collect();
-                plan.changes.push(Change { pin: pin.clone(), new, also_moves });
+                plan.changes.push(Change {
+                    pin: pin.clone(),
+                    new,
+                    also_moves,
+                });
             }
             None => plan.unchanged.push(pin.clone()),
         }
@@ -154,7 +172,12 @@ fn family(kind: PinKind) -> &'static str {
 }
 
 /// Files with errors that could hold the name, or that sit in a folder being edited.
-fn broken_files(root: &Path, report: &ScanReport, query: &Query, matched: &[&Pin]) -> Vec<ScanError> {
+fn broken_files(
+    root: &Path,
+    report: &ScanReport,
+    query: &Query,
+    matched: &[&Pin],
+) -> Vec<ScanError> {
     let edited_dirs: BTreeSet<PathBuf> = matched
         .iter()
         .flat_map(|pin| std::iter::once(&pin.file).chain(pin.users.iter().map(|user| &user.file)))
@@ -164,10 +187,18 @@ fn broken_files(root: &Path, report: &ScanReport, query: &Query, matched: &[&Pin
         .errors
         .iter()
         .filter(|error| {
-            let dir = error.file.parent().map(Path::to_path_buf).unwrap_or_default();
+            let dir = error
+                .file
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
             edited_dirs.contains(&dir)
                 || std::fs::read(root.join(&error.file))
-                    .map(|bytes| String::from_utf8_lossy(&bytes).to_ascii_lowercase().contains(&query.needle))
+                    .map(|bytes| {
+                        String::from_utf8_lossy(&bytes)
+                            .to_ascii_lowercase()
+                            .contains(&query.needle)
+                    })
                     .unwrap_or(false)
         })
         .cloned()
@@ -187,8 +218,14 @@ impl Query {
         let image_name = ImageRef::parse(&lower).map_or(lower.as_str(), |image| &lower[image.name]);
         let image = canonical_image_name(image_name);
         let needle = image.strip_prefix("docker.io/library/").unwrap_or(&image);
-        let needle = needle.split_once('/').filter(|(host, _)| host.contains(['.', ':'])).map_or(needle, |(_, rest)| rest);
-        let stripped = lower.split_once("://").map_or(lower.as_str(), |(_, rest)| rest).trim_end_matches('/');
+        let needle = needle
+            .split_once('/')
+            .filter(|(host, _)| host.contains(['.', ':']))
+            .map_or(needle, |(_, rest)| rest);
+        let stripped = lower
+            .split_once("://")
+            .map_or(lower.as_str(), |(_, rest)| rest)
+            .trim_end_matches('/');
         let forms = [
             lower.clone(),
             image.clone(),
@@ -199,12 +236,18 @@ impl Query {
         ]
         .into_iter()
         .collect();
-        Query { forms, needle: needle.to_owned() }
+        Query {
+            forms,
+            needle: needle.to_owned(),
+        }
     }
 
     fn matches(&self, pin: &Pin) -> bool {
         self.forms.contains(&pin.canonical)
             || self.forms.contains(&pin.name.to_ascii_lowercase())
-            || pin.users.iter().any(|user| self.forms.contains(&user.canonical))
+            || pin
+                .users
+                .iter()
+                .any(|user| self.forms.contains(&user.canonical))
     }
 }

@@ -22,7 +22,11 @@ pub(crate) struct Lit {
 impl Lit {
     /// A literal whose raw bytes equal its text.
     pub fn verbatim(text: &str, start: usize) -> Lit {
-        Lit { text: text.to_owned(), raw: start..start + text.len(), offsets: None }
+        Lit {
+            text: text.to_owned(),
+            raw: start..start + text.len(),
+            offsets: None,
+        }
     }
 
     /// The raw byte range in the file of the decoded sub-range `decoded`.

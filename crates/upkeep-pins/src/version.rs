@@ -30,11 +30,11 @@ pub fn retarget(old: &str, target: &str) -> Result<Option<String>, VersionError>
         (false, true) if starts_with_digit(old) => target[1..].to_owned(),
         _ => target.to_owned(),
     };
-    if !new.contains('-') {
-        if let Some(variant) = variant_suffix(old) {
-            new.push('-');
-            new.push_str(variant);
-        }
+    if !new.contains('-')
+        && let Some(variant) = variant_suffix(old)
+    {
+        new.push('-');
+        new.push_str(variant);
     }
     Ok((new != old).then_some(new))
 }
@@ -59,7 +59,11 @@ fn validate(target: &str) -> Result<(), VersionError> {
 }
 
 fn strip_v(version: &str) -> &str {
-    if has_v_prefix(version) { &version[1..] } else { version }
+    if has_v_prefix(version) {
+        &version[1..]
+    } else {
+        version
+    }
 }
 
 fn has_v_prefix(version: &str) -> bool {
@@ -83,9 +87,12 @@ fn variant_suffix(version: &str) -> Option<&str> {
         return None;
     }
     let lower = suffix.to_ascii_lowercase();
-    let word_end = lower.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(lower.len());
-    let release_markers =
-        ["r", "rc", "patch", "p", "ls", "alpha", "beta", "pre", "dev", "snapshot", "build", "b"];
+    let word_end = lower
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(lower.len());
+    let release_markers = [
+        "r", "rc", "patch", "p", "ls", "alpha", "beta", "pre", "dev", "snapshot", "build", "b",
+    ];
     let is_marker = release_markers.contains(&&lower[..word_end])
         && lower[word_end..].starts_with(|c: char| c.is_ascii_digit() || c == '.');
     (!is_marker).then_some(suffix)
@@ -112,19 +119,31 @@ mod tests {
         assert_eq!(to("16-alpine", "17").as_deref(), Some("17-alpine"));
         assert_eq!(to("3.12-alpine", "3.13").as_deref(), Some("3.13-alpine"));
         assert_eq!(to("v2.7.4-cuda", "2.8.0").as_deref(), Some("v2.8.0-cuda"));
-        assert_eq!(to("15-vectorchord0.4.3", "16").as_deref(), Some("16-vectorchord0.4.3"));
-        assert_eq!(to("12.1-bookworm-slim", "12.2").as_deref(), Some("12.2-bookworm-slim"));
+        assert_eq!(
+            to("15-vectorchord0.4.3", "16").as_deref(),
+            Some("16-vectorchord0.4.3")
+        );
+        assert_eq!(
+            to("12.1-bookworm-slim", "12.2").as_deref(),
+            Some("12.2-bookworm-slim")
+        );
     }
 
     #[test]
     fn explicit_suffix_in_target_wins() {
-        assert_eq!(to("16-alpine", "17-bookworm").as_deref(), Some("17-bookworm"));
+        assert_eq!(
+            to("16-alpine", "17-bookworm").as_deref(),
+            Some("17-bookworm")
+        );
     }
 
     #[test]
     fn drops_release_specific_suffixes() {
         assert_eq!(to("4.6.3-r1", "4.6.4").as_deref(), Some("4.6.4"));
-        assert_eq!(to("2026.2.4-patch3", "2026.3.0").as_deref(), Some("2026.3.0"));
+        assert_eq!(
+            to("2026.2.4-patch3", "2026.3.0").as_deref(),
+            Some("2026.3.0")
+        );
         assert_eq!(to("3.0.2-rc07", "3.0.2").as_deref(), Some("3.0.2"));
         assert_eq!(to("1.2.3-ls45", "1.2.4").as_deref(), Some("1.2.4"));
     }
@@ -139,10 +158,22 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_version() {
         assert_eq!(retarget("1.0", ""), Err(VersionError::Empty));
-        assert_eq!(retarget("1.0", "1.0\""), Err(VersionError::InvalidCharacter('"')));
-        assert_eq!(retarget("1.0", "${var.x}"), Err(VersionError::InvalidCharacter('$')));
-        assert_eq!(retarget("1.0", "1 .0"), Err(VersionError::InvalidCharacter(' ')));
-        assert!(matches!(retarget("1.0", "latest"), Err(VersionError::MovingTag(_))));
+        assert_eq!(
+            retarget("1.0", "1.0\""),
+            Err(VersionError::InvalidCharacter('"'))
+        );
+        assert_eq!(
+            retarget("1.0", "${var.x}"),
+            Err(VersionError::InvalidCharacter('$'))
+        );
+        assert_eq!(
+            retarget("1.0", "1 .0"),
+            Err(VersionError::InvalidCharacter(' '))
+        );
+        assert!(matches!(
+            retarget("1.0", "latest"),
+            Err(VersionError::MovingTag(_))
+        ));
     }
 
     #[test]

@@ -31,17 +31,27 @@ pub(crate) fn parse(src: &str) -> Result<FileFacts, SyntaxError> {
                 if frames.len() >= MAX_NESTING {
                     return Err(SyntaxError {
                         offset: positions.byte(span.start.index()),
-                        message: format!("mappings and sequences nest deeper than {MAX_NESTING} levels"),
+                        message: format!(
+                            "mappings and sequences nest deeper than {MAX_NESTING} levels"
+                        ),
                     });
                 }
                 let key = frames.last_mut().and_then(Frame::take_key);
                 let mapping = matches!(event, Event::MappingStart(..));
-                frames.push(Frame { key, mapping, entries: Vec::new(), pending: None });
+                frames.push(Frame {
+                    key,
+                    mapping,
+                    entries: Vec::new(),
+                    pending: None,
+                });
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 let Some(frame) = frames.pop() else { continue };
                 if frame.mapping {
-                    let path = frames.iter().filter_map(|f| f.key.as_deref()).chain(frame.key.as_deref());
+                    let path = frames
+                        .iter()
+                        .filter_map(|f| f.key.as_deref())
+                        .chain(frame.key.as_deref());
                     let path: Vec<&str> = path.collect();
                     image_tag_site(&frame, &path, &mut facts);
                 }
@@ -50,7 +60,9 @@ pub(crate) fn parse(src: &str) -> Result<FileFacts, SyntaxError> {
                 }
             }
             Event::Scalar(value, style, ..) => {
-                let Some(frame) = frames.last_mut() else { continue };
+                let Some(frame) = frames.last_mut() else {
+                    continue;
+                };
                 if frame.mapping && frame.pending.is_none() {
                     frame.pending = Some(value.into_owned());
                 } else {
@@ -91,7 +103,11 @@ struct Frame {
 
 impl Frame {
     fn take_key(&mut self) -> Option<String> {
-        if self.mapping { self.pending.clone() } else { self.key.clone() }
+        if self.mapping {
+            self.pending.clone()
+        } else {
+            self.key.clone()
+        }
     }
 
     fn value(&mut self, node: Node) {
@@ -113,11 +129,19 @@ impl Frame {
 fn image_tag_site(frame: &Frame, path: &[&str], facts: &mut FileFacts) {
     for (key, node) in &frame.entries {
         if let (true, Node::Scalar(value)) = (is_image_key(key), node) {
-            let kind = SiteKind::Image { kind: PinKind::ValuesImage };
-            facts.sites.push(Site { kind, value: value.clone(), ignored: false });
+            let kind = SiteKind::Image {
+                kind: PinKind::ValuesImage,
+            };
+            facts.sites.push(Site {
+                kind,
+                value: value.clone(),
+                ignored: false,
+            });
         }
     }
-    let Some(tag) = frame.scalar("tag") else { return };
+    let Some(tag) = frame.scalar("tag") else {
+        return;
+    };
     let repository = frame.scalar("repository");
     let under_image = frame.key.as_deref().is_some_and(is_image_key);
     if repository.is_none() && !under_image {
@@ -127,9 +151,18 @@ fn image_tag_site(frame: &Frame, path: &[&str], facts: &mut FileFacts) {
         kind: PinKind::ValuesImage,
         repository: repository.cloned(),
         registry: frame.scalar("registry").cloned(),
-        key: path.iter().copied().chain(["tag"]).collect::<Vec<_>>().join("."),
+        key: path
+            .iter()
+            .copied()
+            .chain(["tag"])
+            .collect::<Vec<_>>()
+            .join("."),
     };
-    facts.sites.push(Site { kind, value: tag.clone(), ignored: false });
+    facts.sites.push(Site {
+        kind,
+        value: tag.clone(),
+        ignored: false,
+    });
 }
 
 fn is_image_key(key: &str) -> bool {
@@ -137,7 +170,7 @@ fn is_image_key(key: &str) -> bool {
 }
 
 /// Reduces a scalar to a [`Value`] whose literal pieces point at the source bytes.
-fn scalar(src: &str, positions: &CharToByte, value: &Cow<'_, str>, style: ScalarStyle, span: Span) -> Value {
+fn scalar(src: &str, positions: &CharToByte, value: &str, style: ScalarStyle, span: Span) -> Value {
     let range = positions.byte(span.start.index())..positions.byte(span.end.index());
     let raw = src.get(range.clone()).unwrap_or_default();
     let inner = match style {
@@ -148,10 +181,14 @@ fn scalar(src: &str, positions: &CharToByte, value: &Cow<'_, str>, style: Scalar
         _ => None,
     };
     let pieces = match inner {
-        Some((start, inner)) if inner == value.as_ref() => template_pieces(inner, start),
+        Some((start, inner)) if inner == value => template_pieces(inner, start),
         _ => vec![Piece::Opaque(raw.to_owned())],
     };
-    Value { pieces, source: raw.to_owned(), span: range }
+    Value {
+        pieces,
+        source: raw.to_owned(),
+        span: range,
+    }
 }
 
 /// Splits `text` (at byte `start` of the file) into literals and `${name}` references.
@@ -159,12 +196,17 @@ fn template_pieces(text: &str, start: usize) -> Vec<Piece> {
     let mut pieces = Vec::new();
     let mut rest = 0;
     while let Some(open) = text[rest..].find("${").map(|i| rest + i) {
-        let Some(close) = text[open..].find('}').map(|i| open + i) else { break };
+        let Some(close) = text[open..].find('}').map(|i| open + i) else {
+            break;
+        };
         if open > rest {
             pieces.push(Piece::Lit(Lit::verbatim(&text[rest..open], start + rest)));
         }
         let inner = text[open + 2..close].trim();
-        let is_name = !inner.is_empty() && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let is_name = !inner.is_empty()
+            && inner
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         pieces.push(if is_name {
             Piece::Ref(Reference::TemplateVar(inner.to_owned()))
         } else {
@@ -207,12 +249,23 @@ struct CharToByte {
 
 impl CharToByte {
     fn new(text: &str) -> Self {
-        let offsets = if text.is_ascii() { Vec::new() } else { text.char_indices().map(|(i, _)| i).collect() };
-        CharToByte { offsets, len: text.len() }
+        let offsets = if text.is_ascii() {
+            Vec::new()
+        } else {
+            text.char_indices().map(|(i, _)| i).collect()
+        };
+        CharToByte {
+            offsets,
+            len: text.len(),
+        }
     }
 
     fn byte(&self, index: usize) -> usize {
-        if self.offsets.is_empty() { index.min(self.len) } else { self.offsets.get(index).copied().unwrap_or(self.len) }
+        if self.offsets.is_empty() {
+            index.min(self.len)
+        } else {
+            self.offsets.get(index).copied().unwrap_or(self.len)
+        }
     }
 }
 
@@ -249,12 +302,18 @@ mod tests {
     #[test]
     fn finds_tags_at_any_depth_with_quotes_kept_outside_the_token() {
         let src = "agent:\n  image:\n    registry: docker.io\n    repository: woodpeckerci/woodpecker-agent\n    tag: \"v3.14.0\"\nserver:\n  deep:\n    image: {repository: x/y, tag: '1.2'}\n";
-        assert_eq!(tags(src), vec!["agent.image.tag=v3.14.0", "server.deep.image.tag=1.2"]);
+        assert_eq!(
+            tags(src),
+            vec!["agent.image.tag=v3.14.0", "server.deep.image.tag=1.2"]
+        );
     }
 
     #[test]
     fn image_scalars_are_sites() {
-        assert_eq!(tags("sidecar:\n  image: busybox:1.36.1 # pinned\n"), vec!["image=busybox:1.36.1"]);
+        assert_eq!(
+            tags("sidecar:\n  image: busybox:1.36.1 # pinned\n"),
+            vec!["image=busybox:1.36.1"]
+        );
     }
 
     #[test]

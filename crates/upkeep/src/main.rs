@@ -5,6 +5,7 @@ mod commands;
 mod output;
 
 use clap::Parser;
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

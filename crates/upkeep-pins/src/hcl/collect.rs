@@ -13,7 +13,13 @@ use std::collections::HashMap;
 /// Collects the facts of one parsed file. `base` is the byte offset of the parsed text in
 /// `src` (the length of a byte order mark, if any).
 pub(super) fn collect(src: &str, base: usize, body: &Body, flavor: Flavor) -> FileFacts {
-    let mut collector = Collector { src, base, facts: FileFacts::default(), resource: None, path: Vec::new() };
+    let mut collector = Collector {
+        src,
+        base,
+        facts: FileFacts::default(),
+        resource: None,
+        path: Vec::new(),
+    };
     match flavor {
         Flavor::Tfvars(precedence) => {
             for attr in body.attributes() {
@@ -21,7 +27,10 @@ pub(super) fn collect(src: &str, base: usize, body: &Body, flavor: Flavor) -> Fi
             }
         }
         Flavor::Terragrunt => {
-            for attr in body.attributes().filter(|attr| attr.key.as_str() == "inputs") {
+            for attr in body
+                .attributes()
+                .filter(|attr| attr.key.as_str() == "inputs")
+            {
                 if let Expression::Object(object) = &attr.value {
                     for (key, value) in object_entries(object) {
                         collector.assign(&key, value, Precedence::TerragruntInputs);
@@ -88,7 +97,9 @@ impl Collector<'_> {
         if let Some(Expression::Object(object)) = default {
             for (key, value) in object_entries(object) {
                 let value = self.value(value);
-                self.facts.variables.push((format!("{name}.{key}"), Some(value)));
+                self.facts
+                    .variables
+                    .push((format!("{name}.{key}"), Some(value)));
             }
         }
         let default = default.map(|expr| self.value(expr));
@@ -122,18 +133,28 @@ impl Collector<'_> {
                 let local_name = attr.key.as_str();
                 match &attr.value {
                     Expression::Object(object) => {
-                        let entries: HashMap<String, &Expression> = object_entries(object).collect();
-                        let Some(version) = entries.get("version") else { continue };
+                        let entries: HashMap<String, &Expression> =
+                            object_entries(object).collect();
+                        let Some(version) = entries.get("version") else {
+                            continue;
+                        };
                         let source = entries
                             .get("source")
-                            .and_then(|expr| self.value(expr).as_literal().map(|lit| lit.text.clone()))
+                            .and_then(|expr| {
+                                self.value(expr).as_literal().map(|lit| lit.text.clone())
+                            })
                             .unwrap_or_else(|| local_name.to_owned());
                         let value = self.value(version);
                         self.site(SiteKind::Provider { source }, value);
                     }
                     legacy => {
                         let value = self.value(legacy);
-                        self.site(SiteKind::Provider { source: local_name.to_owned() }, value);
+                        self.site(
+                            SiteKind::Provider {
+                                source: local_name.to_owned(),
+                            },
+                            value,
+                        );
                     }
                 }
             }
@@ -162,7 +183,10 @@ impl Collector<'_> {
     /// A module or Terragrunt `source` with a `?ref=` version.
     fn source_ref(&mut self, source: &Expression) {
         let value = self.value(source);
-        if value.as_literal().is_some_and(|lit| lit.text.contains("ref=")) {
+        if value
+            .as_literal()
+            .is_some_and(|lit| lit.text.contains("ref="))
+        {
             self.site(SiteKind::SourceRef, value);
         }
     }
@@ -178,7 +202,11 @@ impl Collector<'_> {
         let helm = (kind == Some("helm_release")).then(HelmRelease::default);
         self.resource = Some(Resource { helm, ignored });
         self.body(&block.body);
-        if let Some(helm) = self.resource.as_mut().and_then(|resource| resource.helm.take()) {
+        if let Some(helm) = self
+            .resource
+            .as_mut()
+            .and_then(|resource| resource.helm.take())
+        {
             self.helm_release(helm);
         }
         self.resource = None;
@@ -186,16 +214,29 @@ impl Collector<'_> {
 
     fn helm_release(&mut self, helm: HelmRelease) {
         if let Some(version) = helm.version {
-            let kind = SiteKind::Chart { chart: helm.chart, repository: helm.repository };
+            let kind = SiteKind::Chart {
+                chart: helm.chart,
+                repository: helm.repository,
+            };
             self.path = vec!["version".to_owned()];
             self.site(kind, version);
         }
-        let by_name: HashMap<&str, &Value> = helm.sets.iter().map(|(name, value)| (name.as_str(), value)).collect();
+        let by_name: HashMap<&str, &Value> = helm
+            .sets
+            .iter()
+            .map(|(name, value)| (name.as_str(), value))
+            .collect();
         for (name, value) in &helm.sets {
             self.path = vec!["set".to_owned()];
-            let (prefix, last) = name.rsplit_once('.').map_or(("", name.as_str()), |(p, l)| (p, l));
+            let (prefix, last) = name
+                .rsplit_once('.')
+                .map_or(("", name.as_str()), |(p, l)| (p, l));
             let sibling = |key: &str| {
-                let full = if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") };
+                let full = if prefix.is_empty() {
+                    key.to_owned()
+                } else {
+                    format!("{prefix}.{key}")
+                };
                 by_name.get(full.as_str()).map(|value| (*value).clone())
             };
             if last == "tag" || last.ends_with("Tag") {
@@ -207,7 +248,12 @@ impl Collector<'_> {
                 };
                 self.site(kind, value.clone());
             } else if is_image_key(last) {
-                self.site(SiteKind::Image { kind: PinKind::Image }, value.clone());
+                self.site(
+                    SiteKind::Image {
+                        kind: PinKind::Image,
+                    },
+                    value.clone(),
+                );
             }
         }
         self.path.clear();
@@ -239,18 +285,23 @@ impl Collector<'_> {
     }
 
     fn helm(&mut self) -> Option<&mut HelmRelease> {
-        self.resource.as_mut().and_then(|resource| resource.helm.as_mut())
+        self.resource
+            .as_mut()
+            .and_then(|resource| resource.helm.as_mut())
     }
 
     fn helm_set_block(&mut self, body: &Body) {
-        let name = body.get_attribute("name").map(|attr| self.value(&attr.value));
-        let value = body.get_attribute("value").map(|attr| self.value(&attr.value));
-        if let (Some(name), Some(value)) = (name, value) {
-            if let Some(name) = name.as_literal().map(|lit| lit.text.clone()) {
-                if let Some(helm) = self.helm() {
-                    helm.sets.push((name, value));
-                }
-            }
+        let name = body
+            .get_attribute("name")
+            .map(|attr| self.value(&attr.value));
+        let value = body
+            .get_attribute("value")
+            .map(|attr| self.value(&attr.value));
+        if let (Some(name), Some(value)) = (name, value)
+            && let Some(name) = name.as_literal().map(|lit| lit.text.clone())
+            && let Some(helm) = self.helm()
+        {
+            helm.sets.push((name, value));
         }
     }
 
@@ -277,7 +328,12 @@ impl Collector<'_> {
         }
         if is_image_key(key) && !matches!(expr, Expression::Object(_)) {
             let value = self.value(expr);
-            self.site(SiteKind::Image { kind: PinKind::Image }, value);
+            self.site(
+                SiteKind::Image {
+                    kind: PinKind::Image,
+                },
+                value,
+            );
         } else {
             self.expression(expr);
         }
@@ -315,10 +371,14 @@ impl Collector<'_> {
     }
 
     fn templatefile(&mut self, args: &[&Expression]) {
-        let [path, Expression::Object(vars)] = args else { return };
+        let [path, Expression::Object(vars)] = args else {
+            return;
+        };
         let path = self.value(path);
         let path = path.source.trim_matches('"').replace("${path.module}/", "");
-        let vars = object_entries(vars).map(|(key, value)| (key, self.value(value))).collect();
+        let vars = object_entries(vars)
+            .map(|(key, value)| (key, self.value(value)))
+            .collect();
         self.facts.templates.push((path, vars));
     }
 
@@ -329,18 +389,33 @@ impl Collector<'_> {
             self.attribute(key, value);
             self.path.pop();
         }
-        let find = |name: &str| entries.iter().find(|(key, _)| key == name).map(|(_, expr)| *expr);
+        let find = |name: &str| {
+            entries
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, expr)| *expr)
+        };
         let Some(tag) = find("tag") else { return };
         let under_image = self.path.last().is_some_and(|key| is_image_key(key));
         if find("repository").is_none() && !under_image {
             return;
         }
-        let kind = if self.helm().is_some() { PinKind::HelmSet } else { PinKind::Image };
+        let kind = if self.helm().is_some() {
+            PinKind::HelmSet
+        } else {
+            PinKind::Image
+        };
         let kind = SiteKind::ImageTag {
             kind,
             repository: find("repository").map(|expr| self.value(expr)),
             registry: find("registry").map(|expr| self.value(expr)),
-            key: self.path.iter().chain(["tag".to_owned()].iter()).cloned().collect::<Vec<_>>().join("."),
+            key: self
+                .path
+                .iter()
+                .chain(["tag".to_owned()].iter())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("."),
         };
         let value = self.value(tag);
         self.path.push("tag".to_owned());
@@ -352,25 +427,36 @@ impl Collector<'_> {
         if let Expression::Object(object) = expr {
             for (key, value) in object_entries(object) {
                 let value = self.value(value);
-                self.facts.assignments.push((format!("{name}.{key}"), value, precedence));
+                self.facts
+                    .assignments
+                    .push((format!("{name}.{key}"), value, precedence));
             }
         }
         let value = self.value(expr);
-        self.facts.assignments.push((name.to_owned(), value, precedence));
+        self.facts
+            .assignments
+            .push((name.to_owned(), value, precedence));
     }
 
     fn site(&mut self, kind: SiteKind, value: Value) {
         let ignored = self.resource.as_ref().is_some_and(|resource| {
             resource.ignored.iter().any(|ignored| {
-                ignored.len() <= self.path.len() && ignored.iter().zip(&self.path).all(|(a, b)| a == b)
+                ignored.len() <= self.path.len()
+                    && ignored.iter().zip(&self.path).all(|(a, b)| a == b)
             })
         });
-        self.facts.sites.push(Site { kind, value, ignored });
+        self.facts.sites.push(Site {
+            kind,
+            value,
+            ignored,
+        });
     }
 
     /// Reduces an expression to pieces upkeep can evaluate.
     fn value(&self, expr: &Expression) -> Value {
-        let span = expr.span().map_or(0..0, |span| span.start + self.base..span.end + self.base);
+        let span = expr
+            .span()
+            .map_or(0..0, |span| span.start + self.base..span.end + self.base);
         let source = self.src.get(span.clone()).unwrap_or_default().to_owned();
         let pieces = match expr {
             Expression::String(string) => {
@@ -381,7 +467,9 @@ impl Collector<'_> {
                 .iter()
                 .map(|element| match element {
                     Element::Literal(literal) => {
-                        let raw = literal.span().map_or(0..0, |s| s.start + self.base..s.end + self.base);
+                        let raw = literal
+                            .span()
+                            .map_or(0..0, |s| s.start + self.base..s.end + self.base);
                         self.literal(raw, literal.value(), &source)
                     }
                     Element::Interpolation(interpolation) => reference(&interpolation.expr)
@@ -390,9 +478,15 @@ impl Collector<'_> {
                 })
                 .collect(),
             Expression::Parenthesis(inner) => return self.value(inner.inner()),
-            other => vec![reference(other).map_or_else(|| Piece::Opaque(source.clone()), Piece::Ref)],
+            other => {
+                vec![reference(other).map_or_else(|| Piece::Opaque(source.clone()), Piece::Ref)]
+            }
         };
-        Value { pieces, source, span }
+        Value {
+            pieces,
+            source,
+            span,
+        }
     }
 
     fn literal(&self, raw: std::ops::Range<usize>, text: &str, source: &str) -> Piece {
@@ -409,8 +503,12 @@ impl Collector<'_> {
 
 /// `var.x`, `local.x.y`, `local.x["y"]` as a [`Reference`] with a dotted name.
 fn reference(expr: &Expression) -> Option<Reference> {
-    let Expression::Traversal(traversal) = expr else { return None };
-    let Expression::Variable(root) = &traversal.expr else { return None };
+    let Expression::Traversal(traversal) = expr else {
+        return None;
+    };
+    let Expression::Variable(root) = &traversal.expr else {
+        return None;
+    };
     let mut names = Vec::with_capacity(traversal.operators.len());
     for operator in &traversal.operators {
         match operator.value() {

@@ -12,10 +12,18 @@ use std::ops::Range;
 pub(crate) fn lit(src: &str, raw: Range<usize>, text: &str) -> Option<Lit> {
     let raw_text = src.get(raw.clone())?;
     if raw_text == text {
-        return Some(Lit { text: text.to_owned(), raw, offsets: None });
+        return Some(Lit {
+            text: text.to_owned(),
+            raw,
+            offsets: None,
+        });
     }
     let offsets = decode_offsets(raw_text, text)?;
-    Some(Lit { text: text.to_owned(), raw, offsets: Some(offsets) })
+    Some(Lit {
+        text: text.to_owned(),
+        raw,
+        offsets: Some(offsets),
+    })
 }
 
 /// Decodes the escape sequences of a raw HCL string fragment, or `None` if one is invalid.
@@ -23,7 +31,11 @@ pub(crate) fn unescape(raw: &str) -> Option<String> {
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(ch) = rest.chars().next() {
-        let (decoded, len) = if ch == '\\' { escape(rest)? } else { (ch, ch.len_utf8()) };
+        let (decoded, len) = if ch == '\\' {
+            escape(rest)?
+        } else {
+            (ch, ch.len_utf8())
+        };
         out.push(decoded);
         rest = &rest[len..];
     }

@@ -48,12 +48,20 @@ pub(crate) fn parse_body(src: &str) -> Result<hcl_edit::structure::Body, SyntaxE
 }
 
 fn bom_len(src: &str) -> usize {
-    if src.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 }
+    if src.starts_with('\u{feff}') {
+        '\u{feff}'.len_utf8()
+    } else {
+        0
+    }
 }
 
 fn first_line(message: &str) -> String {
     let message = message.lines().next().unwrap_or("").trim();
-    if message.is_empty() { "invalid HCL syntax".to_owned() } else { message.to_owned() }
+    if message.is_empty() {
+        "invalid HCL syntax".to_owned()
+    } else {
+        message.to_owned()
+    }
 }
 
 /// Refuses input whose brackets nest deeper than [`MAX_NESTING`]. A light lexer skips
@@ -111,7 +119,9 @@ fn string_end(bytes: &[u8], mut from: usize) -> usize {
 fn heredoc_end(src: &str, from: usize) -> usize {
     let rest = &src[from..];
     let rest = rest.strip_prefix('-').unwrap_or(rest);
-    let name_len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+    let name_len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
     if name_len == 0 {
         return from;
     }

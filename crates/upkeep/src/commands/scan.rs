@@ -9,14 +9,21 @@ use upkeep_pins::{ScanOptions, ScanReport, scan};
 
 /// Scans the paths and prints the report.
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
-    let options = ScanOptions { max_file_size: args.max_file_size, ..ScanOptions::default() };
+    let options = ScanOptions {
+        max_file_size: args.max_file_size,
+        ..ScanOptions::default()
+    };
     let report = scan_paths(&args.paths, &options)?;
     let text = match args.format {
         Format::Json => output::json(&report)?,
         Format::Human => output::table::render(&report),
     };
     output::print(&text)?;
-    Ok(if report.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Scans each path. One directory gives paths relative to it; several paths, or files, give
@@ -28,14 +35,20 @@ fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> anyhow::Result<ScanRe
         let (root, only) = if path.is_dir() {
             (path.clone(), None)
         } else if path.exists() {
-            let root = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let root = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             (root.to_path_buf(), path.file_name().map(PathBuf::from))
         } else {
             bail!("{}: no such file or directory", path.display());
         };
-        let mut report = scan(&root, options).with_context(|| format!("cannot scan {}", root.display()))?;
+        let mut report =
+            scan(&root, options).with_context(|| format!("cannot scan {}", root.display()))?;
         if let Some(file) = &only {
-            report.pins.retain(|pin| &pin.file == file || pin.users.iter().any(|user| &user.file == file));
+            report
+                .pins
+                .retain(|pin| &pin.file == file || pin.users.iter().any(|user| &user.file == file));
             report.errors.retain(|error| &error.file == file);
         }
         if !single_dir && root != Path::new(".") {
@@ -44,9 +57,15 @@ fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> anyhow::Result<ScanRe
         merged.pins.extend(report.pins);
         merged.errors.extend(report.errors);
     }
-    merged.pins.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
-    merged.pins.dedup_by(|a, b| a.file == b.file && a.span == b.span && a.line == b.line);
-    merged.errors.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    merged
+        .pins
+        .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    merged
+        .pins
+        .dedup_by(|a, b| a.file == b.file && a.span == b.span && a.line == b.line);
+    merged
+        .errors
+        .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     merged.errors.dedup();
     Ok(merged)
 }

@@ -7,7 +7,9 @@ use serde::Serialize;
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use upkeep_pins::{EditPlan, ScanOptions, SetError, SetPlan, SetRequest, SkipReason, plan_set, scan};
+use upkeep_pins::{
+    EditPlan, ScanOptions, SetError, SetPlan, SetRequest, SkipReason, plan_set, scan,
+};
 
 /// Plans the move, prints it, and writes it unless `--dry-run`.
 pub fn run(args: &SetArgs) -> anyhow::Result<ExitCode> {
@@ -22,7 +24,8 @@ pub fn run(args: &SetArgs) -> anyhow::Result<ExitCode> {
     let plan = match plan_set(&args.path, &report, &request) {
         Ok(plan) => plan,
         Err(SetError::BrokenFiles { name, files }) => {
-            let mut message = format!("not touching anything: these files may hold `{name}` but do not parse:\n");
+            let mut message =
+                format!("not touching anything: these files may hold `{name}` but do not parse:\n");
             for error in &files {
                 let _ = writeln!(message, "  {}", error);
             }
@@ -31,7 +34,8 @@ pub fn run(args: &SetArgs) -> anyhow::Result<ExitCode> {
         }
         Err(error) => return Err(error.into()),
     };
-    let edits = EditPlan::new(&args.path, &plan.edits()).context("the edit was refused; nothing was written")?;
+    let edits = EditPlan::new(&args.path, &plan.edits())
+        .context("the edit was refused; nothing was written")?;
     let written = !args.dry_run && !plan.changes.is_empty();
     if written {
         edits.apply().context("nothing was written")?;
@@ -41,7 +45,11 @@ pub fn run(args: &SetArgs) -> anyhow::Result<ExitCode> {
         Format::Human => human(args, &plan, &edits, written),
     };
     output::print(&text)?;
-    Ok(if plan.changes.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if plan.changes.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn human(args: &SetArgs, plan: &SetPlan, edits: &EditPlan, written: bool) -> String {
@@ -52,7 +60,11 @@ fn human(args: &SetArgs, plan: &SetPlan, edits: &EditPlan, written: bool) -> Str
     }
     for change in &plan.changes {
         let pin = &change.pin;
-        let via = pin.via.as_deref().map(|via| format!(" (via {via})")).unwrap_or_default();
+        let via = pin
+            .via
+            .as_deref()
+            .map(|via| format!(" (via {via})"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "{}:{}:{}: {} {} {} -> {}{via}",
@@ -68,29 +80,63 @@ fn human(args: &SetArgs, plan: &SetPlan, edits: &EditPlan, written: bool) -> Str
             let _ = writeln!(out, "    also moves: {other}");
         }
         if pin.ignored_by_terraform {
-            let _ = writeln!(out, "    warning: lifecycle.ignore_changes covers it; Terraform will not roll it out");
+            let _ = writeln!(
+                out,
+                "    warning: lifecycle.ignore_changes covers it; Terraform will not roll it out"
+            );
         }
         if pin.digest.is_some() {
-            let _ = writeln!(out, "    warning: a digest is pinned next to the tag and is now stale; update or drop it");
+            let _ = writeln!(
+                out,
+                "    warning: a digest is pinned next to the tag and is now stale; update or drop it"
+            );
         }
         for place in &pin.shadows {
-            let _ = writeln!(out, "    note: overrides {}:{}:{}, left as is", place.file.display(), place.line, place.column);
+            let _ = writeln!(
+                out,
+                "    note: overrides {}:{}:{}, left as is",
+                place.file.display(),
+                place.line,
+                place.column
+            );
         }
     }
     for pin in &plan.unchanged {
-        let _ = writeln!(out, "{}:{}:{}: already at {}", pin.file.display(), pin.line, pin.column, args.version);
+        let _ = writeln!(
+            out,
+            "{}:{}:{}: already at {}",
+            pin.file.display(),
+            pin.line,
+            pin.column,
+            args.version
+        );
     }
     for (pin, reason) in &plan.skipped {
         let why = match reason {
-            SkipReason::OtherVersion => format!("at {}, not {}", pin.version.as_deref().unwrap_or("?"), args.from.as_deref().unwrap_or("?")),
-            SkipReason::NotSettable(status) => format!("{status:?} pin, not rewritten").to_lowercase(),
+            SkipReason::OtherVersion => format!(
+                "at {}, not {}",
+                pin.version.as_deref().unwrap_or("?"),
+                args.from.as_deref().unwrap_or("?")
+            ),
+            SkipReason::NotSettable(status) => {
+                format!("{status:?} pin, not rewritten").to_lowercase()
+            }
             _ => "skipped".to_owned(),
         };
-        let _ = writeln!(out, "{}:{}:{}: skipped {}: {why}", pin.file.display(), pin.line, pin.column, pin.name);
+        let _ = writeln!(
+            out,
+            "{}:{}:{}: skipped {}: {why}",
+            pin.file.display(),
+            pin.line,
+            pin.column,
+            pin.name
+        );
     }
     let files = edits.changes().len();
     let summary = match (plan.changes.len(), written) {
-        (0, _) if plan.unchanged.is_empty() && plan.skipped.is_empty() => format!("no pin of `{}` found", args.name),
+        (0, _) if plan.unchanged.is_empty() && plan.skipped.is_empty() => {
+            format!("no pin of `{}` found", args.name)
+        }
         (0, _) => "nothing to change".to_owned(),
         (n, true) => format!("{n} pin(s) moved in {files} file(s)"),
         (n, false) => format!("dry run: {n} pin(s) would move in {files} file(s); nothing written"),
@@ -137,7 +183,11 @@ struct SkippedOutput {
 
 impl SetOutput {
     fn new(plan: &SetPlan, written: bool) -> SetOutput {
-        let at = |pin: &upkeep_pins::Pin| Location { file: pin.file.clone(), line: pin.line, column: pin.column };
+        let at = |pin: &upkeep_pins::Pin| Location {
+            file: pin.file.clone(),
+            line: pin.line,
+            column: pin.column,
+        };
         SetOutput {
             written,
             changes: plan

@@ -16,7 +16,10 @@ pub fn json(value: &impl Serialize) -> anyhow::Result<String> {
 /// Writes `text` to standard output; a closed pipe (`upkeep scan | head`) is not an error.
 pub fn print(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error.into()),
         _ => Ok(()),
     }

@@ -20,7 +20,11 @@ pub fn render(report: &ScanReport) -> String {
     }
     let mut out = String::new();
     for (stack, indices) in &stacks {
-        let title = if stack.as_os_str().is_empty() { ".".into() } else { stack.display().to_string() };
+        let title = if stack.as_os_str().is_empty() {
+            ".".into()
+        } else {
+            stack.display().to_string()
+        };
         let _ = writeln!(out, "{title}");
         for &index in indices {
             let [kind, name, version, place, notes] = &rows[index];
@@ -66,7 +70,13 @@ fn row(pin: &Pin) -> [String; 5] {
         (_, None) => "-".to_owned(),
     };
     let place = format!("{}:{}:{}", file_name(&pin.file), pin.line, pin.column);
-    [pin.kind.as_str().to_owned(), shorten(&pin.name), version, place, notes(pin).join("; ")]
+    [
+        pin.kind.as_str().to_owned(),
+        shorten(&pin.name),
+        version,
+        place,
+        notes(pin).join("; "),
+    ]
 }
 
 /// Names longer than this are cut in the table (JSON has them whole).
@@ -81,7 +91,10 @@ fn shorten(name: &str) -> String {
 }
 
 fn file_name(path: &std::path::Path) -> String {
-    path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    )
 }
 
 /// What a reader should know about a pin beyond its version.
@@ -102,7 +115,11 @@ fn notes(pin: &Pin) -> Vec<String> {
         notes.push(format!("via {via}"));
     }
     if pin.users.len() > 1 {
-        let users: Vec<&str> = pin.users.iter().map(|user| user.resolved.as_str()).collect();
+        let users: Vec<&str> = pin
+            .users
+            .iter()
+            .map(|user| user.resolved.as_str())
+            .collect();
         notes.push(format!("{} users: {}", users.len(), users.join(", ")));
     } else if let Some(user) = pin.users.first().filter(|user| user.file != pin.file) {
         notes.push(format!("used in {}:{}", file_name(&user.file), user.line));
