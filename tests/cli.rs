@@ -635,7 +635,7 @@ fn set_refuses_to_touch_anything_when_a_file_that_may_hold_the_name_does_not_par
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("stacks/uptime-kuma/main.tf:18:4"),
+        stderr.contains("stacks/uptime-kuma/main.tf:7:8"),
         "{stderr}"
     );
     assert!(stderr.contains("nothing was written"), "{stderr}");
@@ -677,7 +677,7 @@ fn scan_lists_parse_errors_with_location_and_goes_on() {
     assert_eq!(errors[0]["file"], "stacks/uptime-kuma/main.tf");
     assert_eq!(
         (errors[0]["line"].as_u64(), errors[0]["column"].as_u64()),
-        (Some(18), Some(4))
+        (Some(7), Some(8))
     );
     assert!(report["pins"].as_array().unwrap().len() > 40);
     let status = upkeep(&common::fixtures())

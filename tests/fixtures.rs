@@ -11,6 +11,14 @@ fn scan_pins(root: &Path) -> Vec<Pin> {
     scan(root, &ScanOptions::default()).expect("scan").pins
 }
 
+/// The hardcoded `vaultwarden/server:1.35.4` pin of the fixtures.
+fn vaultwarden(root: &Path) -> Pin {
+    let pins = scan_pins(root);
+    pins.into_iter()
+        .find(|p| p.name == "vaultwarden/server")
+        .expect("vaultwarden pin")
+}
+
 fn read(root: &Path, file: &Path) -> String {
     std::fs::read_to_string(root.join(file)).expect("read")
 }
@@ -147,10 +155,7 @@ fn a_multi_file_edit_writes_all_files_or_none() {
 fn overlapping_and_stale_edits_are_refused() {
     let repo = fixture_copy();
     let root = repo.path();
-    let pin = scan_pins(root)
-        .into_iter()
-        .find(|p| p.name == "vaultwarden/server")
-        .unwrap();
+    let pin = vaultwarden(root);
     let edit = |span: std::ops::Range<usize>, old: &str| Edit {
         file: pin.file.clone(),
         span,
@@ -183,10 +188,7 @@ fn overlapping_and_stale_edits_are_refused() {
 fn an_edit_that_would_break_the_file_is_refused() {
     let repo = fixture_copy();
     let root = repo.path();
-    let pin = scan_pins(root)
-        .into_iter()
-        .find(|p| p.name == "vaultwarden/server")
-        .unwrap();
+    let pin = vaultwarden(root);
     let broken = Edit {
         file: pin.file.clone(),
         span: pin.span.clone(),
@@ -212,4 +214,99 @@ fn scan_json_snapshot() {
 fn scan_table_snapshot() {
     let output = upkeep(&fixtures()).args(["scan"]).output().unwrap();
     insta::assert_snapshot!("scan_table", String::from_utf8(output.stdout).unwrap());
+}
+
+/// Tricky shapes for the outline: a one-line block, heredocs that mention images, dynamic
+/// blocks, comments between items, images deep in manifests, templates with nested quotes.
+const TRICKY: &str = r#"
+resource "kubernetes_deployment" "a" {
+  spec {
+    template {
+      spec {
+        container { image = "a/one:1.0" }
+      }
+    }
+  }
+}
+
+resource "kubernetes_config_map" "b" {
+  data = {
+    "conf.yaml" = <<-EOT
+      image: not/a-pin:1.0
+      braces: { [ (
+    EOT
+  }
+}
+
+resource "kubernetes_deployment" "c" {
+  /* a block comment { with braces */
+  spec {
+    template {
+      spec {
+        dynamic "container" {
+          for_each = var.sidecars
+          content {
+            name  = container.key
+            image = "b/two:${lookup(var.tags, "two", "2.0")}" # trailing comment
+          }
+        }
+        container {
+          image = "c/three:3.0" // other comment style
+        }
+      }
+    }
+  }
+  lifecycle {
+    ignore_changes = all
+  }
+}
+
+resource "kubernetes_manifest" "d" {
+  manifest = {
+    spec = { template = { spec = { containers = [{ name = "x", image = "d/four:4.0" }] } } }
+  }
+}
+
+resource "kubernetes_service" "e" {
+  metadata { name = "no-pins-here" }
+  spec {
+    port {
+      port = 80
+    }
+  }
+}
+
+output "image" {
+  value = "e/five:5.0"
+}
+"#;
+
+#[test]
+fn outline_and_full_parse_find_the_same_pins() {
+    let tricky = tempfile::tempdir().unwrap();
+    std::fs::write(tricky.path().join("main.tf"), TRICKY).unwrap();
+    for root in [fixtures().as_path(), tricky.path()] {
+        let fast = scan(root, &ScanOptions::default()).unwrap();
+        let strict = scan(
+            root,
+            &ScanOptions {
+                strict: true,
+                ..ScanOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(fast, strict, "{}", root.display());
+    }
+    let pins = scan_pins(tricky.path());
+    let versions: Vec<_> = pins.iter().filter_map(|p| p.version.as_deref()).collect();
+    assert_eq!(versions, ["1.0", "3.0", "4.0"], "{pins:#?}");
+    assert!(
+        pins.iter()
+            .any(|p| p.status == upkeep_pins::PinStatus::Unresolved && p.name == "b/two")
+    );
+    assert!(
+        pins.iter()
+            .filter(|p| p.name == "c/three")
+            .all(|p| p.ignored_by_terraform)
+    );
 }

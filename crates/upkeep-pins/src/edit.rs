@@ -165,7 +165,9 @@ impl EditPlan {
     /// each new version reads back at its place.
     fn check_read_back(&self) -> Result<(), EditError> {
         for change in &self.changes {
-            if let Some(Err(error)) = FileType::of(&change.file).map(|t| t.parse(&change.after)) {
+            if let Some(Err(error)) =
+                FileType::of(&change.file).map(|t| t.parse(&change.after, true))
+            {
                 return Err(EditError::WouldBreak(syntax_error(
                     &change.file,
                     &change.after,

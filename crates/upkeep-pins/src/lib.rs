@@ -48,7 +48,7 @@ pub use version::{VersionError, retarget, same_version};
 /// of the first error with the parser's message. Exposed for fuzzing and for callers that
 /// want to check a file before handing it to a tool.
 pub fn check_hcl(text: &str) -> Result<(), (usize, usize, String)> {
-    hcl::parse(text, hcl::Flavor::Terraform)
+    hcl::parse(text, hcl::Flavor::Terraform, true)
         .map(drop)
         .map_err(|error| {
             let (line, column) = LineIndex::new(text).line_col(error.offset);

@@ -206,6 +206,23 @@ impl<'a> Resolved<'a> {
         self.segments.push((start..self.text.len(), origin));
     }
 
+    /// The image name when the text is `name:` followed by something upkeep cannot evaluate
+    /// (`b/two:${lookup(var.tags, "two")}`): the literal prefix up to the tag separator.
+    fn literal_image_name(&self) -> Option<&str> {
+        let first_unresolved = self
+            .segments
+            .iter()
+            .find(|(_, origin)| matches!(origin, Origin::Unresolved))?
+            .0
+            .start;
+        let prefix = &self.text[..first_unresolved];
+        let last_slash = prefix.rfind('/').map_or(0, |i| i + 1);
+        let colon = last_slash + prefix[last_slash..].find(':')?;
+        let name = &prefix[..colon];
+        ImageRef::parse(name).filter(|image| image.tag.is_none() && image.digest.is_none())?;
+        Some(name)
+    }
+
     fn has_unresolved(&self, range: &Range<usize>) -> bool {
         self.overlapping(range)
             .any(|(_, origin)| matches!(origin, Origin::Unresolved))
@@ -533,8 +550,11 @@ impl<'a> Scope<'a> {
         let Some(image) = ImageRef::parse(&resolved.text) else {
             let unresolved = resolved.has_unresolved(&(0..resolved.text.len()));
             return unresolved.then(|| {
-                let mut found =
-                    Found::new(kind, resolved.text.clone(), resolved.text.clone(), resolved);
+                let (name, canonical) = match resolved.literal_image_name() {
+                    Some(name) => (name.to_owned(), canonical_image_name(name)),
+                    None => (resolved.text.clone(), resolved.text.clone()),
+                };
+                let mut found = Found::new(kind, name, canonical, resolved);
                 found.expression = Some(unquote(&value.source).to_owned());
                 found
             });

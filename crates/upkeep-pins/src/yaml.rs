@@ -173,11 +173,17 @@ fn is_image_key(key: &str) -> bool {
 fn scalar(src: &str, positions: &CharToByte, value: &str, style: ScalarStyle, span: Span) -> Value {
     let range = positions.byte(span.start.index())..positions.byte(span.end.index());
     let raw = src.get(range.clone()).unwrap_or_default();
-    let inner = match style {
-        ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted if raw.len() >= 2 => {
-            Some((range.start + 1, &raw[1..raw.len() - 1]))
-        }
-        ScalarStyle::Plain => Some((range.start, raw)),
+    let quote = match style {
+        ScalarStyle::SingleQuoted => Some('\''),
+        ScalarStyle::DoubleQuoted => Some('"'),
+        _ => None,
+    };
+    let inner = match (style, quote) {
+        (_, Some(quote)) => raw
+            .strip_prefix(quote)
+            .and_then(|rest| rest.strip_suffix(quote))
+            .map(|inner| (range.start + 1, inner)),
+        (ScalarStyle::Plain, None) => Some((range.start, raw)),
         _ => None,
     };
     let pieces = match inner {
@@ -333,6 +339,13 @@ mod tests {
     fn multibyte_text_keeps_byte_positions() {
         let src = "# größe\nimage:\n  repository: é/x\n  tag: \"2.0\"\n";
         assert_eq!(tags(src), vec!["image.tag=2.0"]);
+    }
+
+    #[test]
+    fn quoted_scalar_next_to_multibyte_text_does_not_panic() {
+        // Found by fuzzing: the parser's span of this scalar ends inside a 3-byte character.
+        let src = "N: \" \" # \" \u{feef}\u{feef}";
+        let _ = parse(src);
     }
 
     #[test]

@@ -2,13 +2,16 @@
 
 use super::Flavor;
 use super::literal::lit;
+use super::outline::{Item, outline};
 use crate::pin::PinKind;
 use crate::site::{FileFacts, Piece, Precedence, Reference, Site, SiteKind, Value};
 use hcl_edit::Span;
 use hcl_edit::expr::{Expression, Object, ObjectKey, TraversalOperator};
 use hcl_edit::structure::{Block, Body};
 use hcl_edit::template::Element;
+use memchr::memmem::Finder;
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 /// Collects the facts of one parsed file. `base` is the byte offset of the parsed text in
 /// `src` (the length of a byte order mark, if any).
@@ -44,6 +47,58 @@ pub(super) fn collect(src: &str, base: usize, body: &Body, flavor: Flavor) -> Fi
     collector.facts
 }
 
+/// Collects the facts of a Terraform file by parsing only the pieces that can hold pins (see
+/// [`super::outline`]). Returns `None` when the outline or a piece does not parse; the caller
+/// then parses the whole file, so the result is never less than a full parse finds.
+pub(super) fn collect_outlined(src: &str, start: usize) -> Option<FileFacts> {
+    let items = outline(src, start)?;
+    let mut collector = Collector {
+        src,
+        base: start,
+        facts: FileFacts::default(),
+        resource: None,
+        path: Vec::new(),
+    };
+    collector.outlined_attributes(&items)?;
+    for item in &items {
+        let Item::Block {
+            ident,
+            label,
+            whole,
+            items,
+            ..
+        } = item
+        else {
+            continue;
+        };
+        let kind = label.clone().map(|label| &src[label]);
+        match &src[ident.clone()] {
+            "variable" | "locals" | "terraform" | "module" => collector.parse_block(whole)?,
+            "resource" | "data" if kind == Some("helm_release") => collector.parse_block(whole)?,
+            "resource" | "data" => collector.outlined_resource(items)?,
+            _ if may_hold_pins(&src[whole.clone()]) => collector.parse_block(whole)?,
+            _ => {}
+        }
+    }
+    Some(collector.facts)
+}
+
+/// Whether text may hold an image site or a `templatefile()` call (`mage` covers `image` and
+/// `Image`); text without any of these words cannot produce a site outside the blocks that
+/// are always parsed.
+fn may_hold_pins(text: &str) -> bool {
+    static WORDS: LazyLock<[Finder<'static>; 3]> = LazyLock::new(|| {
+        [
+            Finder::new("mage"),
+            Finder::new("templatefile"),
+            Finder::new("repository"),
+        ]
+    });
+    WORDS
+        .iter()
+        .any(|word| word.find(text.as_bytes()).is_some())
+}
+
 /// State of the resource block being walked.
 struct Resource {
     /// `resource "helm_release"`: `set` entries and chart attributes are collected.
@@ -71,6 +126,76 @@ struct Collector<'a> {
 }
 
 impl Collector<'_> {
+    /// Parses one top-level block and collects it as a full parse would.
+    fn parse_block(&mut self, whole: &std::ops::Range<usize>) -> Option<()> {
+        let body = hcl_edit::parser::parse_body(&self.src[whole.clone()]).ok()?;
+        self.base = whole.start;
+        self.top_level(&body);
+        Some(())
+    }
+
+    /// Walks a resource body by its outline: `lifecycle` first, then the attributes that may
+    /// hold pins, parsed one expression at a time.
+    fn outlined_resource(&mut self, items: &[Item]) -> Option<()> {
+        let mut ignored = Vec::new();
+        for item in items {
+            if let Item::Block { ident, whole, .. } = item
+                && &self.src[ident.clone()] == "lifecycle"
+            {
+                let parsed = hcl_edit::parser::parse_body(&self.src[whole.clone()]).ok()?;
+                let attrs = parsed
+                    .blocks()
+                    .filter_map(|block| block.body.get_attribute("ignore_changes"));
+                ignored.extend(attrs.flat_map(|attr| ignore_paths(&attr.value)));
+            }
+        }
+        self.resource = Some(Resource {
+            helm: None,
+            ignored,
+        });
+        let walked = self.outlined_body(items);
+        self.resource = None;
+        walked
+    }
+
+    fn outlined_body(&mut self, items: &[Item]) -> Option<()> {
+        self.outlined_attributes(items)?;
+        for item in items {
+            let Item::Block {
+                ident, body, items, ..
+            } = item
+            else {
+                continue;
+            };
+            let ident = &self.src[ident.clone()];
+            if ident == "lifecycle" || !may_hold_pins(&self.src[body.clone()]) {
+                continue;
+            }
+            self.path.push(ident.to_owned());
+            self.outlined_body(items)?;
+            self.path.pop();
+        }
+        Some(())
+    }
+
+    fn outlined_attributes(&mut self, items: &[Item]) -> Option<()> {
+        for item in items {
+            let Item::Attribute { key, expr } = item else {
+                continue;
+            };
+            let key = &self.src[key.clone()];
+            if !is_image_key(key) && !may_hold_pins(&self.src[expr.clone()]) {
+                continue;
+            }
+            let parsed = hcl_edit::parser::parse_expr(&self.src[expr.clone()]).ok()?;
+            self.base = expr.start;
+            self.path.push(key.to_owned());
+            self.attribute(key, &parsed);
+            self.path.pop();
+        }
+        Some(())
+    }
+
     fn top_level(&mut self, body: &Body) {
         for attr in body.attributes() {
             self.path.push(attr.key.as_str().to_owned());

@@ -2,6 +2,7 @@
 
 mod collect;
 mod literal;
+mod outline;
 
 pub(crate) use literal::unescape;
 
@@ -31,8 +32,18 @@ pub(crate) struct SyntaxError {
 /// the limit keeps the recursive parser's stack bounded on hostile input.
 pub(crate) const MAX_NESTING: usize = 128;
 
-/// Parses `src` and collects its sites and declarations.
-pub(crate) fn parse(src: &str, flavor: Flavor) -> Result<FileFacts, SyntaxError> {
+/// Parses `src` and collects its sites and declarations. Unless `strict`, a Terraform file is
+/// first outlined and only its pieces that can hold pins are parsed; a file the outline does
+/// not understand is parsed whole. `strict` parses every byte, so it reports every syntax
+/// error, also where no pin can be.
+pub(crate) fn parse(src: &str, flavor: Flavor, strict: bool) -> Result<FileFacts, SyntaxError> {
+    if !strict && flavor == Flavor::Terraform {
+        // The outline checks brackets itself; on anything it cannot vouch for, it gives up
+        // and the whole file goes through `check_brackets` and hcl-edit below.
+        if let Some(facts) = collect::collect_outlined(src, bom_len(src)) {
+            return Ok(facts);
+        }
+    }
     let body = parse_body(src)?;
     Ok(collect::collect(src, bom_len(src), &body, flavor))
 }
@@ -40,7 +51,7 @@ pub(crate) fn parse(src: &str, flavor: Flavor) -> Result<FileFacts, SyntaxError>
 /// Checks that `src` parses; used to confirm an edited file still reads back.
 pub(crate) fn parse_body(src: &str) -> Result<hcl_edit::structure::Body, SyntaxError> {
     let bom = bom_len(src);
-    check_nesting(src)?;
+    check_brackets(src)?;
     hcl_edit::parser::parse_body(&src[bom..]).map_err(|error| SyntaxError {
         offset: bom + error.location().offset(),
         message: first_line(error.message()),
@@ -64,55 +75,102 @@ fn first_line(message: &str) -> String {
     }
 }
 
-/// Refuses input whose brackets nest deeper than [`MAX_NESTING`]. A light lexer skips
-/// comments, quoted strings and heredocs so that their brackets are not counted.
-fn check_nesting(src: &str) -> Result<(), SyntaxError> {
+/// Checks that brackets match before hcl-edit sees the text: every `(`, `[`, `{` and `${`
+/// closes with its own kind, strings close on their line, and nothing nests deeper than
+/// [`MAX_NESTING`]. hcl-edit backtracks exponentially on some unbalanced input (a fuzzed
+/// 2 KB file took 28 s), so unbalanced text is reported here and never parsed.
+fn check_brackets(src: &str) -> Result<(), SyntaxError> {
     let bytes = src.as_bytes();
-    let mut depth = 0usize;
+    let mut open: Vec<(u8, usize)> = Vec::new();
+    let error = |offset: usize, message: String| Err(SyntaxError { offset, message });
     let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
+        let in_string = open.last().is_some_and(|&(kind, _)| kind == b'"');
+        let byte = bytes[i];
+        if in_string {
+            match byte {
+                b'\\' => i += 1,
+                b'"' => {
+                    open.pop();
+                }
+                b'\n' => return error(i, "string is not closed on its line".to_owned()),
+                b'$' | b'%'
+                    if bytes.get(i + 1) == Some(&byte) && bytes.get(i + 2) == Some(&b'{') =>
+                {
+                    i += 2
+                }
+                b'$' | b'%' if bytes.get(i + 1) == Some(&b'{') => {
+                    open.push((b'$', i));
+                    i += 1;
+                }
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        match byte {
             b'#' => i = line_end(bytes, i),
             b'/' if bytes.get(i + 1) == Some(&b'/') => i = line_end(bytes, i),
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = memchr::memmem::find(&bytes[i + 2..], b"*/").map_or(bytes.len(), |e| i + e + 4);
+                let Some(close) = memchr::memmem::find(&bytes[i + 2..], b"*/") else {
+                    return error(i, "comment is never closed".to_owned());
+                };
+                i += close + 4;
             }
-            b'"' => i = string_end(bytes, i + 1),
             b'<' if bytes.get(i + 1) == Some(&b'<') => i = heredoc_end(src, i + 2),
-            b'{' | b'[' | b'(' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Err(SyntaxError {
-                        offset: i,
-                        message: format!("brackets nest deeper than {MAX_NESTING} levels"),
-                    });
+            b'"' | b'(' | b'[' | b'{' => {
+                if open.len() >= MAX_NESTING {
+                    return error(i, format!("brackets nest deeper than {MAX_NESTING} levels"));
                 }
+                open.push((byte, i));
                 i += 1;
             }
-            b'}' | b']' | b')' => {
-                depth = depth.saturating_sub(1);
+            b')' | b']' | b'}' => {
+                let expected = match byte {
+                    b')' => b'(',
+                    b']' => b'[',
+                    _ => b'{',
+                };
+                match open.pop() {
+                    Some((kind, _)) if kind == expected || (byte == b'}' && kind == b'$') => {}
+                    Some((kind, at)) => {
+                        let (opened, _) = describe(kind);
+                        let (line, column) = crate::location::LineIndex::new(src).line_col(at);
+                        let closer = byte as char;
+                        return error(
+                            i,
+                            format!("`{closer}` does not close the `{opened}` at {line}:{column}"),
+                        );
+                    }
+                    None => return error(i, format!("`{}` closes nothing", byte as char)),
+                }
                 i += 1;
             }
             _ => i += 1,
         }
     }
-    Ok(())
+    match open.pop() {
+        Some((kind, at)) => {
+            let (opened, what) = describe(kind);
+            error(at, format!("this {what} (`{opened}`) is never closed"))
+        }
+        None => Ok(()),
+    }
+}
+
+/// How an opening token is shown in messages.
+fn describe(kind: u8) -> (&'static str, &'static str) {
+    match kind {
+        b'"' => ("\"", "string"),
+        b'$' => ("${", "interpolation"),
+        b'(' => ("(", "parenthesis"),
+        b'[' => ("[", "bracket"),
+        _ => ("{", "brace"),
+    }
 }
 
 fn line_end(bytes: &[u8], from: usize) -> usize {
     memchr::memchr(b'\n', &bytes[from..]).map_or(bytes.len(), |e| from + e + 1)
-}
-
-/// The offset after the quote closing a string that starts at `from`, or the line end.
-fn string_end(bytes: &[u8], mut from: usize) -> usize {
-    while from < bytes.len() {
-        match bytes[from] {
-            b'\\' => from += 2,
-            b'"' | b'\n' => return from + 1,
-            _ => from += 1,
-        }
-    }
-    bytes.len()
 }
 
 /// The offset after a heredoc whose `<<` ends at `from`, or `from` when it is not one.
@@ -126,8 +184,7 @@ fn heredoc_end(src: &str, from: usize) -> usize {
         return from;
     }
     let name = &rest[..name_len];
-    let body_start = line_end(src.as_bytes(), from);
-    let mut at = body_start;
+    let mut at = line_end(src.as_bytes(), from);
     while at < src.len() {
         let end = line_end(src.as_bytes(), at);
         if src[at..end].trim() == name {
@@ -140,12 +197,12 @@ fn heredoc_end(src: &str, from: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_NESTING, check_nesting};
+    use super::{MAX_NESTING, check_brackets, parse_body};
 
     #[test]
     fn deep_nesting_is_refused_with_its_offset() {
         let src = format!("x = {}", "[".repeat(MAX_NESTING + 1));
-        let error = check_nesting(&src).unwrap_err();
+        let error = check_brackets(&src).unwrap_err();
         assert_eq!(error.offset, 4 + MAX_NESTING);
     }
 
@@ -155,6 +212,25 @@ mod tests {
         let src = format!(
             "# {noise}\n// {noise}\n/* {noise} */\nx = \"{noise}\"\ny = <<-EOT\n  {noise}\n  EOT\n"
         );
-        assert!(check_nesting(&src).is_ok());
+        assert!(check_brackets(&src).is_ok());
+    }
+
+    #[test]
+    fn mismatched_and_unclosed_brackets_are_located() {
+        assert_eq!(check_brackets("x = [1, 2)\n").unwrap_err().offset, 9);
+        assert_eq!(check_brackets("x = 1]\n").unwrap_err().offset, 5);
+        assert_eq!(check_brackets("a {\n  b {\n}\n").unwrap_err().offset, 2);
+        assert_eq!(check_brackets("x = \"abc\ny\n").unwrap_err().offset, 8);
+        assert!(check_brackets("x = \"${f(\"}\")}-$${a}\"\n").is_ok());
+        assert_eq!(check_brackets("x = \"${f(1}\"\n").unwrap_err().offset, 10);
+    }
+
+    #[test]
+    fn fuzzed_input_that_made_the_parser_backtrack_for_28_seconds_is_refused_at_once() {
+        let input = include_bytes!("../../tests/data/hcl-backtracking.bin");
+        let text = String::from_utf8_lossy(input);
+        let start = std::time::Instant::now();
+        assert!(parse_body(&text).is_err());
+        assert!(start.elapsed().as_secs() < 2, "took {:?}", start.elapsed());
     }
 }

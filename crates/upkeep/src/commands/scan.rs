@@ -11,6 +11,7 @@ use upkeep_pins::{ScanOptions, ScanReport, scan};
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let options = ScanOptions {
         max_file_size: args.max_file_size,
+        strict: args.strict,
         ..ScanOptions::default()
     };
     let report = scan_paths(&args.paths, &options)?;

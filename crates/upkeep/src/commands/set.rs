@@ -8,12 +8,17 @@ use std::fmt::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use upkeep_pins::{
-    EditPlan, ScanOptions, SetError, SetPlan, SetRequest, SkipReason, plan_set, scan,
+    EditPlan, Pin, ScanOptions, SetError, SetPlan, SetRequest, SkipReason, plan_set, scan,
 };
 
 /// Plans the move, prints it, and writes it unless `--dry-run`.
 pub fn run(args: &SetArgs) -> anyhow::Result<ExitCode> {
-    let report = scan(&args.path, &ScanOptions::default())
+    // A file that does not parse anywhere must stop the edit, so `set` always scans strictly.
+    let strict = ScanOptions {
+        strict: true,
+        ..ScanOptions::default()
+    };
+    let report = scan(&args.path, &strict)
         .with_context(|| format!("cannot scan {}", args.path.display()))?;
     let request = SetRequest {
         name: &args.name,
@@ -41,7 +46,7 @@ pub fn run(args: &SetArgs) -> anyhow::Result<ExitCode> {
         edits.apply().context("nothing was written")?;
     }
     let text = match args.format {
-        Format::Json => output::json(&SetOutput::new(&plan, written))?,
+        Format::Json => output::json(&SetOutput::new(&plan, written, args.from.as_deref()))?,
         Format::Human => human(args, &plan, &edits, written),
     };
     output::print(&text)?;
@@ -52,6 +57,24 @@ pub fn run(args: &SetArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// `file:line:column` of a pin's version token.
+fn place(pin: &Pin) -> String {
+    format!("{}:{}:{}", pin.file.display(), pin.line, pin.column)
+}
+
+/// Why a pin was skipped, in words.
+fn skip_reason(reason: &SkipReason, pin: &Pin, from: Option<&str>) -> String {
+    match reason {
+        SkipReason::OtherVersion => format!(
+            "at {}, not {}",
+            pin.version.as_deref().unwrap_or("?"),
+            from.unwrap_or("?")
+        ),
+        SkipReason::NotSettable(status) => format!("{status:?} pin, not rewritten").to_lowercase(),
+        _ => "skipped".to_owned(),
+    }
+}
+
 fn human(args: &SetArgs, plan: &SetPlan, edits: &EditPlan, written: bool) -> String {
     let mut out = String::new();
     if args.dry_run && !plan.changes.is_empty() {
@@ -60,77 +83,39 @@ fn human(args: &SetArgs, plan: &SetPlan, edits: &EditPlan, written: bool) -> Str
     }
     for change in &plan.changes {
         let pin = &change.pin;
+        let old = pin.version.as_deref().unwrap_or_default();
         let via = pin
             .via
             .as_deref()
             .map(|via| format!(" (via {via})"))
             .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "{}:{}:{}: {} {} {} -> {}{via}",
-            pin.file.display(),
-            pin.line,
-            pin.column,
-            pin.kind.as_str(),
-            pin.name,
-            pin.version.as_deref().unwrap_or_default(),
-            change.new,
-        );
+        let (kind, name, new) = (pin.kind.as_str(), &pin.name, &change.new);
+        let _ = writeln!(out, "{}: {kind} {name} {old} -> {new}{via}", place(pin));
         for other in &change.also_moves {
             let _ = writeln!(out, "    also moves: {other}");
         }
         if pin.ignored_by_terraform {
-            let _ = writeln!(
-                out,
-                "    warning: lifecycle.ignore_changes covers it; Terraform will not roll it out"
+            out.push_str(
+                "    warning: lifecycle.ignore_changes covers it; Terraform will not roll it out\n",
             );
         }
         if pin.digest.is_some() {
-            let _ = writeln!(
-                out,
-                "    warning: a digest is pinned next to the tag and is now stale; update or drop it"
-            );
+            out.push_str("    warning: a digest is pinned next to the tag and is now stale; update or drop it\n");
         }
-        for place in &pin.shadows {
+        for shadow in &pin.shadows {
+            let (file, line, column) = (shadow.file.display(), shadow.line, shadow.column);
             let _ = writeln!(
                 out,
-                "    note: overrides {}:{}:{}, left as is",
-                place.file.display(),
-                place.line,
-                place.column
+                "    note: overrides {file}:{line}:{column}, left as is"
             );
         }
     }
     for pin in &plan.unchanged {
-        let _ = writeln!(
-            out,
-            "{}:{}:{}: already at {}",
-            pin.file.display(),
-            pin.line,
-            pin.column,
-            args.version
-        );
+        let _ = writeln!(out, "{}: already at {}", place(pin), args.version);
     }
     for (pin, reason) in &plan.skipped {
-        let why = match reason {
-            SkipReason::OtherVersion => format!(
-                "at {}, not {}",
-                pin.version.as_deref().unwrap_or("?"),
-                args.from.as_deref().unwrap_or("?")
-            ),
-            SkipReason::NotSettable(status) => {
-                format!("{status:?} pin, not rewritten").to_lowercase()
-            }
-            _ => "skipped".to_owned(),
-        };
-        let _ = writeln!(
-            out,
-            "{}:{}:{}: skipped {}: {why}",
-            pin.file.display(),
-            pin.line,
-            pin.column,
-            pin.name
-        );
+        let why = skip_reason(reason, pin, args.from.as_deref());
+        let _ = writeln!(out, "{}: skipped {}: {why}", place(pin), pin.name);
     }
     let files = edits.changes().len();
     let summary = match (plan.changes.len(), written) {
@@ -179,10 +164,11 @@ struct SkippedOutput {
     at: Location,
     name: String,
     reason: String,
+    message: String,
 }
 
 impl SetOutput {
-    fn new(plan: &SetPlan, written: bool) -> SetOutput {
+    fn new(plan: &SetPlan, written: bool, from: Option<&str>) -> SetOutput {
         let at = |pin: &upkeep_pins::Pin| Location {
             file: pin.file.clone(),
             line: pin.line,
@@ -215,6 +201,7 @@ impl SetOutput {
                         SkipReason::NotSettable(status) => format!("{status:?}").to_lowercase(),
                         _ => "skipped".to_owned(),
                     },
+                    message: skip_reason(reason, pin, from),
                 })
                 .collect(),
         }

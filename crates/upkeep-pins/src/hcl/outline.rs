@@ -1,0 +1,384 @@
+//! A fast outline of an HCL file: the tree of its blocks and attributes, with byte ranges.
+//!
+//! The outline does not parse expressions; it knows just enough lexical structure (strings
+//! with `${…}` templates, heredocs, comments, brackets) to find where each item ends, and it
+//! checks that every bracket closes with its own kind. It lets the scanner hand hcl-edit only
+//! the pieces that can hold pins, and only pieces whose brackets are known to balance (hcl-edit
+//! backtracks exponentially on some unbalanced input). Anything it does not understand makes
+//! it give up (`None`), and the caller checks and parses the whole file instead.
+
+use super::MAX_NESTING;
+use std::ops::Range;
+
+/// One item of a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Item {
+    /// `key = expression`.
+    Attribute {
+        /// The key.
+        key: Range<usize>,
+        /// The expression, without surrounding blanks or a trailing comment.
+        expr: Range<usize>,
+    },
+    /// `ident "label" … { body }`.
+    Block {
+        /// The block type.
+        ident: Range<usize>,
+        /// The first label, quotes excluded, if any.
+        label: Option<Range<usize>>,
+        /// From the identifier to the closing brace, inclusive.
+        whole: Range<usize>,
+        /// Between the braces.
+        body: Range<usize>,
+        /// The items of the body.
+        items: Vec<Item>,
+    },
+}
+
+/// The outline of the body `src[start..]` (a whole file), or `None` when its structure is not
+/// understood or its brackets do not balance.
+pub(super) fn outline(src: &str, start: usize) -> Option<Vec<Item>> {
+    let lexer = Lexer {
+        bytes: src.as_bytes(),
+    };
+    let (items, end) = lexer.body(start, 0)?;
+    (end == src.len()).then_some(items)
+}
+
+struct Lexer<'a> {
+    bytes: &'a [u8],
+}
+
+/// The closing bracket of an opening one.
+fn closer(open: u8) -> u8 {
+    match open {
+        b'(' => b')',
+        b'[' => b']',
+        _ => b'}',
+    }
+}
+
+impl Lexer<'_> {
+    fn byte(&self, at: usize) -> Option<u8> {
+        self.bytes.get(at).copied()
+    }
+
+    /// The items of a body starting at `at`, and the position of the `}` that closes it
+    /// (`depth > 0`) or of the end of the input (`depth == 0`).
+    fn body(&self, mut at: usize, depth: usize) -> Option<(Vec<Item>, usize)> {
+        let mut items = Vec::new();
+        loop {
+            at = self.skip_blank(at, true)?;
+            match self.byte(at) {
+                None if depth == 0 => return Some((items, at)),
+                Some(b'}') if depth > 0 => return Some((items, at)),
+                None | Some(b'}') => return None,
+                Some(_) => {}
+            }
+            let key_end = self.identifier(at)?;
+            let key = at..key_end;
+            at = self.skip_blank(key_end, false)?;
+            if self.byte(at) == Some(b'=') && self.byte(at + 1) != Some(b'=') {
+                let start = self.skip_blank(at + 1, false)?;
+                let end = self.expression(start, depth)?;
+                if end <= start {
+                    return None;
+                }
+                items.push(Item::Attribute {
+                    key,
+                    expr: start..end,
+                });
+                at = end;
+            } else {
+                let mut label = None;
+                while self.byte(at) != Some(b'{') {
+                    let (label_start, label_end) = match self.byte(at)? {
+                        b'"' => (at + 1, self.string(at + 1, depth)?),
+                        _ => (at, self.identifier(at)?),
+                    };
+                    let text_end = if self.byte(at) == Some(b'"') {
+                        label_end - 1
+                    } else {
+                        label_end
+                    };
+                    label.get_or_insert(label_start..text_end);
+                    at = self.skip_blank(label_end, false)?;
+                }
+                if depth + 1 > MAX_NESTING {
+                    return None;
+                }
+                let (inner, close) = self.body(at + 1, depth + 1)?;
+                items.push(Item::Block {
+                    ident: key.clone(),
+                    label,
+                    whole: key.start..close + 1,
+                    body: at + 1..close,
+                    items: inner,
+                });
+                at = close + 1;
+            }
+            // An item ends at a newline, a comment, or the brace closing a one-line block.
+            let next = self.skip_blank(at, false)?;
+            match self.byte(next) {
+                None | Some(b'\n' | b'\r' | b'#') => {}
+                Some(b'/') if self.byte(next + 1) == Some(b'/') => {}
+                Some(b'}') if depth > 0 => {}
+                Some(_) => return None,
+            }
+            at = next;
+        }
+    }
+
+    /// Skips spaces and comments, and newlines too when `newlines`.
+    fn skip_blank(&self, mut at: usize, newlines: bool) -> Option<usize> {
+        loop {
+            match self.byte(at) {
+                Some(b' ' | b'\t') => at += 1,
+                Some(b'\n' | b'\r') if newlines => at += 1,
+                Some(b'#') if newlines => at = self.line_end(at),
+                Some(b'/') if newlines && self.byte(at + 1) == Some(b'/') => at = self.line_end(at),
+                Some(b'/') if self.byte(at + 1) == Some(b'*') => {
+                    let close = memchr::memmem::find(&self.bytes[at + 2..], b"*/")?;
+                    at += close + 4;
+                }
+                _ => return Some(at),
+            }
+        }
+    }
+
+    fn line_end(&self, at: usize) -> usize {
+        memchr::memchr(b'\n', &self.bytes[at..]).map_or(self.bytes.len(), |i| at + i)
+    }
+
+    fn identifier(&self, at: usize) -> Option<usize> {
+        let first = self.byte(at)?;
+        if !(first.is_ascii_alphabetic() || first == b'_') {
+            return None;
+        }
+        let mut end = at + 1;
+        while self
+            .byte(end)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            end += 1;
+        }
+        Some(end)
+    }
+
+    /// The end of the expression starting at `at`: the last byte before the newline, comment
+    /// or closing brace that ends it outside any bracket. Brackets must close with their kind.
+    fn expression(&self, mut at: usize, depth: usize) -> Option<usize> {
+        let mut open: Vec<u8> = Vec::new();
+        let mut last = at;
+        loop {
+            let Some(byte) = self.byte(at) else {
+                return open.is_empty().then_some(last);
+            };
+            let outside = open.is_empty();
+            match byte {
+                b'\n' | b'\r' | b'#' if outside => return Some(last),
+                b'/' if outside && self.byte(at + 1) == Some(b'/') => return Some(last),
+                b'}' if outside => return Some(last),
+                b'#' => at = self.line_end(at),
+                b'/' if self.byte(at + 1) == Some(b'/') => at = self.line_end(at),
+                b'/' if self.byte(at + 1) == Some(b'*') => at = self.skip_blank(at, false)?,
+                b'"' => {
+                    at = self.string(at + 1, depth + open.len())?;
+                    last = at;
+                }
+                b'<' if self.byte(at + 1) == Some(b'<') => {
+                    at = self.heredoc(at + 2)?;
+                    last = at;
+                }
+                b'(' | b'[' | b'{' => {
+                    if depth + open.len() >= MAX_NESTING {
+                        return None;
+                    }
+                    open.push(closer(byte));
+                    at += 1;
+                    last = at;
+                }
+                b')' | b']' | b'}' => {
+                    if open.pop() != Some(byte) {
+                        return None;
+                    }
+                    at += 1;
+                    last = at;
+                }
+                b' ' | b'\t' | b'\n' | b'\r' => at += 1,
+                _ => {
+                    at += 1;
+                    last = at;
+                }
+            }
+        }
+    }
+
+    /// The position after the quote closing a string whose content starts at `at`.
+    fn string(&self, mut at: usize, depth: usize) -> Option<usize> {
+        loop {
+            match self.byte(at)? {
+                b'\\' => at += 2,
+                b'"' => return Some(at + 1),
+                b'\n' => return None,
+                b'$' | b'%'
+                    if self.byte(at + 1) == Some(self.bytes[at])
+                        && self.byte(at + 2) == Some(b'{') =>
+                {
+                    at += 3;
+                }
+                b'$' | b'%' if self.byte(at + 1) == Some(b'{') => {
+                    at = self.interpolation(at + 2, depth + 1)?
+                }
+                _ => at += 1,
+            }
+        }
+    }
+
+    /// The position after the `}` closing a `${` or `%{` sequence whose content starts at `at`.
+    fn interpolation(&self, mut at: usize, depth: usize) -> Option<usize> {
+        let mut open: Vec<u8> = Vec::new();
+        loop {
+            let byte = self.byte(at)?;
+            match byte {
+                b'"' => at = self.string(at + 1, depth + open.len())?,
+                b'}' if open.is_empty() => return Some(at + 1),
+                b'{' | b'(' | b'[' => {
+                    if depth + open.len() >= MAX_NESTING {
+                        return None;
+                    }
+                    open.push(closer(byte));
+                    at += 1;
+                }
+                b'}' | b')' | b']' => {
+                    if open.pop() != Some(byte) {
+                        return None;
+                    }
+                    at += 1;
+                }
+                _ => at += 1,
+            }
+        }
+    }
+
+    /// The position after the closing delimiter of a heredoc whose `<<` ends at `at`.
+    fn heredoc(&self, at: usize) -> Option<usize> {
+        let start = if self.byte(at) == Some(b'-') {
+            at + 1
+        } else {
+            at
+        };
+        let name_end = self.identifier(start)?;
+        let name = &self.bytes[start..name_end];
+        let mut line = match self.byte(name_end)? {
+            b'\n' => name_end + 1,
+            b'\r' if self.byte(name_end + 1) == Some(b'\n') => name_end + 2,
+            _ => return None,
+        };
+        while line < self.bytes.len() {
+            let end = self.line_end(line);
+            if self.bytes[line..end].trim_ascii() == name {
+                return Some(line + self.bytes[line..end].trim_ascii_end().len());
+            }
+            line = end + 1;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Item, outline};
+
+    fn render(src: &str, items: &[Item]) -> Vec<String> {
+        items
+            .iter()
+            .map(|item| match item {
+                Item::Attribute { key, expr } => {
+                    format!("{}={}", &src[key.clone()], &src[expr.clone()])
+                }
+                Item::Block {
+                    ident,
+                    label,
+                    items,
+                    ..
+                } => {
+                    let label = label.clone().map(|l| src[l].to_owned()).unwrap_or_default();
+                    format!(
+                        "{}[{label}]{{{}}}",
+                        &src[ident.clone()],
+                        render(src, items).join(";")
+                    )
+                }
+            })
+            .collect()
+    }
+
+    fn items(src: &str) -> Vec<String> {
+        render(src, &outline(src, 0).expect("outline"))
+    }
+
+    #[test]
+    fn attributes_end_at_newline_comment_or_brace() {
+        let src = "a = 1 # one\nb = { x = [1,\n 2] } // two\nc { d = \"}\" }\n";
+        assert_eq!(items(src), ["a=1", "b={ x = [1,\n 2] }", "c[]{d=\"}\"}"]);
+    }
+
+    #[test]
+    fn nested_blocks_form_a_tree() {
+        let src = "resource \"k\" \"n\" {\n  spec {\n    image = \"a:1\"\n  }\n  lifecycle { ignore_changes = all }\n}\n";
+        assert_eq!(
+            items(src),
+            ["resource[k]{spec[]{image=\"a:1\"};lifecycle[]{ignore_changes=all}}"]
+        );
+    }
+
+    #[test]
+    fn templates_with_nested_strings_and_escapes() {
+        let src = "image = \"x:${lookup(var.m, \"k}\")}-$${y}\"\nz = 1\n";
+        assert_eq!(
+            items(src),
+            ["image=\"x:${lookup(var.m, \"k}\")}-$${y}\"", "z=1"]
+        );
+    }
+
+    #[test]
+    fn heredocs_with_braces_inside() {
+        let src = "resource \"k\" \"n\" {\n  data = <<-EOT\n    { not: closed\n  EOT\n  image = \"a:1\"\n}\n";
+        assert_eq!(
+            items(src),
+            ["resource[k]{data=<<-EOT\n    { not: closed\n  EOT;image=\"a:1\"}"]
+        );
+    }
+
+    #[test]
+    fn labels_and_crlf() {
+        let src = "variable \"v\" {\r\n  default = \"1\"\r\n}\r\nlocals {\r\n}\r\n";
+        assert_eq!(items(src), ["variable[v]{default=\"1\"}", "locals[]{}"]);
+    }
+
+    #[test]
+    fn gives_up_on_what_it_does_not_understand_or_cannot_balance() {
+        let cases = [
+            "resource \"a\" {\n",
+            "x = \"open\n",
+            "= 1\n",
+            "a b = 1\n",
+            "a { } b\n",
+            "x = <<EOT\nnever closed\n",
+            "x = [1, 2)\n",
+            "x = \"${f(1}\"\n",
+            "}\n",
+            "x = (1]\n",
+        ];
+        for src in cases {
+            assert_eq!(outline(src, 0), None, "{src:?}");
+        }
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = format!("x = {}{}\n", "[".repeat(200), "]".repeat(200));
+        assert_eq!(outline(&deep, 0), None);
+    }
+}
