@@ -58,8 +58,6 @@ pub enum ErrorKind {
     NotUtf8,
     /// The file is larger than the configured limit.
     TooLarge,
-    /// Brackets nest deeper than upkeep follows.
-    TooDeep,
     /// A symbolic link that resolves outside the scanned root; it is not followed.
     OutsideRoot,
     /// The file could not be read.

@@ -30,19 +30,6 @@ impl<'a> LineIndex<'a> {
         }
         (line, prefix.chars().count() + 1)
     }
-
-    /// The text of the 1-based `line`, without its line terminator.
-    pub fn line_text(&self, line: usize) -> &'a str {
-        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
-            return "";
-        };
-        let end = self
-            .line_starts
-            .get(line)
-            .copied()
-            .unwrap_or(self.text.len());
-        self.text[start..end].trim_end_matches(['\n', '\r'])
-    }
 }
 
 /// The largest char boundary of `text` that is not after `offset`.
@@ -66,7 +53,6 @@ mod tests {
         assert_eq!(index.line_col(3), (2, 1));
         assert_eq!(index.line_col(7), (3, 1));
         assert_eq!(index.line_col(100), (3, 3));
-        assert_eq!(index.line_text(2), "cd");
     }
 
     #[test]
