@@ -10,7 +10,7 @@ use crate::yaml;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 /// Files larger than this are reported, not read, unless [`ScanOptions::max_file_size`] says
@@ -150,9 +150,14 @@ struct Entry {
 fn walk(root: &Path, canonical_root: &Path) -> (Vec<Entry>, Vec<ScanError>) {
     let mut entries = Vec::new();
     let mut errors = Vec::new();
+    // `.gitignore` files are honoured; `.ignore` files, the global excludes file and
+    // `.git/info/exclude` are not looked for (each costs a failed lookup per folder).
     let walker = ignore::WalkBuilder::new(root)
         .follow_links(false)
         .require_git(false)
+        .ignore(false)
+        .git_global(false)
+        .git_exclude(false)
         .build();
     for item in walker {
         let entry = match item {
@@ -293,23 +298,22 @@ pub(crate) fn syntax_error(rel: &Path, text: &str, error: &SyntaxError) -> ScanE
 
 /// Reads a file as UTF-8 text, within the size limit.
 pub(crate) fn read_text(root: &Path, rel: &Path, max_size: u64) -> Result<String, ScanError> {
-    let path = root.join(rel);
     let io_error = |error: io::Error| {
         ScanError::whole_file(rel.to_path_buf(), ErrorKind::Io, error.to_string())
     };
-    let size = std::fs::metadata(&path).map_err(io_error)?.len();
+    // One open per file: the size comes from the open handle, not a second path lookup.
+    let mut file = std::fs::File::open(root.join(rel)).map_err(io_error)?;
+    let size = file.metadata().map_err(io_error)?.len();
     if size > max_size {
-        let message = format!(
-            "file is {} bytes, over the {max_size}-byte limit; not read",
-            size
-        );
+        let message = format!("file is {size} bytes, over the {max_size}-byte limit; not read");
         return Err(ScanError::whole_file(
             rel.to_path_buf(),
             ErrorKind::TooLarge,
             message,
         ));
     }
-    let bytes = std::fs::read(&path).map_err(io_error)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.read_to_end(&mut bytes).map_err(io_error)?;
     String::from_utf8(bytes).map_err(|error| {
         let valid = error.utf8_error().valid_up_to();
         let bytes = error.as_bytes();

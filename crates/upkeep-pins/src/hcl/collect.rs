@@ -4,7 +4,7 @@ use super::Flavor;
 use super::literal::lit;
 use super::outline::{Item, outline};
 use crate::pin::PinKind;
-use crate::site::{FileFacts, Piece, Precedence, Reference, Site, SiteKind, Value};
+use crate::site::{FileFacts, Lit, Piece, Precedence, Reference, Site, SiteKind, Value};
 use hcl_edit::Span;
 use hcl_edit::expr::{Expression, Object, ObjectKey, TraversalOperator};
 use hcl_edit::structure::{Block, Body};
@@ -73,7 +73,8 @@ pub(super) fn collect_outlined(src: &str, start: usize) -> Option<FileFacts> {
         };
         let kind = label.clone().map(|label| &src[label]);
         match &src[ident.clone()] {
-            "variable" | "locals" | "terraform" | "module" => collector.parse_block(whole)?,
+            "variable" => collector.outlined_variable(label.as_ref(), items)?,
+            "locals" | "terraform" | "module" => collector.parse_block(whole)?,
             "resource" | "data" if kind == Some("helm_release") => collector.parse_block(whole)?,
             "resource" | "data" => collector.outlined_resource(items)?,
             _ if may_hold_pins(&src[whole.clone()]) => collector.parse_block(whole)?,
@@ -178,6 +179,50 @@ impl Collector<'_> {
         Some(())
     }
 
+    /// A `variable` block by its outline: only the `default` is read.
+    fn outlined_variable(
+        &mut self,
+        label: Option<&std::ops::Range<usize>>,
+        items: &[Item],
+    ) -> Option<()> {
+        let name = self.src[label?.clone()].to_owned();
+        let default = items.iter().find_map(|item| match item {
+            Item::Attribute { key, expr } if &self.src[key.clone()] == "default" => {
+                Some(expr.clone())
+            }
+            _ => None,
+        });
+        let Some(expr) = default else {
+            self.facts.variables.push((name, None));
+            return Some(());
+        };
+        if let Some(value) = self.plain_literal(&expr) {
+            self.facts.variables.push((name, Some(value)));
+            return Some(());
+        }
+        let parsed = hcl_edit::parser::parse_expr(&self.src[expr.clone()]).ok()?;
+        self.base = expr.start;
+        self.variable_default(name, Some(&parsed));
+        Some(())
+    }
+
+    /// The value of an expression that is one quoted string without escapes or templates, read
+    /// straight from the bytes the outline delimited: exactly what the parser would give.
+    fn plain_literal(&self, expr: &std::ops::Range<usize>) -> Option<Value> {
+        let source = &self.src[expr.clone()];
+        let text = source.strip_prefix('"')?.strip_suffix('"')?;
+        let special = |b: &u8| matches!(b, b'"' | b'\\' | b'\n' | b'\r');
+        if text.as_bytes().iter().any(special) || text.contains("${") || text.contains("%{") {
+            return None;
+        }
+        let lit = Lit::verbatim(text, expr.start + 1);
+        Some(Value {
+            pieces: vec![Piece::Lit(lit)],
+            source: source.to_owned(),
+            span: expr.clone(),
+        })
+    }
+
     fn outlined_attributes(&mut self, items: &[Item]) -> Option<()> {
         for item in items {
             let Item::Attribute { key, expr } = item else {
@@ -185,6 +230,20 @@ impl Collector<'_> {
             };
             let key = &self.src[key.clone()];
             if !is_image_key(key) && !may_hold_pins(&self.src[expr.clone()]) {
+                continue;
+            }
+            if let Some(value) = self.plain_literal(expr) {
+                // A plain string is a site under an image key and nothing anywhere else.
+                if is_image_key(key) {
+                    self.path.push(key.to_owned());
+                    self.site(
+                        SiteKind::Image {
+                            kind: PinKind::Image,
+                        },
+                        value,
+                    );
+                    self.path.pop();
+                }
                 continue;
             }
             let parsed = hcl_edit::parser::parse_expr(&self.src[expr.clone()]).ok()?;
@@ -219,6 +278,11 @@ impl Collector<'_> {
             return;
         };
         let default = block.body.get_attribute("default").map(|attr| &attr.value);
+        self.variable_default(name, default);
+    }
+
+    /// Records a variable and its default (object defaults also as `name.key` entries).
+    fn variable_default(&mut self, name: String, default: Option<&Expression>) {
         if let Some(Expression::Object(object)) = default {
             for (key, value) in object_entries(object) {
                 let value = self.value(value);
