@@ -15,11 +15,10 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         ..ScanOptions::default()
     };
     let report = scan_paths(&args.paths, &options)?;
-    let text = match args.format {
-        Format::Json => output::json(&report)?,
-        Format::Human => output::table::render(&report),
-    };
-    output::print(&text)?;
+    match args.format {
+        Format::Json => output::print_json(&report)?,
+        Format::Human => output::print(&output::table::render(&report))?,
+    }
     Ok(if report.errors.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -45,11 +45,10 @@ pub fn run(args: &SetArgs) -> anyhow::Result<ExitCode> {
     if written {
         edits.apply().context("nothing was written")?;
     }
-    let text = match args.format {
-        Format::Json => output::json(&SetOutput::new(&plan, written, args.from.as_deref()))?,
-        Format::Human => human(args, &plan, &edits, written),
-    };
-    output::print(&text)?;
+    match args.format {
+        Format::Json => output::print_json(&SetOutput::new(&plan, written, args.from.as_deref()))?,
+        Format::Human => output::print(&human(args, &plan, &edits, written))?,
+    }
     Ok(if plan.changes.is_empty() {
         ExitCode::from(1)
     } else {

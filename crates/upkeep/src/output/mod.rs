@@ -4,23 +4,28 @@ pub mod diff;
 pub mod table;
 
 use serde::Serialize;
-use std::io::Write;
+use std::io::{BufWriter, ErrorKind, Write};
 
-/// Pretty JSON with a final newline.
-pub fn json(value: &impl Serialize) -> anyhow::Result<String> {
-    let mut text = serde_json::to_string_pretty(value)?;
-    text.push('\n');
-    Ok(text)
+/// Writes `value` as pretty JSON with a final newline to standard output, streamed (a large
+/// report is never held as one string).
+pub fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+    write_stdout(|out| {
+        serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::from)?;
+        out.write_all(b"\n")
+    })
 }
 
-/// Writes `text` to standard output; a closed pipe (`upkeep scan | head`) is not an error.
+/// Writes `text` to standard output.
 pub fn print(text: &str) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error.into()),
+    write_stdout(|out| out.write_all(text.as_bytes()))
+}
+
+/// Runs `write` on buffered standard output; a closed pipe (`upkeep scan | head`) is not an
+/// error.
+fn write_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match write(&mut out).and_then(|()| out.flush()) {
+        Err(error) if error.kind() != ErrorKind::BrokenPipe => Err(error.into()),
         _ => Ok(()),
     }
 }
