@@ -1,9 +1,9 @@
 //! Choosing the pins of one name and planning their move to a new version (`upkeep set`).
 
+use crate::canonical::{git_canonical, registry_canonical};
 use crate::edit::Edit;
 use crate::error::ScanError;
 use crate::image::{ImageRef, canonical_image_name};
-use crate::module::{git_canonical, registry_canonical};
 use crate::pin::{Pin, PinKind, PinStatus};
 use crate::scan::ScanReport;
 use crate::version::{VersionError, retarget, same_version};

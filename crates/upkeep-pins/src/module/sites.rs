@@ -1,0 +1,166 @@
+//! Turning a site into pin material: name, canonical name, version token, status.
+
+use super::resolved::Resolved;
+use super::scope::{Scope, TemplateArgs};
+use super::{Found, unquote};
+use crate::canonical::{chart_canonical, git_canonical, registry_canonical};
+use crate::image::{ImageRef, canonical_image_name};
+use crate::pin::{PinKind, PinStatus};
+use crate::site::{Site, SiteKind, Value};
+
+impl<'a> Scope<'a> {
+    /// Turns one site into pin material, or `None` when it is not a pin after all (a string
+    /// that cannot be an image, an empty tag).
+    pub(super) fn pin(
+        &self,
+        file: usize,
+        site: &'a Site,
+        template: Option<TemplateArgs<'a>>,
+    ) -> Option<Found> {
+        let resolved = self.resolve(file, &site.value, template);
+        let resolve = |value: &'a Value| self.resolve(file, value, template).text;
+        match &site.kind {
+            SiteKind::Image { kind } => self.image(*kind, &resolved, &site.value),
+            SiteKind::ImageTag {
+                kind,
+                repository,
+                registry,
+                key,
+            } => {
+                if resolved.text.is_empty() {
+                    return None;
+                }
+                let repository = repository.as_ref().map(resolve);
+                let name = match (registry.as_ref().map(resolve), repository) {
+                    (Some(registry), Some(repository))
+                        if !repository.starts_with(&format!("{registry}/")) =>
+                    {
+                        format!("{registry}/{repository}")
+                    }
+                    (_, Some(repository)) => repository,
+                    (_, None) => key.clone(),
+                };
+                let canonical = if name.contains("${") || name == *key {
+                    name.clone()
+                } else {
+                    canonical_image_name(&name)
+                };
+                let tag_end = resolved.text.find('@').unwrap_or(resolved.text.len());
+                let reference = format!("{name}:{}", resolved.text);
+                let mut found = Found::new(*kind, name, canonical, &resolved).with_version(
+                    &resolved,
+                    0..tag_end,
+                    &site.value,
+                );
+                found.digest = resolved.text.get(tag_end + 1..).map(str::to_owned);
+                found.resolved = reference;
+                Some(found)
+            }
+            SiteKind::Chart { chart, repository } => {
+                let chart = chart.as_ref().map(resolve).unwrap_or_default();
+                let repository = repository.as_ref().map(resolve);
+                let canonical = chart_canonical(&chart, repository.as_deref());
+                let mut found = Found::new(PinKind::HelmChart, chart, canonical, &resolved);
+                found.repository = repository;
+                Some(self.constrained(found, &resolved, &site.value))
+            }
+            SiteKind::Provider { source } => {
+                let canonical = registry_canonical(source, 2, Some("hashicorp"));
+                let found = Found::new(PinKind::Provider, source.clone(), canonical, &resolved);
+                Some(self.constrained(found, &resolved, &site.value))
+            }
+            SiteKind::Module { source } => {
+                let source = resolve(source);
+                let canonical = registry_canonical(&source, 3, None);
+                let found = Found::new(PinKind::Module, source, canonical, &resolved);
+                Some(self.constrained(found, &resolved, &site.value))
+            }
+            SiteKind::SourceRef => {
+                let text = &resolved.text;
+                let query = text.find('?')?;
+                let start = query + text[query..].find("ref=")? + "ref=".len();
+                let end = text[start..].find('&').map_or(text.len(), |i| start + i);
+                let name = text[..query].to_owned();
+                let canonical = git_canonical(&name);
+                Some(
+                    Found::new(PinKind::Module, name, canonical, &resolved).with_version(
+                        &resolved,
+                        start..end,
+                        &site.value,
+                    ),
+                )
+            }
+        }
+    }
+
+    fn image(&self, kind: PinKind, resolved: &Resolved<'a>, value: &Value) -> Option<Found> {
+        let Some(image) = ImageRef::parse(&resolved.text) else {
+            let unresolved = resolved.has_unresolved(&(0..resolved.text.len()));
+            return unresolved.then(|| {
+                let (name, canonical) = match resolved.literal_image_name() {
+                    Some(name) => (name.to_owned(), canonical_image_name(name)),
+                    None => (resolved.text.clone(), resolved.text.clone()),
+                };
+                let mut found = Found::new(kind, name, canonical, resolved);
+                found.expression = Some(unquote(&value.source).to_owned());
+                found
+            });
+        };
+        let name = resolved.text[image.name.clone()].to_owned();
+        let canonical = if resolved.has_unresolved(&image.name) {
+            name.clone()
+        } else {
+            canonical_image_name(&name)
+        };
+        let digest = image
+            .digest
+            .clone()
+            .map(|range| resolved.text[range].to_owned());
+        let name_unresolved = resolved.has_unresolved(&image.name);
+        let mut found = match image.tag {
+            Some(tag) => {
+                Found::new(kind, name, canonical, resolved).with_version(resolved, tag, value)
+            }
+            None => {
+                let mut found = Found::new(kind, name, canonical, resolved);
+                found.status = if digest.is_some() {
+                    PinStatus::DigestOnly
+                } else {
+                    PinStatus::Untagged
+                };
+                found
+            }
+        };
+        found.digest = digest;
+        if name_unresolved {
+            found.expression = Some(unquote(&value.source).to_owned());
+        }
+        Some(found)
+    }
+
+    /// Splits a version constraint (`~> 2.30`, `= 1.2.0`, `>= 1.0, < 2.0`) into its operator
+    /// and the version token; ranges are reported as such, never rewritten.
+    fn constrained(&self, mut found: Found, resolved: &Resolved<'a>, value: &Value) -> Found {
+        let text = &resolved.text;
+        let lead = text.len() - text.trim_start().len();
+        let operator = ["~>", ">=", "<=", "!=", "=", ">", "<", "^", "~"]
+            .into_iter()
+            .find(|op| text[lead..].starts_with(op))
+            .unwrap_or("");
+        let after = &text[lead + operator.len()..];
+        let version_start = lead + operator.len() + (after.len() - after.trim_start().len());
+        let version_end = text.trim_end().len().max(version_start);
+        let is_range = text[version_start..version_end].contains([',', ' ', '|', '*'])
+            || matches!(operator, ">=" | "<=" | "!=" | ">" | "<");
+        let operator = (!operator.is_empty()).then(|| operator.to_owned());
+        if is_range && !resolved.has_unresolved(&(0..text.len())) {
+            found.status = PinStatus::Range;
+            found.version = Some(text.clone());
+            found.constraint = operator;
+            return found;
+        }
+        found = found.with_version(resolved, version_start..version_end, value);
+        found.constraint = operator;
+        found
+    }
+}
