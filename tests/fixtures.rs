@@ -279,6 +279,43 @@ resource "kubernetes_service" "e" {
 output "image" {
   value = "e/five:5.0"
 }
+
+terraform {
+  backend "s3" {
+    bucket = "state"
+  }
+  required_providers {
+    legacy = "~> 1.2"
+    modern = {
+      source  = "example/modern"
+      version = "2.0.0"
+    }
+  }
+}
+
+module "app" {
+  source  = "example/app/kubernetes"
+  version = "0.3.0"
+  image   = "f/six:6.0"
+  settings {
+    sidecar_image = "g/seven:7.0"
+  }
+}
+
+resource "helm_release" "h" {
+  name       = "h"
+  repository = "https://charts.example.org"
+  chart      = "h"
+  version    = "1.0.0"
+  set = [
+    { name = "image.repository", value = "h/eight" },
+    { name = "image.tag", value = "8.0" },
+  ]
+  values = [yamlencode({ worker = { image = { repository = "h/nine", tag = "9.0" } } })]
+  lifecycle {
+    ignore_changes = [version, set]
+  }
+}
 "#;
 
 #[test]
@@ -299,7 +336,23 @@ fn outline_and_full_parse_find_the_same_pins() {
     }
     let pins = scan_pins(tricky.path());
     let versions: Vec<_> = pins.iter().filter_map(|p| p.version.as_deref()).collect();
-    assert_eq!(versions, ["1.0", "3.0", "4.0"], "{pins:#?}");
+    assert_eq!(
+        versions,
+        [
+            "1.0", "3.0", "4.0", "1.2", "2.0.0", "0.3.0", "6.0", "7.0", "1.0.0", "8.0", "9.0"
+        ],
+        "{pins:#?}"
+    );
+    let ignored: Vec<_> = pins
+        .iter()
+        .filter(|p| p.ignored_by_terraform)
+        .filter_map(|p| p.version.as_deref())
+        .collect();
+    assert_eq!(
+        ignored,
+        ["3.0", "1.0.0", "8.0"],
+        "ignore_changes covers c/three, the chart version and set"
+    );
     assert!(
         pins.iter()
             .any(|p| p.status == upkeep_pins::PinStatus::Unresolved && p.name == "b/two")

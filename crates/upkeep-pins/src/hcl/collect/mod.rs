@@ -138,6 +138,13 @@ impl Collector<'_> {
             self.source_ref(&source.value);
         }
         for providers in block.body.get_blocks("required_providers") {
+            self.required_providers(providers);
+        }
+    }
+
+    /// The provider version sites of one `required_providers` block.
+    fn required_providers(&mut self, providers: &Block) {
+        {
             for attr in providers.body.attributes() {
                 let local_name = attr.key.as_str();
                 match &attr.value {

@@ -1,10 +1,11 @@
 //! Collecting a Terraform file by its outline: only the pieces that can hold pins are parsed,
 //! then walked by the same [`Collector`] methods a full parse uses, so the facts are the same.
 
-use super::{Collector, Resource, ignore_paths, is_image_key};
+use super::{Collector, HelmRelease, Resource, ignore_paths, is_image_key};
 use crate::hcl::outline::{Item, outline};
 use crate::pin::PinKind;
 use crate::site::{FileFacts, Lit, Piece, SiteKind, Value};
+use hcl_edit::expr::Expression;
 use memchr::memmem::Finder;
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -36,8 +37,12 @@ pub(in crate::hcl) fn collect_outlined(src: &str, start: usize) -> Option<FileFa
         let kind = label.clone().map(|label| &src[label]);
         match &src[ident.clone()] {
             "variable" => collector.outlined_variable(label.as_ref(), items)?,
-            "locals" | "terraform" | "module" => collector.parse_block(whole)?,
-            "resource" | "data" if kind == Some("helm_release") => collector.parse_block(whole)?,
+            "locals" => collector.parse_block(whole)?,
+            "terraform" => collector.outlined_terraform(items)?,
+            "module" => collector.outlined_module(items)?,
+            "resource" | "data" if kind == Some("helm_release") => {
+                collector.outlined_helm_release(items)?
+            }
             "resource" | "data" => collector.outlined_resource(items)?,
             _ if may_hold_pins(&src[whole.clone()]) => collector.parse_block(whole)?,
             _ => {}
@@ -63,17 +68,132 @@ fn may_hold_pins(text: &str) -> bool {
 }
 
 impl Collector<'_> {
-    /// Parses one top-level block and collects it as a full parse would.
-    fn parse_block(&mut self, whole: &Range<usize>) -> Option<()> {
-        let body = hcl_edit::parser::parse_body(&self.src[whole.clone()]).ok()?;
-        self.base = whole.start;
-        self.top_level(&body);
+    /// Parses one expression of the file; spans of the result are relative to `self.base`,
+    /// which is set to the expression's start.
+    fn parse_expr_at(&mut self, expr: &Range<usize>) -> Option<Expression> {
+        let parsed = hcl_edit::parser::parse_expr(&self.src[expr.clone()]).ok()?;
+        self.base = expr.start;
+        Some(parsed)
+    }
+
+    /// The expression range of attribute `name` among `items`.
+    fn attribute_range(&self, items: &[Item], name: &str) -> Option<Range<usize>> {
+        items.iter().find_map(|item| match item {
+            Item::Attribute { key, expr } if &self.src[key.clone()] == name => Some(expr.clone()),
+            _ => None,
+        })
+    }
+
+    /// A `terraform` block by its outline: its `source` and `required_providers` blocks.
+    fn outlined_terraform(&mut self, items: &[Item]) -> Option<()> {
+        if let Some(source) = self.attribute_range(items, "source") {
+            let source = self.parse_expr_at(&source)?;
+            self.source_ref(&source);
+        }
+        for item in items {
+            if let Item::Block { ident, whole, .. } = item
+                && &self.src[ident.clone()] == "required_providers"
+            {
+                let parsed = hcl_edit::parser::parse_body(&self.src[whole.clone()]).ok()?;
+                self.base = whole.start;
+                parsed
+                    .blocks()
+                    .for_each(|providers| self.required_providers(providers));
+            }
+        }
         Some(())
     }
 
-    /// Walks a resource body by its outline: `lifecycle` first, then the attributes that may
-    /// hold pins, parsed one expression at a time.
-    fn outlined_resource(&mut self, items: &[Item]) -> Option<()> {
+    /// A `module` block by its outline: `source` and `version`, then what may hold pins.
+    fn outlined_module(&mut self, items: &[Item]) -> Option<()> {
+        let source = match self.attribute_range(items, "source") {
+            Some(range) => {
+                let parsed = self.parse_expr_at(&range)?;
+                self.source_ref(&parsed);
+                Some(self.value(&parsed))
+            }
+            None => None,
+        };
+        if let (Some(source), Some(version)) = (source, self.attribute_range(items, "version")) {
+            let version = self.parse_expr_at(&version)?;
+            let version = self.value(&version);
+            self.site(SiteKind::Module { source }, version);
+        }
+        let rest: Vec<Item> = items
+            .iter()
+            .filter(|item| match item {
+                Item::Attribute { key, .. } => {
+                    !matches!(&self.src[key.clone()], "source" | "version")
+                }
+                Item::Block { .. } => true,
+            })
+            .cloned()
+            .collect();
+        self.outlined_body(&rest)
+    }
+
+    /// A `helm_release` by its outline: the chart attributes and `set` entries always, the
+    /// rest only where it may hold pins.
+    fn outlined_helm_release(&mut self, items: &[Item]) -> Option<()> {
+        let ignored = self.lifecycle_ignores(items)?;
+        self.resource = Some(Resource {
+            helm: Some(HelmRelease::default()),
+            ignored,
+        });
+        for item in items {
+            let Item::Attribute { key, expr } = item else {
+                continue;
+            };
+            let key = &self.src[key.clone()];
+            let helm_key = matches!(key, "chart" | "repository" | "version" | "set");
+            if helm_key || is_image_key(key) || may_hold_pins(&self.src[expr.clone()]) {
+                let parsed = self.parse_expr_at(expr)?;
+                self.path.push(key.to_owned());
+                self.attribute(key, &parsed);
+                self.path.pop();
+            }
+        }
+        for item in items {
+            let Item::Block {
+                ident,
+                whole,
+                body,
+                items,
+                ..
+            } = item
+            else {
+                continue;
+            };
+            match &self.src[ident.clone()] {
+                "lifecycle" => {}
+                "set" => {
+                    let parsed = hcl_edit::parser::parse_body(&self.src[whole.clone()]).ok()?;
+                    self.base = whole.start;
+                    parsed
+                        .blocks()
+                        .for_each(|set| self.helm_set_block(&set.body));
+                }
+                ident if may_hold_pins(&self.src[body.clone()]) => {
+                    self.path.push(ident.to_owned());
+                    self.outlined_body(items)?;
+                    self.path.pop();
+                }
+                _ => {}
+            }
+        }
+        if let Some(helm) = self
+            .resource
+            .as_mut()
+            .and_then(|resource| resource.helm.take())
+        {
+            self.helm_release(helm);
+        }
+        self.resource = None;
+        Some(())
+    }
+
+    /// The `ignore_changes` paths of the `lifecycle` blocks among `items`.
+    fn lifecycle_ignores(&self, items: &[Item]) -> Option<Vec<Vec<String>>> {
         let mut ignored = Vec::new();
         for item in items {
             if let Item::Block { ident, whole, .. } = item
@@ -86,6 +206,21 @@ impl Collector<'_> {
                 ignored.extend(attrs.flat_map(|attr| ignore_paths(&attr.value)));
             }
         }
+        Some(ignored)
+    }
+
+    /// Parses one top-level block and collects it as a full parse would.
+    fn parse_block(&mut self, whole: &Range<usize>) -> Option<()> {
+        let body = hcl_edit::parser::parse_body(&self.src[whole.clone()]).ok()?;
+        self.base = whole.start;
+        self.top_level(&body);
+        Some(())
+    }
+
+    /// Walks a resource body by its outline: `lifecycle` first, then the attributes that may
+    /// hold pins, parsed one expression at a time.
+    fn outlined_resource(&mut self, items: &[Item]) -> Option<()> {
+        let ignored = self.lifecycle_ignores(items)?;
         self.resource = Some(Resource {
             helm: None,
             ignored,
