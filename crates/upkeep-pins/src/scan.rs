@@ -94,11 +94,19 @@ pub(crate) fn scan_with(
         pins.extend(unit_pins);
         errors.extend(unit_errors);
     }
-    pins.sort_by(|a, b| {
-        (&a.file, a.line, a.column, a.kind).cmp(&(&b.file, b.line, b.column, b.kind))
-    });
-    errors.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    pins.sort_by_cached_key(|pin| (path_key(&pin.file), pin.line, pin.column, pin.kind));
+    errors.sort_by_cached_key(|error| (path_key(&error.file), error.line, error.column));
     Ok(ScanReport { pins, errors })
+}
+
+/// A key that orders paths as [`Path`]'s own comparison does (component by component), but
+/// compares as plain bytes: each separator becomes the lowest byte.
+fn path_key(path: &Path) -> Vec<u8> {
+    let mut key = path.as_os_str().as_encoded_bytes().to_vec();
+    key.iter_mut()
+        .filter(|byte| **byte == b'/')
+        .for_each(|byte| *byte = 0);
+    key
 }
 
 /// The kinds of file upkeep reads.
@@ -331,4 +339,28 @@ pub(crate) fn read_text(root: &Path, rel: &Path, max_size: u64) -> Result<String
             ),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_key;
+    use std::path::Path;
+
+    #[test]
+    fn path_key_orders_like_path_comparison() {
+        let names = [
+            "stacks/a-b/x.tf",
+            "stacks/a/x.tf",
+            "stacks/a/b/y.tf",
+            "stacks/ab/x.tf",
+            "stacks/a.tf",
+            "z.tf",
+            "stacks/a b/x.tf",
+        ];
+        let mut by_path: Vec<&Path> = names.iter().map(Path::new).collect();
+        let mut by_key = by_path.clone();
+        by_path.sort();
+        by_key.sort_by_key(|path| path_key(path));
+        assert_eq!(by_key, by_path);
+    }
 }

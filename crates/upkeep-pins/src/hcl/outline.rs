@@ -49,6 +49,44 @@ struct Lexer<'a> {
     bytes: &'a [u8],
 }
 
+/// The closers still expected inside one expression; on the stack, as nesting is bounded.
+struct Brackets {
+    closers: [u8; MAX_NESTING],
+    len: usize,
+}
+
+impl Brackets {
+    fn new() -> Self {
+        Brackets {
+            closers: [0; MAX_NESTING],
+            len: 0,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Opens a bracket at total nesting `depth + len`; `None` past [`MAX_NESTING`].
+    fn open(&mut self, opener: u8, depth: usize) -> Option<()> {
+        if depth + self.len >= MAX_NESTING {
+            return None;
+        }
+        self.closers[self.len] = closer(opener);
+        self.len += 1;
+        Some(())
+    }
+
+    /// Closes the innermost bracket with `byte`; `None` when it does not match.
+    fn close(&mut self, byte: u8) -> Option<()> {
+        if self.len == 0 || self.closers[self.len - 1] != byte {
+            return None;
+        }
+        self.len -= 1;
+        Some(())
+    }
+}
+
 /// The closing bracket of an opening one.
 fn closer(open: u8) -> u8 {
     match open {
@@ -168,7 +206,7 @@ impl Lexer<'_> {
     /// The end of the expression starting at `at`: the last byte before the newline, comment
     /// or closing brace that ends it outside any bracket. Brackets must close with their kind.
     fn expression(&self, mut at: usize, depth: usize) -> Option<usize> {
-        let mut open: Vec<u8> = Vec::new();
+        let mut open = Brackets::new();
         let mut last = at;
         loop {
             let Some(byte) = self.byte(at) else {
@@ -183,7 +221,7 @@ impl Lexer<'_> {
                 b'/' if self.byte(at + 1) == Some(b'/') => at = self.line_end(at),
                 b'/' if self.byte(at + 1) == Some(b'*') => at = self.skip_blank(at, false)?,
                 b'"' => {
-                    at = self.string(at + 1, depth + open.len())?;
+                    at = self.string(at + 1, depth + open.len)?;
                     last = at;
                 }
                 b'<' if self.byte(at + 1) == Some(b'<') => {
@@ -191,17 +229,12 @@ impl Lexer<'_> {
                     last = at;
                 }
                 b'(' | b'[' | b'{' => {
-                    if depth + open.len() >= MAX_NESTING {
-                        return None;
-                    }
-                    open.push(closer(byte));
+                    open.open(byte, depth)?;
                     at += 1;
                     last = at;
                 }
                 b')' | b']' | b'}' => {
-                    if open.pop() != Some(byte) {
-                        return None;
-                    }
+                    open.close(byte)?;
                     at += 1;
                     last = at;
                 }
@@ -237,23 +270,18 @@ impl Lexer<'_> {
 
     /// The position after the `}` closing a `${` or `%{` sequence whose content starts at `at`.
     fn interpolation(&self, mut at: usize, depth: usize) -> Option<usize> {
-        let mut open: Vec<u8> = Vec::new();
+        let mut open = Brackets::new();
         loop {
             let byte = self.byte(at)?;
             match byte {
-                b'"' => at = self.string(at + 1, depth + open.len())?,
+                b'"' => at = self.string(at + 1, depth + open.len)?,
                 b'}' if open.is_empty() => return Some(at + 1),
                 b'{' | b'(' | b'[' => {
-                    if depth + open.len() >= MAX_NESTING {
-                        return None;
-                    }
-                    open.push(closer(byte));
+                    open.open(byte, depth)?;
                     at += 1;
                 }
                 b'}' | b')' | b']' => {
-                    if open.pop() != Some(byte) {
-                        return None;
-                    }
+                    open.close(byte)?;
                     at += 1;
                 }
                 _ => at += 1,

@@ -57,16 +57,19 @@ fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> anyhow::Result<ScanRe
         merged.pins.extend(report.pins);
         merged.errors.extend(report.errors);
     }
-    merged
-        .pins
-        .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
-    merged
-        .pins
-        .dedup_by(|a, b| a.file == b.file && a.span == b.span && a.line == b.line);
-    merged
-        .errors
-        .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
-    merged.errors.dedup();
+    if paths.len() > 1 {
+        // Each report is sorted; several may overlap (a folder and a file in it).
+        merged
+            .pins
+            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        merged
+            .pins
+            .dedup_by(|a, b| a.file == b.file && a.span == b.span);
+        merged
+            .errors
+            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        merged.errors.dedup();
+    }
     Ok(merged)
 }
 

@@ -2,14 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::path::PathBuf;
 use upkeep_pins::{Pin, PinStatus, ScanReport};
 
 /// Renders the report as aligned columns grouped by stack, then the errors and a summary.
 pub fn render(report: &ScanReport) -> String {
-    let mut stacks: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
+    let mut stacks: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (index, pin) in report.pins.iter().enumerate() {
-        stacks.entry(pin.stack()).or_default().push(index);
+        let stack = pin.stack().display().to_string();
+        stacks.entry(stack).or_default().push(index);
     }
     let rows: Vec<[String; 5]> = report.pins.iter().map(row).collect();
     let mut widths = [4, 4, 7, 5];
@@ -20,10 +20,10 @@ pub fn render(report: &ScanReport) -> String {
     }
     let mut out = String::new();
     for (stack, indices) in &stacks {
-        let title = if stack.as_os_str().is_empty() {
-            ".".into()
+        let title = if stack.is_empty() {
+            "."
         } else {
-            stack.display().to_string()
+            stack.as_str()
         };
         let _ = writeln!(out, "{title}");
         for &index in indices {
