@@ -48,22 +48,30 @@ impl ImageRef {
 /// `docker.io/vaultwarden/server`. Registry hosts keep their port; everything is lower-cased.
 pub fn canonical_image_name(name: &str) -> String {
     let name = name.trim_matches('/');
-    let (registry, path) = match name.split_once('/') {
-        Some((first, rest)) if is_registry_host(first) => (first.to_ascii_lowercase(), rest),
-        _ => ("docker.io".to_owned(), name),
+    let (host, path) = match name.split_once('/') {
+        Some((first, rest)) if is_registry_host(first) => (first, rest),
+        _ => ("docker.io", name),
     };
-    let registry = match registry.as_str() {
-        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" | "docker.com" => {
-            "docker.io".to_owned()
-        }
-        _ => registry,
-    };
-    let path = path.to_ascii_lowercase();
-    if registry == "docker.io" && !path.contains('/') {
-        format!("docker.io/library/{path}")
-    } else {
-        format!("{registry}/{path}")
+    let docker_hub = [
+        "docker.io",
+        "index.docker.io",
+        "registry-1.docker.io",
+        "registry.hub.docker.com",
+        "docker.com",
+    ]
+    .iter()
+    .any(|alias| host.eq_ignore_ascii_case(alias));
+    let host = if docker_hub { "docker.io" } else { host };
+    let library = docker_hub && !path.contains('/');
+    let mut canonical = String::with_capacity(host.len() + path.len() + 9);
+    canonical.push_str(host);
+    canonical.push('/');
+    if library {
+        canonical.push_str("library/");
     }
+    canonical.push_str(path);
+    canonical.make_ascii_lowercase();
+    canonical
 }
 
 /// Whether the first component of an image name is a registry host rather than a namespace.
