@@ -47,14 +47,22 @@ pub fn render(report: &ScanReport) -> String {
         out.push('\n');
     }
     let settable = report.pins.iter().filter(|pin| pin.is_settable()).count();
-    let _ = writeln!(
-        out,
-        "{} pins in {} stacks ({settable} settable), {} errors",
-        report.pins.len(),
-        stacks.len(),
-        report.errors.len()
+    let pins = count(report.pins.len(), "pin");
+    let (stacks, errors) = (
+        count(stacks.len(), "stack"),
+        count(report.errors.len(), "error"),
     );
+    let _ = writeln!(out, "{pins} in {stacks} ({settable} settable), {errors}");
     out
+}
+
+/// `1 pin`, `2 pins`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// The cells of one pin: kind, name, version, place, notes.
