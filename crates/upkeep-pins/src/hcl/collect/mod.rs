@@ -218,6 +218,12 @@ impl Collector<'_> {
         let helm = (kind == Some("helm_release")).then(HelmRelease::default);
         self.resource = Some(Resource { helm, ignored });
         self.body(&block.body);
+        self.end_resource();
+    }
+
+    /// Leaves the resource being walked, turning a `helm_release`'s collected chart and `set`
+    /// entries into sites first.
+    fn end_resource(&mut self) {
         if let Some(helm) = self
             .resource
             .as_mut()

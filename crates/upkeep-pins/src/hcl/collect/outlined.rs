@@ -181,14 +181,7 @@ impl Collector<'_> {
                 _ => {}
             }
         }
-        if let Some(helm) = self
-            .resource
-            .as_mut()
-            .and_then(|resource| resource.helm.take())
-        {
-            self.helm_release(helm);
-        }
-        self.resource = None;
+        self.end_resource();
         Some(())
     }
 
