@@ -72,6 +72,9 @@ pub enum EditError {
         /// The version that was written.
         expected: String,
     },
+    /// The tree could not be scanned again to check the edit.
+    #[error("re-reading the tree to check the edit failed: {0}")]
+    Rescan(std::io::Error),
     /// A file could not be read.
     #[error(transparent)]
     Read(#[from] ScanError),
@@ -180,14 +183,11 @@ impl EditPlan {
             .iter()
             .map(|c| (c.file.clone(), c.after.clone()))
             .collect();
-        let report =
-            scan_with(&self.root, &ScanOptions::default(), &overlay).map_err(|source| {
-                EditError::Write {
-                    file: self.root.clone(),
-                    source,
-                    restored: true,
-                }
-            })?;
+        let strict = ScanOptions {
+            strict: true,
+            ..ScanOptions::default()
+        };
+        let report = scan_with(&self.root, &strict, &overlay).map_err(EditError::Rescan)?;
         for (file, start, new) in &self.placed {
             let found = report.pins.iter().any(|pin| {
                 &pin.file == file
