@@ -820,3 +820,43 @@ fn scanning_one_file_resolves_its_module_but_lists_only_its_pins() {
             .all(|p| p["file"].as_str().unwrap().starts_with("stacks/immich/"))
     );
 }
+
+#[test]
+fn a_syntax_error_where_no_pin_can_be_is_reported_by_strict_and_stops_set() {
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(repo.path().join("s")).unwrap();
+    let text = "resource \"k\" \"a\" {\n  spec {\n    container { image = \"nginx:1.27.3\" }\n  }\n}\nresource \"kubernetes_service\" \"b\" {\n  x = = 1\n}\n";
+    std::fs::write(repo.path().join("s/main.tf"), text).unwrap();
+
+    // The default scan parses only what can hold pins: it finds the pin.
+    let fast = scan_json(repo.path());
+    assert_eq!(fast["pins"].as_array().unwrap().len(), 1);
+    assert!(fast["errors"].as_array().unwrap().is_empty());
+
+    // --strict parses every byte and reports the error instead.
+    let strict = upkeep(repo.path())
+        .args(["scan", "--strict", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(strict.status.code(), Some(1));
+    let strict: serde_json::Value = serde_json::from_slice(&strict.stdout).unwrap();
+    assert_eq!(
+        (
+            strict["errors"][0]["line"].as_u64(),
+            strict["errors"][0]["column"].as_u64()
+        ),
+        (Some(7), Some(7))
+    );
+
+    // set scans strictly: it will not edit a file that does not parse.
+    let set = upkeep(repo.path())
+        .args(["set", "nginx", "1.27.4"])
+        .output()
+        .unwrap();
+    assert_eq!(set.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&set.stderr).contains("s/main.tf:7:7"));
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("s/main.tf")).unwrap(),
+        text
+    );
+}
