@@ -316,6 +316,34 @@ resource "helm_release" "h" {
     ignore_changes = [version, set]
   }
 }
+
+variable "tag" { default = "10.0" }
+variable "registry" { default = "registry.lan:5000" }
+locals {
+  img = { tag = "11.0" }
+}
+
+resource "kubernetes_deployment" "templates" {
+  spec {
+    template {
+      spec {
+        container { image = "t/ten:${var.tag}" }
+        container { image = "t/eleven:${local.img.tag}-cuda" }
+        container { image = "t/spaced:${ var.tag }" }
+        container { image = "t/escaped:$${var.tag}" }
+        container { image = "t/dashed:${var.tag-x}" }
+        container { image = "${var.registry}/t/indexed:${local.img["tag"]}" }
+        container { image = "t/data:${data.x.tag}" }
+      }
+    }
+  }
+}
+
+resource "helm_release" "templated" {
+  repository = "oci://${var.registry}/charts"
+  chart      = "templated"
+  version    = "${var.tag}"
+}
 "#;
 
 #[test]
@@ -339,7 +367,20 @@ fn outline_and_full_parse_find_the_same_pins() {
     assert_eq!(
         versions,
         [
-            "1.0", "3.0", "4.0", "1.2", "2.0.0", "0.3.0", "6.0", "7.0", "1.0.0", "8.0", "9.0"
+            "1.0",
+            "3.0",
+            "4.0",
+            "1.2",
+            "2.0.0",
+            "0.3.0",
+            "6.0",
+            "7.0",
+            "1.0.0",
+            "8.0",
+            "9.0",
+            "10.0",
+            "11.0",
+            "${var.tag}"
         ],
         "{pins:#?}"
     );

@@ -30,23 +30,52 @@ pub(super) enum Item {
         whole: Range<usize>,
         /// Between the braces.
         body: Range<usize>,
-        /// The items of the body.
-        items: Vec<Item>,
+        /// Where the items of the body are in [`Outline::children`].
+        children: Range<usize>,
     },
+}
+
+/// The items of a file, all in one vector: the items of each body are contiguous, so a block
+/// refers to its children by a range (one allocation per file, not one per block).
+#[derive(Debug)]
+pub(super) struct Outline {
+    items: Vec<Item>,
+    top: Range<usize>,
+}
+
+impl Outline {
+    /// The top-level items of the file.
+    pub(super) fn top(&self) -> &[Item] {
+        &self.items[self.top.clone()]
+    }
+
+    /// The items of a block's body, by the block's `children` range.
+    pub(super) fn children(&self, children: &Range<usize>) -> &[Item] {
+        &self.items[children.clone()]
+    }
 }
 
 /// The outline of the body `src[start..]` (a whole file), or `None` when its structure is not
 /// understood or its brackets do not balance.
-pub(super) fn outline(src: &str, start: usize) -> Option<Vec<Item>> {
-    let lexer = Lexer {
+pub(super) fn outline(src: &str, start: usize) -> Option<Outline> {
+    let mut lexer = Lexer {
         bytes: src.as_bytes(),
+        pending: Vec::new(),
+        items: Vec::new(),
     };
-    let (items, end) = lexer.body(start, 0)?;
-    (end == src.len()).then_some(items)
+    let (top, end) = lexer.body(start, 0)?;
+    (end == src.len()).then_some(Outline {
+        items: lexer.items,
+        top,
+    })
 }
 
 struct Lexer<'a> {
     bytes: &'a [u8],
+    /// The items of the bodies being read, innermost last.
+    pending: Vec<Item>,
+    /// The items of the bodies read completely.
+    items: Vec<Item>,
 }
 
 /// The closers still expected inside one expression; on the stack, as nesting is bounded.
@@ -87,6 +116,37 @@ impl Brackets {
     }
 }
 
+/// A table of the bytes in `special`, for skipping runs of the other bytes.
+const fn byte_set(special: &[u8]) -> [bool; 256] {
+    let mut set = [false; 256];
+    let mut i = 0;
+    while i < special.len() {
+        set[special[i] as usize] = true;
+        i += 1;
+    }
+    set
+}
+
+/// Bytes that end a run of plain expression text.
+const EXPRESSION_SPECIAL: [bool; 256] = byte_set(b"\n\r#/\"<([{)]} \t");
+
+/// Bytes that end a run of plain string text.
+const STRING_SPECIAL: [bool; 256] = byte_set(b"\\\"\n$%");
+
+/// Bytes that cannot continue an identifier (all but ASCII letters, digits, `_` and `-`).
+const NOT_IDENTIFIER: [bool; 256] = {
+    let mut set = [true; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        if byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-' {
+            set[b] = false;
+        }
+        b += 1;
+    }
+    set
+};
+
 /// The closing bracket of an opening one.
 fn closer(open: u8) -> u8 {
     match open {
@@ -101,15 +161,30 @@ impl Lexer<'_> {
         self.bytes.get(at).copied()
     }
 
-    /// The items of a body starting at `at`, and the position of the `}` that closes it
-    /// (`depth > 0`) or of the end of the input (`depth == 0`).
-    fn body(&self, mut at: usize, depth: usize) -> Option<(Vec<Item>, usize)> {
-        let mut items = Vec::new();
+    /// The position of the first byte from `at` that is in `special`, or the end of input.
+    fn skip_plain(&self, at: usize, special: &[bool; 256]) -> usize {
+        self.bytes[at..]
+            .iter()
+            .position(|&b| special[usize::from(b)])
+            .map_or(self.bytes.len(), |offset| at + offset)
+    }
+
+    /// Moves the items pending since `mark` to the finished items and returns their range.
+    fn finish(&mut self, mark: usize) -> Range<usize> {
+        let start = self.items.len();
+        self.items.extend(self.pending.drain(mark..));
+        start..self.items.len()
+    }
+
+    /// The range of the items of a body starting at `at` (see [`Outline::children`]), and the
+    /// position of the `}` that closes it (`depth > 0`) or of the end of the input (`depth == 0`).
+    fn body(&mut self, mut at: usize, depth: usize) -> Option<(Range<usize>, usize)> {
+        let mark = self.pending.len();
         loop {
             at = self.skip_blank(at, true)?;
             match self.byte(at) {
-                None if depth == 0 => return Some((items, at)),
-                Some(b'}') if depth > 0 => return Some((items, at)),
+                None if depth == 0 => return Some((self.finish(mark), at)),
+                Some(b'}') if depth > 0 => return Some((self.finish(mark), at)),
                 None | Some(b'}') => return None,
                 Some(_) => {}
             }
@@ -122,7 +197,7 @@ impl Lexer<'_> {
                 if end <= start {
                     return None;
                 }
-                items.push(Item::Attribute {
+                self.pending.push(Item::Attribute {
                     key,
                     expr: start..end,
                 });
@@ -145,13 +220,13 @@ impl Lexer<'_> {
                 if depth + 1 > MAX_NESTING {
                     return None;
                 }
-                let (inner, close) = self.body(at + 1, depth + 1)?;
-                items.push(Item::Block {
+                let (children, close) = self.body(at + 1, depth + 1)?;
+                self.pending.push(Item::Block {
                     ident: key.clone(),
                     label,
                     whole: key.start..close + 1,
                     body: at + 1..close,
-                    items: inner,
+                    children,
                 });
                 at = close + 1;
             }
@@ -193,14 +268,7 @@ impl Lexer<'_> {
         if !(first.is_ascii_alphabetic() || first == b'_') {
             return None;
         }
-        let mut end = at + 1;
-        while self
-            .byte(end)
-            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            end += 1;
-        }
-        Some(end)
+        Some(self.skip_plain(at + 1, &NOT_IDENTIFIER))
     }
 
     /// The end of the expression starting at `at`: the last byte before the newline, comment
@@ -240,7 +308,7 @@ impl Lexer<'_> {
                 }
                 b' ' | b'\t' | b'\n' | b'\r' => at += 1,
                 _ => {
-                    at += 1;
+                    at = self.skip_plain(at + 1, &EXPRESSION_SPECIAL);
                     last = at;
                 }
             }
@@ -263,7 +331,7 @@ impl Lexer<'_> {
                 b'$' | b'%' if self.byte(at + 1) == Some(b'{') => {
                     at = self.interpolation(at + 2, depth + 1)?
                 }
-                _ => at += 1,
+                _ => at = self.skip_plain(at + 1, &STRING_SPECIAL),
             }
         }
     }
@@ -316,9 +384,9 @@ impl Lexer<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Item, outline};
+    use super::{Item, Outline, outline};
 
-    fn render(src: &str, items: &[Item]) -> Vec<String> {
+    fn render(src: &str, outline: &Outline, items: &[Item]) -> Vec<String> {
         items
             .iter()
             .map(|item| match item {
@@ -328,14 +396,14 @@ mod tests {
                 Item::Block {
                     ident,
                     label,
-                    items,
+                    children,
                     ..
                 } => {
                     let label = label.clone().map(|l| src[l].to_owned()).unwrap_or_default();
                     format!(
                         "{}[{label}]{{{}}}",
                         &src[ident.clone()],
-                        render(src, items).join(";")
+                        render(src, outline, outline.children(children)).join(";")
                     )
                 }
             })
@@ -343,7 +411,8 @@ mod tests {
     }
 
     fn items(src: &str) -> Vec<String> {
-        render(src, &outline(src, 0).expect("outline"))
+        let outline = outline(src, 0).expect("outline");
+        render(src, &outline, outline.top())
     }
 
     #[test]
@@ -400,13 +469,13 @@ mod tests {
             "x = (1]\n",
         ];
         for src in cases {
-            assert_eq!(outline(src, 0), None, "{src:?}");
+            assert!(outline(src, 0).is_none(), "{src:?}");
         }
     }
 
     #[test]
     fn nesting_is_bounded() {
         let deep = format!("x = {}{}\n", "[".repeat(200), "]".repeat(200));
-        assert_eq!(outline(&deep, 0), None);
+        assert!(outline(&deep, 0).is_none());
     }
 }

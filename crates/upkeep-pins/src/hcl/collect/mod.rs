@@ -135,7 +135,8 @@ impl Collector<'_> {
 
     fn terraform(&mut self, block: &Block) {
         if let Some(source) = block.body.get_attribute("source") {
-            self.source_ref(&source.value);
+            let source = self.value(&source.value);
+            self.source_ref(&source);
         }
         for providers in block.body.get_blocks("required_providers") {
             self.required_providers(providers);
@@ -178,14 +179,15 @@ impl Collector<'_> {
     }
 
     fn module(&mut self, block: &Block) {
-        let source = block.body.get_attribute("source").map(|attr| &attr.value);
-        if let Some(source) = source {
-            self.source_ref(source);
-        }
-        if let (Some(source), Some(version)) = (source, block.body.get_attribute("version")) {
-            let (source, version) = (self.value(source), self.value(&version.value));
-            self.site(SiteKind::Module { source }, version);
-        }
+        let source = block
+            .body
+            .get_attribute("source")
+            .map(|attr| self.value(&attr.value));
+        let version = block
+            .body
+            .get_attribute("version")
+            .map(|attr| self.value(&attr.value));
+        self.module_sites(source, version);
         for attr in block.body.attributes() {
             if !matches!(attr.key.as_str(), "source" | "version") {
                 self.path.push(attr.key.as_str().to_owned());
@@ -196,14 +198,23 @@ impl Collector<'_> {
         self.blocks(&block.body);
     }
 
+    /// The sites of a module's `source` (a `?ref=`) and `version` attributes.
+    fn module_sites(&mut self, source: Option<Value>, version: Option<Value>) {
+        if let Some(source) = &source {
+            self.source_ref(source);
+        }
+        if let (Some(source), Some(version)) = (source, version) {
+            self.site(SiteKind::Module { source }, version);
+        }
+    }
+
     /// A module or Terragrunt `source` with a `?ref=` version.
-    fn source_ref(&mut self, source: &Expression) {
-        let value = self.value(source);
-        if value
+    fn source_ref(&mut self, source: &Value) {
+        if source
             .as_literal()
             .is_some_and(|lit| lit.text.contains("ref="))
         {
-            self.site(SiteKind::SourceRef, value);
+            self.site(SiteKind::SourceRef, source.clone());
         }
     }
 
@@ -319,8 +330,14 @@ impl Collector<'_> {
         let value = body
             .get_attribute("value")
             .map(|attr| self.value(&attr.value));
-        if let (Some(name), Some(value)) = (name, value)
-            && let Some(name) = name.as_literal().map(|lit| lit.text.clone())
+        if let (Some(name), Some(value)) = (name, value) {
+            self.helm_set(&name, value);
+        }
+    }
+
+    /// Records a `set` entry of the `helm_release` being walked; its name must be a literal.
+    fn helm_set(&mut self, name: &Value, value: Value) {
+        if let Some(name) = name.as_literal().map(|lit| lit.text.clone())
             && let Some(helm) = self.helm()
         {
             helm.sets.push((name, value));
@@ -364,11 +381,8 @@ impl Collector<'_> {
     fn helm_set_object(&mut self, object: &Object) {
         let entries: HashMap<String, &Expression> = object_entries(object).collect();
         if let (Some(name), Some(value)) = (entries.get("name"), entries.get("value")) {
-            let name = self.value(name).as_literal().map(|lit| lit.text.clone());
-            let value = self.value(value);
-            if let (Some(name), Some(helm)) = (name, self.helm()) {
-                helm.sets.push((name, value));
-            }
+            let (name, value) = (self.value(name), self.value(value));
+            self.helm_set(&name, value);
         }
     }
 

@@ -2,9 +2,9 @@
 //! then walked by the same [`Collector`] methods a full parse uses, so the facts are the same.
 
 use super::{Collector, HelmRelease, Resource, ignore_paths, is_image_key};
-use crate::hcl::outline::{Item, outline};
+use crate::hcl::outline::{Item, Outline, outline};
 use crate::pin::PinKind;
-use crate::site::{FileFacts, Lit, Piece, SiteKind, Value};
+use crate::site::{FileFacts, Lit, Piece, Reference, SiteKind, Value};
 use hcl_edit::expr::Expression;
 use memchr::memmem::Finder;
 use std::ops::Range;
@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 /// [`super::outline`]). Returns `None` when the outline or a piece does not parse; the caller
 /// then parses the whole file, so the result is never less than a full parse finds.
 pub(in crate::hcl) fn collect_outlined(src: &str, start: usize) -> Option<FileFacts> {
-    let items = outline(src, start)?;
+    let map = Map::new(src, outline(src, start)?);
     let mut collector = Collector {
         src,
         base: start,
@@ -22,13 +22,13 @@ pub(in crate::hcl) fn collect_outlined(src: &str, start: usize) -> Option<FileFa
         resource: None,
         path: Vec::new(),
     };
-    collector.outlined_attributes(&items)?;
-    for item in &items {
+    collector.outlined_attributes(&map, map.outline.top())?;
+    for item in map.outline.top() {
         let Item::Block {
             ident,
             label,
             whole,
-            items,
+            children,
             ..
         } = item
         else {
@@ -36,38 +36,81 @@ pub(in crate::hcl) fn collect_outlined(src: &str, start: usize) -> Option<FileFa
         };
         let kind = label.clone().map(|label| &src[label]);
         match &src[ident.clone()] {
-            "variable" => collector.outlined_variable(label.as_ref(), items)?,
+            "variable" => collector.outlined_variable(label.as_ref(), map.children(children))?,
             "locals" => collector.parse_block(whole)?,
-            "terraform" => collector.outlined_terraform(items)?,
-            "module" => collector.outlined_module(items)?,
+            "terraform" => collector.outlined_terraform(map.children(children))?,
+            "module" => collector.outlined_module(&map, children)?,
             "resource" | "data" if kind == Some("helm_release") => {
-                collector.outlined_helm_release(items)?
+                collector.outlined_helm_release(&map, children)?
             }
-            "resource" | "data" => collector.outlined_resource(items)?,
-            _ if may_hold_pins(&src[whole.clone()]) => collector.parse_block(whole)?,
+            "resource" | "data" => collector.outlined_resource(&map, children)?,
+            _ if map.may_hold_pins(whole) => collector.parse_block(whole)?,
             _ => {}
         }
     }
     Some(collector.facts)
 }
 
-/// Whether text may hold an image site or a `templatefile()` call (`mage` covers `image` and
-/// `Image`); text without any of these words cannot produce a site outside the blocks that
-/// are always parsed.
-fn may_hold_pins(text: &str) -> bool {
-    static WORDS: LazyLock<[Finder<'static>; 3]> = LazyLock::new(|| {
-        [
-            Finder::new("mage"),
-            Finder::new("templatefile"),
-            Finder::new("repository"),
-        ]
-    });
-    WORDS
-        .iter()
-        .any(|word| word.find(text.as_bytes()).is_some())
+/// Words without which a piece of text cannot produce a site outside the blocks that are
+/// always parsed: `mage` covers `image` and `Image`, `templatefile` a values template, and
+/// `repository` a Helm-style `image: {repository, tag}` object.
+const PIN_WORDS: [&str; 3] = ["mage", "templatefile", "repository"];
+
+/// A file's outline, and where the [`PIN_WORDS`] occur in it: found in one pass over the
+/// file, so asking whether a nested body may hold pins does not read its text again.
+struct Map {
+    outline: Outline,
+    /// The byte range of every occurrence of a pin word, by start.
+    mentions: Vec<Range<usize>>,
+}
+
+impl Map {
+    fn new(src: &str, outline: Outline) -> Map {
+        static FINDERS: LazyLock<Vec<Finder<'static>>> =
+            LazyLock::new(|| PIN_WORDS.iter().map(Finder::new).collect());
+        let mut mentions: Vec<Range<usize>> = FINDERS
+            .iter()
+            .flat_map(|finder| {
+                let len = finder.needle().len();
+                finder
+                    .find_iter(src.as_bytes())
+                    .map(move |start| start..start + len)
+            })
+            .collect();
+        mentions.sort_unstable_by_key(|mention| mention.start);
+        Map { outline, mentions }
+    }
+
+    /// The items of a block's body.
+    fn children(&self, children: &Range<usize>) -> &[Item] {
+        self.outline.children(children)
+    }
+
+    /// Whether a pin word lies entirely within `range`.
+    fn may_hold_pins(&self, range: &Range<usize>) -> bool {
+        let first = self
+            .mentions
+            .partition_point(|mention| mention.start < range.start);
+        self.mentions[first..]
+            .iter()
+            .take_while(|mention| mention.start < range.end)
+            .any(|mention| mention.end <= range.end)
+    }
 }
 
 impl Collector<'_> {
+    /// The value of one expression of the file: read directly when it is a simple string,
+    /// parsed otherwise.
+    fn value_at(&mut self, expr: &Range<usize>) -> Option<Value> {
+        match self.simple_string(expr) {
+            Some(value) => Some(value),
+            None => {
+                let parsed = self.parse_expr_at(expr)?;
+                Some(self.value(&parsed))
+            }
+        }
+    }
+
     /// Parses one expression of the file; spans of the result are relative to `self.base`,
     /// which is set to the expression's start.
     fn parse_expr_at(&mut self, expr: &Range<usize>) -> Option<Expression> {
@@ -87,7 +130,7 @@ impl Collector<'_> {
     /// A `terraform` block by its outline: its `source` and `required_providers` blocks.
     fn outlined_terraform(&mut self, items: &[Item]) -> Option<()> {
         if let Some(source) = self.attribute_range(items, "source") {
-            let source = self.parse_expr_at(&source)?;
+            let source = self.value_at(&source)?;
             self.source_ref(&source);
         }
         for item in items {
@@ -105,20 +148,17 @@ impl Collector<'_> {
     }
 
     /// A `module` block by its outline: `source` and `version`, then what may hold pins.
-    fn outlined_module(&mut self, items: &[Item]) -> Option<()> {
+    fn outlined_module(&mut self, map: &Map, children: &Range<usize>) -> Option<()> {
+        let items = map.children(children);
         let source = match self.attribute_range(items, "source") {
-            Some(range) => {
-                let parsed = self.parse_expr_at(&range)?;
-                self.source_ref(&parsed);
-                Some(self.value(&parsed))
-            }
+            Some(source) => Some(self.value_at(&source)?),
             None => None,
         };
-        if let (Some(source), Some(version)) = (source, self.attribute_range(items, "version")) {
-            let version = self.parse_expr_at(&version)?;
-            let version = self.value(&version);
-            self.site(SiteKind::Module { source }, version);
-        }
+        let version = match self.attribute_range(items, "version") {
+            Some(version) => Some(self.value_at(&version)?),
+            None => None,
+        };
+        self.module_sites(source, version);
         let rest: Vec<Item> = items
             .iter()
             .filter(|item| match item {
@@ -129,12 +169,13 @@ impl Collector<'_> {
             })
             .cloned()
             .collect();
-        self.outlined_body(&rest)
+        self.outlined_body(map, &rest)
     }
 
     /// A `helm_release` by its outline: the chart attributes and `set` entries always, the
     /// rest only where it may hold pins.
-    fn outlined_helm_release(&mut self, items: &[Item]) -> Option<()> {
+    fn outlined_helm_release(&mut self, map: &Map, children: &Range<usize>) -> Option<()> {
+        let items = map.children(children);
         let ignored = self.lifecycle_ignores(items)?;
         self.resource = Some(Resource {
             helm: Some(HelmRelease::default()),
@@ -145,8 +186,19 @@ impl Collector<'_> {
                 continue;
             };
             let key = &self.src[key.clone()];
+            if matches!(key, "chart" | "repository" | "version")
+                && let Some(value) = self.simple_string(expr)
+                && let Some(helm) = self.helm()
+            {
+                match key {
+                    "chart" => helm.chart = Some(value),
+                    "repository" => helm.repository = Some(value),
+                    _ => helm.version = Some(value),
+                }
+                continue;
+            }
             let helm_key = matches!(key, "chart" | "repository" | "version" | "set");
-            if helm_key || is_image_key(key) || may_hold_pins(&self.src[expr.clone()]) {
+            if helm_key || is_image_key(key) || map.may_hold_pins(expr) {
                 let parsed = self.parse_expr_at(expr)?;
                 self.path.push(key.to_owned());
                 self.attribute(key, &parsed);
@@ -158,7 +210,7 @@ impl Collector<'_> {
                 ident,
                 whole,
                 body,
-                items,
+                children,
                 ..
             } = item
             else {
@@ -167,15 +219,23 @@ impl Collector<'_> {
             match &self.src[ident.clone()] {
                 "lifecycle" => {}
                 "set" => {
+                    let items = map.children(children);
+                    let name = self.attribute_range(items, "name");
+                    let value = self.attribute_range(items, "value");
+                    let simple = |range: Option<Range<usize>>| self.simple_string(&range?);
+                    if let (Some(name), Some(value)) = (simple(name), simple(value)) {
+                        self.helm_set(&name, value);
+                        continue;
+                    }
                     let parsed = hcl_edit::parser::parse_body(&self.src[whole.clone()]).ok()?;
                     self.base = whole.start;
                     parsed
                         .blocks()
                         .for_each(|set| self.helm_set_block(&set.body));
                 }
-                ident if may_hold_pins(&self.src[body.clone()]) => {
+                ident if map.may_hold_pins(body) => {
                     self.path.push(ident.to_owned());
-                    self.outlined_body(items)?;
+                    self.outlined_body(map, map.children(children))?;
                     self.path.pop();
                 }
                 _ => {}
@@ -212,32 +272,36 @@ impl Collector<'_> {
 
     /// Walks a resource body by its outline: `lifecycle` first, then the attributes that may
     /// hold pins, parsed one expression at a time.
-    fn outlined_resource(&mut self, items: &[Item]) -> Option<()> {
+    fn outlined_resource(&mut self, map: &Map, children: &Range<usize>) -> Option<()> {
+        let items = map.children(children);
         let ignored = self.lifecycle_ignores(items)?;
         self.resource = Some(Resource {
             helm: None,
             ignored,
         });
-        let walked = self.outlined_body(items);
+        let walked = self.outlined_body(map, items);
         self.resource = None;
         walked
     }
 
-    fn outlined_body(&mut self, items: &[Item]) -> Option<()> {
-        self.outlined_attributes(items)?;
+    fn outlined_body(&mut self, map: &Map, items: &[Item]) -> Option<()> {
+        self.outlined_attributes(map, items)?;
         for item in items {
             let Item::Block {
-                ident, body, items, ..
+                ident,
+                body,
+                children,
+                ..
             } = item
             else {
                 continue;
             };
             let ident = &self.src[ident.clone()];
-            if ident == "lifecycle" || !may_hold_pins(&self.src[body.clone()]) {
+            if ident == "lifecycle" || !map.may_hold_pins(body) {
                 continue;
             }
             self.path.push(ident.to_owned());
-            self.outlined_body(items)?;
+            self.outlined_body(map, map.children(children))?;
             self.path.pop();
         }
         Some(())
@@ -256,7 +320,7 @@ impl Collector<'_> {
             self.facts.variables.push((name, None));
             return Some(());
         };
-        if let Some(value) = self.plain_literal(&expr) {
+        if let Some(value) = self.simple_string(&expr) {
             self.facts.variables.push((name, Some(value)));
             return Some(());
         }
@@ -266,33 +330,51 @@ impl Collector<'_> {
         Some(())
     }
 
-    /// The value of an expression that is one quoted string without escapes or templates, read
-    /// straight from the bytes the outline delimited: exactly what the parser would give.
-    fn plain_literal(&self, expr: &Range<usize>) -> Option<Value> {
+    /// The value of an expression that is one quoted string without escapes or directives,
+    /// whose interpolations are all `${var.a.b}` or `${local.a.b}`, read straight from the
+    /// bytes the outline delimited: exactly the pieces the parser would give. Anything else
+    /// (escapes, spaces or other expressions inside `${}`) is `None`, left to the parser.
+    fn simple_string(&self, expr: &Range<usize>) -> Option<Value> {
         let source = &self.src[expr.clone()];
         let text = source.strip_prefix('"')?.strip_suffix('"')?;
         let special = |b: &u8| matches!(b, b'"' | b'\\' | b'\n' | b'\r');
-        if text.as_bytes().iter().any(special) || text.contains("${") || text.contains("%{") {
+        if text.as_bytes().iter().any(special) || text.contains("%{") || text.contains("$${") {
             return None;
         }
-        let lit = Lit::verbatim(text, expr.start + 1);
+        let mut pieces = Vec::new();
+        let mut rest = text;
+        let mut at = expr.start + 1;
+        while let Some(open) = rest.find("${") {
+            if open > 0 {
+                pieces.push(Piece::Lit(Lit::verbatim(&rest[..open], at)));
+            }
+            let inner = &rest[open + 2..];
+            let close = inner.find('}')?;
+            pieces.push(Piece::Ref(simple_reference(&inner[..close])?));
+            let used = open + 2 + close + 1;
+            rest = &rest[used..];
+            at += used;
+        }
+        if !rest.is_empty() || pieces.is_empty() {
+            pieces.push(Piece::Lit(Lit::verbatim(rest, at)));
+        }
         Some(Value {
-            pieces: vec![Piece::Lit(lit)],
+            pieces,
             source: source.to_owned(),
             span: expr.clone(),
         })
     }
 
-    fn outlined_attributes(&mut self, items: &[Item]) -> Option<()> {
+    fn outlined_attributes(&mut self, map: &Map, items: &[Item]) -> Option<()> {
         for item in items {
             let Item::Attribute { key, expr } = item else {
                 continue;
             };
             let key = &self.src[key.clone()];
-            if !is_image_key(key) && !may_hold_pins(&self.src[expr.clone()]) {
+            if !is_image_key(key) && !map.may_hold_pins(expr) {
                 continue;
             }
-            if let Some(value) = self.plain_literal(expr) {
+            if let Some(value) = self.simple_string(expr) {
                 // A plain string is a site under an image key and nothing anywhere else.
                 if is_image_key(key) {
                     self.path.push(key.to_owned());
@@ -313,5 +395,26 @@ impl Collector<'_> {
             self.path.pop();
         }
         Some(())
+    }
+}
+
+/// `var.a.b` or `local.a` written plainly (no spaces, no index) as a [`Reference`]; `None`
+/// for anything else.
+fn simple_reference(text: &str) -> Option<Reference> {
+    let (root, name) = text.split_once('.')?;
+    let ident = |part: &str| {
+        let mut bytes = part.bytes();
+        bytes
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    if !name.split('.').all(ident) {
+        return None;
+    }
+    match root {
+        "var" => Some(Reference::Var(name.to_owned())),
+        "local" => Some(Reference::Local(name.to_owned())),
+        _ => None,
     }
 }
