@@ -343,6 +343,44 @@ resource "helm_release" "templated" {
   repository = "oci://${var.registry}/charts"
   chart      = "templated"
   version    = "${var.tag}"
+  image      = "top/level-image:12.0"
+  values = [jsonencode({ "app" : { image : { repository : "j/son", tag : "13.0" } } }), yamlencode({
+    # a comment between entries
+    sidecars = [
+      { name = "a", image = "k/list:14.0" },
+      {
+        name  = "b"
+        image = var.use_b ? "k/then:15.0" : "k/else:16.0"
+      },
+    ]
+    "quoted.key" = { image = { tag = "17.0" } }
+    spaced       = { repository = "d/spaced" , tag = "18.0" , }
+    numbered     = { replicas = 1, image = "q/after-number:23.0" }
+    looped       = { for name, tag in var.tags : name => { image = "l/${name}:${tag}" } }
+    listed       = [for tag in var.tags : { image = "m/list:${tag}" }]
+    expanded     = concat([{ image = "n/one:20.0" }], var.more...)
+    heredoc      = <<-EOT
+      image: not/a-pin:1.0
+    EOT
+    paren        = ({ image = "o/paren:21.0" })
+    nested       = lookup({ image = "p/call:22.0" }, "image", "x")
+  })]
+}
+
+terraform {
+  required_providers {
+    multi = {
+      source  = "example/multi"
+      version = ">= 1.0.0, < 2.0.0"
+    }
+    one_line = { source = "example/one", version = "3.0.0" }
+    colon    = { "source" : "example/colon", "version" : "4.0.0" }
+    templated = {
+      source  = "example/${var.ns}"
+      version = var.provider_version
+    }
+    legacy_var = var.legacy_version
+  }
 }
 "#;
 
@@ -380,7 +418,19 @@ fn outline_and_full_parse_find_the_same_pins() {
             "9.0",
             "10.0",
             "11.0",
-            "${var.tag}"
+            "${var.tag}",
+            "12.0",
+            "13.0",
+            "14.0",
+            "17.0",
+            "18.0",
+            "23.0",
+            "20.0",
+            "21.0",
+            "22.0",
+            ">= 1.0.0, < 2.0.0",
+            "3.0.0",
+            "4.0.0"
         ],
         "{pins:#?}"
     );

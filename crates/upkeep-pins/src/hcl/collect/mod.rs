@@ -1,5 +1,6 @@
 //! Walks a parsed HCL body and records every site and declaration of DESIGN.md's pin kinds.
 
+mod constructors;
 mod outlined;
 
 pub(super) use outlined::collect_outlined;
@@ -145,37 +146,37 @@ impl Collector<'_> {
 
     /// The provider version sites of one `required_providers` block.
     fn required_providers(&mut self, providers: &Block) {
-        {
-            for attr in providers.body.attributes() {
-                let local_name = attr.key.as_str();
-                match &attr.value {
-                    Expression::Object(object) => {
-                        let entries: HashMap<String, &Expression> =
-                            object_entries(object).collect();
-                        let Some(version) = entries.get("version") else {
-                            continue;
-                        };
-                        let source = entries
-                            .get("source")
-                            .and_then(|expr| {
-                                self.value(expr).as_literal().map(|lit| lit.text.clone())
-                            })
-                            .unwrap_or_else(|| local_name.to_owned());
-                        let value = self.value(version);
-                        self.site(SiteKind::Provider { source }, value);
-                    }
-                    legacy => {
-                        let value = self.value(legacy);
-                        self.site(
-                            SiteKind::Provider {
-                                source: local_name.to_owned(),
-                            },
-                            value,
-                        );
-                    }
-                }
+        for attr in providers.body.attributes() {
+            self.provider(attr.key.as_str(), &attr.value);
+        }
+    }
+
+    /// The version site of one provider requirement: `{ source, version }` or, in the legacy
+    /// form, a bare version constraint.
+    fn provider(&mut self, local_name: &str, requirement: &Expression) {
+        match requirement {
+            Expression::Object(object) => {
+                let entries: HashMap<String, &Expression> = object_entries(object).collect();
+                let Some(version) = entries.get("version") else {
+                    return;
+                };
+                let source = entries
+                    .get("source")
+                    .and_then(|expr| self.value(expr).as_literal().map(|lit| lit.text.clone()));
+                let version = self.value(version);
+                self.provider_site(local_name, source, version);
+            }
+            legacy => {
+                let version = self.value(legacy);
+                self.provider_site(local_name, None, version);
             }
         }
+    }
+
+    /// A provider version site; the source defaults to the local name.
+    fn provider_site(&mut self, local_name: &str, source: Option<String>, version: Value) {
+        let source = source.unwrap_or_else(|| local_name.to_owned());
+        self.site(SiteKind::Provider { source }, version);
     }
 
     fn module(&mut self, block: &Block) {
@@ -432,10 +433,23 @@ impl Collector<'_> {
                 .map(|(_, expr)| *expr)
         };
         let Some(tag) = find("tag") else { return };
-        let under_image = self.path.last().is_some_and(|key| is_image_key(key));
-        if find("repository").is_none() && !under_image {
+        if !self.is_image_object(find("repository").is_some()) {
             return;
         }
+        let tag = self.value(tag);
+        let repository = find("repository").map(|expr| self.value(expr));
+        let registry = find("registry").map(|expr| self.value(expr));
+        self.tag_site(tag, repository, registry);
+    }
+
+    /// Whether an object with a `tag` entry, walked at the current path, is an image: it has a
+    /// `repository` entry or sits under an image key.
+    fn is_image_object(&self, has_repository: bool) -> bool {
+        has_repository || self.path.last().is_some_and(|key| is_image_key(key))
+    }
+
+    /// The site of the `tag` of an `{registry, repository, tag}` image object.
+    fn tag_site(&mut self, tag: Value, repository: Option<Value>, registry: Option<Value>) {
         let kind = if self.helm().is_some() {
             PinKind::HelmSet
         } else {
@@ -443,8 +457,8 @@ impl Collector<'_> {
         };
         let kind = SiteKind::ImageTag {
             kind,
-            repository: find("repository").map(|expr| self.value(expr)),
-            registry: find("registry").map(|expr| self.value(expr)),
+            repository,
+            registry,
             key: self
                 .path
                 .iter()
@@ -453,9 +467,8 @@ impl Collector<'_> {
                 .collect::<Vec<_>>()
                 .join("."),
         };
-        let value = self.value(tag);
         self.path.push("tag".to_owned());
-        self.site(kind, value);
+        self.site(kind, tag);
         self.path.pop();
     }
 

@@ -2,9 +2,8 @@
 //! then walked by the same [`Collector`] methods a full parse uses, so the facts are the same.
 
 use super::{Collector, HelmRelease, Resource, ignore_paths, is_image_key};
-use crate::hcl::outline::{Item, Outline, outline};
-use crate::pin::PinKind;
-use crate::site::{FileFacts, Lit, Piece, Reference, SiteKind, Value};
+use crate::hcl::outline::{Item, Outline, object_entries, outline};
+use crate::site::{FileFacts, Lit, Piece, Reference, Value};
 use hcl_edit::expr::Expression;
 use memchr::memmem::Finder;
 use std::ops::Range;
@@ -38,7 +37,7 @@ pub(in crate::hcl) fn collect_outlined(src: &str, start: usize) -> Option<FileFa
         match &src[ident.clone()] {
             "variable" => collector.outlined_variable(label.as_ref(), map.children(children))?,
             "locals" => collector.parse_block(whole)?,
-            "terraform" => collector.outlined_terraform(map.children(children))?,
+            "terraform" => collector.outlined_terraform(&map, map.children(children))?,
             "module" => collector.outlined_module(&map, children)?,
             "resource" | "data" if kind == Some("helm_release") => {
                 collector.outlined_helm_release(&map, children)?
@@ -58,7 +57,7 @@ const PIN_WORDS: [&str; 3] = ["mage", "templatefile", "repository"];
 
 /// A file's outline, and where the [`PIN_WORDS`] occur in it: found in one pass over the
 /// file, so asking whether a nested body may hold pins does not read its text again.
-struct Map {
+pub(super) struct Map {
     outline: Outline,
     /// The byte range of every occurrence of a pin word, by start.
     mentions: Vec<Range<usize>>,
@@ -87,7 +86,7 @@ impl Map {
     }
 
     /// Whether a pin word lies entirely within `range`.
-    fn may_hold_pins(&self, range: &Range<usize>) -> bool {
+    pub(super) fn may_hold_pins(&self, range: &Range<usize>) -> bool {
         let first = self
             .mentions
             .partition_point(|mention| mention.start < range.start);
@@ -99,11 +98,19 @@ impl Map {
 }
 
 impl Collector<'_> {
-    /// The value of one expression of the file: read directly when it is a simple string,
-    /// parsed otherwise.
-    fn value_at(&mut self, expr: &Range<usize>) -> Option<Value> {
-        match self.simple_string(expr) {
-            Some(value) => Some(value),
+    /// The value of one expression of the file: read directly when it is a simple string or
+    /// reference, parsed otherwise.
+    pub(super) fn value_at(&mut self, expr: &Range<usize>) -> Option<Value> {
+        if let Some(value) = self.simple_string(expr) {
+            return Some(value);
+        }
+        let source = &self.src[expr.clone()];
+        match simple_reference(source) {
+            Some(reference) => Some(Value {
+                pieces: vec![Piece::Ref(reference)],
+                source: source.to_owned(),
+                span: expr.clone(),
+            }),
             None => {
                 let parsed = self.parse_expr_at(expr)?;
                 Some(self.value(&parsed))
@@ -113,7 +120,7 @@ impl Collector<'_> {
 
     /// Parses one expression of the file; spans of the result are relative to `self.base`,
     /// which is set to the expression's start.
-    fn parse_expr_at(&mut self, expr: &Range<usize>) -> Option<Expression> {
+    pub(super) fn parse_expr_at(&mut self, expr: &Range<usize>) -> Option<Expression> {
         let parsed = hcl_edit::parser::parse_expr(&self.src[expr.clone()]).ok()?;
         self.base = expr.start;
         Some(parsed)
@@ -128,22 +135,59 @@ impl Collector<'_> {
     }
 
     /// A `terraform` block by its outline: its `source` and `required_providers` blocks.
-    fn outlined_terraform(&mut self, items: &[Item]) -> Option<()> {
+    fn outlined_terraform(&mut self, map: &Map, items: &[Item]) -> Option<()> {
         if let Some(source) = self.attribute_range(items, "source") {
             let source = self.value_at(&source)?;
             self.source_ref(&source);
         }
         for item in items {
-            if let Item::Block { ident, whole, .. } = item
+            if let Item::Block {
+                ident, children, ..
+            } = item
                 && &self.src[ident.clone()] == "required_providers"
             {
-                let parsed = hcl_edit::parser::parse_body(&self.src[whole.clone()]).ok()?;
-                self.base = whole.start;
-                parsed
-                    .blocks()
-                    .for_each(|providers| self.required_providers(providers));
+                for provider in map.children(children) {
+                    if let Item::Attribute { key, expr } = provider {
+                        self.outlined_provider(&self.src[key.clone()], expr)?;
+                    }
+                }
             }
         }
+        Some(())
+    }
+
+    /// Does what [`Collector::provider`] does with the parsed requirement at `expr`.
+    fn outlined_provider(&mut self, local_name: &str, expr: &Range<usize>) -> Option<()> {
+        if !self.src[expr.clone()].starts_with('{') {
+            let version = self.value_at(expr)?;
+            self.provider_site(local_name, None, version);
+            return Some(());
+        }
+        let Some(entries) = object_entries(self.src, expr) else {
+            let parsed = self.parse_expr_at(expr)?;
+            self.provider(local_name, &parsed);
+            return Some(());
+        };
+        // Like the parsed walk's map of entries, the last of duplicate keys counts.
+        let last = |name: &str| {
+            entries
+                .iter()
+                .rev()
+                .find(|(key, _)| &self.src[key.clone()] == name)
+                .map(|(_, value)| value.clone())
+        };
+        let Some(version) = last("version") else {
+            return Some(());
+        };
+        let source = match last("source") {
+            Some(source) => self
+                .value_at(&source)?
+                .as_literal()
+                .map(|lit| lit.text.clone()),
+            None => None,
+        };
+        let version = self.value_at(&version)?;
+        self.provider_site(local_name, source, version);
         Some(())
     }
 
@@ -176,7 +220,7 @@ impl Collector<'_> {
     /// rest only where it may hold pins.
     fn outlined_helm_release(&mut self, map: &Map, children: &Range<usize>) -> Option<()> {
         let items = map.children(children);
-        let ignored = self.lifecycle_ignores(items)?;
+        let ignored = self.lifecycle_ignores(map, items)?;
         self.resource = Some(Resource {
             helm: Some(HelmRelease::default()),
             ignored,
@@ -186,22 +230,18 @@ impl Collector<'_> {
                 continue;
             };
             let key = &self.src[key.clone()];
-            if matches!(key, "chart" | "repository" | "version")
-                && let Some(value) = self.simple_string(expr)
-                && let Some(helm) = self.helm()
-            {
-                match key {
-                    "chart" => helm.chart = Some(value),
-                    "repository" => helm.repository = Some(value),
-                    _ => helm.version = Some(value),
+            if matches!(key, "chart" | "repository" | "version") {
+                let value = self.value_at(expr)?;
+                if let Some(helm) = self.helm() {
+                    match key {
+                        "chart" => helm.chart = Some(value),
+                        "repository" => helm.repository = Some(value),
+                        _ => helm.version = Some(value),
+                    }
                 }
-                continue;
-            }
-            let helm_key = matches!(key, "chart" | "repository" | "version" | "set");
-            if helm_key || is_image_key(key) || map.may_hold_pins(expr) {
-                let parsed = self.parse_expr_at(expr)?;
+            } else if key == "set" || is_image_key(key) || map.may_hold_pins(expr) {
                 self.path.push(key.to_owned());
-                self.attribute(key, &parsed);
+                self.outlined_attribute(map, key, expr)?;
                 self.path.pop();
             }
         }
@@ -246,17 +286,17 @@ impl Collector<'_> {
     }
 
     /// The `ignore_changes` paths of the `lifecycle` blocks among `items`.
-    fn lifecycle_ignores(&self, items: &[Item]) -> Option<Vec<Vec<String>>> {
+    fn lifecycle_ignores(&self, map: &Map, items: &[Item]) -> Option<Vec<Vec<String>>> {
         let mut ignored = Vec::new();
         for item in items {
-            if let Item::Block { ident, whole, .. } = item
+            if let Item::Block {
+                ident, children, ..
+            } = item
                 && &self.src[ident.clone()] == "lifecycle"
+                && let Some(expr) = self.attribute_range(map.children(children), "ignore_changes")
             {
-                let parsed = hcl_edit::parser::parse_body(&self.src[whole.clone()]).ok()?;
-                let attrs = parsed
-                    .blocks()
-                    .filter_map(|block| block.body.get_attribute("ignore_changes"));
-                ignored.extend(attrs.flat_map(|attr| ignore_paths(&attr.value)));
+                let parsed = hcl_edit::parser::parse_expr(&self.src[expr]).ok()?;
+                ignored.extend(ignore_paths(&parsed));
             }
         }
         Some(ignored)
@@ -274,7 +314,7 @@ impl Collector<'_> {
     /// hold pins, parsed one expression at a time.
     fn outlined_resource(&mut self, map: &Map, children: &Range<usize>) -> Option<()> {
         let items = map.children(children);
-        let ignored = self.lifecycle_ignores(items)?;
+        let ignored = self.lifecycle_ignores(map, items)?;
         self.resource = Some(Resource {
             helm: None,
             ignored,
@@ -334,7 +374,7 @@ impl Collector<'_> {
     /// whose interpolations are all `${var.a.b}` or `${local.a.b}`, read straight from the
     /// bytes the outline delimited: exactly the pieces the parser would give. Anything else
     /// (escapes, spaces or other expressions inside `${}`) is `None`, left to the parser.
-    fn simple_string(&self, expr: &Range<usize>) -> Option<Value> {
+    pub(super) fn simple_string(&self, expr: &Range<usize>) -> Option<Value> {
         let source = &self.src[expr.clone()];
         let text = source.strip_prefix('"')?.strip_suffix('"')?;
         let special = |b: &u8| matches!(b, b'"' | b'\\' | b'\n' | b'\r');
@@ -374,24 +414,8 @@ impl Collector<'_> {
             if !is_image_key(key) && !map.may_hold_pins(expr) {
                 continue;
             }
-            if let Some(value) = self.simple_string(expr) {
-                // A plain string is a site under an image key and nothing anywhere else.
-                if is_image_key(key) {
-                    self.path.push(key.to_owned());
-                    self.site(
-                        SiteKind::Image {
-                            kind: PinKind::Image,
-                        },
-                        value,
-                    );
-                    self.path.pop();
-                }
-                continue;
-            }
-            let parsed = hcl_edit::parser::parse_expr(&self.src[expr.clone()]).ok()?;
-            self.base = expr.start;
             self.path.push(key.to_owned());
-            self.attribute(key, &parsed);
+            self.outlined_attribute(map, key, expr)?;
             self.path.pop();
         }
         Some(())

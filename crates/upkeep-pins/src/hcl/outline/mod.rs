@@ -10,6 +10,10 @@
 use super::MAX_NESTING;
 use std::ops::Range;
 
+mod constructors;
+
+pub(super) use constructors::{list_elements, object_entries};
+
 /// One item of a body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Item {
@@ -58,11 +62,7 @@ impl Outline {
 /// The outline of the body `src[start..]` (a whole file), or `None` when its structure is not
 /// understood or its brackets do not balance.
 pub(super) fn outline(src: &str, start: usize) -> Option<Outline> {
-    let mut lexer = Lexer {
-        bytes: src.as_bytes(),
-        pending: Vec::new(),
-        items: Vec::new(),
-    };
+    let mut lexer = Lexer::new(src);
     let (top, end) = lexer.body(start, 0)?;
     (end == src.len()).then_some(Outline {
         items: lexer.items,
@@ -128,7 +128,7 @@ const fn byte_set(special: &[u8]) -> [bool; 256] {
 }
 
 /// Bytes that end a run of plain expression text.
-const EXPRESSION_SPECIAL: [bool; 256] = byte_set(b"\n\r#/\"<([{)]} \t");
+const EXPRESSION_SPECIAL: [bool; 256] = byte_set(b"\n\r#/\"<([{)]}, \t");
 
 /// Bytes that end a run of plain string text.
 const STRING_SPECIAL: [bool; 256] = byte_set(b"\\\"\n$%");
@@ -147,6 +147,18 @@ const NOT_IDENTIFIER: [bool; 256] = {
     set
 };
 
+/// What ends an expression outside any bracket.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Until {
+    /// A body attribute: a newline, a comment, or the `}` closing the body.
+    LineEnd,
+    /// An object entry: the same or a `,`.
+    EntryEnd,
+    /// An element of a list or an argument of a call: a `,` or the closing bracket; newlines
+    /// and comments are blanks.
+    ListSeparator,
+}
+
 /// The closing bracket of an opening one.
 fn closer(open: u8) -> u8 {
     match open {
@@ -157,6 +169,14 @@ fn closer(open: u8) -> u8 {
 }
 
 impl Lexer<'_> {
+    fn new(src: &str) -> Lexer<'_> {
+        Lexer {
+            bytes: src.as_bytes(),
+            pending: Vec::new(),
+            items: Vec::new(),
+        }
+    }
+
     fn byte(&self, at: usize) -> Option<u8> {
         self.bytes.get(at).copied()
     }
@@ -193,7 +213,7 @@ impl Lexer<'_> {
             at = self.skip_blank(key_end, false)?;
             if self.byte(at) == Some(b'=') && self.byte(at + 1) != Some(b'=') {
                 let start = self.skip_blank(at + 1, false)?;
-                let end = self.expression(start, depth)?;
+                let end = self.expression(start, depth, Until::LineEnd)?;
                 if end <= start {
                     return None;
                 }
@@ -271,20 +291,23 @@ impl Lexer<'_> {
         Some(self.skip_plain(at + 1, &NOT_IDENTIFIER))
     }
 
-    /// The end of the expression starting at `at`: the last byte before the newline, comment
-    /// or closing brace that ends it outside any bracket. Brackets must close with their kind.
-    fn expression(&self, mut at: usize, depth: usize) -> Option<usize> {
+    /// The end of the expression starting at `at`: the last byte before what ends it outside
+    /// any bracket (see [`Until`]). Brackets must close with their kind.
+    fn expression(&self, mut at: usize, depth: usize, until: Until) -> Option<usize> {
         let mut open = Brackets::new();
         let mut last = at;
+        let lines = until != Until::ListSeparator;
         loop {
             let Some(byte) = self.byte(at) else {
                 return open.is_empty().then_some(last);
             };
             let outside = open.is_empty();
             match byte {
-                b'\n' | b'\r' | b'#' if outside => return Some(last),
-                b'/' if outside && self.byte(at + 1) == Some(b'/') => return Some(last),
+                b'\n' | b'\r' | b'#' if outside && lines => return Some(last),
+                b'/' if outside && lines && self.byte(at + 1) == Some(b'/') => return Some(last),
                 b'}' if outside => return Some(last),
+                b',' if outside && until != Until::LineEnd => return Some(last),
+                b')' | b']' if outside && until == Until::ListSeparator => return Some(last),
                 b'#' => at = self.line_end(at),
                 b'/' if self.byte(at + 1) == Some(b'/') => at = self.line_end(at),
                 b'/' if self.byte(at + 1) == Some(b'*') => at = self.skip_blank(at, false)?,
