@@ -1,4 +1,8 @@
-//! Rewriting a version token to a new version, keeping the style of the old one.
+//! Versions: rewriting a version token in the style of the old one, and ordering versions.
+
+mod order;
+
+pub use order::{UpdateKind, Version};
 
 use thiserror::Error;
 
