@@ -1,0 +1,458 @@
+//! The rules engine: each rule has an id, a condition and a verdict; evaluating a rule set on
+//! an upgrade gives the rules that fired, each with its evidence.
+
+use crate::release::Release;
+use regex::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
+use thiserror::Error;
+use upkeep_pins::{UpdateKind, Version};
+
+/// The breaking-change keywords used when the config gives none.
+pub const DEFAULT_KEYWORDS: [&str; 10] = [
+    "breaking",
+    "migration required",
+    "schema change",
+    "database migration",
+    "manual intervention",
+    "action required",
+    "removed",
+    "deprecated",
+    "renamed",
+    "incompatible",
+];
+
+/// A heading that announces breaking changes, removals or upgrade steps (`## ⚠️ Breaking
+/// Changes`, `### Removed`, `**Upgrade notes**`).
+pub(crate) static BREAKING_HEADING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?im)^[ \t]{0,3}(?:#{1,6}[ \t]*|\*\*|__)[^A-Za-z0-9\n]*(?:breaking(?:[ \t]+changes?)?|removed|removals?|upgrade[ \t]+(?:notes?|guide|instructions)|upgrading|migration(?:[ \t]+(?:notes?|guide))?|action[ \t]+required|deprecations?)(?-u:\b)",
+    )
+    .expect("valid regex")
+});
+
+/// Security signals: advisories and the word itself.
+static SECURITY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?-u:\b)(?:CVE-\d{4}-\d{4,}|GHSA(?:-[0-9a-z]{4}){3}|security)(?-u:\b)")
+        .expect("valid regex")
+});
+
+/// What a rule decides when it fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The upgrade needs care: CAUTION.
+    Caution,
+    /// Worth a line in the review; does not change the risk.
+    Note,
+}
+
+/// When a rule fires.
+#[derive(Debug, Clone)]
+pub enum Condition {
+    /// The major number goes up.
+    MajorBump,
+    /// Below 1.0, the minor number goes up (0.x minors break by convention).
+    ZeroMinorBump,
+    /// Always, for the names the rule applies to (`version_jump_always_step`).
+    Always,
+    /// One of these words or phrases appears in a release's notes: whole words, any case,
+    /// not negated (`non-breaking` does not count).
+    Keywords(Regex),
+    /// A heading announces breaking changes, removals or upgrade notes.
+    BreakingHeading,
+    /// A regular expression matches a line of a release's notes.
+    Pattern(Regex),
+}
+
+/// One rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// A stable id, named in reports and commit messages (`major-bump`).
+    pub id: String,
+    /// When it fires.
+    pub condition: Condition,
+    /// What it decides.
+    pub verdict: Verdict,
+    /// Name patterns (`*` wildcards) of the images or charts it applies to; empty means all.
+    pub applies_to: Vec<String>,
+}
+
+/// A rule written in the config, compiled by [`RuleSpec::compile`].
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// The rule's id.
+    pub id: String,
+    /// Words or phrases that make it fire.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// A regular expression that makes it fire when it matches a line.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// Name patterns it applies to; empty means all.
+    #[serde(default)]
+    pub images: Vec<String>,
+    /// Its verdict; CAUTION by default.
+    #[serde(default = "caution")]
+    pub verdict: Verdict,
+}
+
+fn caution() -> Verdict {
+    Verdict::Caution
+}
+
+/// A config rule that cannot be used.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum RuleError {
+    /// Neither keywords nor a pattern.
+    #[error("rule `{0}` has neither `keywords` nor `pattern`, so it can never fire")]
+    Empty(String),
+    /// The pattern is not a valid regular expression.
+    #[error("rule `{id}`: invalid pattern: {source}")]
+    Pattern {
+        /// The rule's id.
+        id: String,
+        /// The regex error.
+        source: regex::Error,
+    },
+}
+
+impl RuleSpec {
+    /// Compiles the rule.
+    pub fn compile(&self) -> Result<Rule, RuleError> {
+        let condition = match (&self.pattern, self.keywords.is_empty()) {
+            (Some(pattern), _) => Condition::Pattern(
+                RegexBuilder::new(pattern)
+                    .multi_line(true)
+                    .build()
+                    .map_err(|source| RuleError::Pattern {
+                        id: self.id.clone(),
+                        source,
+                    })?,
+            ),
+            (None, false) => Condition::Keywords(keyword_regex(&self.keywords)),
+            (None, true) => return Err(RuleError::Empty(self.id.clone())),
+        };
+        Ok(Rule {
+            id: self.id.clone(),
+            condition,
+            verdict: self.verdict,
+            applies_to: self.images.clone(),
+        })
+    }
+}
+
+/// One piece of evidence: where a rule saw what made it fire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// The release whose notes hold it, or `None` for a rule on the versions themselves.
+    pub release: Option<String>,
+    /// The 1-based line in that release's notes.
+    pub line: Option<usize>,
+    /// The line, trimmed (or what the versions say).
+    pub text: String,
+}
+
+/// A rule that fired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The rule's id.
+    pub rule: String,
+    /// Its verdict.
+    pub verdict: Verdict,
+    /// Everything that made it fire, in release order.
+    pub evidence: Vec<Evidence>,
+}
+
+/// A line worth showing the reviewer that decides nothing (a security fix).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Highlight {
+    /// The kind of highlight (`security`).
+    pub kind: &'static str,
+    /// The release.
+    pub release: String,
+    /// The 1-based line in its notes.
+    pub line: usize,
+    /// The line, trimmed.
+    pub text: String,
+}
+
+/// What an upgrade is, for the rules.
+#[derive(Debug, Clone, Copy)]
+pub struct Upgrade<'a> {
+    /// The names of what is upgraded, any of which a rule's `applies_to` may match
+    /// (`ghcr.io/immich-app/immich-server`, `immich-app/immich-server`).
+    pub names: &'a [String],
+    /// The version now.
+    pub old: &'a Version,
+    /// The version wanted.
+    pub new: &'a Version,
+    /// The releases crossed, in version order.
+    pub releases: &'a [Release],
+}
+
+/// The rules that fired on an upgrade, and its highlights.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Evaluation {
+    /// Findings in rule order.
+    pub findings: Vec<Finding>,
+    /// Security lines and the like.
+    pub highlights: Vec<Highlight>,
+}
+
+/// An ordered set of rules.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The built-in rules: `major-bump`, `zero-minor-bump`, `breaking-keyword` (with these
+    /// keywords, or [`DEFAULT_KEYWORDS`] when empty), `breaking-heading`, and `always-step`
+    /// for the names in `always_step`.
+    pub fn builtin(keywords: &[String], always_step: &[String]) -> RuleSet {
+        let keywords = if keywords.is_empty() {
+            DEFAULT_KEYWORDS.iter().map(|k| (*k).to_owned()).collect()
+        } else {
+            keywords.to_vec()
+        };
+        let rule = |id: &str, condition| Rule {
+            id: id.to_owned(),
+            condition,
+            verdict: Verdict::Caution,
+            applies_to: Vec::new(),
+        };
+        let mut rules = vec![
+            rule("major-bump", Condition::MajorBump),
+            rule("zero-minor-bump", Condition::ZeroMinorBump),
+            rule(
+                "breaking-keyword",
+                Condition::Keywords(keyword_regex(&keywords)),
+            ),
+            rule("breaking-heading", Condition::BreakingHeading),
+        ];
+        if !always_step.is_empty() {
+            rules.push(Rule {
+                applies_to: always_step.to_vec(),
+                ..rule("always-step", Condition::Always)
+            });
+        }
+        RuleSet { rules }
+    }
+
+    /// Adds rules after the existing ones.
+    pub fn extend(&mut self, rules: impl IntoIterator<Item = Rule>) {
+        self.rules.extend(rules);
+    }
+
+    /// The rules, in evaluation order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Evaluates every rule that applies to the upgrade.
+    pub fn evaluate(&self, upgrade: &Upgrade<'_>) -> Evaluation {
+        let findings = self
+            .rules
+            .iter()
+            .filter(|rule| applies(rule, upgrade.names))
+            .filter_map(|rule| {
+                let evidence = evidence(rule, upgrade);
+                (!evidence.is_empty()).then(|| Finding {
+                    rule: rule.id.clone(),
+                    verdict: rule.verdict,
+                    evidence,
+                })
+            })
+            .collect();
+        let highlights = upgrade
+            .releases
+            .iter()
+            .flat_map(|release| {
+                matching_lines(&SECURITY, &release.notes).map(|(line, text)| Highlight {
+                    kind: "security",
+                    release: release.version.as_str().to_owned(),
+                    line,
+                    text,
+                })
+            })
+            .collect();
+        Evaluation {
+            findings,
+            highlights,
+        }
+    }
+}
+
+fn applies(rule: &Rule, names: &[String]) -> bool {
+    rule.applies_to.is_empty()
+        || rule
+            .applies_to
+            .iter()
+            .any(|pattern| names.iter().any(|name| glob_matches(pattern, name)))
+}
+
+/// What makes `rule` fire on `upgrade`; empty when it does not.
+fn evidence(rule: &Rule, upgrade: &Upgrade<'_>) -> Vec<Evidence> {
+    let (old, new) = (upgrade.old, upgrade.new);
+    let on_versions = |text: String| {
+        vec![Evidence {
+            release: Some(new.as_str().to_owned()),
+            line: None,
+            text,
+        }]
+    };
+    match &rule.condition {
+        Condition::MajorBump if new.change_from(old) == UpdateKind::Major && new > old => {
+            on_versions(format!("major version {} -> {}", old.major(), new.major()))
+        }
+        Condition::ZeroMinorBump
+            if old.major() == 0 && new.major() == 0 && new.minor() > old.minor() =>
+        {
+            on_versions(format!(
+                "0.x minor version {} -> {}",
+                old.minor(),
+                new.minor()
+            ))
+        }
+        Condition::Always => on_versions("listed in version_jump_always_step".to_owned()),
+        Condition::Keywords(regex) => in_notes(upgrade.releases, |notes| {
+            regex
+                .find_iter(notes)
+                .filter(|found| !negated(&notes[..found.start()]))
+                .map(|found| found.start())
+                .collect()
+        }),
+        Condition::BreakingHeading => in_notes(upgrade.releases, |notes| {
+            BREAKING_HEADING
+                .find_iter(notes)
+                .map(|m| m.start())
+                .collect()
+        }),
+        Condition::Pattern(regex) => in_notes(upgrade.releases, |notes| {
+            regex.find_iter(notes).map(|m| m.start()).collect()
+        }),
+        _ => Vec::new(),
+    }
+}
+
+/// Evidence at the lines of every release's notes where `find` reports a match (one per line).
+fn in_notes(releases: &[Release], find: impl Fn(&str) -> Vec<usize>) -> Vec<Evidence> {
+    let mut evidence = Vec::new();
+    for release in releases {
+        let mut last_line = 0;
+        for (line, text) in lines_at(&release.notes, find(&release.notes)) {
+            if line != last_line {
+                evidence.push(Evidence {
+                    release: Some(release.version.as_str().to_owned()),
+                    line: Some(line),
+                    text,
+                });
+                last_line = line;
+            }
+        }
+    }
+    evidence
+}
+
+/// The 1-based line number and trimmed text of each byte offset (offsets ascending).
+fn lines_at(text: &str, offsets: Vec<usize>) -> impl Iterator<Item = (usize, String)> + '_ {
+    let mut line = 1;
+    let mut counted = 0;
+    offsets.into_iter().map(move |offset| {
+        line += memchr_count(&text.as_bytes()[counted..offset]);
+        counted = offset;
+        let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+        (line, clip(text[start..end].trim()))
+    })
+}
+
+fn memchr_count(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count()
+}
+
+/// Lines of `notes` where `regex` matches, one entry per line.
+fn matching_lines<'a>(
+    regex: &'a Regex,
+    notes: &'a str,
+) -> impl Iterator<Item = (usize, String)> + 'a {
+    let offsets: Vec<usize> = regex.find_iter(notes).map(|m| m.start()).collect();
+    let mut last = 0;
+    lines_at(notes, offsets).filter(move |(line, _)| {
+        let new = *line != last;
+        last = *line;
+        new
+    })
+}
+
+/// A line as evidence: at most 200 characters.
+fn clip(line: &str) -> String {
+    match line.char_indices().nth(200) {
+        Some((end, _)) => format!("{}…", &line[..end]),
+        None => line.to_owned(),
+    }
+}
+
+/// Whether the text just before a keyword negates it (`non-breaking`, `no breaking changes`,
+/// `not deprecated`).
+fn negated(before: &str) -> bool {
+    let tail: String = before
+        .chars()
+        .rev()
+        .take(12)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<String>()
+        .to_ascii_lowercase();
+    ["non-", "non ", "no ", "not ", "without "]
+        .iter()
+        .any(|negation| tail.ends_with(negation))
+}
+
+/// A case-insensitive regex matching any of the keywords as whole words, spaces inside a
+/// keyword matching any run of blanks.
+fn keyword_regex(keywords: &[String]) -> Regex {
+    let alternatives: Vec<String> = keywords
+        .iter()
+        .map(|keyword| {
+            keyword
+                .split_whitespace()
+                .map(regex::escape)
+                .collect::<Vec<_>>()
+                .join(r"\s+")
+        })
+        .filter(|alternative| !alternative.is_empty())
+        .collect();
+    if alternatives.is_empty() {
+        return Regex::new(r"[^\s\S]").expect("valid regex");
+    }
+    // ASCII word boundaries keep the regex on its fast automaton whatever the notes contain.
+    RegexBuilder::new(&format!(r"(?-u:\b)(?:{})(?-u:\b)", alternatives.join("|")))
+        .case_insensitive(true)
+        .build()
+        .expect("escaped keywords form a valid regex")
+}
+
+/// Whether `name` matches `pattern`, where `*` matches any run of characters.
+pub fn glob_matches(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
+}
