@@ -1,25 +1,37 @@
 //! Release notes between two versions, and the rules that decide how risky an upgrade is.
 //!
-//! - [`source`] finds the GitHub repository of an image, chart, provider or module;
-//! - [`GitHub`] fetches its releases (or splits its changelog file), politely: paginated,
-//!   rate-limit aware, cached with ETags;
+//! - [`candidates`] and [`resolve`] find the GitHub repository of an image, chart, provider
+//!   or module (config overrides first, then registry naming conventions);
+//! - [`GitHub`] fetches politely: paginated, rate-limit aware, cached with ETags; and
+//!   [`fetch_notes`] reads the releases, or splits the changelog file when there are none;
 //! - [`crossed`] picks the releases an upgrade crosses, by version order;
-//! - a [`RuleSet`] says which rules fire, with evidence, and [`decide`] turns that into
-//!   SAFE / CAUTION / UNKNOWN and a step plan.
+//! - a [`RuleSet`] says which rules fire, each with its evidence, and [`decide`] turns that
+//!   into SAFE / CAUTION / UNKNOWN and a step plan;
+//! - [`breaking_lines`] and [`cross_reference`] tell which breaking changes name identifiers
+//!   the stack's own files use.
 
 mod assess;
+mod cache;
 mod changelog;
 mod crossref;
+mod fetch;
+mod github;
 mod release;
 mod rules;
+mod source;
 mod tags;
 
 pub use assess::{Decision, Risk, decide};
 pub use changelog::split_changelog;
 pub use crossref::{BreakingLine, CrossReference, breaking_lines, cross_reference};
+pub use fetch::{CHANGELOG_PATHS, Notes, fetch_notes, own_releases};
+pub use github::{
+    DEFAULT_API_URL, FetchError, GitHub, GitHubOptions, GitHubRelease, Progress, RepoFile, RepoId,
+};
 pub use release::{Release, crossed};
 pub use rules::{
     Condition, DEFAULT_KEYWORDS, Evaluation, Evidence, Finding, Highlight, Rule, RuleError,
     RuleSet, RuleSpec, Upgrade, Verdict, glob_matches,
 };
+pub use source::{Overrides, Resolution, Subject, candidates, resolve};
 pub use tags::{TagVersion, pick_prefix, tag_version};
