@@ -207,7 +207,8 @@ enum Answer {
 }
 
 impl GitHub {
-    /// A client for these options.
+    /// A client for these options. Must be called within a Tokio runtime (the HTTP stack
+    /// spawns its worker there).
     pub fn new(options: &GitHubOptions) -> Result<GitHub, FetchError> {
         let base = options.api_url.trim_end_matches('/').to_owned();
         let uri: Uri = base

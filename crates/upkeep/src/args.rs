@@ -32,6 +32,45 @@ pub enum Command {
     /// All files are written or none. Exits 0 when pins moved (or would, with --dry-run),
     /// 1 when nothing matched or everything is already at VERSION, 2 on error.
     Set(SetArgs),
+    /// Read the release notes between the pinned version of NAME and VERSION, decide the
+    /// risk (SAFE, CAUTION or UNKNOWN) with its evidence, and print the step plan and the
+    /// draft commit message. Writes nothing.
+    ///
+    /// The notes come from the GitHub repository of NAME: the config's overrides, else the
+    /// registry's naming convention (ghcr.io/ORG/REPO, docker.io/ORG/REPO,
+    /// lscr.io/linuxserver/APP, quay.io/ORG/REPO, charts on ORG.github.io/REPO). Set
+    /// GITHUB_TOKEN for a higher rate limit and GITHUB_API_URL for another API server.
+    /// Responses are cached with their ETags, so a second run only makes conditional
+    /// requests. Exits 0 with a plan, 1 when no pin of NAME needs to move, 2 on error.
+    Plan(PlanArgs),
+}
+
+/// Arguments of `upkeep plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Image, chart, provider or module to upgrade.
+    pub name: String,
+    /// The version to upgrade to.
+    pub version: String,
+    /// The repository root.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub path: PathBuf,
+    /// Only pins of this kind.
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Where GitHub responses are cached [default: $XDG_CACHE_HOME/upkeep/github, else
+    /// ~/.cache/upkeep/github].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not read or write the response cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
+    /// The longest wait, in seconds, for a GitHub rate limit to reset; past it, stop.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub max_wait: u64,
 }
 
 /// Arguments of `upkeep scan`.

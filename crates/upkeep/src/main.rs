@@ -2,7 +2,9 @@
 
 mod args;
 mod commands;
+mod config;
 mod output;
+mod review;
 
 use clap::Parser;
 
@@ -10,6 +12,14 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = args::Cli::parse();
+    // Logs go to standard error, filtered by RUST_LOG (warnings by default).
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     match commands::run(args) {
         Ok(code) => code,
         Err(error) => {

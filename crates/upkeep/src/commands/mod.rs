@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod plan;
 mod scan;
 mod set;
 
@@ -11,5 +12,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => scan::run(&args),
         Command::Set(args) => set::run(&args),
+        Command::Plan(args) => plan::run(&args),
     }
 }
