@@ -54,7 +54,7 @@ fn corpus(name: &str, copies: usize, repeat: usize) -> (PathBuf, u64, usize) {
                 .join(format!("{stack}-{copy:03}"))
                 .join(parts.as_path());
             let content = if rel.extension().is_some_and(|e| e == "tf") {
-                content.repeat(repeat)
+                repeated(content, repeat)
             } else {
                 content.clone()
             };
@@ -68,6 +68,20 @@ fn corpus(name: &str, copies: usize, repeat: usize) -> (PathBuf, u64, usize) {
     }
     std::fs::write(marker, b"").expect("marker");
     (dir, bytes, count)
+}
+
+/// `content` `times` times over, as one valid file: a byte order mark only at the start, and a
+/// newline between copies when the file has no final newline.
+fn repeated(content: &[u8], times: usize) -> Vec<u8> {
+    let body = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
+    let mut out = content.to_vec();
+    for _ in 1..times {
+        if !out.ends_with(b"\n") {
+            out.push(b'\n');
+        }
+        out.extend_from_slice(body);
+    }
+    out
 }
 
 fn bench_scan(c: &mut Criterion) {
