@@ -258,6 +258,7 @@ impl GitHub {
         let mut url = Some(format!("{}/repos/{repo}/releases?per_page=100", self.base));
         let mut releases = Vec::new();
         let mut page = 0;
+        let mut total = None;
         while let Some(current) = url.take() {
             page += 1;
             let Answer::Found { body, next, pages } = self.get(&current, false).await? else {
@@ -270,7 +271,8 @@ impl GitHub {
                 })?;
             releases.append(&mut listed);
             if let Some(progress) = &self.progress {
-                progress(page, pages);
+                total = pages.or(total);
+                progress(page, total);
             }
             if page >= MAX_PAGES {
                 tracing::warn!(%repo, pages = page, "stopped listing releases after {MAX_PAGES} pages");

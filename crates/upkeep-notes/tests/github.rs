@@ -72,7 +72,11 @@ async fn serve_immich(server: &MockServer) {
 async fn paginated_releases_are_read_whole_and_crossed_by_version() {
     let server = MockServer::start().await;
     serve_immich(&server).await;
-    let github = client(&server, None);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let github = client(&server, None).with_progress(Box::new(move |page, pages| {
+        record.lock().unwrap().push((page, pages));
+    }));
     let notes = fetch_notes(
         &github,
         &repo("immich-app/immich"),
@@ -94,6 +98,7 @@ async fn paginated_releases_are_read_whole_and_crossed_by_version() {
     let to_rc = crossed(&notes.releases, &v("v2.8.1"), &v("v2.9.0-rc.1"));
     assert_eq!(to_rc.len(), 1);
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    assert_eq!(*seen.lock().unwrap(), [(1, Some(2)), (2, Some(2))]);
 }
 
 #[tokio::test]
