@@ -10,6 +10,10 @@ use upkeep_pins::PinKind;
 #[derive(Debug, Parser)]
 #[command(name = "upkeep", version, about, long_about)]
 pub struct Cli {
+    /// The config file [default: the nearest .upkeep.yaml at or above the folder worked on;
+    /// UPKEEP_CONFIG also names one].
+    #[arg(long, global = true, value_name = "FILE", env = "PLUGIN_CONFIG")]
+    pub config: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -43,6 +47,93 @@ pub enum Command {
     /// Responses are cached with their ETags, so a second run only makes conditional
     /// requests. Exits 0 with a plan, 1 when no pin of NAME needs to move, 2 on error.
     Plan(PlanArgs),
+    /// Check the pins against the repository's policy: unpinned and moving tags, drift between
+    /// stacks, pins Terraform ignores, stale digests, unresolvable versions, files that do
+    /// not parse.
+    ///
+    /// Silence one finding with a comment on its line or the line above:
+    /// `# upkeep:ignore <rule-id> <reason>`; disable a rule or change its severity in the
+    /// config's `lint:` section. Given files (as pre-commit passes them), each file's whole
+    /// module folder is read so variables resolve, and only findings in those files are
+    /// reported. As a Woodpecker plugin, PLUGIN_PATH and PLUGIN_FORMAT are read.
+    /// Exits 1 when a finding has error severity, else 0; 2 when lint could not run.
+    Lint(LintArgs),
+    /// Decide whether a detected update (a DIUN notification) should be acted on: prints
+    /// `accept` or `skip: <reason>`.
+    ///
+    /// Accepted: status `new` or `update`; a real tag (not empty or `latest`); an image not
+    /// skipped by the config; pinned somewhere in the repository; newer than a pin and of the
+    /// same shape (same suffix, same number of parts); within the rate limit (the config's
+    /// `filter.max_updates` per `filter.window_hours`, counted in `filter.state_file` under
+    /// a file lock, so concurrent runs neither lose nor double-count). Exits 0 accept, 1 skip,
+    /// 2 error.
+    Filter(FilterArgs),
+    /// Validate or print the config.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// Arguments of `upkeep lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Directories or files to check.
+    #[arg(default_value = ".", env = "PLUGIN_PATH", value_delimiter = ',')]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LintFormat::Human, env = "PLUGIN_FORMAT")]
+    pub format: LintFormat,
+    /// Parse every byte of every file, so that `parse-error` covers syntax errors where no
+    /// pin can be (slower; the default reports errors where pins may be).
+    #[arg(long, env = "PLUGIN_STRICT")]
+    pub strict: bool,
+}
+
+/// Output formats of `upkeep lint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    /// `file:line:col: severity[rule]: message`, the source line and a caret.
+    Human,
+    /// One JSON object on standard output.
+    Json,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+}
+
+/// Arguments of `upkeep filter`.
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// The DIUN notification (webhook JSON, or the flat `diun_entry_*` shape); `-` reads
+    /// standard input.
+    #[arg(default_value = "-", value_name = "FILE")]
+    pub payload: PathBuf,
+    /// The repository root.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub path: PathBuf,
+    /// Forget the updates accepted so far (the rate limit starts over), then exit.
+    #[arg(long)]
+    pub reset_rate_limit: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// `upkeep config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check a config file: exits 0 when valid, 2 with the problem and its line otherwise.
+    Check {
+        /// The file [default: the one upkeep would use].
+        file: Option<PathBuf>,
+    },
+    /// Print the effective config, defaults included (YAML, or JSON with --format json).
+    Show {
+        /// The repository root the config is looked up from.
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        path: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
 }
 
 /// Arguments of `upkeep plan`.

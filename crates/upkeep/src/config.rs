@@ -1,8 +1,10 @@
-//! The repository's `.upkeep.yaml` (or the JSON shape of an `upgrade-config.json`): found by
-//! walking up from the working directory, or named by `UPKEEP_CONFIG`.
+//! The repository's `.upkeep.yaml` (or the JSON shape of an `upgrade-config.json`): named by
+//! `--config` or `UPKEEP_CONFIG`, else found by walking up from the folder being worked on.
+//! Unknown keys are errors that name the key and its line: a typo must not silently disable
+//! a rule.
 
 use anyhow::Context;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use upkeep_notes::{Overrides, RuleSet, RuleSpec};
@@ -11,8 +13,8 @@ use upkeep_notes::{Overrides, RuleSet, RuleSpec};
 pub const FILE_NAME: &str = ".upkeep.yaml";
 
 /// The settings upkeep reads. Every key is optional.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Image name → `owner/repo` whose releases are its notes.
     pub github_repo_overrides: BTreeMap<String, String>,
@@ -20,19 +22,104 @@ pub struct Config {
     pub helm_chart_repo_overrides: BTreeMap<String, String>,
     /// Stacks whose database is backed up before an upgrade.
     pub db_backed_services: DbBackedServices,
+    /// How backups run (the `upgrade-config.json` shape, kept as written for `bump`).
+    pub backup_infrastructure: serde_json::Value,
     /// Images or charts (`*` patterns) whose upgrades always step through each minor line.
     pub version_jump_always_step: Vec<String>,
+    /// Normalized image names (`*` patterns) that are never bumped.
+    pub skip_image_patterns: Vec<String>,
+    /// Kinds of images that are never bumped.
+    pub skip_categories: Vec<SkipCategory>,
+    /// Registry hosts whose images are built here (the `custom_images` category); hosts with
+    /// a port, an IP address, or a `.lan`/`.local`/`.internal`/`.home.arpa` name count too.
+    pub custom_image_registries: Vec<String>,
+    /// Detection settings of an `upgrade-config.json`, kept as written.
+    pub auto_detect_rules: serde_json::Value,
     /// Words that mark a breaking change in release notes; the built-in list when empty.
     pub breaking_change_keywords: Vec<String>,
-    /// Extra rules (`id`, `keywords` or `pattern`, `images`, `verdict`).
+    /// Extra risk rules (`id`, `keywords` or `pattern`, `images`, `verdict`).
     pub rules: Vec<RuleSpec>,
     /// GitHub API base URL (the `GITHUB_API_URL` environment variable wins).
     pub github_api_url: Option<String>,
+    /// Registry host as written in images → where to reach it.
+    pub registries: BTreeMap<String, Registry>,
+    /// Terraform registry base URL for providers and modules.
+    pub terraform_registry_url: Option<String>,
+    /// `upkeep lint` settings.
+    pub lint: LintConfig,
+    /// `upkeep filter` settings.
+    pub filter: FilterConfig,
+}
+
+/// Kinds of images a config can skip as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipCategory {
+    /// Database servers (postgres, mysql, mariadb, mongo, redis, valkey, …): upgraded by hand.
+    Databases,
+    /// Images built here (see `custom_image_registries`).
+    CustomImages,
+    /// Cluster infrastructure (`registry.k8s.io`, cilium, flux, cert-manager, metallb, …).
+    Infrastructure,
+}
+
+/// A registry endpoint.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Registry {
+    /// Base URL of its API.
+    pub url: Option<String>,
+    /// Plain HTTP or unverified TLS.
+    pub insecure: bool,
+}
+
+/// `lint:` settings.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LintConfig {
+    /// Rule ids that are not checked.
+    pub disable: Vec<String>,
+    /// Rule id → severity, replacing the default.
+    pub severity: BTreeMap<String, Severity>,
+}
+
+/// How serious a lint finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing.
+    Note,
+    /// Should be fixed.
+    Warning,
+    /// Fails the lint (exit 1).
+    Error,
+}
+
+/// `filter:` settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilterConfig {
+    /// Updates accepted per window, at most.
+    pub max_updates: u32,
+    /// The window, in hours.
+    pub window_hours: u64,
+    /// Where accepted updates are recorded, relative to the repository root.
+    pub state_file: PathBuf,
+}
+
+impl Default for FilterConfig {
+    fn default() -> Self {
+        FilterConfig {
+            max_updates: 5,
+            window_hours: 6,
+            state_file: PathBuf::from(".upkeep/state.json"),
+        }
+    }
 }
 
 /// `db_backed_services`: a list of stack names, or a map from stack name to its backup
 /// details (the `upgrade-config.json` shape).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum DbBackedServices {
     /// Stack names.
@@ -48,11 +135,14 @@ impl Default for DbBackedServices {
 }
 
 /// How a stack's database is backed up.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct DbService {
     /// The backup job's name.
     pub backup_job: Option<String>,
+    /// Anything else the service entry says, kept for the backup hooks.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
 }
 
 impl DbBackedServices {
@@ -66,20 +156,33 @@ impl DbBackedServices {
 }
 
 impl Config {
-    /// Loads the config that applies to `start`: `UPKEEP_CONFIG` if set, else the nearest
+    /// Loads the config: `explicit` (`--config`), else `UPKEEP_CONFIG`, else the nearest
     /// `.upkeep.yaml` at or above `start`, else defaults. Returns the file read, if any.
-    pub fn load(start: &Path) -> anyhow::Result<(Config, Option<PathBuf>)> {
-        let path = match std::env::var_os("UPKEEP_CONFIG") {
-            Some(path) => Some(PathBuf::from(path)),
-            None => find_upward(start),
+    pub fn load(
+        explicit: Option<&Path>,
+        start: &Path,
+    ) -> anyhow::Result<(Config, Option<PathBuf>)> {
+        let path = match (explicit, std::env::var_os("UPKEEP_CONFIG")) {
+            (Some(path), _) => Some(path.to_owned()),
+            (None, Some(path)) if !path.is_empty() => Some(PathBuf::from(path)),
+            _ => find_upward(start),
         };
         let Some(path) = path else {
             return Ok((Config::default(), None));
         };
-        let text = std::fs::read_to_string(&path)
+        let config = Config::read(&path)?;
+        Ok((config, Some(path)))
+    }
+
+    /// Reads and checks one config file.
+    pub fn read(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config {}", path.display()))?;
         let config = Config::parse(&text).with_context(|| format!("in {}", path.display()))?;
-        Ok((config, Some(path)))
+        config
+            .rule_set()
+            .with_context(|| format!("in {}", path.display()))?;
+        Ok(config)
     }
 
     /// Reads config text (YAML, or JSON, which is YAML).
@@ -112,7 +215,7 @@ impl Config {
     }
 }
 
-/// The nearest `.upkeep.yaml` in `start` or a parent folder.
+/// The nearest `.upkeep.yaml` in `start` (or its folder, for a file) or a parent folder.
 fn find_upward(start: &Path) -> Option<PathBuf> {
     let start = std::fs::canonicalize(start).ok()?;
     start
@@ -123,17 +226,20 @@ fn find_upward(start: &Path) -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::Config;
+    use super::{Config, SkipCategory};
 
     #[test]
-    fn the_json_shape_of_upgrade_config_loads() {
+    fn the_json_shape_of_upgrade_config_loads_with_every_field() {
         let config = Config::parse(
             r#"{
   "github_repo_overrides": {"vaultwarden/server": "dani-garcia/vaultwarden"},
   "helm_chart_repo_overrides": {"authentik": "goauthentik/helm"},
-  "db_backed_services": {"immich": {"backup_job": "immich-db-backup"}},
+  "db_backed_services": {"immich": {"backup_job": "immich-db-backup", "namespace": "immich", "database": "immich"}},
+  "backup_infrastructure": {"namespace": "backup", "cronjob_template": "db-backup-{stack}"},
   "version_jump_always_step": ["ghcr.io/nextcloud/*"],
-  "breaking_change_keywords": ["breaking", "migration"]
+  "skip_image_patterns": ["*postgres*", "registry.k8s.io/*"],
+  "breaking_change_keywords": ["breaking", "migration"],
+  "auto_detect_rules": {"github_from_ghcr": true, "strip_suffixes": ["-server", "-backend", "-app"]}
 }"#,
         )
         .unwrap();
@@ -143,17 +249,40 @@ mod tests {
             Some(Some("immich-db-backup"))
         );
         assert_eq!(config.db_backed_services.backup_of("vaultwarden"), None);
+        assert_eq!(config.skip_image_patterns.len(), 2);
+        assert_eq!(config.backup_infrastructure["namespace"], "backup");
     }
 
     #[test]
-    fn yaml_with_rules_loads_and_compiles() {
+    fn yaml_with_rules_categories_and_lint_settings_loads() {
         let config = Config::parse(
-            "db_backed_services: [immich, paperless]\nrules:\n  - id: pg-major\n    pattern: '(?i)postgres(ql)? 1[5-8]'\n    verdict: note\n",
+            "db_backed_services: [immich, paperless]\nskip_categories: [databases, custom_images]\nlint:\n  disable: [mutable-tag]\nrules:\n  - id: pg-major\n    pattern: '(?i)postgres(ql)? 1[5-8]'\n    verdict: note\n",
         )
         .unwrap();
         assert_eq!(config.db_backed_services.backup_of("paperless"), Some(None));
+        assert_eq!(
+            config.skip_categories,
+            [SkipCategory::Databases, SkipCategory::CustomImages]
+        );
+        assert_eq!(config.lint.disable, ["mutable-tag"]);
         let rules = config.rule_set().unwrap();
         assert!(rules.rules().iter().any(|rule| rule.id == "pg-major"));
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_naming_the_key_and_its_line() {
+        let error = Config::parse("skip_image_patterns: []\nskip_imag_patterns: ['*']\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("skip_imag_patterns"), "{error}");
+        assert!(error.contains("line 2"), "{error}");
+        let nested = Config::parse("lint:\n  disabled: [latest-tag]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            nested.contains("disabled") && nested.contains("line 2"),
+            "{nested}"
+        );
     }
 
     #[test]

@@ -3,7 +3,10 @@
 mod args;
 mod commands;
 mod config;
+mod lint;
 mod output;
+mod policy;
+mod rate_limit;
 mod review;
 
 use clap::Parser;

@@ -134,6 +134,11 @@ impl Version {
         self.core.get(index).copied().unwrap_or(0)
     }
 
+    /// How many numeric parts the core has (`1.2.3` has 3, `v1.0.35.0` has 4).
+    pub fn parts(&self) -> usize {
+        self.core.len()
+    }
+
     /// Whether this is a pre-release (`-rc.1`, `-beta2`); a variant or revision is not.
     pub fn is_prerelease(&self) -> bool {
         !self.pre.is_empty()

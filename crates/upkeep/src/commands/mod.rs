@@ -1,5 +1,8 @@
 //! One module per subcommand.
 
+mod config;
+mod filter;
+mod lint;
 mod plan;
 mod scan;
 mod set;
@@ -9,9 +12,13 @@ use std::process::ExitCode;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = cli.config.as_deref();
     match cli.command {
-        Command::Scan(args) => scan::run(&args),
+        Command::Scan(args) => scan::run(&args, config),
         Command::Set(args) => set::run(&args),
-        Command::Plan(args) => plan::run(&args),
+        Command::Plan(args) => plan::run(&args, config),
+        Command::Lint(args) => lint::run(&args, config),
+        Command::Filter(args) => filter::run(&args, config),
+        Command::Config(command) => config::run(&command, config),
     }
 }

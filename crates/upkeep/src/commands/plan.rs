@@ -21,8 +21,8 @@ use upkeep_pins::{Pin, PinKind, ScanOptions, SetError, SetRequest, Version, plan
 const STACK_FILE_EXTENSIONS: [&str; 7] = ["tf", "tfvars", "hcl", "yaml", "yml", "tpl", "json"];
 
 /// Plans the upgrade and prints the report.
-pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let (config, _) = Config::load(&args.path)?;
+pub fn run(args: &PlanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let (config, _) = Config::load(config_file, &args.path)?;
     let rules = config.rule_set()?;
     let report = scan(&args.path, &ScanOptions::default())
         .with_context(|| format!("cannot scan {}", args.path.display()))?;

@@ -1,23 +1,41 @@
 //! `upkeep scan`: list every pin.
 
 use crate::args::{Format, ScanArgs};
+use crate::config::Config;
 use crate::output;
+use crate::policy::skip_reason;
 use anyhow::{Context, bail};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use upkeep_pins::{ScanOptions, ScanReport, scan};
+use upkeep_pins::{Pin, ScanError, ScanOptions, ScanReport, scan};
 
-/// Scans the paths and prints the report.
-pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
+/// Scans the paths and prints the report, with the pins the config skips marked.
+pub fn run(args: &ScanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let start = args.paths.first().map_or(Path::new("."), PathBuf::as_path);
+    let (config, _) = Config::load(config_file, start)?;
     let options = ScanOptions {
         max_file_size: args.max_file_size,
         strict: args.strict,
         ..ScanOptions::default()
     };
     let report = scan_paths(&args.paths, &options)?;
+    let skipped: Vec<Option<String>> = report
+        .pins
+        .iter()
+        .map(|pin| skip_reason(&config, &pin.canonical))
+        .collect();
     match args.format {
-        Format::Json => output::print_json(&report)?,
-        Format::Human => output::print(&output::table::render(&report))?,
+        Format::Json => output::print_json(&ScanOutput {
+            pins: report
+                .pins
+                .iter()
+                .zip(&skipped)
+                .map(|(pin, skipped)| PinOutput { pin, skipped })
+                .collect(),
+            errors: &report.errors,
+        })?,
+        Format::Human => output::print(&output::table::render(&report, &skipped))?,
     }
     Ok(if report.errors.is_empty() {
         ExitCode::SUCCESS
@@ -26,9 +44,34 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The folder the paths of a [`scan_paths`] report are relative to.
+pub(crate) fn report_base(paths: &[PathBuf]) -> PathBuf {
+    match paths {
+        [only] if only.is_dir() => only.clone(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The JSON shape of `scan --format json`: the report, with each pin the config skips
+/// carrying `skipped` (the reason).
+#[derive(Serialize)]
+struct ScanOutput<'a> {
+    pins: Vec<PinOutput<'a>>,
+    errors: &'a [ScanError],
+}
+
+#[derive(Serialize)]
+struct PinOutput<'a> {
+    #[serde(flatten)]
+    pin: &'a Pin,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: &'a Option<String>,
+}
+
 /// Scans each path. One directory gives paths relative to it; several paths, or files, give
-/// paths relative to the current directory so that they stay distinct.
-fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> anyhow::Result<ScanReport> {
+/// paths relative to the current directory so that they stay distinct. For a file, its whole
+/// module folder is read (so variables resolve) and only what touches the file is kept.
+pub(crate) fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> anyhow::Result<ScanReport> {
     let single_dir = matches!(paths, [only] if only.is_dir());
     let mut merged = ScanReport::default();
     for path in paths {

@@ -5,13 +5,18 @@ use std::fmt::Write;
 use upkeep_pins::{Pin, PinStatus, ScanReport};
 
 /// Renders the report as aligned columns grouped by stack, then the errors and a summary.
-pub fn render(report: &ScanReport) -> String {
+pub fn render(report: &ScanReport, skipped: &[Option<String>]) -> String {
     let mut stacks: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (index, pin) in report.pins.iter().enumerate() {
         let stack = pin.stack().display().to_string();
         stacks.entry(stack).or_default().push(index);
     }
-    let rows: Vec<[String; 5]> = report.pins.iter().map(row).collect();
+    let rows: Vec<[String; 5]> = report
+        .pins
+        .iter()
+        .zip(skipped.iter().chain(std::iter::repeat(&None)))
+        .map(|(pin, skipped)| row(pin, skipped.as_deref()))
+        .collect();
     let mut widths = [4, 4, 7, 5];
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -66,7 +71,7 @@ fn count(n: usize, noun: &str) -> String {
 }
 
 /// The cells of one pin: kind, name, version, place, notes.
-fn row(pin: &Pin) -> [String; 5] {
+fn row(pin: &Pin, skipped: Option<&str>) -> [String; 5] {
     let version = match (pin.status, &pin.version) {
         (PinStatus::Untagged, _) => "(untagged)".to_owned(),
         (PinStatus::DigestOnly, _) => "(digest)".to_owned(),
@@ -83,7 +88,11 @@ fn row(pin: &Pin) -> [String; 5] {
         shorten(&pin.name),
         version,
         place,
-        notes(pin).join("; "),
+        notes(pin)
+            .into_iter()
+            .chain(skipped.map(|why| format!("skipped by config: {why}")))
+            .collect::<Vec<_>>()
+            .join("; "),
     ]
 }
 

@@ -1,0 +1,233 @@
+//! `upkeep filter`: should a detected update (a DIUN notification) be acted on?
+
+use crate::args::{FilterArgs, Format};
+use crate::config::Config;
+use crate::output;
+use crate::policy::skip_reason;
+use crate::rate_limit::{RateLimit, now};
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use std::io::Read;
+use std::path::Path;
+use std::process::ExitCode;
+use upkeep_pins::{ImageRef, Pin, PinStatus, ScanOptions, Version, canonical_image_name, scan};
+
+/// A detected update, from either DIUN shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Update {
+    /// `new`, `update`, `unchange`, …
+    pub status: String,
+    /// The image name, without tag.
+    pub image: String,
+    /// The new tag (may be empty).
+    pub tag: String,
+}
+
+/// The DIUN webhook JSON, or the flat `diun_entry_*` shape of its script/env notifier.
+#[derive(Debug, Deserialize)]
+struct Payload {
+    status: Option<String>,
+    image: Option<String>,
+    diun_entry_status: Option<String>,
+    diun_entry_image: Option<String>,
+    diun_entry_imagetag: Option<String>,
+}
+
+impl Update {
+    /// Reads a payload.
+    pub fn parse(text: &str) -> anyhow::Result<Update> {
+        let payload: Payload =
+            serde_json::from_str(text).context("the payload is not a DIUN notification (JSON)")?;
+        let (status, image, tag) = match payload {
+            Payload {
+                diun_entry_image: Some(image),
+                diun_entry_status,
+                diun_entry_imagetag,
+                ..
+            } => (diun_entry_status, image, diun_entry_imagetag),
+            Payload {
+                image: Some(image),
+                status,
+                ..
+            } => (status, image, None),
+            _ => bail!("the payload has neither `image` nor `diun_entry_image`"),
+        };
+        let (name, written_tag) = match ImageRef::parse(&image) {
+            Some(reference) => (
+                image[reference.name.clone()].to_owned(),
+                reference.tag.map(|tag| image[tag].to_owned()),
+            ),
+            None => bail!("`{image}` is not an image reference"),
+        };
+        Ok(Update {
+            status: status.unwrap_or_default(),
+            image: name,
+            tag: tag.or(written_tag).unwrap_or_default(),
+        })
+    }
+}
+
+/// The decision, as printed with `--format json`.
+#[derive(Debug, Serialize)]
+struct Decision {
+    decision: &'static str,
+    reason: String,
+    image: String,
+    tag: String,
+    /// `file:line:column` of the pins it would move.
+    pins: Vec<String>,
+}
+
+/// Decides and prints; records an accepted update in the rate-limit state.
+pub fn run(args: &FilterArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let (config, _) = Config::load(config_file, &args.path)?;
+    let limit = RateLimit::new(&args.path, &config.filter);
+    if args.reset_rate_limit {
+        limit.reset()?;
+        output::print("rate limit reset\n")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let text = if args.payload == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read the payload from standard input")?;
+        text
+    } else {
+        std::fs::read_to_string(&args.payload)
+            .with_context(|| format!("cannot read {}", args.payload.display()))?
+    };
+    let update = Update::parse(&text)?;
+    let report = scan(&args.path, &ScanOptions::default())
+        .with_context(|| format!("cannot scan {}", args.path.display()))?;
+    let (reason, pins) = match judge(&update, &config, &report.pins) {
+        Err(reason) => (Err(reason), Vec::new()),
+        Ok(pins) => {
+            let summary = format!("{} {}", update.image, update.tag);
+            (limit.admit(&summary, now())?, pins)
+        }
+    };
+    let decision = Decision {
+        decision: if reason.is_ok() { "accept" } else { "skip" },
+        reason: match &reason {
+            Ok(()) => format!("{}:{} is newer than its pin", update.image, update.tag),
+            Err(reason) => reason.clone(),
+        },
+        image: update.image.clone(),
+        tag: update.tag.clone(),
+        pins: pins
+            .iter()
+            .map(|pin| format!("{}:{}:{}", pin.file.display(), pin.line, pin.column))
+            .collect(),
+    };
+    match args.format {
+        Format::Json => output::print_json(&decision)?,
+        Format::Human => match &reason {
+            Ok(()) => output::print(&format!(
+                "accept: {} -> {} ({})\n",
+                update.image,
+                update.tag,
+                decision.pins.join(", ")
+            ))?,
+            Err(reason) => output::print(&format!("skip: {reason}\n"))?,
+        },
+    }
+    Ok(if reason.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Every rule but the rate limit: the pins the update would move, or why it is skipped.
+pub fn judge<'a>(
+    update: &Update,
+    config: &Config,
+    pins: &'a [Pin],
+) -> Result<Vec<&'a Pin>, String> {
+    if !matches!(update.status.as_str(), "new" | "update") {
+        return Err(format!(
+            "status `{}` is not a new image or an update",
+            update.status
+        ));
+    }
+    if update.tag.is_empty() || update.tag.eq_ignore_ascii_case("latest") {
+        return Err(format!("tag `{}` is not a release", update.tag));
+    }
+    let canonical = canonical_image_name(&update.image);
+    if let Some(why) = skip_reason(config, &canonical) {
+        return Err(format!("{canonical} {why}"));
+    }
+    let pinned: Vec<&Pin> = pins
+        .iter()
+        .filter(|pin| pin.canonical == canonical && pin.status == PinStatus::Pinned)
+        .collect();
+    if pinned.is_empty() {
+        return Err(format!(
+            "{canonical} is not pinned to a version in this repository"
+        ));
+    }
+    let Some(new) = Version::parse(&update.tag) else {
+        return Err(format!("tag `{}` is not a version", update.tag));
+    };
+    let mut why_not = Vec::new();
+    let movable: Vec<&Pin> = pinned
+        .into_iter()
+        .filter(|pin| {
+            let text = pin.version.as_deref().unwrap_or_default();
+            match Version::parse(text) {
+                None => why_not.push(format!("pinned `{text}` is not a version")),
+                Some(old) if old.parts() != new.parts() || old.variant() != new.variant() => {
+                    why_not.push(format!(
+                        "`{}` has another shape than the pinned `{text}`",
+                        update.tag
+                    ));
+                }
+                Some(old) if new.is_prerelease() && !old.is_prerelease() => {
+                    why_not.push(format!(
+                        "`{}` is a pre-release and `{text}` is not",
+                        update.tag
+                    ));
+                }
+                Some(old) if new <= old => {
+                    why_not.push(format!(
+                        "`{}` is not newer than the pinned `{text}`",
+                        update.tag
+                    ));
+                }
+                Some(_) => return true,
+            }
+            false
+        })
+        .collect();
+    if movable.is_empty() {
+        why_not.dedup();
+        return Err(why_not.join("; "));
+    }
+    Ok(movable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Update;
+
+    #[test]
+    fn both_payload_shapes_give_the_same_update() {
+        let webhook = r#"{"diun_version":"4.29.0","hostname":"diun-0","status":"update","provider":"kubernetes","image":"docker.io/vaultwarden/server:1.36.0","hub_link":"https://hub.docker.com/r/vaultwarden/server","mime_type":"application/vnd.oci.image.index.v1+json","digest":"sha256:5c8a1d1b0e2f4c7d9e3a6b8c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e","created":"2026-11-02T19:12:03Z","platform":"linux/amd64","metadata":{"ctn_names":"vaultwarden","pod_name":"vaultwarden-6f7d9c8b5-x2kqp","pod_namespace":"vaultwarden"}}"#;
+        let flat = r#"{"diun_entry_status":"update","diun_entry_image":"docker.io/vaultwarden/server","diun_entry_imagetag":"1.36.0","diun_entry_hublink":"https://hub.docker.com/r/vaultwarden/server"}"#;
+        let expected = Update {
+            status: "update".to_owned(),
+            image: "docker.io/vaultwarden/server".to_owned(),
+            tag: "1.36.0".to_owned(),
+        };
+        assert_eq!(Update::parse(webhook).unwrap(), expected);
+        assert_eq!(Update::parse(flat).unwrap(), expected);
+        let port = r#"{"status":"new","image":"10.0.20.10:5000/infra/restic-backup:2026.2.5"}"#;
+        assert_eq!(
+            Update::parse(port).unwrap().image,
+            "10.0.20.10:5000/infra/restic-backup"
+        );
+        assert!(Update::parse("{}").is_err());
+        assert!(Update::parse("not json").is_err());
+    }
+}

@@ -1,0 +1,352 @@
+//! `upkeep lint`: the repository's policy on pins, as rules with ids, default severities and
+//! messages that say how to fix what they find.
+
+pub mod render;
+
+use crate::config::{LintConfig, Severity};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use upkeep_pins::{Pin, PinKind, PinStatus, ScanReport, same_version};
+
+/// Tags that name a moving target rather than a release.
+const MUTABLE_TAGS: [&str; 12] = [
+    "main", "master", "stable", "edge", "nightly", "dev", "develop", "rolling", "release",
+    "current", "canary", "unstable",
+];
+
+/// One lint rule.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    /// Its id, as used in config and ignore comments.
+    pub id: &'static str,
+    /// Its severity unless the config says otherwise.
+    pub severity: Severity,
+    /// What it checks, in one line.
+    pub summary: &'static str,
+    /// How to fix what it finds.
+    pub help: &'static str,
+}
+
+/// Every rule, in report order.
+pub const RULES: [Rule; 8] = [
+    Rule {
+        id: "parse-error",
+        severity: Severity::Error,
+        summary: "A file does not parse; its pins cannot be read or edited.",
+        help: "Fix the syntax error; `terraform fmt` or a YAML linter points at the same place.",
+    },
+    Rule {
+        id: "unpinned-image",
+        severity: Severity::Error,
+        summary: "An image has neither a tag nor a digest.",
+        help: "Pin a release tag (`name:1.2.3`) so every upgrade is a reviewed commit.",
+    },
+    Rule {
+        id: "latest-tag",
+        severity: Severity::Error,
+        summary: "An image uses the moving `latest` tag.",
+        help: "Pin the release `latest` points to today (`name:1.2.3`); upkeep will keep it current.",
+    },
+    Rule {
+        id: "mutable-tag",
+        severity: Severity::Warning,
+        summary: "An image uses a branch-like tag (`main`, `stable`, `edge`, …) that moves.",
+        help: "Pin a release tag; a moving tag changes what runs without a commit.",
+    },
+    Rule {
+        id: "drifted-pin",
+        severity: Severity::Warning,
+        summary: "The same image, chart, provider or module is pinned at different versions in different stacks.",
+        help: "Move the stacks to one version (`upkeep set NAME VERSION`), or ignore with the reason they differ.",
+    },
+    Rule {
+        id: "ignored-by-terraform",
+        severity: Severity::Warning,
+        summary: "`lifecycle { ignore_changes }` covers the pin, so changing it in Terraform rolls nothing out.",
+        help: "Remove the image from `ignore_changes`, or ignore this finding if another tool rolls it out.",
+    },
+    Rule {
+        id: "digest-mismatch-risk",
+        severity: Severity::Warning,
+        summary: "A tag is pinned together with a digest; the digest goes stale when the tag is bumped.",
+        help: "Drop the digest, or update it with every tag bump (`upkeep set` warns when it does not).",
+    },
+    Rule {
+        id: "unresolved-version",
+        severity: Severity::Warning,
+        summary: "A version comes from an expression upkeep cannot evaluate, so it cannot be checked or bumped.",
+        help: "Put the version in a variable default, a local or a literal.",
+    },
+];
+
+/// The rule with this id.
+pub fn rule(id: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|rule| rule.id == id)
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    /// The rule's id.
+    pub rule: &'static str,
+    /// Its severity, after the config.
+    pub severity: Severity,
+    /// The file, as the scan reports it.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (characters).
+    pub column: usize,
+    /// Characters to underline from the column.
+    #[serde(skip)]
+    pub width: usize,
+    /// What is wrong here.
+    pub message: String,
+    /// How to fix it.
+    pub help: &'static str,
+}
+
+/// Checks a scan report: every enabled rule, then the ignore comments in the files (read
+/// from `base`, the folder the report's paths are relative to).
+pub fn check(report: &ScanReport, config: &LintConfig, base: &Path) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for error in &report.errors {
+        findings.push(finding(
+            "parse-error",
+            &error.file,
+            error.line,
+            error.column,
+            1,
+            error.message.clone(),
+        ));
+    }
+    for pin in &report.pins {
+        findings.extend(pin_findings(pin));
+    }
+    findings.extend(drift(&report.pins));
+    let mut sources = Sources::new(base);
+    findings.retain(|finding| {
+        !config.disable.iter().any(|id| id == finding.rule)
+            && !sources.ignores(&finding.file, finding.line, finding.rule)
+    });
+    for finding in &mut findings {
+        if let Some(severity) = config.severity.get(finding.rule) {
+            finding.severity = *severity;
+        }
+    }
+    findings.sort_by(|a, b| {
+        (&a.file, a.line, a.column, a.rule).cmp(&(&b.file, b.line, b.column, b.rule))
+    });
+    findings
+}
+
+fn finding(
+    id: &'static str,
+    file: &Path,
+    line: usize,
+    column: usize,
+    width: usize,
+    message: String,
+) -> Finding {
+    let rule = rule(id).expect("a known rule");
+    Finding {
+        rule: id,
+        severity: rule.severity,
+        file: file.to_owned(),
+        line,
+        column,
+        width: width.max(1),
+        message,
+        help: rule.help,
+    }
+}
+
+/// The findings about one pin on its own.
+fn pin_findings(pin: &Pin) -> Vec<Finding> {
+    let width = pin.version.as_deref().map_or(1, |v| v.chars().count());
+    let at = |id, message| finding(id, &pin.file, pin.line, pin.column, width, message);
+    let mut found = Vec::new();
+    let name = &pin.name;
+    match pin.status {
+        PinStatus::Untagged => found.push(at(
+            "unpinned-image",
+            format!("image `{name}` has no tag or digest"),
+        )),
+        PinStatus::Latest => found.push(at(
+            "latest-tag",
+            format!("image `{name}` uses the moving tag `latest`"),
+        )),
+        PinStatus::Unresolved => found.push(at(
+            "unresolved-version",
+            format!(
+                "the version comes from `{}`, which cannot be evaluated statically",
+                pin.expression.as_deref().unwrap_or(name)
+            ),
+        )),
+        PinStatus::Pinned if is_image(pin.kind) => {
+            if let Some(tag) = pin.version.as_deref()
+                && MUTABLE_TAGS.contains(&tag.to_ascii_lowercase().as_str())
+            {
+                found.push(at(
+                    "mutable-tag",
+                    format!("image `{name}` uses the moving tag `{tag}`"),
+                ));
+            }
+            if pin.digest.is_some() {
+                found.push(at(
+                    "digest-mismatch-risk",
+                    format!("image `{name}` pins a tag and a digest; bumping the tag leaves the digest stale"),
+                ));
+            }
+        }
+        _ => {}
+    }
+    if pin.ignored_by_terraform {
+        found.push(at(
+            "ignored-by-terraform",
+            format!("`lifecycle.ignore_changes` covers `{name}`: Terraform will not roll out a new version"),
+        ));
+    }
+    found
+}
+
+fn is_image(kind: PinKind) -> bool {
+    matches!(
+        kind,
+        PinKind::Image | PinKind::HelmSet | PinKind::ValuesImage
+    )
+}
+
+/// Pins of the same thing at different versions in different stacks: each is reported with
+/// where the other versions are.
+fn drift(pins: &[Pin]) -> Vec<Finding> {
+    let mut groups: BTreeMap<(bool, &str), Vec<&Pin>> = BTreeMap::new();
+    for pin in pins.iter().filter(|pin| pin.status == PinStatus::Pinned) {
+        groups
+            .entry((is_image(pin.kind), pin.canonical.as_str()))
+            .or_default()
+            .push(pin);
+    }
+    let mut findings = Vec::new();
+    for group in groups.values() {
+        for pin in group {
+            let version = pin.version.as_deref().unwrap_or_default();
+            let others: Vec<String> = group
+                .iter()
+                .filter(|other| other.stack() != pin.stack())
+                .filter(|other| {
+                    !same_version(other.version.as_deref().unwrap_or_default(), version)
+                })
+                .map(|other| {
+                    format!(
+                        "{} in {}:{}",
+                        other.version.as_deref().unwrap_or("?"),
+                        other.file.display(),
+                        other.line
+                    )
+                })
+                .collect();
+            if !others.is_empty() {
+                findings.push(finding(
+                    "drifted-pin",
+                    &pin.file,
+                    pin.line,
+                    pin.column,
+                    version.chars().count(),
+                    format!(
+                        "`{}` is pinned at {version} here but at {}",
+                        pin.name,
+                        others.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    findings
+}
+
+/// The lines of the files findings point into, read once each.
+pub struct Sources {
+    base: PathBuf,
+    files: HashMap<PathBuf, Vec<String>>,
+}
+
+impl Sources {
+    /// Files are read from `base`.
+    pub fn new(base: &Path) -> Sources {
+        Sources {
+            base: base.to_owned(),
+            files: HashMap::new(),
+        }
+    }
+
+    /// Line `line` (1-based) of `file`, if readable.
+    pub fn line(&mut self, file: &Path, line: usize) -> Option<&str> {
+        let base = &self.base;
+        let lines = self.files.entry(file.to_owned()).or_insert_with(|| {
+            std::fs::read(base.join(file))
+                .map(|bytes| {
+                    String::from_utf8_lossy(&bytes)
+                        .lines()
+                        .map(|line| line.trim_start_matches('\u{feff}').to_owned())
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+        lines.get(line.checked_sub(1)?).map(String::as_str)
+    }
+
+    /// Whether an `upkeep:ignore <rule>` comment on the line or the line above silences it.
+    fn ignores(&mut self, file: &Path, line: usize, rule: &str) -> bool {
+        [line, line.saturating_sub(1)]
+            .into_iter()
+            .filter(|&n| n > 0)
+            .any(|n| {
+                self.line(file, n)
+                    .is_some_and(|text| ignore_comment_names(text, rule))
+            })
+    }
+}
+
+/// Whether `text` has a comment `# upkeep:ignore <rule> …` (or `//`) naming `rule`.
+fn ignore_comment_names(text: &str, rule: &str) -> bool {
+    let Some(at) = text.find("upkeep:ignore") else {
+        return false;
+    };
+    let before = text[..at].trim_end();
+    let in_comment = before.ends_with('#') || before.ends_with("//");
+    in_comment
+        && text[at + "upkeep:ignore".len()..]
+            .split_whitespace()
+            .next()
+            .is_some_and(|named| named.split(',').any(|id| id == rule))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ignore_comment_names;
+
+    #[test]
+    fn ignore_comments_name_their_rule() {
+        assert!(ignore_comment_names(
+            "  image = \"x:latest\" # upkeep:ignore latest-tag demo only",
+            "latest-tag"
+        ));
+        assert!(ignore_comment_names(
+            "# upkeep:ignore latest-tag,mutable-tag pinned by digest upstream",
+            "mutable-tag"
+        ));
+        assert!(ignore_comment_names(
+            "// upkeep:ignore drifted-pin canary",
+            "drifted-pin"
+        ));
+        assert!(!ignore_comment_names(
+            "# upkeep:ignore mutable-tag",
+            "latest-tag"
+        ));
+        assert!(!ignore_comment_names(
+            "image = \"upkeep:ignore latest-tag\"",
+            "latest-tag"
+        ));
+    }
+}

@@ -1,0 +1,308 @@
+//! End-to-end tests of `upkeep lint`: each rule on a file that triggers it, one that does
+//! not and one that silences it with a comment; config switches; the three output formats.
+
+mod common;
+
+use common::{fixtures, upkeep};
+use std::path::Path;
+
+struct Lint {
+    code: i32,
+    stdout: String,
+}
+
+fn lint(dir: &Path, args: &[&str]) -> Lint {
+    let output = upkeep(dir)
+        .arg("lint")
+        .args(args)
+        .env_remove("UPKEEP_CONFIG")
+        .env_remove("PLUGIN_PATH")
+        .env_remove("PLUGIN_FORMAT")
+        .output()
+        .expect("run lint");
+    Lint {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).expect("utf-8"),
+    }
+}
+
+/// The rule ids lint reports for a repository of these files.
+fn rules_found(files: &[(&str, &str)]) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let run = lint(dir.path(), &["--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn deployment(image_line: &str) -> String {
+    format!(
+        "resource \"kubernetes_deployment\" \"app\" {{\n  spec {{\n    template {{\n      spec {{\n        container {{\n          name  = \"app\"\n{image_line}\n        }}\n      }}\n    }}\n  }}\n}}\n"
+    )
+}
+
+#[test]
+fn each_rule_triggers_stays_quiet_and_can_be_silenced() {
+    // (rule, file that triggers it, the same without the problem, the trigger silenced)
+    let image = |line: &str| vec![("stacks/app/main.tf".to_owned(), deployment(line))];
+    type Files = Vec<(String, String)>;
+    let cases: Vec<(&str, Files, Files, Files)> = vec![
+        (
+            "unpinned-image",
+            image("          image = \"curlimages/curl\""),
+            image("          image = \"curlimages/curl:8.11.0\""),
+            image("          image = \"curlimages/curl\" # upkeep:ignore unpinned-image one-shot debug pod"),
+        ),
+        (
+            "latest-tag",
+            image("          image = \"ghcr.io/gethomepage/homepage:latest\""),
+            image("          image = \"ghcr.io/gethomepage/homepage:v1.2.0\""),
+            image("          # upkeep:ignore latest-tag no releases yet\n          image = \"ghcr.io/gethomepage/homepage:latest\""),
+        ),
+        (
+            "mutable-tag",
+            image("          image = \"ghcr.io/example/exporter:main\""),
+            image("          image = \"ghcr.io/example/exporter:0.4.1\""),
+            image("          image = \"ghcr.io/example/exporter:main\" # upkeep:ignore mutable-tag built from our fork"),
+        ),
+        (
+            "digest-mismatch-risk",
+            image("          image = \"valkey/valkey:8.1.1@sha256:4a9c4b9f0e6d3c1f6b1a8e2d7c5b3a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b\""),
+            image("          image = \"valkey/valkey@sha256:4a9c4b9f0e6d3c1f6b1a8e2d7c5b3a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b\""),
+            image("          image = \"valkey/valkey:8.1.1@sha256:4a9c4b9f0e6d3c1f6b1a8e2d7c5b3a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b\" # upkeep:ignore digest-mismatch-risk renovate updates both"),
+        ),
+        (
+            "unresolved-version",
+            image("          image = var.gpu ? \"x/ml:1.0-cuda\" : \"x/ml:1.0\""),
+            image("          image = \"x/ml:1.0-cuda\""),
+            image("          image = var.gpu ? \"x/ml:1.0-cuda\" : \"x/ml:1.0\" // upkeep:ignore unresolved-version toggled per node"),
+        ),
+        (
+            "ignored-by-terraform",
+            vec![("stacks/app/main.tf".to_owned(), deployment("          image = \"x/app:1.0\"").replace("\n}\n", "\n  lifecycle {\n    ignore_changes = all\n  }\n}\n"))],
+            image("          image = \"x/app:1.0\""),
+            vec![("stacks/app/main.tf".to_owned(), deployment("          image = \"x/app:1.0\" # upkeep:ignore ignored-by-terraform argo rolls it out").replace("\n}\n", "\n  lifecycle {\n    ignore_changes = all\n  }\n}\n"))],
+        ),
+        (
+            "drifted-pin",
+            vec![
+                ("stacks/a/main.tf".to_owned(), deployment("          image = \"postgres:16.6\"")),
+                ("stacks/b/main.tf".to_owned(), deployment("          image = \"docker.io/library/postgres:16.4\"")),
+            ],
+            vec![
+                ("stacks/a/main.tf".to_owned(), deployment("          image = \"postgres:16.6\"")),
+                ("stacks/b/main.tf".to_owned(), deployment("          image = \"docker.io/library/postgres:16.6\"")),
+            ],
+            vec![
+                ("stacks/a/main.tf".to_owned(), deployment("          image = \"postgres:16.6\" # upkeep:ignore drifted-pin migrating")),
+                ("stacks/b/main.tf".to_owned(), deployment("          image = \"docker.io/library/postgres:16.4\" # upkeep:ignore drifted-pin migrating")),
+            ],
+        ),
+        (
+            "parse-error",
+            vec![("stacks/app/main.tf".to_owned(), "resource \"kubernetes_deployment\" \"app\" {\n  spec {\n    image = \"x/app:1.0\"\n".to_owned())],
+            image("          image = \"x/app:1.0\""),
+            vec![("stacks/app/main.tf".to_owned(), "# upkeep:ignore parse-error work in progress\nresource \"kubernetes_deployment\" \"app\" {\n".to_owned())],
+        ),
+    ];
+    for (rule, triggers, quiet, silenced) in &cases {
+        let run = |files: &Files| {
+            let borrowed: Vec<(&str, &str)> = files
+                .iter()
+                .map(|(p, t)| (p.as_str(), t.as_str()))
+                .collect();
+            rules_found(&borrowed)
+        };
+        assert!(run(triggers).iter().any(|r| r == rule), "{rule} triggers");
+        assert!(!run(quiet).iter().any(|r| r == rule), "{rule} stays quiet");
+        assert!(
+            !run(silenced).iter().any(|r| r == rule),
+            "{rule} is silenced"
+        );
+    }
+}
+
+#[test]
+fn config_disables_rules_and_changes_severities() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stacks/app/main.tf");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(
+        &file,
+        deployment("          image = \"ghcr.io/gethomepage/homepage:latest\""),
+    )
+    .unwrap();
+    assert_eq!(
+        lint(dir.path(), &[]).code,
+        1,
+        "latest-tag is an error by default"
+    );
+    std::fs::write(
+        dir.path().join(".upkeep.yaml"),
+        "lint:\n  severity:\n    latest-tag: warning\n",
+    )
+    .unwrap();
+    let run = lint(dir.path(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.stdout.contains("warning[latest-tag]"));
+    std::fs::write(
+        dir.path().join(".upkeep.yaml"),
+        "lint:\n  disable: [latest-tag]\n",
+    )
+    .unwrap();
+    let run = lint(dir.path(), &[]);
+    assert!(!run.stdout.contains("latest-tag"), "{}", run.stdout);
+    std::fs::write(
+        dir.path().join(".upkeep.yaml"),
+        "lint:\n  disabled: [latest-tag]\n",
+    )
+    .unwrap();
+    let output = upkeep(dir.path()).arg("lint").output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a typo in the config is an error, not silence"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("disabled") && stderr.contains("line 2"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn files_given_alone_still_resolve_their_module() {
+    // pre-commit passes only the staged file; the variable lives in another file.
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("stacks/app");
+    std::fs::create_dir_all(&stack).unwrap();
+    std::fs::write(
+        stack.join("variables.tf"),
+        "variable \"tag\" {\n  default = \"latest\"\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        stack.join("main.tf"),
+        deployment("          image = \"x/app:${var.tag}\""),
+    )
+    .unwrap();
+    let run = lint(dir.path(), &["stacks/app/main.tf", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["rule"], "latest-tag");
+    assert_eq!(findings[0]["file"], "stacks/app/variables.tf");
+}
+
+#[test]
+fn woodpecker_plugin_settings_come_from_the_environment() {
+    let output = upkeep(&fixtures())
+        .arg("lint")
+        .env("PLUGIN_PATH", "stacks/dashboard,stacks/backup")
+        .env("PLUGIN_FORMAT", "json")
+        .env_remove("UPKEEP_CONFIG")
+        .output()
+        .unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("JSON from PLUGIN_FORMAT");
+    let files: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["stacks/backup/main.tf", "stacks/dashboard/main.tf"]);
+}
+
+#[test]
+fn the_three_formats_on_the_fixtures() {
+    let human = lint(&fixtures(), &[]);
+    assert_eq!(human.code, 1, "the fixtures hold error findings");
+    insta::assert_snapshot!("lint_human", human.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(&lint(&fixtures(), &["--format", "json"]).stdout).unwrap();
+    insta::assert_json_snapshot!("lint_json", json);
+    let sarif: serde_json::Value =
+        serde_json::from_str(&lint(&fixtures(), &["--format", "sarif"]).stdout).unwrap();
+    insta::assert_json_snapshot!("lint_sarif", sarif);
+}
+
+/// The SARIF 2.1.0 schema shipped in the serde-sarif crate's sources, found through
+/// `cargo metadata` so that nothing is copied into this repository.
+fn sarif_schema() -> serde_json::Value {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata");
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).expect("metadata");
+    let manifest = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "serde-sarif")
+        .and_then(|p| p["manifest_path"].as_str())
+        .expect("serde-sarif is a dev-dependency");
+    let schema = Path::new(manifest)
+        .parent()
+        .unwrap()
+        .join("src/schema.json");
+    serde_json::from_str(&std::fs::read_to_string(schema).expect("schema")).expect("schema JSON")
+}
+
+#[test]
+fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
+    let mut schema = sarif_schema();
+    // The published schema's `language` patterns have a stray `]`, which the validator's
+    // check of the schema itself refuses; they are replaced by the pattern they mean (no
+    // output of ours has a `language`).
+    let fixed = replace_strings(
+        &mut schema,
+        "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$",
+        "^[a-zA-Z]{2}(-[a-zA-Z]{2})?$",
+    );
+    assert_eq!(fixed, 2, "the two known `language` patterns");
+    let validator = jsonschema::validator_for(&schema).expect("a usable schema");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&lint(&fixtures(), &["--format", "sarif"]).stdout).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert!(!sarif["runs"][0]["results"].as_array().unwrap().is_empty());
+    // The validator is not vacuous: a result without a message is refused.
+    let mut broken = sarif.clone();
+    broken["runs"][0]["results"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("message");
+    assert!(!validator.is_valid(&broken));
+}
+
+/// Replaces every string equal to `from` in `value`; returns how many.
+fn replace_strings(value: &mut serde_json::Value, from: &str, to: &str) -> usize {
+    match value {
+        serde_json::Value::String(text) if text == from => {
+            *text = to.to_owned();
+            1
+        }
+        serde_json::Value::Array(items) => {
+            items.iter_mut().map(|v| replace_strings(v, from, to)).sum()
+        }
+        serde_json::Value::Object(map) => {
+            map.values_mut().map(|v| replace_strings(v, from, to)).sum()
+        }
+        _ => 0,
+    }
+}
