@@ -6,7 +6,7 @@ pub mod render;
 use crate::config::{LintConfig, Severity};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use upkeep_pins::{Pin, PinKind, PinStatus, ScanReport, same_version};
+use upkeep_pins::{Pin, PinKind, PinStatus, ScanReport};
 
 /// Tags that name a moving target rather than a release.
 const MUTABLE_TAGS: [&str; 12] = [
@@ -217,46 +217,71 @@ fn is_image(kind: PinKind) -> bool {
     )
 }
 
+/// Other places named in a drift message, at most.
+const DRIFT_EXAMPLES: usize = 3;
+
 /// Pins of the same thing at different versions in different stacks: each is reported with
-/// where the other versions are.
+/// where the other versions are (the first few, and how many more). Linear in the number of
+/// pins per thing: a repo with the same image in a thousand stacks stays fast.
 fn drift(pins: &[Pin]) -> Vec<Finding> {
-    let mut groups: BTreeMap<(bool, &str), Vec<&Pin>> = BTreeMap::new();
+    /// One version of one thing: its pins with their stacks, and how many per stack.
+    #[derive(Default)]
+    struct Bucket<'a> {
+        pins: Vec<(&'a Pin, PathBuf)>,
+        per_stack: HashMap<PathBuf, usize>,
+    }
+    let mut groups: BTreeMap<(bool, &str), BTreeMap<String, Bucket>> = BTreeMap::new();
     for pin in pins.iter().filter(|pin| pin.status == PinStatus::Pinned) {
-        groups
+        let version = pin.version.as_deref().unwrap_or_default();
+        let normalized = version
+            .strip_prefix(['v', 'V'])
+            .unwrap_or(version)
+            .to_owned();
+        let bucket = groups
             .entry((is_image(pin.kind), pin.canonical.as_str()))
             .or_default()
-            .push(pin);
+            .entry(normalized)
+            .or_default();
+        let stack = pin.stack();
+        *bucket.per_stack.entry(stack.clone()).or_default() += 1;
+        bucket.pins.push((pin, stack));
     }
     let mut findings = Vec::new();
-    for group in groups.values() {
-        for pin in group {
-            let version = pin.version.as_deref().unwrap_or_default();
-            let others: Vec<String> = group
-                .iter()
-                .filter(|other| other.stack() != pin.stack())
-                .filter(|other| {
-                    !same_version(other.version.as_deref().unwrap_or_default(), version)
-                })
-                .map(|other| {
-                    format!(
-                        "{} in {}:{}",
-                        other.version.as_deref().unwrap_or("?"),
-                        other.file.display(),
-                        other.line
-                    )
-                })
-                .collect();
-            if !others.is_empty() {
+    for versions in groups.values().filter(|versions| versions.len() > 1) {
+        for (version, bucket) in versions {
+            let others = || versions.iter().filter(move |(other, _)| *other != version);
+            for (pin, stack) in &bucket.pins {
+                let count: usize = others()
+                    .map(|(_, other)| {
+                        other.pins.len() - other.per_stack.get(stack).copied().unwrap_or(0)
+                    })
+                    .sum();
+                if count == 0 {
+                    continue;
+                }
+                let mut places: Vec<String> = others()
+                    .flat_map(|(_, other)| &other.pins)
+                    .filter(|(_, other_stack)| other_stack != stack)
+                    .take(DRIFT_EXAMPLES)
+                    .map(|(other, _)| {
+                        let at = other.version.as_deref().unwrap_or("?");
+                        format!("{at} in {}:{}", other.file.display(), other.line)
+                    })
+                    .collect();
+                if count > DRIFT_EXAMPLES {
+                    places.push(format!("{} more", count - DRIFT_EXAMPLES));
+                }
+                let written = pin.version.as_deref().unwrap_or_default();
                 findings.push(finding(
                     "drifted-pin",
                     &pin.file,
                     pin.line,
                     pin.column,
-                    version.chars().count(),
+                    written.chars().count(),
                     format!(
-                        "`{}` is pinned at {version} here but at {}",
+                        "`{}` is pinned at {written} here but at {}",
                         pin.name,
-                        others.join(", ")
+                        places.join(", ")
                     ),
                 ));
             }
@@ -265,10 +290,33 @@ fn drift(pins: &[Pin]) -> Vec<Finding> {
     findings
 }
 
-/// The lines of the files findings point into, read once each.
+/// The files findings point into, each read once, split into lines only when a line is
+/// asked for.
 pub struct Sources {
     base: PathBuf,
-    files: HashMap<PathBuf, Vec<String>>,
+    files: HashMap<PathBuf, SourceFile>,
+}
+
+/// One file's text and, once needed, where its lines start.
+#[derive(Default)]
+struct SourceFile {
+    text: String,
+    starts: Option<Vec<usize>>,
+}
+
+impl SourceFile {
+    fn line(&mut self, line: usize) -> Option<&str> {
+        let text = &self.text;
+        let starts = self.starts.get_or_insert_with(|| {
+            std::iter::once(0)
+                .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
+                .collect()
+        });
+        let start = *starts.get(line.checked_sub(1)?)?;
+        let end = starts.get(line).map_or(text.len(), |next| next - 1);
+        let line = text.get(start..end)?;
+        Some(line.trim_end_matches('\r').trim_start_matches('\u{feff}'))
+    }
 }
 
 impl Sources {
@@ -280,29 +328,35 @@ impl Sources {
         }
     }
 
+    fn file(&mut self, file: &Path) -> &mut SourceFile {
+        let base = &self.base;
+        self.files
+            .entry(file.to_owned())
+            .or_insert_with(|| SourceFile {
+                text: std::fs::read(base.join(file))
+                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                    .unwrap_or_default(),
+                starts: None,
+            })
+    }
+
     /// Line `line` (1-based) of `file`, if readable.
     pub fn line(&mut self, file: &Path, line: usize) -> Option<&str> {
-        let base = &self.base;
-        let lines = self.files.entry(file.to_owned()).or_insert_with(|| {
-            std::fs::read(base.join(file))
-                .map(|bytes| {
-                    String::from_utf8_lossy(&bytes)
-                        .lines()
-                        .map(|line| line.trim_start_matches('\u{feff}').to_owned())
-                        .collect()
-                })
-                .unwrap_or_default()
-        });
-        lines.get(line.checked_sub(1)?).map(String::as_str)
+        self.file(file).line(line)
     }
 
     /// Whether an `upkeep:ignore <rule>` comment on the line or the line above silences it.
     fn ignores(&mut self, file: &Path, line: usize, rule: &str) -> bool {
+        let source = self.file(file);
+        if memchr::memmem::find(source.text.as_bytes(), b"upkeep:ignore").is_none() {
+            return false;
+        }
         [line, line.saturating_sub(1)]
             .into_iter()
             .filter(|&n| n > 0)
             .any(|n| {
-                self.line(file, n)
+                source
+                    .line(n)
                     .is_some_and(|text| ignore_comment_names(text, rule))
             })
     }
