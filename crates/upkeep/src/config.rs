@@ -286,6 +286,22 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_documents_every_key_and_parses() {
+        let readme = include_str!("../../../README.md");
+        let section = &readme[readme.find("## Config").expect("a Config section")..];
+        let start = section.find("```yaml\n").expect("an example") + "```yaml\n".len();
+        let example = &section[start..start + section[start..].find("```").expect("closed")];
+        let config = Config::parse(example).unwrap_or_else(|e| panic!("{e:#}"));
+        let shown = serde_json::to_value(&config).unwrap();
+        for key in shown.as_object().unwrap().keys() {
+            assert!(
+                example.contains(&format!("{key}:")),
+                "README example lacks `{key}`"
+            );
+        }
+    }
+
+    #[test]
     fn a_wrong_type_names_its_place() {
         let error = Config::parse("version_jump_always_step: 3\n").unwrap_err();
         assert!(error.to_string().contains("line 1"), "{error}");
