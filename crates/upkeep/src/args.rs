@@ -71,6 +71,58 @@ pub enum Command {
     /// Validate or print the config.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Upgrade NAME to VERSION as a reviewed commit: plan (risk, steps) → pre-upgrade hooks
+    /// (DB backup) → edit → commit → push. Each stage is reported with its duration.
+    ///
+    /// Refuses a dirty working tree or a detached HEAD. The commit holds exactly the edited
+    /// files and the review message (DESIGN.md); it is pushed to the configured remote
+    /// (`git.remote`, default origin) and branch, rebased onto a newer tip and retried (at
+    /// most 3 times) when someone pushed first; never forced. A CAUTION plan with steps makes
+    /// one commit per step. A failing backup hook stops before any edit. With `--diun`, the
+    /// update is first judged as `upkeep filter` does. Exits 0 on success, 1 when there is
+    /// nothing to do (or the update is skipped), 2 on error.
+    Bump(BumpArgs),
+    /// Revert exactly the upgrade commit SHA (even with commits on top), and push the revert.
+    Rollback(RollbackArgs),
+}
+
+/// Arguments of `upkeep bump`.
+#[derive(Debug, Args)]
+pub struct BumpArgs {
+    /// Image, chart, provider or module to upgrade.
+    #[arg(required_unless_present = "diun")]
+    pub name: Option<String>,
+    /// The version to upgrade to.
+    #[arg(required_unless_present = "diun")]
+    pub version: Option<String>,
+    /// Take NAME and VERSION from a DIUN notification (a file, or `-` for standard input).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["name", "version"])]
+    pub diun: Option<PathBuf>,
+    /// The repository root.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub path: PathBuf,
+    /// Commit but do not push.
+    #[arg(long)]
+    pub no_push: bool,
+    /// Print the plan, the diff and the commit message; touch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format of the final report.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// Arguments of `upkeep rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The upgrade commit to revert.
+    pub sha: String,
+    /// The repository root.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub path: PathBuf,
+    /// Commit the revert but do not push it.
+    #[arg(long)]
+    pub no_push: bool,
 }
 
 /// Arguments of `upkeep lint`.

@@ -49,6 +49,74 @@ pub struct Config {
     pub lint: LintConfig,
     /// `upkeep filter` settings.
     pub filter: FilterConfig,
+    /// Where and as whom `bump` commits and pushes.
+    pub git: GitConfig,
+    /// Commands run before an upgrade.
+    pub hooks: HooksConfig,
+    /// Notifications.
+    pub notify: NotifyConfig,
+}
+
+/// `git:` settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GitConfig {
+    /// The remote pushed to.
+    pub remote: String,
+    /// The commit author's name; git's `user.name` when unset.
+    pub author_name: Option<String>,
+    /// The commit author's email; git's `user.email` when unset.
+    pub author_email: Option<String>,
+}
+
+impl Default for GitConfig {
+    fn default() -> Self {
+        GitConfig {
+            remote: "origin".to_owned(),
+            author_name: None,
+            author_email: None,
+        }
+    }
+}
+
+impl GitConfig {
+    /// The configured author, when both name and email are set.
+    pub fn author(&self) -> Option<(String, String)> {
+        Some((self.author_name.clone()?, self.author_email.clone()?))
+    }
+}
+
+/// `hooks:` settings.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HooksConfig {
+    /// Run, in order, before a DB-backed stack is upgraded; a failure aborts the bump.
+    pub pre_upgrade: Vec<Hook>,
+}
+
+/// One command, as an argument array (never a shell string). `{stack}`, `{namespace}` and
+/// `{epoch}` in an argument are replaced.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hook {
+    /// The program and its arguments.
+    pub command: Vec<String>,
+    /// Seconds before it is killed and counted as failed.
+    #[serde(default = "default_hook_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_hook_timeout() -> u64 {
+    900
+}
+
+/// `notify:` settings.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// A Slack-compatible incoming webhook; `SLACK_WEBHOOK_URL` wins. Better kept in the
+    /// environment: it is a secret.
+    pub slack_webhook_url: Option<String>,
 }
 
 /// Kinds of images a config can skip as a whole.

@@ -3,7 +3,10 @@
 mod args;
 mod commands;
 mod config;
+mod git;
+mod hooks;
 mod lint;
+mod notify;
 mod output;
 mod policy;
 mod rate_limit;

@@ -1,9 +1,11 @@
 //! One module per subcommand.
 
+mod bump;
 mod config;
 mod filter;
 mod lint;
 mod plan;
+mod rollback;
 mod scan;
 mod set;
 
@@ -20,5 +22,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lint(args) => lint::run(&args, config),
         Command::Filter(args) => filter::run(&args, config),
         Command::Config(command) => config::run(&command, config),
+        Command::Bump(args) => bump::run(&args, config),
+        Command::Rollback(args) => rollback::run(&args, config),
     }
 }

@@ -23,16 +23,67 @@ const STACK_FILE_EXTENSIONS: [&str; 7] = ["tf", "tfvars", "hcl", "yaml", "yml", 
 /// Plans the upgrade and prints the report.
 pub fn run(args: &PlanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
     let (config, _) = Config::load(config_file, &args.path)?;
-    let rules = config.rule_set()?;
-    let report = scan(&args.path, &ScanOptions::default())
-        .with_context(|| format!("cannot scan {}", args.path.display()))?;
-    let request = SetRequest {
+    let request = Request {
+        root: &args.path,
         name: &args.name,
         version: &args.version,
-        from: None,
         kind: args.kind.map(Into::into),
+        cache_dir: args.cache_dir.clone(),
+        no_cache: args.no_cache,
+        max_wait: args.max_wait,
     };
-    let set = match plan_set(&args.path, &report, &request) {
+    let report = match prepare(&request, &config)? {
+        Prepared::Nothing(why) => {
+            output::print(&format!("{why}\n"))?;
+            return Ok(ExitCode::from(1));
+        }
+        Prepared::Plan(report) => report,
+    };
+    match args.format {
+        Format::Json => output::print_json(&report)?,
+        Format::Human => output::print(&render(&report))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What to plan.
+pub struct Request<'a> {
+    /// The repository root.
+    pub root: &'a Path,
+    /// Image, chart, provider or module.
+    pub name: &'a str,
+    /// The target version.
+    pub version: &'a str,
+    /// Only pins of this kind.
+    pub kind: Option<PinKind>,
+    /// Response cache folder (default when `None`).
+    pub cache_dir: Option<PathBuf>,
+    /// No response cache.
+    pub no_cache: bool,
+    /// Longest rate-limit wait, in seconds.
+    pub max_wait: u64,
+}
+
+/// The outcome of planning.
+pub enum Prepared {
+    /// No pin needs to move, and why.
+    Nothing(String),
+    /// The plan.
+    Plan(Box<PlanReport>),
+}
+
+/// Finds the pins, reads the notes, decides the risk and drafts the review.
+pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepared> {
+    let rules = config.rule_set()?;
+    let report = scan(request.root, &ScanOptions::default())
+        .with_context(|| format!("cannot scan {}", request.root.display()))?;
+    let set_request = SetRequest {
+        name: request.name,
+        version: request.version,
+        from: None,
+        kind: request.kind,
+    };
+    let set = match plan_set(request.root, &report, &set_request) {
         Ok(set) => set,
         Err(SetError::BrokenFiles { name, files }) => {
             let list: Vec<String> = files.iter().map(ToString::to_string).collect();
@@ -45,23 +96,22 @@ pub fn run(args: &PlanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     };
     if set.changes.is_empty() {
         let why = if set.unchanged.is_empty() && set.skipped.is_empty() {
-            format!("no pin of `{}` found", args.name)
+            format!("no pin of `{}` found", request.name)
         } else {
             format!(
                 "no pin of `{}` needs to move to {}",
-                args.name, args.version
+                request.name, request.version
             )
         };
-        output::print(&format!("{why}\n"))?;
-        return Ok(ExitCode::from(1));
+        return Ok(Prepared::Nothing(why));
     }
     let pins: Vec<Pin> = set
         .changes
         .iter()
         .map(|change| change.pin.clone())
         .collect();
-    let new = Version::parse(&args.version)
-        .ok_or_else(|| anyhow!("`{}` is not a version upkeep can order", args.version))?;
+    let new = Version::parse(request.version)
+        .ok_or_else(|| anyhow!("`{}` is not a version upkeep can order", request.version))?;
     let old = pins
         .iter()
         .filter_map(|pin| pin.version.as_deref().and_then(Version::parse))
@@ -69,7 +119,7 @@ pub fn run(args: &PlanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         .ok_or_else(|| {
             anyhow!(
                 "the pins of `{}` hold no version upkeep can order",
-                args.name
+                request.name
             )
         })?;
     let subject = subject_of(&pins[0]);
@@ -78,7 +128,7 @@ pub fn run(args: &PlanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         .build()
         .context("cannot start the async runtime")?;
     let _context = runtime.enter();
-    let github = github_client(args, &config)?;
+    let github = github_client(request, config)?;
     let (resolution, notes) =
         runtime.block_on(gather(&github, &subject, &config.overrides(), &new))?;
     let all = notes
@@ -94,7 +144,7 @@ pub fn run(args: &PlanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     });
     let decision = decide(&evaluation, &releases, &old, &new, !releases.is_empty());
     let stack_dirs: BTreeSet<PathBuf> = pins.iter().map(Pin::stack).collect();
-    let files = stack_files(&args.path, &stack_dirs);
+    let files = stack_files(request.root, &stack_dirs);
     let cross_references = cross_reference(&breaking_lines(&releases, &evaluation), &files);
     let stack = stack_dirs
         .iter()
@@ -121,8 +171,8 @@ pub fn run(args: &PlanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         config_changes: &[],
         cross_references: &cross_references,
     });
-    let report = PlanReport {
-        name: args.name.clone(),
+    Ok(Prepared::Plan(Box::new(PlanReport {
+        name: request.name.to_owned(),
         stack,
         old: old.as_str().to_owned(),
         new: new.as_str().to_owned(),
@@ -139,12 +189,7 @@ pub fn run(args: &PlanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         pins,
         db_backup,
         commit_message: message,
-    };
-    match args.format {
-        Format::Json => output::print_json(&report)?,
-        Format::Human => output::print(&render(&report))?,
-    }
-    Ok(ExitCode::SUCCESS)
+    })))
 }
 
 /// Resolves the source and fetches its notes.
@@ -166,23 +211,23 @@ async fn gather(
 
 /// The GitHub client: `GITHUB_API_URL` (else the config's, else the public API),
 /// `GITHUB_TOKEN`, the response cache and a progress bar for long listings.
-fn github_client(args: &PlanArgs, config: &Config) -> anyhow::Result<GitHub> {
+fn github_client(request: &Request<'_>, config: &Config) -> anyhow::Result<GitHub> {
     let api_url = std::env::var("GITHUB_API_URL")
         .ok()
         .filter(|url| !url.is_empty())
         .or_else(|| config.github_api_url.clone())
         .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
     let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty());
-    let cache_dir = if args.no_cache {
+    let cache_dir = if request.no_cache {
         None
     } else {
-        args.cache_dir.clone().or_else(default_cache_dir)
+        request.cache_dir.clone().or_else(default_cache_dir)
     };
     let github = GitHub::new(&GitHubOptions {
         api_url,
         token,
         cache_dir,
-        max_wait: Duration::from_secs(args.max_wait),
+        max_wait: Duration::from_secs(request.max_wait),
     })?;
     let bar = ProgressBar::hidden();
     Ok(github.with_progress(Box::new(move |page, pages| {

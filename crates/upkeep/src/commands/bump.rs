@@ -1,0 +1,394 @@
+//! `upkeep bump`: a decided update becomes a reviewed commit on the branch the CI applies.
+
+use crate::args::{BumpArgs, Format};
+use crate::commands::filter::{Update, judge};
+use crate::commands::plan::{Prepared, Request, prepare};
+use crate::config::Config;
+use crate::git::{Git, TRAILER};
+use crate::hooks;
+use crate::notify::{Level, Notifier};
+use crate::output;
+use crate::rate_limit::{RateLimit, now};
+use crate::review::{PlanReport, render};
+use anyhow::{Context, anyhow, bail};
+use serde::Serialize;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::LazyLock;
+use std::time::Instant;
+use upkeep_notes::Risk;
+use upkeep_pins::{EditPlan, ScanOptions, SetRequest, plan_set, scan};
+
+/// Markers that make a CI skip a commit; an upgrade commit must be applied.
+static CI_SKIP: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?i)\[\s*(?:ci[ _-]?skip|skip[ _-]?ci|no[ _-]?ci|skip actions)\s*\]|\*\*\*NO_CI\*\*\*",
+    )
+    .expect("valid regex")
+});
+
+/// One stage of the pipeline, as reported.
+#[derive(Debug, Serialize)]
+struct Stage {
+    name: &'static str,
+    seconds: f64,
+    detail: String,
+}
+
+/// One commit made.
+#[derive(Debug, Serialize)]
+struct Committed {
+    version: String,
+    sha: String,
+    pushed: bool,
+}
+
+/// The final report.
+#[derive(Debug, Serialize)]
+struct BumpReport {
+    outcome: &'static str,
+    name: String,
+    stack: String,
+    old: String,
+    new: String,
+    risk: Risk,
+    steps: Vec<String>,
+    commits: Vec<Committed>,
+    stages: Vec<Stage>,
+}
+
+struct Stages(Vec<Stage>);
+
+impl Stages {
+    /// Runs `work` as stage `name`, recording its duration and what it says.
+    fn run<T>(
+        &mut self,
+        name: &'static str,
+        work: impl FnOnce() -> anyhow::Result<(T, String)>,
+    ) -> anyhow::Result<T> {
+        let started = Instant::now();
+        let result = work();
+        let seconds = started.elapsed().as_secs_f64();
+        let detail = match &result {
+            Ok((_, detail)) => detail.clone(),
+            Err(error) => format!("failed: {error:#}"),
+        };
+        tracing::info!(stage = name, seconds, %detail, "bump stage");
+        self.0.push(Stage {
+            name,
+            seconds,
+            detail,
+        });
+        result.map(|(value, _)| value)
+    }
+}
+
+/// Plans, runs the hooks, edits, commits and pushes; prints the report.
+pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let (config, _) = Config::load(config_file, &args.path)?;
+    let mut stages = Stages(Vec::new());
+    let (name, version) = match &args.diun {
+        Some(file) => match stages.run("filter", || judge_diun(file, args, &config))? {
+            Ok(update) => update,
+            Err(reason) => {
+                output::print(&format!("skip: {reason}\n"))?;
+                return Ok(ExitCode::from(1));
+            }
+        },
+        None => (
+            args.name.clone().unwrap_or_default(),
+            args.version.clone().unwrap_or_default(),
+        ),
+    };
+    let request = Request {
+        root: &args.path,
+        name: &name,
+        version: &version,
+        kind: None,
+        cache_dir: None,
+        no_cache: false,
+        max_wait: 60,
+    };
+    let prepared = stages.run("plan", || {
+        let prepared = prepare(&request, &config)?;
+        let detail = match &prepared {
+            Prepared::Nothing(why) => why.clone(),
+            Prepared::Plan(report) => format!("{} ({})", report.risk, report.reason),
+        };
+        Ok((prepared, detail))
+    })?;
+    let report = match prepared {
+        Prepared::Nothing(why) => {
+            output::print(&format!("{why}\n"))?;
+            return Ok(ExitCode::from(1));
+        }
+        Prepared::Plan(report) => report,
+    };
+    if args.dry_run {
+        return dry_run(args, &report, &name);
+    }
+    let git = Git::open(&args.path, &config.git.remote)?;
+    let notifier = Notifier::new(config.notify.slack_webhook_url.as_deref());
+    let headline = format!(
+        "{} {} -> {} ({})",
+        report.stack, report.old, report.new, report.risk
+    );
+    notifier.send(Level::Start, &format!("upkeep: upgrading {headline}"));
+    let db_backup = match stages.run("backup", || backup(&config, &report, &args.path)) {
+        Ok(line) => line,
+        Err(error) => {
+            notifier.send(
+                Level::Failure,
+                &format!("upkeep: {headline}: backup failed, nothing changed: {error:#}"),
+            );
+            print_report(args, "aborted", &report, Vec::new(), stages)?;
+            return Err(error.context("the pre-upgrade backup failed; nothing was edited"));
+        }
+    };
+    let steps = if report.risk == Risk::Caution {
+        report.steps.clone()
+    } else {
+        vec![report.new.clone()]
+    };
+    let mut commits = Vec::new();
+    let mut previous = report.old.clone();
+    for step in &steps {
+        let files = stages.run("edit", || edit(&args.path, &name, step))?;
+        let message = message(&report, &previous, step, &db_backup);
+        let root = git.root();
+        let sha = stages.run("commit", || {
+            let paths = repo_paths(&root, &args.path, &files)?;
+            let sha = git.commit(&paths, &message, config.git.author().as_ref())?;
+            Ok((sha, format!("{sha} ({} file(s))", paths.len())))
+        })?;
+        let sha = if args.no_push {
+            sha
+        } else {
+            let pushed = stages.run("push", || {
+                let pushed = git.push(sha)?;
+                let detail = format!("{pushed} to {}/{}", config.git.remote, git.branch());
+                Ok((pushed, detail))
+            });
+            match pushed {
+                Ok(pushed) => pushed,
+                Err(error) => {
+                    notifier.send(
+                        Level::Failure,
+                        &format!("upkeep: {headline}: push failed: {error:#}"),
+                    );
+                    return Err(error);
+                }
+            }
+        };
+        commits.push(Committed {
+            version: step.clone(),
+            sha: sha.to_string(),
+            pushed: !args.no_push,
+        });
+        previous = step.clone();
+    }
+    let shas: Vec<&str> = commits.iter().map(|c| c.sha.as_str()).collect();
+    notifier.send(
+        Level::Success,
+        &format!("upkeep: upgraded {headline}: {}", shas.join(", ")),
+    );
+    print_report(args, "success", &report, commits, stages)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An update's image and tag, or why it is skipped.
+type Judged = Result<(String, String), String>;
+
+/// With `--diun`: the update's image and tag, or why it is skipped (the filter's rules).
+fn judge_diun(file: &Path, args: &BumpArgs, config: &Config) -> anyhow::Result<(Judged, String)> {
+    let text = if file == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        text
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
+    };
+    let update = Update::parse(&text)?;
+    let report = scan(&args.path, &ScanOptions::default())?;
+    let verdict = match judge(&update, config, &report.pins) {
+        Err(reason) => Err(reason),
+        Ok(_) if args.dry_run => Ok(()),
+        Ok(_) => RateLimit::new(&args.path, &config.filter)
+            .admit(&format!("{} {}", update.image, update.tag), now())?,
+    };
+    let detail = match &verdict {
+        Ok(()) => format!("accept {}:{}", update.image, update.tag),
+        Err(reason) => format!("skip: {reason}"),
+    };
+    Ok((verdict.map(|()| (update.image, update.tag)), detail))
+}
+
+/// Runs the pre-upgrade hooks of a DB-backed stack; the commit's `DB backup:` line.
+fn backup(config: &Config, report: &PlanReport, root: &Path) -> anyhow::Result<(String, String)> {
+    let Some(job) = config.db_backed_services.backup_of(&report.stack) else {
+        let line = "no (not DB-backed)".to_owned();
+        return Ok((line.clone(), line));
+    };
+    if config.hooks.pre_upgrade.is_empty() {
+        let line = "skipped (DB-backed, but no pre_upgrade hook is configured)".to_owned();
+        return Ok((line.clone(), line));
+    }
+    let namespace = namespace_of(root, report).unwrap_or_else(|| report.stack.clone());
+    let runs = hooks::run_all(&config.hooks.pre_upgrade, &report.stack, &namespace, now());
+    let failed = runs.iter().find(|run| !run.ok);
+    if let Some(run) = failed {
+        bail!("`{}` failed: {}", run.command.join(" "), run.detail);
+    }
+    let seconds: f64 = runs.iter().map(|run| run.seconds).sum();
+    let line = match job {
+        Some(job) => format!("yes (job: {job}, {} hook(s), {seconds:.1} s)", runs.len()),
+        None => format!("yes ({} hook(s), {seconds:.1} s)", runs.len()),
+    };
+    Ok((line.clone(), line))
+}
+
+/// The stack's namespace: the first `namespace = "…"` or `kubernetes_namespace` name in
+/// its Terraform files.
+fn namespace_of(root: &Path, report: &PlanReport) -> Option<String> {
+    static NAMESPACE: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r#"(?m)^\s*namespace\s*=\s*"([^"$]+)""#).expect("valid regex")
+    });
+    let dir = root.join(report.pins.first()?.stack());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "tf"))
+        .collect();
+    files.sort();
+    files.iter().find_map(|file| {
+        let text = std::fs::read_to_string(file).ok()?;
+        Some(NAMESPACE.captures(&text)?[1].to_owned())
+    })
+}
+
+/// Moves every pin of `name` to `version`; the files written, relative to `root`.
+fn edit(root: &Path, name: &str, version: &str) -> anyhow::Result<(Vec<PathBuf>, String)> {
+    let strict = ScanOptions {
+        strict: true,
+        ..ScanOptions::default()
+    };
+    let report = scan(root, &strict)?;
+    let request = SetRequest {
+        name,
+        version,
+        from: None,
+        kind: None,
+    };
+    let plan = plan_set(root, &report, &request)?;
+    if plan.changes.is_empty() {
+        bail!("no pin of `{name}` moves to {version}");
+    }
+    let edits =
+        EditPlan::new(root, &plan.edits()).context("the edit was refused; nothing was written")?;
+    edits.apply().context("nothing was written")?;
+    let files: Vec<PathBuf> = edits.changes().iter().map(|c| c.file.clone()).collect();
+    let detail = format!(
+        "{} pin(s) to {version} in {} file(s)",
+        plan.changes.len(),
+        files.len()
+    );
+    Ok((files, detail))
+}
+
+/// Paths relative to the repository's root, from paths relative to `root`.
+fn repo_paths(repo_root: &Path, root: &Path, files: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let repo_root = std::fs::canonicalize(repo_root)?;
+    files
+        .iter()
+        .map(|file| {
+            let absolute = std::fs::canonicalize(root.join(file))?;
+            absolute
+                .strip_prefix(&repo_root)
+                .map(Path::to_owned)
+                .map_err(|_| anyhow!("{} is outside the repository", file.display()))
+        })
+        .collect()
+}
+
+/// The commit message of one step: the plan's review with this step's versions, the backup
+/// actually made, and the trailer; no CI-skip marker survives.
+fn message(report: &PlanReport, from: &str, to: &str, db_backup: &str) -> String {
+    let mut lines: Vec<String> = report.commit_message.lines().map(str::to_owned).collect();
+    if let Some(first) = lines.first_mut() {
+        *first = format!("upgrade: {} {from} -> {to}", report.stack);
+    }
+    for line in &mut lines {
+        if line.starts_with("DB backup: ") {
+            *line = format!("DB backup: {db_backup}");
+        }
+    }
+    let body = lines.join("\n");
+    let body = CI_SKIP.replace_all(&body, "");
+    format!("{}\n\n{TRAILER}\n", body.trim_end())
+}
+
+fn dry_run(args: &BumpArgs, report: &PlanReport, name: &str) -> anyhow::Result<ExitCode> {
+    let strict = ScanOptions {
+        strict: true,
+        ..ScanOptions::default()
+    };
+    let scanned = scan(&args.path, &strict)?;
+    let request = SetRequest {
+        name,
+        version: &report.new,
+        from: None,
+        kind: None,
+    };
+    let plan = plan_set(&args.path, &scanned, &request)?;
+    let edits = EditPlan::new(&args.path, &plan.edits())?;
+    let message = message(report, &report.old, &report.new, &report.db_backup);
+    let text = format!(
+        "{}\n{}\nCommit message:\n{}\ndry run: nothing was written, committed or pushed\n",
+        render(report),
+        output::diff::unified(edits.changes()),
+        message
+            .lines()
+            .map(|line| format!("  {line}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    output::print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(
+    args: &BumpArgs,
+    outcome: &'static str,
+    report: &PlanReport,
+    commits: Vec<Committed>,
+    stages: Stages,
+) -> anyhow::Result<()> {
+    let bump = BumpReport {
+        outcome,
+        name: report.name.clone(),
+        stack: report.stack.clone(),
+        old: report.old.clone(),
+        new: report.new.clone(),
+        risk: report.risk,
+        steps: report.steps.clone(),
+        commits,
+        stages: stages.0,
+    };
+    match args.format {
+        Format::Json => output::print_json(&bump),
+        Format::Human => {
+            let mut text = format!(
+                "{} {} -> {}: {outcome} ({})\n",
+                bump.stack, bump.old, bump.new, bump.risk
+            );
+            for stage in &bump.stages {
+                text.push_str(&format!(
+                    "  {:<7} {:>7.3} s  {}\n",
+                    stage.name, stage.seconds, stage.detail
+                ));
+            }
+            output::print(&text)
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Notifications to a Slack-compatible incoming webhook. A notification that fails is logged
+//! and never stops a bump; the webhook URL (a secret) is never printed.
+
+use std::time::Duration;
+
+/// How urgent a notification is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// A bump starts.
+    Start,
+    /// A bump succeeded.
+    Success,
+    /// A bump failed, or an upgrade was rolled back.
+    Failure,
+}
+
+/// The notifier: `SLACK_WEBHOOK_URL`, else the config's URL, else nothing is sent.
+pub struct Notifier {
+    url: Option<String>,
+}
+
+impl Notifier {
+    /// A notifier for the configured webhook, if any.
+    pub fn new(config_url: Option<&str>) -> Notifier {
+        let url = std::env::var("SLACK_WEBHOOK_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+            .or_else(|| config_url.map(str::to_owned));
+        Notifier { url }
+    }
+
+    /// Sends `text` at `level`.
+    pub fn send(&self, level: Level, text: &str) {
+        let Some(url) = &self.url else {
+            return;
+        };
+        let prefix = match level {
+            Level::Start => ":arrows_counterclockwise:",
+            Level::Success => ":white_check_mark:",
+            Level::Failure => ":warning:",
+        };
+        let body = serde_json::json!({ "text": format!("{prefix} {text}") });
+        let sent = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .and_then(|client| client.post(url).json(&body).send())
+            .and_then(reqwest::blocking::Response::error_for_status);
+        if let Err(error) = sent {
+            // The error may embed the URL; say what failed without it.
+            let status = error.status().map(|s| s.as_u16());
+            tracing::warn!(
+                ?status,
+                timeout = error.is_timeout(),
+                "notification not delivered"
+            );
+        }
+    }
+}

@@ -1,0 +1,401 @@
+//! End-to-end tests of `upkeep bump` and `upkeep rollback` with real git repositories: a bare
+//! repository as the remote, clones of the fixtures, a local server playing GitHub and Slack.
+
+mod common;
+
+use common::{fixtures, upkeep};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.org")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.org")
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A bare remote holding the fixtures on `main`, and a clone of it to bump in.
+struct Repos {
+    _dir: tempfile::TempDir,
+    remote: PathBuf,
+    clone: PathBuf,
+}
+
+fn repos() -> Repos {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = dir.path().join("remote.git");
+    let seed = dir.path().join("seed");
+    let clone = dir.path().join("clone");
+    git(
+        dir.path(),
+        &[
+            "init",
+            "-q",
+            "--bare",
+            "-b",
+            "main",
+            remote.to_str().unwrap(),
+        ],
+    );
+    copy_dir(&fixtures(), &seed);
+    git(&seed, &["init", "-q", "-b", "main"]);
+    git(&seed, &["add", "-A"]);
+    git(&seed, &["commit", "-q", "-m", "infrastructure"]);
+    git(
+        &seed,
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    );
+    git(&seed, &["push", "-q", "origin", "main"]);
+    git(
+        dir.path(),
+        &[
+            "clone",
+            "-q",
+            remote.to_str().unwrap(),
+            clone.to_str().unwrap(),
+        ],
+    );
+    git(&clone, &["config", "user.name", "Ops Bot"]);
+    git(&clone, &["config", "user.email", "ops@example.org"]);
+    Repos {
+        _dir: dir,
+        remote,
+        clone,
+    }
+}
+
+async fn services() -> MockServer {
+    let server = MockServer::start().await;
+    let releases =
+        std::fs::read_to_string(fixtures().join("../github/vaultwarden-releases.json")).unwrap();
+    Mock::given(method("GET"))
+        .and(path("/repos/dani-garcia/vaultwarden"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"full_name":"dani-garcia/vaultwarden"}"#),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/dani-garcia/vaultwarden/releases"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(releases))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/slack/hook"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    server
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn bump(server: &MockServer, dir: &Path, args: &[&str]) -> Run {
+    let output = upkeep(dir)
+        .arg("bump")
+        .args(args)
+        .env("GITHUB_API_URL", server.uri())
+        .env("SLACK_WEBHOOK_URL", format!("{}/slack/hook", server.uri()))
+        .env("XDG_CACHE_HOME", dir.join(".git/test-cache"))
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("UPKEEP_CONFIG")
+        .output()
+        .expect("run bump");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+async fn slack_messages(server: &MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/slack/hook")
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_safe_bump_pushes_exactly_the_version_lines_with_the_review_message() {
+    let server = services().await;
+    let repos = repos();
+    let started = std::time::Instant::now();
+    let run = bump(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0", "--format", "json"],
+    );
+    let elapsed = started.elapsed();
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["outcome"], "success");
+    let sha = report["commits"][0]["sha"].as_str().unwrap().to_owned();
+    assert_eq!(
+        git(&repos.remote, &["rev-parse", "main"]).trim(),
+        sha,
+        "pushed"
+    );
+    let diff = git(&repos.remote, &["show", "--format=", "-U0", &sha]);
+    let changed: Vec<&str> = diff
+        .lines()
+        .filter(|l| l.starts_with(['+', '-']) && !l.starts_with("+++") && !l.starts_with("---"))
+        .collect();
+    assert_eq!(changed.len(), 2, "{diff}");
+    assert!(
+        changed[0].starts_with('-') && changed[0].contains("vaultwarden/server:1.35.4"),
+        "{diff}"
+    );
+    assert!(
+        changed[1].starts_with('+') && changed[1].contains("vaultwarden/server:1.36.0"),
+        "{diff}"
+    );
+    let message = git(&repos.remote, &["log", "-1", "--format=%B", &sha]);
+    for field in [
+        "upgrade: vaultwarden 1.35.4 -> 1.36.0\n\n",
+        "Changelog summary: 2 releases from dani-garcia/vaultwarden (1.35.5, 1.36.0)",
+        "Risk: SAFE (no rule fired)",
+        "Breaking changes: none",
+        "DB backup: no (not DB-backed)",
+        "Config changes applied: none",
+        "Flagged for manual review: none",
+        "Co-Authored-By: upkeep",
+    ] {
+        assert!(message.contains(field), "missing {field:?} in\n{message}");
+    }
+    assert!(!message.to_lowercase().contains("ci skip"));
+    assert_eq!(
+        git(&repos.remote, &["log", "-1", "--format=%an <%ae>", &sha]).trim(),
+        "Ops Bot <ops@example.org>"
+    );
+    assert!(
+        git(&repos.clone, &["status", "--porcelain"]).is_empty(),
+        "nothing left over"
+    );
+    let slack = slack_messages(&server).await;
+    assert_eq!(slack.len(), 2, "{slack:?}");
+    assert!(
+        slack[1].contains("vaultwarden 1.35.4 -> 1.36.0 (SAFE)") && slack[1].contains(&sha),
+        "{slack:?}"
+    );
+    assert!(elapsed.as_secs() < 10, "{elapsed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_push_that_lost_the_race_is_rebased_and_retried() {
+    let server = services().await;
+    let repos = repos();
+    // Someone pushes an unrelated commit after our clone.
+    let other = repos.clone.parent().unwrap().join("other");
+    git(
+        repos.clone.parent().unwrap(),
+        &[
+            "clone",
+            "-q",
+            repos.remote.to_str().unwrap(),
+            other.to_str().unwrap(),
+        ],
+    );
+    std::fs::write(
+        other.join("stacks/n8n/NOTES.md"),
+        "Webhook URL moved to n8n.home.arpa.\n",
+    )
+    .unwrap();
+    git(&other, &["add", "-A"]);
+    git(&other, &["commit", "-q", "-m", "docs: n8n notes"]);
+    git(&other, &["push", "-q", "origin", "main"]);
+    let run = bump(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0", "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let log = git(&repos.remote, &["log", "--format=%s", "-3", "main"]);
+    let subjects: Vec<&str> = log.lines().collect();
+    assert_eq!(
+        subjects,
+        [
+            "upgrade: vaultwarden 1.35.4 -> 1.36.0",
+            "docs: n8n notes",
+            "infrastructure"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dirty_tree_or_a_detached_head_is_refused() {
+    let server = services().await;
+    let repos = repos();
+    std::fs::write(repos.clone.join("stacks/vaultwarden/scratch.txt"), "wip\n").unwrap();
+    let run = bump(&server, &repos.clone, &["vaultwarden/server", "1.36.0"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("the working tree has changes") && run.stderr.contains("scratch.txt"),
+        "{}",
+        run.stderr
+    );
+    std::fs::remove_file(repos.clone.join("stacks/vaultwarden/scratch.txt")).unwrap();
+    git(&repos.clone, &["checkout", "-q", "--detach"]);
+    let run = bump(&server, &repos.clone, &["vaultwarden/server", "1.36.0"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("HEAD is detached"), "{}", run.stderr);
+    assert_eq!(
+        git(&repos.remote, &["log", "--format=%s", "main"]).trim(),
+        "infrastructure"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_backup_hook_stops_before_any_edit() {
+    let server = services().await;
+    let repos = repos();
+    let config = std::fs::read_to_string(repos.clone.join(".upkeep.yaml")).unwrap();
+    let config = config.replace(
+        "db_backed_services:\n",
+        "db_backed_services:\n  vaultwarden: { backup_job: vaultwarden-db-backup }\n",
+    ) + "hooks:\n  pre_upgrade:\n    - command: [\"sh\", \"-c\", \"echo backup of {stack} in {namespace} refused >&2; exit 3\"]\n";
+    std::fs::write(repos.clone.join(".upkeep.yaml"), config).unwrap();
+    git(&repos.clone, &["commit", "-q", "-am", "backup hook"]);
+    let run = bump(&server, &repos.clone, &["vaultwarden/server", "1.36.0"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("backup") && run.stderr.contains("refused"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("backup of vaultwarden in vaultwarden refused"),
+        "placeholders: {}",
+        run.stderr
+    );
+    assert!(
+        git(&repos.clone, &["status", "--porcelain"]).is_empty(),
+        "nothing edited"
+    );
+    assert_eq!(
+        git(&repos.clone, &["log", "--format=%s", "-1"]).trim(),
+        "backup hook",
+        "no commit"
+    );
+    let slack = slack_messages(&server).await;
+    assert!(
+        slack.iter().any(|m| m.contains("backup failed")),
+        "{slack:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_shows_everything_and_touches_nothing() {
+    let server = services().await;
+    let repos = repos();
+    let run = bump(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0", "--dry-run"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("-          image = \"vaultwarden/server:1.35.4\""),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("  upgrade: vaultwarden 1.35.4 -> 1.36.0"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("dry run: nothing was written"));
+    assert!(git(&repos.clone, &["status", "--porcelain"]).is_empty());
+    assert_eq!(
+        git(&repos.remote, &["log", "--format=%s", "main"]).trim(),
+        "infrastructure"
+    );
+    assert!(
+        slack_messages(&server).await.is_empty(),
+        "a dry run notifies nobody"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_reverts_exactly_the_upgrade_even_with_commits_on_top() {
+    let server = services().await;
+    let repos = repos();
+    let run = bump(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0", "--format", "json"],
+    );
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let sha = report["commits"][0]["sha"].as_str().unwrap().to_owned();
+    std::fs::write(repos.clone.join("stacks/n8n/NOTES.md"), "later work\n").unwrap();
+    git(&repos.clone, &["add", "-A"]);
+    git(&repos.clone, &["commit", "-q", "-m", "later work"]);
+    let output = upkeep(&repos.clone)
+        .args(["rollback", &sha[..10]])
+        .env("SLACK_WEBHOOK_URL", format!("{}/slack/hook", server.uri()))
+        .env_remove("UPKEEP_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let log = git(&repos.remote, &["log", "--format=%s", "-3", "main"]);
+    assert_eq!(
+        log.lines().next().unwrap(),
+        "Revert \"upgrade: vaultwarden 1.35.4 -> 1.36.0\""
+    );
+    let main_tf = std::fs::read_to_string(repos.clone.join("stacks/vaultwarden/main.tf")).unwrap();
+    assert!(main_tf.contains("vaultwarden/server:1.35.4"));
+    assert!(
+        repos.clone.join("stacks/n8n/NOTES.md").exists(),
+        "later work kept"
+    );
+    assert!(
+        git(&repos.remote, &["log", "-1", "--format=%B", "main"])
+            .contains(&format!("This reverts commit {sha}."))
+    );
+}
