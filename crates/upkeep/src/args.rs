@@ -107,6 +107,13 @@ pub struct BumpArgs {
     /// Print the plan, the diff and the commit message; touch nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Wait for CI after each push [default: woodpecker when a Woodpecker server is
+    /// configured, else none].
+    #[arg(long, value_enum)]
+    pub ci: Option<CiMode>,
+    /// Verify the service after each deploy [default: on when `verify.enabled`].
+    #[arg(long, value_enum)]
+    pub verify: Option<VerifyMode>,
     /// Output format of the final report.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -123,6 +130,30 @@ pub struct RollbackArgs {
     /// Commit the revert but do not push it.
     #[arg(long)]
     pub no_push: bool,
+    /// Wait for CI after the push [default: as for bump].
+    #[arg(long, value_enum)]
+    pub ci: Option<CiMode>,
+    /// Verify the service after the deploy [default: as for bump].
+    #[arg(long, value_enum)]
+    pub verify: Option<VerifyMode>,
+}
+
+/// `--ci`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CiMode {
+    /// Wait for the Woodpecker pipeline of the pushed commit.
+    Woodpecker,
+    /// Do not wait.
+    None,
+}
+
+/// `--verify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyMode {
+    /// Check the service's URL and pods for the risk's window.
+    On,
+    /// Do not verify.
+    None,
 }
 
 /// Arguments of `upkeep lint`.

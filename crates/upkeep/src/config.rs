@@ -55,6 +55,72 @@ pub struct Config {
     pub hooks: HooksConfig,
     /// Notifications.
     pub notify: NotifyConfig,
+    /// The CI that applies pushed commits.
+    pub woodpecker: WoodpeckerConfig,
+    /// Checks after a deploy.
+    pub verify: VerifyConfig,
+}
+
+/// `woodpecker:` settings; the token comes from `WOODPECKER_TOKEN` only.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WoodpeckerConfig {
+    /// The server URL (`WOODPECKER_SERVER` wins). With one, `bump` waits for CI by default.
+    pub server: Option<String>,
+    /// The repository (`owner/name`), looked up for its id.
+    pub repo: Option<String>,
+    /// The repository id, when known (skips the lookup).
+    pub repo_id: Option<u64>,
+    /// Minutes to wait for the pipeline of a pushed commit.
+    pub timeout_minutes: u64,
+}
+
+impl Default for WoodpeckerConfig {
+    fn default() -> Self {
+        WoodpeckerConfig {
+            server: None,
+            repo: None,
+            repo_id: None,
+            timeout_minutes: 15,
+        }
+    }
+}
+
+/// `verify:` settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VerifyConfig {
+    /// Verify after each deploy by default (`--verify on`).
+    pub enabled: bool,
+    /// Minutes of checks after a SAFE or UNKNOWN upgrade.
+    pub safe_minutes: u64,
+    /// Minutes of checks after a CAUTION upgrade.
+    pub caution_minutes: u64,
+    /// Seconds between rounds of checks.
+    pub interval_seconds: u64,
+    /// HTTP status codes that pass.
+    pub pass_codes: Vec<u16>,
+    /// Stack → URL to check; else the stack's ingress host over HTTPS.
+    pub urls: BTreeMap<String, String>,
+    /// Stack → pod label selector (`app=immich-server`); else every pod of the namespace.
+    pub selectors: BTreeMap<String, String>,
+    /// The kubectl program to run.
+    pub kubectl: String,
+}
+
+impl Default for VerifyConfig {
+    fn default() -> Self {
+        VerifyConfig {
+            enabled: false,
+            safe_minutes: 2,
+            caution_minutes: 10,
+            interval_seconds: 15,
+            pass_codes: vec![200, 301, 302, 401],
+            urls: BTreeMap::new(),
+            selectors: BTreeMap::new(),
+            kubectl: "kubectl".to_owned(),
+        }
+    }
 }
 
 /// `git:` settings.

@@ -90,6 +90,19 @@ impl Git {
             .map(|commit| commit.id())
     }
 
+    /// The files commit `sha` changed, relative to the root.
+    pub fn changed_files(&self, sha: Oid) -> anyhow::Result<Vec<PathBuf>> {
+        let commit = self.repo.find_commit(sha)?;
+        let parent = commit.parent(0).ok().map(|p| p.tree()).transpose()?;
+        let diff = self
+            .repo
+            .diff_tree_to_tree(parent.as_ref(), Some(&commit.tree()?), None)?;
+        Ok(diff
+            .deltas()
+            .filter_map(|delta| delta.new_file().path().map(Path::to_owned))
+            .collect())
+    }
+
     /// Commits exactly `files` (relative to the root) with `message`, as `author` if given,
     /// else as git's configured user.
     pub fn commit(

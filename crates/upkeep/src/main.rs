@@ -1,8 +1,10 @@
 //! `upkeep`: keep the version pins of a Terraform/Helm infrastructure repo current, safely.
 
 mod args;
+mod clock;
 mod commands;
 mod config;
+mod deploy;
 mod git;
 mod hooks;
 mod lint;
@@ -11,6 +13,8 @@ mod output;
 mod policy;
 mod rate_limit;
 mod review;
+mod verify;
+mod woodpecker;
 
 use clap::Parser;
 

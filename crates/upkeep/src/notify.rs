@@ -12,6 +12,8 @@ pub enum Level {
     Success,
     /// A bump failed, or an upgrade was rolled back.
     Failure,
+    /// A rollback failed too: someone must look now.
+    Critical,
 }
 
 /// The notifier: `SLACK_WEBHOOK_URL`, else the config's URL, else nothing is sent.
@@ -38,6 +40,7 @@ impl Notifier {
             Level::Start => ":arrows_counterclockwise:",
             Level::Success => ":white_check_mark:",
             Level::Failure => ":warning:",
+            Level::Critical => ":rotating_light: CRITICAL",
         };
         let body = serde_json::json!({ "text": format!("{prefix} {text}") });
         let sent = reqwest::blocking::Client::builder()

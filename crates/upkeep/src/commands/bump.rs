@@ -1,22 +1,25 @@
 //! `upkeep bump`: a decided update becomes a reviewed commit on the branch the CI applies.
 
-use crate::args::{BumpArgs, Format};
+use crate::args::{BumpArgs, CiMode, Format, VerifyMode};
+use crate::clock::Clock;
 use crate::commands::filter::{Update, judge};
 use crate::commands::plan::{Prepared, Request, prepare};
 use crate::config::Config;
+use crate::deploy::{Delivery, Stages, ci_for};
 use crate::git::{Git, TRAILER};
 use crate::hooks;
 use crate::notify::{Level, Notifier};
 use crate::output;
 use crate::rate_limit::{RateLimit, now};
 use crate::review::{PlanReport, render};
+use crate::verify::Target;
 use anyhow::{Context, anyhow, bail};
 use serde::Serialize;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::LazyLock;
-use std::time::Instant;
+use std::time::Duration;
 use upkeep_notes::Risk;
 use upkeep_pins::{EditPlan, ScanOptions, SetRequest, plan_set, scan};
 
@@ -27,14 +30,6 @@ static CI_SKIP: LazyLock<regex::Regex> = LazyLock::new(|| {
     )
     .expect("valid regex")
 });
-
-/// One stage of the pipeline, as reported.
-#[derive(Debug, Serialize)]
-struct Stage {
-    name: &'static str,
-    seconds: f64,
-    detail: String,
-}
 
 /// One commit made.
 #[derive(Debug, Serialize)]
@@ -55,39 +50,13 @@ struct BumpReport {
     risk: Risk,
     steps: Vec<String>,
     commits: Vec<Committed>,
-    stages: Vec<Stage>,
-}
-
-struct Stages(Vec<Stage>);
-
-impl Stages {
-    /// Runs `work` as stage `name`, recording its duration and what it says.
-    fn run<T>(
-        &mut self,
-        name: &'static str,
-        work: impl FnOnce() -> anyhow::Result<(T, String)>,
-    ) -> anyhow::Result<T> {
-        let started = Instant::now();
-        let result = work();
-        let seconds = started.elapsed().as_secs_f64();
-        let detail = match &result {
-            Ok((_, detail)) => detail.clone(),
-            Err(error) => format!("failed: {error:#}"),
-        };
-        tracing::info!(stage = name, seconds, %detail, "bump stage");
-        self.0.push(Stage {
-            name,
-            seconds,
-            detail,
-        });
-        result.map(|(value, _)| value)
-    }
+    stages: Vec<crate::deploy::Stage>,
 }
 
 /// Plans, runs the hooks, edits, commits and pushes; prints the report.
 pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
     let (config, _) = Config::load(config_file, &args.path)?;
-    let mut stages = Stages(Vec::new());
+    let mut stages = Stages::default();
     let (name, version) = match &args.diun {
         Some(file) => match stages.run("filter", || judge_diun(file, args, &config))? {
             Ok(update) => update,
@@ -151,6 +120,7 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     } else {
         vec![report.new.clone()]
     };
+    let delivery = delivery(args, &config, &git, &report)?;
     let mut commits = Vec::new();
     let mut previous = report.old.clone();
     for step in &steps {
@@ -162,30 +132,41 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
             let sha = git.commit(&paths, &message, config.git.author().as_ref())?;
             Ok((sha, format!("{sha} ({} file(s))", paths.len())))
         })?;
-        let sha = if args.no_push {
-            sha
-        } else {
-            let pushed = stages.run("push", || {
-                let pushed = git.push(sha)?;
-                let detail = format!("{pushed} to {}/{}", config.git.remote, git.branch());
-                Ok((pushed, detail))
-            });
-            match pushed {
-                Ok(pushed) => pushed,
-                Err(error) => {
-                    notifier.send(
-                        Level::Failure,
-                        &format!("upkeep: {headline}: push failed: {error:#}"),
-                    );
-                    return Err(error);
-                }
+        let delivered = match delivery.deliver(&mut stages, sha) {
+            Ok(delivered) => delivered,
+            Err(error) => {
+                notifier.send(Level::Failure, &format!("upkeep: {headline}: {error:#}"));
+                return Err(error);
             }
+        };
+        let (sha, failure) = match delivered {
+            Ok(sha) => (sha, None),
+            Err((sha, why)) => (sha, Some(why)),
         };
         commits.push(Committed {
             version: step.clone(),
             sha: sha.to_string(),
             pushed: !args.no_push,
         });
+        if let Some(why) = failure {
+            let text = format!("upkeep: {headline}: {step} ({sha}) failed: {why}");
+            return match delivery.roll_back(&mut stages, sha)? {
+                Ok(revert) => {
+                    notifier.send(
+                        Level::Failure,
+                        &format!("{text}; rolled back with {revert}"),
+                    );
+                    print_report(args, "rolled_back", &report, commits, stages)?;
+                    Ok(ExitCode::from(1))
+                }
+                Err(why) => {
+                    let text = format!("{text}; the rollback failed too ({why}): look now");
+                    notifier.send(Level::Critical, &text);
+                    print_report(args, "critical", &report, commits, stages)?;
+                    Ok(ExitCode::from(2))
+                }
+            };
+        }
         previous = step.clone();
     }
     let shas: Vec<&str> = commits.iter().map(|c| c.sha.as_str()).collect();
@@ -195,6 +176,41 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     );
     print_report(args, "success", &report, commits, stages)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How this bump's commits are delivered: CI and verification from the flags or config,
+/// the verification window from the risk.
+fn delivery<'a>(
+    args: &BumpArgs,
+    config: &Config,
+    git: &'a Git,
+    report: &PlanReport,
+) -> anyhow::Result<Delivery<'a>> {
+    let verify_on = match args.verify {
+        Some(mode) => mode == VerifyMode::On,
+        None => config.verify.enabled,
+    };
+    let minutes = if report.risk == Risk::Caution {
+        config.verify.caution_minutes
+    } else {
+        config.verify.safe_minutes
+    };
+    let verify = match report.pins.first() {
+        Some(pin) if verify_on => Some((
+            Target::of(&args.path, &pin.stack(), &report.stack, &config.verify),
+            config.verify.clone(),
+            Duration::from_secs(minutes * 60),
+        )),
+        _ => None,
+    };
+    Ok(Delivery {
+        git,
+        no_push: args.no_push,
+        ci: ci_for(args.ci.map(|mode| mode == CiMode::Woodpecker), config)?,
+        verify,
+        author: config.git.author(),
+        clock: Clock::from_env(),
+    })
 }
 
 /// An update's image and tag, or why it is skipped.

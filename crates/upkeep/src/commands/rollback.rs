@@ -1,37 +1,82 @@
-//! `upkeep rollback SHA`: revert exactly one upgrade commit and push the revert.
+//! `upkeep rollback SHA`: revert exactly one upgrade commit, push the revert, wait for CI and
+//! verify; a revert that does not deliver is a CRITICAL notification.
 
-use crate::args::RollbackArgs;
+use crate::args::{CiMode, RollbackArgs, VerifyMode};
+use crate::clock::Clock;
 use crate::config::Config;
+use crate::deploy::{Delivery, Stages, ci_for};
 use crate::git::Git;
 use crate::notify::{Level, Notifier};
 use crate::output;
+use crate::verify::Target;
 use anyhow::Context;
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
-/// Reverts, commits and pushes.
+/// Reverts, commits, delivers, and reports each stage.
 pub fn run(args: &RollbackArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
     let (config, _) = Config::load(config_file, &args.path)?;
     let git = Git::open(&args.path, &config.git.remote)?;
     let sha = git
         .resolve(&args.sha)
         .with_context(|| format!("`{}` is not a commit of this repository", args.sha))?;
-    let revert = git.revert(sha, config.git.author().as_ref())?;
-    let pushed = if args.no_push {
-        None
-    } else {
-        Some(git.push(revert)?)
+    let verify_on = match args.verify {
+        Some(mode) => mode == VerifyMode::On,
+        None => config.verify.enabled,
     };
+    let stack_dir = git
+        .changed_files(sha)?
+        .first()
+        .and_then(|file| file.parent())
+        .map(Path::to_owned);
+    let verify = match &stack_dir {
+        Some(dir) if verify_on => {
+            let stack = dir
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            Some((
+                Target::of(&git.root(), dir, &stack, &config.verify),
+                config.verify.clone(),
+                Duration::from_secs(config.verify.safe_minutes * 60),
+            ))
+        }
+        _ => None,
+    };
+    let delivery = Delivery {
+        git: &git,
+        no_push: args.no_push,
+        ci: ci_for(args.ci.map(|mode| mode == CiMode::Woodpecker), &config)?,
+        verify,
+        author: config.git.author(),
+        clock: Clock::from_env(),
+    };
+    let mut stages = Stages::default();
     let notifier = Notifier::new(config.notify.slack_webhook_url.as_deref());
-    let text = match pushed {
-        Some(pushed) => format!(
-            "reverted {sha} with {pushed}, pushed to {}/{}",
-            config.git.remote,
-            git.branch()
-        ),
-        None => format!("reverted {sha} with {revert} (not pushed)"),
-    };
-    notifier.send(Level::Failure, &format!("upkeep rollback: {text}"));
-    output::print(&format!("{text}\n"))?;
-    Ok(ExitCode::SUCCESS)
+    let outcome = delivery.roll_back(&mut stages, sha)?;
+    let mut text = String::new();
+    for stage in &stages.0 {
+        text.push_str(&format!(
+            "  {:<7} {:>7.3} s  {}\n",
+            stage.name, stage.seconds, stage.detail
+        ));
+    }
+    match outcome {
+        Ok(revert) => {
+            notifier.send(
+                Level::Failure,
+                &format!("upkeep rollback: reverted {sha} with {revert}"),
+            );
+            output::print(&format!("rolled back {sha} with {revert}\n{text}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(why) => {
+            notifier.send(
+                Level::Critical,
+                &format!("upkeep rollback of {sha} did not deliver: {why}: look now"),
+            );
+            output::print(&format!("rollback of {sha} did not deliver: {why}\n{text}"))?;
+            Ok(ExitCode::from(2))
+        }
+    }
 }

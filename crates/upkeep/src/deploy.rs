@@ -1,0 +1,145 @@
+//! Delivering a commit: push, wait for CI, verify; and rolling back a commit that does not
+//! deliver. Shared by `bump` and `rollback`; each step is a timed stage of the report.
+
+use crate::clock::Clock;
+use crate::config::{Config, VerifyConfig};
+use crate::git::Git;
+use crate::verify::{Target, Verdict, verify};
+use crate::woodpecker::{CiOutcome, Woodpecker};
+use git2::Oid;
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// One stage of a pipeline, as reported.
+#[derive(Debug, Serialize)]
+pub struct Stage {
+    /// What ran.
+    pub name: &'static str,
+    /// How long it took (wall time).
+    pub seconds: f64,
+    /// What it did or why it failed.
+    pub detail: String,
+}
+
+/// The stages run so far.
+#[derive(Debug, Default)]
+pub struct Stages(pub Vec<Stage>);
+
+impl Stages {
+    /// Runs `work` as stage `name`, recording its duration and what it says.
+    pub fn run<T>(
+        &mut self,
+        name: &'static str,
+        work: impl FnOnce() -> anyhow::Result<(T, String)>,
+    ) -> anyhow::Result<T> {
+        let started = Instant::now();
+        let result = work();
+        let seconds = started.elapsed().as_secs_f64();
+        let detail = match &result {
+            Ok((_, detail)) => detail.clone(),
+            Err(error) => format!("failed: {error:#}"),
+        };
+        tracing::info!(stage = name, seconds, %detail, "stage");
+        self.0.push(Stage {
+            name,
+            seconds,
+            detail,
+        });
+        result.map(|(value, _)| value)
+    }
+}
+
+/// How to deliver: where to push, which CI to wait for, what to verify.
+pub struct Delivery<'a> {
+    /// The working copy.
+    pub git: &'a Git,
+    /// Commit without pushing (then no CI and no verification either).
+    pub no_push: bool,
+    /// The CI to wait for, if any.
+    pub ci: Option<Woodpecker>,
+    /// What to verify and for how long, if anything.
+    pub verify: Option<(Target, VerifyConfig, Duration)>,
+    /// The commit author, if configured.
+    pub author: Option<(String, String)>,
+    /// Time for the waits.
+    pub clock: Clock,
+}
+
+impl Delivery<'_> {
+    /// Pushes `sha`, waits for CI and verifies. `Ok(Ok(sha))` with the pushed SHA (a rebase
+    /// may change it) when all is well, `Ok(Err((sha, why)))` when CI or verification failed.
+    pub fn deliver(
+        &self,
+        stages: &mut Stages,
+        sha: Oid,
+    ) -> anyhow::Result<Result<Oid, (Oid, String)>> {
+        if self.no_push {
+            return Ok(Ok(sha));
+        }
+        let sha = stages.run("push", || {
+            let pushed = self.git.push(sha)?;
+            Ok((pushed, format!("{pushed} to {}", self.git.branch())))
+        })?;
+        if let Some(ci) = &self.ci {
+            let outcome = stages.run("ci", || {
+                let outcome = ci.wait(&sha.to_string(), &self.clock)?;
+                let detail = match &outcome {
+                    CiOutcome::Success(number) => format!("pipeline #{number} passed"),
+                    CiOutcome::Failed(number, status) => format!("pipeline #{number}: {status}"),
+                    CiOutcome::TimedOut => "no pipeline ended in time".to_owned(),
+                };
+                Ok((outcome, detail))
+            })?;
+            if !matches!(outcome, CiOutcome::Success(_)) {
+                return Ok(Err((sha, format!("CI: {outcome:?}"))));
+            }
+        }
+        if let Some((target, config, window)) = &self.verify {
+            let verification = stages.run("verify", || {
+                let verification = verify(target, config, *window, &self.clock);
+                let checks: Vec<String> = verification
+                    .checks
+                    .iter()
+                    .map(|(name, check)| format!("{name}: {check:?}"))
+                    .collect();
+                let detail = format!(
+                    "{:?} after {} round(s); {}",
+                    verification.verdict,
+                    verification.rounds,
+                    checks.join("; ")
+                );
+                Ok((verification, detail))
+            })?;
+            if verification.verdict == Verdict::Failed {
+                return Ok(Err((sha, "verification failed".to_owned())));
+            }
+        }
+        Ok(Ok(sha))
+    }
+
+    /// Reverts `sha` and delivers the revert: `Ok(Ok(revert))` when the revert is healthy,
+    /// `Ok(Err(why))` when it is not (someone must look now).
+    pub fn roll_back(&self, stages: &mut Stages, sha: Oid) -> anyhow::Result<Result<Oid, String>> {
+        let revert = stages.run("revert", || {
+            let revert = self.git.revert(sha, self.author.as_ref())?;
+            Ok((revert, format!("{revert} reverts {sha}")))
+        })?;
+        Ok(match self.deliver(stages, revert)? {
+            Ok(pushed) => Ok(pushed),
+            Err((_, why)) => Err(why),
+        })
+    }
+}
+
+/// Whether to wait for CI: the flag, else when a Woodpecker server is configured.
+pub fn ci_for(flag: Option<bool>, config: &Config) -> anyhow::Result<Option<Woodpecker>> {
+    match flag {
+        Some(false) => Ok(None),
+        Some(true) => Woodpecker::from_config(&config.woodpecker)?
+            .map(Some)
+            .ok_or_else(|| {
+                anyhow::anyhow!("--ci woodpecker needs WOODPECKER_SERVER or `woodpecker.server`")
+            }),
+        None => Woodpecker::from_config(&config.woodpecker),
+    }
+}

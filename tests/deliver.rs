@@ -1,0 +1,464 @@
+//! End-to-end tests of what happens after the push: a local server plays Woodpecker (the
+//! pipeline of the pushed commit appears after a few polls), the service and Slack; a fake
+//! `kubectl` on PATH reports the pods. Both answer from what the bare remote holds, as a real
+//! CI and cluster would. Waits run on the virtual clock, so a 2-minute verification takes
+//! milliseconds.
+
+mod common;
+
+use common::{fixtures, upkeep};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.org")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.org")
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// What the remote's `main` holds now: its SHA and whether it is a revert.
+fn remote_head(remote: &Path) -> (String, bool) {
+    let line = git(remote, &["log", "-1", "--format=%H %s", "main"]);
+    let (sha, subject) = line.trim().split_once(' ').unwrap();
+    (sha.to_owned(), subject.starts_with("Revert"))
+}
+
+/// How the fake CI and service behave for an upgrade commit and for a revert.
+#[derive(Clone, Copy)]
+struct World {
+    ci_passes_upgrade: bool,
+    ci_passes_revert: bool,
+    service_healthy_after_upgrade: bool,
+}
+
+/// Woodpecker: no pipeline for the pushed SHA on the first two polls, then running, then
+/// the outcome the world says.
+struct Pipelines {
+    remote: PathBuf,
+    world: World,
+    polls: Arc<AtomicUsize>,
+}
+
+impl Respond for Pipelines {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let poll = self.polls.fetch_add(1, Ordering::SeqCst);
+        let (sha, revert) = remote_head(&self.remote);
+        let passes = if revert {
+            self.world.ci_passes_revert
+        } else {
+            self.world.ci_passes_upgrade
+        };
+        let status = match poll % 4 {
+            0 | 1 => return ResponseTemplate::new(200).set_body_string(r#"[{"number":41,"status":"success","commit":"0000000000000000000000000000000000000000","event":"push","branch":"main"}]"#),
+            2 => "running",
+            _ if passes => "success",
+            _ => "failure",
+        };
+        let body = format!(
+            r#"[{{"number":42,"status":"{status}","commit":"{sha}","event":"push","branch":"main","author":"ops"}},{{"number":41,"status":"success","commit":"0000000000000000000000000000000000000000","event":"push","branch":"main"}}]"#
+        );
+        ResponseTemplate::new(200).set_body_string(body)
+    }
+}
+
+/// The service: healthy before the upgrade and after a revert; after the upgrade as the
+/// world says.
+struct Service {
+    remote: PathBuf,
+    world: World,
+}
+
+impl Respond for Service {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let (_, revert) = remote_head(&self.remote);
+        if revert || self.world.service_healthy_after_upgrade {
+            ResponseTemplate::new(200).set_body_string("ok")
+        } else {
+            ResponseTemplate::new(502).set_body_string("Bad Gateway")
+        }
+    }
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    remote: PathBuf,
+    clone: PathBuf,
+    bin: PathBuf,
+    server: MockServer,
+    polls: Arc<AtomicUsize>,
+}
+
+async fn setup(world: World, pods_crash_after_upgrade: bool) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = dir.path().join("remote.git");
+    let seed = dir.path().join("seed");
+    let clone = dir.path().join("clone");
+    git(
+        dir.path(),
+        &[
+            "init",
+            "-q",
+            "--bare",
+            "-b",
+            "main",
+            remote.to_str().unwrap(),
+        ],
+    );
+    copy_dir(&fixtures(), &seed);
+    let server = MockServer::start().await;
+    let config = std::fs::read_to_string(seed.join(".upkeep.yaml")).unwrap()
+        + &format!(
+            "woodpecker:\n  server: {0}\n  repo: homelab/infrastructure\nverify:\n  enabled: true\n  urls: {{ vaultwarden: \"{0}/alive\" }}\n",
+            server.uri()
+        );
+    std::fs::write(seed.join(".upkeep.yaml"), config).unwrap();
+    git(&seed, &["init", "-q", "-b", "main"]);
+    git(&seed, &["add", "-A"]);
+    git(&seed, &["commit", "-q", "-m", "infrastructure"]);
+    git(
+        &seed,
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    );
+    git(&seed, &["push", "-q", "origin", "main"]);
+    git(
+        dir.path(),
+        &[
+            "clone",
+            "-q",
+            remote.to_str().unwrap(),
+            clone.to_str().unwrap(),
+        ],
+    );
+    // A fake kubectl: pods ready, or crash-looping while the upgrade (not a revert) is live.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let ready = r#"{"apiVersion":"v1","kind":"List","items":[{"metadata":{"name":"vaultwarden-6f7d9c8b5-x2kqp","namespace":"vaultwarden"},"status":{"phase":"Running","containerStatuses":[{"name":"vaultwarden","ready":true,"restartCount":0,"state":{"running":{"startedAt":"2026-11-21T08:00:00Z"}}}]}}]}"#;
+    let crashing = r#"{"apiVersion":"v1","kind":"List","items":[{"metadata":{"name":"vaultwarden-7c9d5f6b4-q8zrt","namespace":"vaultwarden"},"status":{"phase":"Running","containerStatuses":[{"name":"vaultwarden","ready":false,"restartCount":4,"state":{"waiting":{"reason":"CrashLoopBackOff","message":"back-off 1m20s restarting failed container"}}}]}}]}"#;
+    std::fs::write(bin.join("ready.json"), ready).unwrap();
+    std::fs::write(
+        bin.join("crashing.json"),
+        if pods_crash_after_upgrade {
+            crashing
+        } else {
+            ready
+        },
+    )
+    .unwrap();
+    let script = format!(
+        "#!/bin/sh\n# fake kubectl: get pods -n NS -o json\nsubject=$(git --git-dir='{remote}' log -1 --format=%s main)\ncase \"$subject\" in\n  Revert*) cat '{bin}/ready.json' ;;\n  upgrade*) cat '{bin}/crashing.json' ;;\n  *) cat '{bin}/ready.json' ;;\nesac\n",
+        remote = remote.display(),
+        bin = bin.display()
+    );
+    let kubectl = bin.join("kubectl");
+    std::fs::write(&kubectl, script).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&kubectl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let releases =
+        std::fs::read_to_string(fixtures().join("../github/vaultwarden-releases.json")).unwrap();
+    Mock::given(method("GET"))
+        .and(path("/repos/dani-garcia/vaultwarden"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/dani-garcia/vaultwarden/releases"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(releases))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/repos/lookup/homelab/infrastructure"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"{"id":7,"full_name":"homelab/infrastructure","forge_remote_id":"12","active":true}"#,
+        ))
+        .mount(&server)
+        .await;
+    let polls = Arc::new(AtomicUsize::new(0));
+    Mock::given(method("GET"))
+        .and(path("/api/repos/7/pipelines"))
+        .respond_with(Pipelines {
+            remote: remote.clone(),
+            world,
+            polls: polls.clone(),
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/alive"))
+        .respond_with(Service {
+            remote: remote.clone(),
+            world,
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/slack/hook"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    Setup {
+        _dir: dir,
+        remote,
+        clone,
+        bin,
+        server,
+        polls,
+    }
+}
+
+struct Run {
+    code: i32,
+    report: serde_json::Value,
+    stderr: String,
+}
+
+fn run_bump(setup: &Setup) -> Run {
+    let path = format!(
+        "{}:{}",
+        setup.bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = upkeep(&setup.clone)
+        .args(["bump", "vaultwarden/server", "1.36.0", "--format", "json"])
+        .env("PATH", path)
+        .env("GITHUB_API_URL", setup.server.uri())
+        .env("WOODPECKER_TOKEN", "wp-secret-token-123")
+        .env(
+            "SLACK_WEBHOOK_URL",
+            format!("{}/slack/hook", setup.server.uri()),
+        )
+        .env("UPKEEP_VIRTUAL_CLOCK", "1")
+        .env("XDG_CACHE_HOME", setup.clone.join(".git/test-cache"))
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("UPKEEP_CONFIG")
+        .env_remove("WOODPECKER_SERVER")
+        .output()
+        .expect("run bump");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let report =
+        serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("JSON report: {stdout}{stderr}"));
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        report,
+        stderr,
+    }
+}
+
+async fn slack(setup: &Setup) -> Vec<String> {
+    setup
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/slack/hook")
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+fn stage<'a>(report: &'a serde_json::Value, name: &str) -> Vec<&'a str> {
+    report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["name"] == name)
+        .map(|s| s["detail"].as_str().unwrap())
+        .collect()
+}
+
+const HEALTHY: World = World {
+    ci_passes_upgrade: true,
+    ci_passes_revert: true,
+    service_healthy_after_upgrade: true,
+};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ci_is_awaited_and_the_service_verified_before_success() {
+    let setup = setup(HEALTHY, false).await;
+    let run = run_bump(&setup);
+    assert_eq!(run.code, 0, "{:#}\n{}", run.report, run.stderr);
+    assert_eq!(run.report["outcome"], "success");
+    assert_eq!(stage(&run.report, "ci"), ["pipeline #42 passed"]);
+    let verify = stage(&run.report, "verify");
+    assert!(
+        verify[0].starts_with("Passed after 9 round(s)"),
+        "{verify:?}"
+    );
+    assert!(
+        setup.polls.load(Ordering::SeqCst) >= 4,
+        "the pipeline appeared after a few polls"
+    );
+    let messages = slack(&setup).await;
+    assert!(
+        messages
+            .last()
+            .unwrap()
+            .contains("upgraded vaultwarden 1.35.4 -> 1.36.0 (SAFE)"),
+        "{messages:?}"
+    );
+    let requests = setup.server.received_requests().await.unwrap();
+    assert!(
+        requests
+            .iter()
+            .filter(|r| r.url.path().starts_with("/api/"))
+            .all(|r| r.headers["authorization"] == "Bearer wp-secret-token-123")
+    );
+    assert!(
+        !run.stderr.contains("wp-secret-token-123")
+            && !run.report.to_string().contains("wp-secret-token-123")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_pipeline_is_rolled_back_with_a_pushed_revert() {
+    let setup = setup(
+        World {
+            ci_passes_upgrade: false,
+            ..HEALTHY
+        },
+        false,
+    )
+    .await;
+    let run = run_bump(&setup);
+    assert_eq!(run.code, 1, "{:#}", run.report);
+    assert_eq!(run.report["outcome"], "rolled_back");
+    let upgrade = run.report["commits"][0]["sha"].as_str().unwrap();
+    let (head, revert) = remote_head(&setup.remote);
+    assert!(revert, "the revert is pushed");
+    assert!(
+        git(&setup.remote, &["log", "-1", "--format=%B", &head])
+            .contains(&format!("This reverts commit {upgrade}."))
+    );
+    let messages = slack(&setup).await;
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("failed: CI") && m.contains("rolled back")),
+        "{messages:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_verification_is_reverted_reverified_and_reported() {
+    let setup = setup(
+        World {
+            service_healthy_after_upgrade: false,
+            ..HEALTHY
+        },
+        true,
+    )
+    .await;
+    let run = run_bump(&setup);
+    assert_eq!(run.code, 1, "{:#}", run.report);
+    assert_eq!(run.report["outcome"], "rolled_back");
+    let verifications = stage(&run.report, "verify");
+    assert_eq!(verifications.len(), 2, "the upgrade, then the revert");
+    assert!(
+        verifications[0].starts_with("Failed")
+            && verifications[0].contains("502")
+            && verifications[0].contains("CrashLoopBackOff"),
+        "{verifications:?}"
+    );
+    assert!(verifications[1].starts_with("Passed"), "{verifications:?}");
+    assert!(remote_head(&setup.remote).1);
+    let messages = slack(&setup).await;
+    assert!(
+        messages
+            .last()
+            .unwrap()
+            .contains("verification failed; rolled back"),
+        "{messages:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollback_that_fails_too_is_critical() {
+    let setup = setup(
+        World {
+            ci_passes_upgrade: false,
+            ci_passes_revert: false,
+            ..HEALTHY
+        },
+        false,
+    )
+    .await;
+    let run = run_bump(&setup);
+    assert_eq!(run.code, 2, "{:#}", run.report);
+    assert_eq!(run.report["outcome"], "critical");
+    let messages = slack(&setup).await;
+    assert!(
+        messages.last().unwrap().contains("CRITICAL")
+            && messages.last().unwrap().contains("rollback failed too"),
+        "{messages:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_check_that_cannot_run_is_reported_skipped_not_passed() {
+    let setup = setup(HEALTHY, false).await;
+    let empty = setup.bin.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let output = upkeep(&setup.clone)
+        .args([
+            "bump",
+            "vaultwarden/server",
+            "1.36.0",
+            "--format",
+            "json",
+            "--ci",
+            "none",
+        ])
+        .env("PATH", &empty)
+        .env("GITHUB_API_URL", setup.server.uri())
+        .env("UPKEEP_VIRTUAL_CLOCK", "1")
+        .env("XDG_CACHE_HOME", setup.clone.join(".git/test-cache"))
+        .env_remove("UPKEEP_CONFIG")
+        .env_remove("SLACK_WEBHOOK_URL")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let verify = stage(&report, "verify");
+    assert!(verify[0].contains("http: Passed"), "{verify:?}");
+    assert!(
+        verify[0].contains("pods: Skipped(\"kubectl cannot run"),
+        "{verify:?}"
+    );
+    assert!(stage(&report, "ci").is_empty(), "--ci none");
+}
