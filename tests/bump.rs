@@ -92,6 +92,31 @@ fn repos() -> Repos {
 
 async fn services() -> MockServer {
     let server = MockServer::start().await;
+    let payload =
+        |name: &str| std::fs::read_to_string(fixtures().join("../github").join(name)).unwrap();
+    Mock::given(method("GET"))
+        .and(path("/repos/immich-app/immich"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(payload("immich-repo.json")))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/immich-app/immich-server"))
+        .respond_with(ResponseTemplate::new(404).set_body_string(r#"{"message":"Not Found"}"#))
+        .mount(&server)
+        .await;
+    let mut immich: Vec<serde_json::Value> =
+        serde_json::from_str(&payload("immich-releases-page-1.json")).unwrap();
+    immich.extend(
+        serde_json::from_str::<Vec<serde_json::Value>>(&payload("immich-releases-page-2.json"))
+            .unwrap(),
+    );
+    Mock::given(method("GET"))
+        .and(path("/repos/immich-app/immich/releases"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string(serde_json::to_string(&immich).unwrap()),
+        )
+        .mount(&server)
+        .await;
     let releases =
         std::fs::read_to_string(fixtures().join("../github/vaultwarden-releases.json")).unwrap();
     Mock::given(method("GET"))
@@ -397,5 +422,83 @@ async fn rollback_reverts_exactly_the_upgrade_even_with_commits_on_top() {
     assert!(
         git(&repos.remote, &["log", "-1", "--format=%B", "main"])
             .contains(&format!("This reverts commit {sha}."))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_caution_upgrade_steps_through_one_commit_per_step() {
+    let server = services().await;
+    let repos = repos();
+    let run = bump(
+        &server,
+        &repos.clone,
+        &[
+            "ghcr.io/immich-app/immich-server",
+            "v2.8.1",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["risk"], "CAUTION");
+    assert_eq!(report["steps"], serde_json::json!(["v2.8.0", "v2.8.1"]));
+    let log = git(&repos.remote, &["log", "--format=%s", "-3", "main"]);
+    let subjects: Vec<&str> = log.lines().collect();
+    assert_eq!(
+        subjects,
+        [
+            "upgrade: immich v2.8.0 -> v2.8.1",
+            "upgrade: immich v2.7.4 -> v2.8.0",
+            "infrastructure"
+        ]
+    );
+    let message = git(&repos.remote, &["log", "-1", "--format=%B", "main"]);
+    assert!(
+        message.contains("DB backup: skipped (DB-backed, but no pre_upgrade hook is configured)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("Flagged for manual review: REDIS_HOSTNAME"),
+        "{message}"
+    );
+    let variables =
+        std::fs::read_to_string(repos.clone.join("stacks/immich/variables.tf")).unwrap();
+    assert!(variables.contains("\"v2.8.1\""), "{variables}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_diun_notification_is_judged_then_bumped() {
+    let server = services().await;
+    let repos = repos();
+    let payload = repos.clone.join(".git/diun.json");
+    std::fs::write(&payload, r#"{"diun_version":"4.29.0","status":"update","provider":"kubernetes","image":"docker.io/vaultwarden/server:1.36.0","hub_link":"https://hub.docker.com/r/vaultwarden/server","platform":"linux/amd64"}"#).unwrap();
+    let run = bump(
+        &server,
+        &repos.clone,
+        &["--diun", payload.to_str().unwrap(), "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["stages"][0]["name"], "filter");
+    assert_eq!(
+        git(&repos.remote, &["log", "-1", "--format=%s", "main"]).trim(),
+        "upgrade: vaultwarden 1.35.4 -> 1.36.0"
+    );
+    std::fs::write(
+        &payload,
+        r#"{"status":"update","image":"docker.io/vaultwarden/server:latest"}"#,
+    )
+    .unwrap();
+    let skipped = bump(
+        &server,
+        &repos.clone,
+        &["--diun", payload.to_str().unwrap()],
+    );
+    assert_eq!(skipped.code, 1);
+    assert!(
+        skipped.stdout.starts_with("skip: tag `latest`"),
+        "{}",
+        skipped.stdout
     );
 }

@@ -26,8 +26,9 @@ pub struct Git {
 impl Git {
     /// Opens the repository holding `path`, on its current branch, pushing to `remote`.
     /// Refuses a detached HEAD and a working tree with changes (untracked files included):
-    /// the commit must hold the upgrade and nothing else.
-    pub fn open(path: &Path, remote: &str) -> anyhow::Result<Git> {
+    /// the commit must hold the upgrade and nothing else. `own` is upkeep's own state file
+    /// (the rate limit), which is never committed and does not count as a change.
+    pub fn open(path: &Path, remote: &str, own: Option<&Path>) -> anyhow::Result<Git> {
         let repo = Repository::discover(path)
             .with_context(|| format!("{} is not in a git repository", path.display()))?;
         if repo.head_detached().unwrap_or(false) {
@@ -46,7 +47,21 @@ impl Git {
             branch,
             remote: remote.to_owned(),
         };
-        let dirty = git.changes()?;
+        let own = own.and_then(|own| {
+            let workdir = std::fs::canonicalize(git.repo.workdir()?).ok()?;
+            let own = std::fs::canonicalize(own.parent()?)
+                .ok()?
+                .join(own.file_name()?);
+            own.strip_prefix(workdir).ok().map(Path::to_owned)
+        });
+        let dirty: Vec<String> = git
+            .changes()?
+            .into_iter()
+            .filter(|path| {
+                own.as_ref()
+                    .is_none_or(|own| !own.starts_with(path) && Path::new(path) != own)
+            })
+            .collect();
         if !dirty.is_empty() {
             bail!(
                 "the working tree has changes; commit or stash them first:\n  {}",

@@ -92,3 +92,42 @@ fn run_one(command: Vec<String>, timeout: Duration) -> HookRun {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::run_all;
+    use crate::config::Hook;
+
+    fn hook(command: &[&str], timeout_seconds: u64) -> Hook {
+        Hook {
+            command: command.iter().map(|c| (*c).to_owned()).collect(),
+            timeout_seconds,
+        }
+    }
+
+    #[test]
+    fn placeholders_are_filled_and_a_failure_stops_the_rest() {
+        let runs = run_all(
+            &[
+                hook(&["echo", "{stack}/{namespace}/{epoch}"], 5),
+                hook(&["false"], 5),
+                hook(&["echo", "never"], 5),
+            ],
+            "immich",
+            "photos",
+            1_795_000_000,
+        );
+        assert_eq!(runs.len(), 2);
+        assert!(runs[0].ok);
+        assert_eq!(runs[0].detail, "immich/photos/1795000000");
+        assert!(!runs[1].ok);
+    }
+
+    #[test]
+    fn a_hook_past_its_timeout_is_killed_and_failed() {
+        let runs = run_all(&[hook(&["sleep", "30"], 1)], "immich", "immich", 0);
+        assert!(!runs[0].ok);
+        assert_eq!(runs[0].detail, "timed out after 1 s");
+        assert!(runs[0].seconds < 5.0);
+    }
+}

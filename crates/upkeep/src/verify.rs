@@ -62,13 +62,19 @@ impl Target {
         static HOST: LazyLock<regex::Regex> = LazyLock::new(|| {
             regex::Regex::new(r#"(?m)^\s*host\s*=\s*"([A-Za-z0-9.-]+)""#).expect("valid regex")
         });
+        // The stack's own `kubernetes_namespace` first, else a literal `namespace = "…"`.
         static NAMESPACE: LazyLock<regex::Regex> = LazyLock::new(|| {
-            regex::Regex::new(r#"(?m)^\s*namespace\s*=\s*"([^"$]+)""#).expect("valid regex")
+            regex::Regex::new(
+                r#"resource\s+"kubernetes_namespace"\s+"[^"]*"\s*\{[^}]*?\bname\s*=\s*"([^"$]+)"|(?m)^\s*namespace\s*=\s*"([^"$]+)""#,
+            )
+            .expect("valid regex")
         });
         let first = |regex: &regex::Regex| {
-            texts
-                .iter()
-                .find_map(|text| Some(regex.captures(text)?[1].to_owned()))
+            texts.iter().find_map(|text| {
+                let captures = regex.captures(text)?;
+                let found = captures.get(1).or_else(|| captures.get(2))?;
+                Some(found.as_str().to_owned())
+            })
         };
         Target {
             url: config
@@ -233,6 +239,26 @@ mod tests {
     use crate::config::VerifyConfig;
     use std::cell::Cell;
     use std::time::Duration;
+
+    #[test]
+    fn the_namespace_and_host_come_from_the_stack() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/homelab");
+        let config = VerifyConfig::default();
+        let immich = Target::of(
+            &root,
+            std::path::Path::new("stacks/immich"),
+            "immich",
+            &config,
+        );
+        assert_eq!(immich.namespace, "immich");
+        let vaultwarden = Target::of(
+            &root,
+            std::path::Path::new("stacks/vaultwarden"),
+            "vaultwarden",
+            &config,
+        );
+        assert_eq!(vaultwarden.url.as_deref(), Some("https://vault.home.arpa"));
+    }
 
     #[test]
     fn checks_that_cannot_run_make_a_skipped_verification_not_a_passed_one() {

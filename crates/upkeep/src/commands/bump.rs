@@ -21,7 +21,7 @@ use std::process::ExitCode;
 use std::sync::LazyLock;
 use std::time::Duration;
 use upkeep_notes::Risk;
-use upkeep_pins::{EditPlan, ScanOptions, SetRequest, plan_set, scan};
+use upkeep_pins::{EditPlan, Pin, ScanOptions, SetRequest, plan_set, scan};
 
 /// Markers that make a CI skip a commit; an upgrade commit must be applied.
 static CI_SKIP: LazyLock<regex::Regex> = LazyLock::new(|| {
@@ -57,6 +57,16 @@ struct BumpReport {
 pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
     let (config, _) = Config::load(config_file, &args.path)?;
     let mut stages = Stages::default();
+    // Before anything is recorded: refuse a dirty tree or a detached HEAD.
+    let state_file = args.path.join(&config.filter.state_file);
+    let git = match args.dry_run {
+        true => None,
+        false => Some(Git::open(
+            &args.path,
+            &config.git.remote,
+            Some(&state_file),
+        )?),
+    };
     let (name, version) = match &args.diun {
         Some(file) => match stages.run("filter", || judge_diun(file, args, &config))? {
             Ok(update) => update,
@@ -94,10 +104,9 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         }
         Prepared::Plan(report) => report,
     };
-    if args.dry_run {
+    let Some(git) = git else {
         return dry_run(args, &report, &name);
-    }
-    let git = Git::open(&args.path, &config.git.remote)?;
+    };
     let notifier = Notifier::new(config.notify.slack_webhook_url.as_deref());
     let headline = format!(
         "{} {} -> {} ({})",
@@ -250,7 +259,8 @@ fn backup(config: &Config, report: &PlanReport, root: &Path) -> anyhow::Result<(
         let line = "skipped (DB-backed, but no pre_upgrade hook is configured)".to_owned();
         return Ok((line.clone(), line));
     }
-    let namespace = namespace_of(root, report).unwrap_or_else(|| report.stack.clone());
+    let dir = report.pins.first().map(Pin::stack).unwrap_or_default();
+    let namespace = Target::of(root, &dir, &report.stack, &config.verify).namespace;
     let runs = hooks::run_all(&config.hooks.pre_upgrade, &report.stack, &namespace, now());
     let failed = runs.iter().find(|run| !run.ok);
     if let Some(run) = failed {
@@ -262,25 +272,6 @@ fn backup(config: &Config, report: &PlanReport, root: &Path) -> anyhow::Result<(
         None => format!("yes ({} hook(s), {seconds:.1} s)", runs.len()),
     };
     Ok((line.clone(), line))
-}
-
-/// The stack's namespace: the first `namespace = "…"` or `kubernetes_namespace` name in
-/// its Terraform files.
-fn namespace_of(root: &Path, report: &PlanReport) -> Option<String> {
-    static NAMESPACE: LazyLock<regex::Regex> = LazyLock::new(|| {
-        regex::Regex::new(r#"(?m)^\s*namespace\s*=\s*"([^"$]+)""#).expect("valid regex")
-    });
-    let dir = root.join(report.pins.first()?.stack());
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|entry| Some(entry.ok()?.path()))
-        .filter(|path| path.extension().is_some_and(|e| e == "tf"))
-        .collect();
-    files.sort();
-    files.iter().find_map(|file| {
-        let text = std::fs::read_to_string(file).ok()?;
-        Some(NAMESPACE.captures(&text)?[1].to_owned())
-    })
 }
 
 /// Moves every pin of `name` to `version`; the files written, relative to `root`.
@@ -406,5 +397,18 @@ fn print_report(
             }
             output::print(&text)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CI_SKIP;
+
+    #[test]
+    fn ci_skip_markers_never_survive_in_an_upgrade_commit() {
+        let quoted = "Breaking changes: v2.0.0: docs [skip ci] fix; [CI SKIP] release; ***NO_CI*** [ci-skip]";
+        let cleaned = CI_SKIP.replace_all(quoted, "");
+        assert!(!cleaned.to_lowercase().contains("skip"), "{cleaned}");
+        assert!(!cleaned.contains("NO_CI"), "{cleaned}");
     }
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 /// Reverts, commits, delivers, and reports each stage.
 pub fn run(args: &RollbackArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
     let (config, _) = Config::load(config_file, &args.path)?;
-    let git = Git::open(&args.path, &config.git.remote)?;
+    let git = Git::open(&args.path, &config.git.remote, None)?;
     let sha = git
         .resolve(&args.sha)
         .with_context(|| format!("`{}` is not a commit of this repository", args.sha))?;
