@@ -3,7 +3,8 @@
 //! - `scan/4mb-repo`: about 400 files / 4 MB, all cores (the whole-repo target).
 //! - `scan/4mb-repo-one-core`: the same on one thread (the throughput target).
 //! - `set/4mb-repo`: plan, check and stage a move of one image across the repo (nothing written).
-//! - `scan/400mb-repo`: 100 × the 4 MB repo, about 40,000 files; only with `UPKEEP_BENCH_LARGE=1`.
+//! - `scan/400mb-repo`, `set/400mb-repo`: 100 × the 4 MB repo, about 40,000 files (1,300 copies
+//!   of the image `set` moves); only with `UPKEEP_BENCH_LARGE=1`.
 //!
 //! The corpora are written once under `target/bench-corpus/` and kept, so the whole-process
 //! numbers (`upkeep scan target/bench-corpus/4mb`) can be measured on the same input.
@@ -133,6 +134,18 @@ fn bench_set(c: &mut Criterion) {
             EditPlan::new(&dir, &plan.edits()).expect("checked edits")
         })
     });
+    if std::env::var_os("UPKEEP_BENCH_LARGE").is_some() {
+        let (large, bytes, _) = corpus("400mb", 1300, 16);
+        let report = scan(&large, &ScanOptions::default()).expect("scan");
+        group.throughput(Throughput::Bytes(bytes));
+        group.sample_size(10);
+        group.bench_function("400mb-repo", |b| {
+            b.iter(|| {
+                let plan = plan_set(&large, &report, &request).expect("plan");
+                EditPlan::new(&large, &plan.edits()).expect("checked edits")
+            })
+        });
+    }
     group.finish();
 }
 
