@@ -43,7 +43,10 @@ pub use location::LineIndex;
 pub use pin::{Pin, PinKind, PinStatus, PinUser, Place};
 pub use scan::{DEFAULT_MAX_FILE_SIZE, ScanOptions, ScanReport, scan};
 pub use select::{Change, SetError, SetPlan, SetRequest, SkipReason, plan_set};
-pub use version::{UpdateKind, Version, VersionError, retarget, same_version};
+pub use version::{
+    CandidatePolicy, UpdateKind, Updates, Version, VersionError, choose_updates, retarget,
+    same_version,
+};
 
 /// Parses HCL text and reports whether it is valid: `Ok(())` or the 1-based line and column
 /// of the first error with the parser's message. Exposed for fuzzing and for callers that

@@ -1,7 +1,9 @@
 //! Versions: rewriting a version token in the style of the old one, and ordering versions.
 
+mod candidates;
 mod order;
 
+pub use candidates::{CandidatePolicy, Updates, choose_updates};
 pub use order::{UpdateKind, Version};
 
 use thiserror::Error;
