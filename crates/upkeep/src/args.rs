@@ -84,6 +84,40 @@ pub enum Command {
     Bump(BumpArgs),
     /// Revert exactly the upgrade commit SHA (even with commits on top), and push the revert.
     Rollback(RollbackArgs),
+    /// Ask the registries which image pins have newer versions: the newest patch, minor and
+    /// major of the same shape as the pinned tag (same `v`, same variant, same number of
+    /// parts; no pre-release unless pinned to one).
+    ///
+    /// Images the config skips are listed, not queried. Registries are reached as written
+    /// (`docker.io` through registry-1.docker.io) unless the config's `registries:` redirects
+    /// them; anonymous pull tokens are fetched as the registry asks. Exits 1 when something is
+    /// outdated, 0 when nothing is, 2 on error.
+    Outdated(OutdatedArgs),
+}
+
+/// Arguments of `upkeep outdated`.
+#[derive(Debug, Args)]
+pub struct OutdatedArgs {
+    /// Directories or files to check.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Instead of the report, print one DIUN-shaped JSON object per outdated pin (its newest
+    /// candidate), for `upkeep outdated --emit diun | upkeep bump --diun -`.
+    #[arg(long, value_enum)]
+    pub emit: Option<Emit>,
+    /// Registry requests in flight at most.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub concurrency: usize,
+}
+
+/// `--emit` formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Emit {
+    /// DIUN webhook JSON, one object per line.
+    Diun,
 }
 
 /// Arguments of `upkeep bump`.

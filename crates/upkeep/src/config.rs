@@ -45,6 +45,10 @@ pub struct Config {
     pub registries: BTreeMap<String, Registry>,
     /// Terraform registry base URL for providers and modules.
     pub terraform_registry_url: Option<String>,
+    /// Image → the versions `outdated` may propose (a semver range, `<2`).
+    pub allowed_versions: BTreeMap<String, String>,
+    /// Image → tags `outdated` never proposes (`*` wildcards).
+    pub ignore_versions: BTreeMap<String, Vec<String>>,
     /// `upkeep lint` settings.
     pub lint: LintConfig,
     /// `upkeep filter` settings.

@@ -12,6 +12,7 @@ mod notify;
 mod output;
 mod policy;
 mod rate_limit;
+mod registry;
 mod review;
 mod verify;
 mod woodpecker;

@@ -4,6 +4,7 @@ mod bump;
 mod config;
 mod filter;
 mod lint;
+mod outdated;
 mod plan;
 mod rollback;
 mod scan;
@@ -24,5 +25,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(command) => config::run(&command, config),
         Command::Bump(args) => bump::run(&args, config),
         Command::Rollback(args) => rollback::run(&args, config),
+        Command::Outdated(args) => outdated::run(&args, config),
     }
 }

@@ -1,0 +1,259 @@
+//! A client of the OCI / Docker Registry HTTP API v2, enough to list an image's tags: the
+//! anonymous bearer-token flow of Docker Hub, ghcr.io, lscr.io and quay.io (or credentials
+//! from the environment), `Link` pagination, retries with backoff on 429 and 5xx honouring
+//! `Retry-After`, and the hosts the config redirects.
+
+use crate::config::Registry as RegistryConfig;
+use anyhow::{Context, anyhow, bail};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Attempts per request when the registry answers 429 or 5xx.
+const ATTEMPTS: usize = 3;
+
+/// The client; shared by the worker threads of `outdated`.
+pub struct Registries {
+    http: reqwest::blocking::Client,
+    hosts: BTreeMap<String, RegistryConfig>,
+    /// Bearer tokens by `realm?service&scope`.
+    tokens: Mutex<BTreeMap<String, String>>,
+}
+
+impl Registries {
+    /// A client; `hosts` maps a registry host as written in images to where to reach it.
+    pub fn new(hosts: &BTreeMap<String, RegistryConfig>) -> anyhow::Result<Registries> {
+        Ok(Registries {
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .user_agent(concat!("upkeep/", env!("CARGO_PKG_VERSION")))
+                .build()?,
+            hosts: hosts.clone(),
+            tokens: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// The API base URL and repository of a canonical image name
+    /// (`docker.io/library/postgres` → `https://registry-1.docker.io`, `library/postgres`).
+    fn locate(&self, canonical: &str) -> anyhow::Result<(String, String)> {
+        let (host, repository) = canonical
+            .split_once('/')
+            .ok_or_else(|| anyhow!("`{canonical}` has no registry host"))?;
+        let base = match self.hosts.get(host) {
+            Some(RegistryConfig { url: Some(url), .. }) => url.trim_end_matches('/').to_owned(),
+            Some(RegistryConfig { insecure: true, .. }) => format!("http://{host}"),
+            _ if host == "docker.io" => "https://registry-1.docker.io".to_owned(),
+            _ => format!("https://{host}"),
+        };
+        Ok((base, repository.to_owned()))
+    }
+
+    /// Every tag of the image, following pagination.
+    pub fn tags(&self, canonical: &str) -> anyhow::Result<Vec<String>> {
+        #[derive(serde::Deserialize)]
+        struct TagList {
+            #[serde(default)]
+            tags: Option<Vec<String>>,
+        }
+        let (base, repository) = self.locate(canonical)?;
+        let mut url = Some(format!("{base}/v2/{repository}/tags/list?n=1000"));
+        let mut tags = Vec::new();
+        let mut pages = 0;
+        while let Some(current) = url.take() {
+            pages += 1;
+            if pages > 50 {
+                bail!("{canonical}: more than 50 pages of tags");
+            }
+            let response = self.get(&current, &repository)?;
+            let next = response
+                .headers()
+                .get("link")
+                .and_then(|v| v.to_str().ok())
+                .and_then(next_link)
+                .map(|link| {
+                    if link.starts_with('/') {
+                        format!("{base}{link}")
+                    } else {
+                        link
+                    }
+                });
+            let list: TagList = response
+                .json()
+                .with_context(|| format!("{canonical}: the registry's tag list is not JSON"))?;
+            tags.extend(list.tags.unwrap_or_default());
+            url = next;
+        }
+        Ok(tags)
+    }
+
+    /// GET with the registry's token dance and retries.
+    fn get(&self, url: &str, repository: &str) -> anyhow::Result<reqwest::blocking::Response> {
+        let mut token: Option<String> = None;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = self.http.get(url);
+            if let Some(token) = &token {
+                request = request.bearer_auth(token);
+            }
+            let response = request
+                .send()
+                .map_err(|e| anyhow!("cannot reach {url}: {}", e.without_url()))?;
+            let status = response.status();
+            if status.is_success() {
+                return Ok(response);
+            }
+            if status == reqwest::StatusCode::UNAUTHORIZED && token.is_none() {
+                let challenge = response
+                    .headers()
+                    .get("www-authenticate")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+                    .ok_or_else(|| anyhow!("{url}: 401 without a WWW-Authenticate challenge"))?;
+                token = Some(self.token(&challenge, repository)?);
+                continue;
+            }
+            let retryable =
+                status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+            if retryable && attempt < ATTEMPTS {
+                let wait = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(1 << attempt)
+                    .min(30);
+                std::thread::sleep(Duration::from_secs(wait));
+                continue;
+            }
+            bail!("{url} answered {status}");
+        }
+    }
+
+    /// A bearer token for the challenge `Bearer realm="…",service="…",scope="…"`.
+    fn token(&self, challenge: &str, repository: &str) -> anyhow::Result<String> {
+        let params = challenge_params(challenge)?;
+        let realm = params
+            .get("realm")
+            .ok_or_else(|| anyhow!("no realm in `{challenge}`"))?;
+        let scope = params
+            .get("scope")
+            .cloned()
+            .unwrap_or_else(|| format!("repository:{repository}:pull"));
+        let mut query = vec![("scope", scope)];
+        if let Some(service) = params.get("service") {
+            query.push(("service", service.clone()));
+        }
+        let key = format!("{realm}?{query:?}");
+        if let Some(token) = self
+            .tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Ok(token.clone());
+        }
+        let url = reqwest::Url::parse_with_params(realm, &query)
+            .with_context(|| format!("`{realm}` is not a URL"))?;
+        let mut request = self.http.get(url);
+        if let (Ok(user), Ok(password)) = (
+            std::env::var("UPKEEP_REGISTRY_USERNAME"),
+            std::env::var("UPKEEP_REGISTRY_PASSWORD"),
+        ) {
+            request = request.basic_auth(user, Some(password));
+        }
+        #[derive(serde::Deserialize)]
+        struct Token {
+            token: Option<String>,
+            access_token: Option<String>,
+        }
+        let answer: Token = request
+            .send()
+            .and_then(reqwest::blocking::Response::error_for_status)
+            .map_err(|e| {
+                anyhow!(
+                    "cannot get a registry token from {realm}: {}",
+                    e.without_url()
+                )
+            })?
+            .json()
+            .context("the registry's token answer is not JSON")?;
+        let token = answer
+            .token
+            .or(answer.access_token)
+            .ok_or_else(|| anyhow!("{realm} gave no token"))?;
+        self.tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, token.clone());
+        Ok(token)
+    }
+}
+
+/// The parameters of a `Bearer a="b",c="d"` challenge.
+fn challenge_params(challenge: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    let rest = challenge
+        .trim()
+        .strip_prefix("Bearer ")
+        .ok_or_else(|| anyhow!("unsupported registry challenge `{challenge}`"))?;
+    let mut params = BTreeMap::new();
+    let mut rest = rest.trim();
+    while let Some((key, after)) = rest.split_once('=') {
+        let after = after.trim_start();
+        let (value, tail) = match after.strip_prefix('"') {
+            Some(quoted) => {
+                let end = quoted
+                    .find('"')
+                    .ok_or_else(|| anyhow!("unclosed quote in `{challenge}`"))?;
+                (&quoted[..end], &quoted[end + 1..])
+            }
+            None => after.split_once(',').unwrap_or((after, "")),
+        };
+        params.insert(
+            key.trim().trim_start_matches(',').trim().to_owned(),
+            value.to_owned(),
+        );
+        rest = tail.trim_start_matches([',', ' ']);
+    }
+    Ok(params)
+}
+
+/// The `rel="next"` target of a `Link` header.
+fn next_link(value: &str) -> Option<String> {
+    value.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        params.contains("rel=\"next\"").then(|| {
+            target
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned()
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{challenge_params, next_link};
+
+    #[test]
+    fn challenges_of_the_big_registries_are_read() {
+        let hub = challenge_params(r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/postgres:pull""#).unwrap();
+        assert_eq!(hub["realm"], "https://auth.docker.io/token");
+        assert_eq!(hub["service"], "registry.docker.io");
+        assert_eq!(hub["scope"], "repository:library/postgres:pull");
+        let ghcr = challenge_params(r#"Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:immich-app/immich-server:pull""#).unwrap();
+        assert_eq!(ghcr["service"], "ghcr.io");
+        assert!(challenge_params("Basic realm=\"x\"").is_err());
+    }
+
+    #[test]
+    fn next_links_are_found() {
+        assert_eq!(
+            next_link(r#"</v2/library/postgres/tags/list?last=16.4&n=1000>; rel="next""#)
+                .as_deref(),
+            Some("/v2/library/postgres/tags/list?last=16.4&n=1000")
+        );
+        assert_eq!(next_link(r#"<https://x/y>; rel="prev""#), None);
+    }
+}
