@@ -3,42 +3,10 @@
 
 mod common;
 
-use common::{fixtures, upkeep};
+use common::{git, payload, remote_and_clone, slack_messages, upkeep};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.org")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.org")
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("utf-8")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 /// A bare remote holding the fixtures on `main`, and a clone of it to bump in.
 struct Repos {
@@ -49,38 +17,7 @@ struct Repos {
 
 fn repos() -> Repos {
     let dir = tempfile::tempdir().unwrap();
-    let remote = dir.path().join("remote.git");
-    let seed = dir.path().join("seed");
-    let clone = dir.path().join("clone");
-    git(
-        dir.path(),
-        &[
-            "init",
-            "-q",
-            "--bare",
-            "-b",
-            "main",
-            remote.to_str().unwrap(),
-        ],
-    );
-    copy_dir(&fixtures(), &seed);
-    git(&seed, &["init", "-q", "-b", "main"]);
-    git(&seed, &["add", "-A"]);
-    git(&seed, &["commit", "-q", "-m", "infrastructure"]);
-    git(
-        &seed,
-        &["remote", "add", "origin", remote.to_str().unwrap()],
-    );
-    git(&seed, &["push", "-q", "origin", "main"]);
-    git(
-        dir.path(),
-        &[
-            "clone",
-            "-q",
-            remote.to_str().unwrap(),
-            clone.to_str().unwrap(),
-        ],
-    );
+    let (remote, clone) = remote_and_clone(dir.path(), |_| {});
     git(&clone, &["config", "user.name", "Ops Bot"]);
     git(&clone, &["config", "user.email", "ops@example.org"]);
     Repos {
@@ -92,8 +29,6 @@ fn repos() -> Repos {
 
 async fn services() -> MockServer {
     let server = MockServer::start().await;
-    let payload =
-        |name: &str| std::fs::read_to_string(fixtures().join("../github").join(name)).unwrap();
     Mock::given(method("GET"))
         .and(path("/repos/immich-app/immich"))
         .respond_with(ResponseTemplate::new(200).set_body_string(payload("immich-repo.json")))
@@ -117,8 +52,7 @@ async fn services() -> MockServer {
         )
         .mount(&server)
         .await;
-    let releases =
-        std::fs::read_to_string(fixtures().join("../github/vaultwarden-releases.json")).unwrap();
+    let releases = payload("vaultwarden-releases.json");
     Mock::given(method("GET"))
         .and(path("/repos/dani-garcia/vaultwarden"))
         .respond_with(
@@ -162,22 +96,6 @@ fn bump(server: &MockServer, dir: &Path, args: &[&str]) -> Run {
         stdout: String::from_utf8(output.stdout).unwrap(),
         stderr: String::from_utf8(output.stderr).unwrap(),
     }
-}
-
-async fn slack_messages(server: &MockServer) -> Vec<String> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path() == "/slack/hook")
-        .map(|r| {
-            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["text"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]

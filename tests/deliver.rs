@@ -6,44 +6,12 @@
 
 mod common;
 
-use common::{fixtures, upkeep};
+use common::{git, payload, remote_and_clone, slack_messages, upkeep};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.org")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.org")
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("utf-8")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 /// What the remote's `main` holds now: its SHA and whether it is a revert.
 fn remote_head(remote: &Path) -> (String, bool) {
@@ -119,45 +87,15 @@ struct Setup {
 
 async fn setup(world: World, pods_crash_after_upgrade: bool) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let remote = dir.path().join("remote.git");
-    let seed = dir.path().join("seed");
-    let clone = dir.path().join("clone");
-    git(
-        dir.path(),
-        &[
-            "init",
-            "-q",
-            "--bare",
-            "-b",
-            "main",
-            remote.to_str().unwrap(),
-        ],
-    );
-    copy_dir(&fixtures(), &seed);
     let server = MockServer::start().await;
-    let config = std::fs::read_to_string(seed.join(".upkeep.yaml")).unwrap()
-        + &format!(
-            "woodpecker:\n  server: {0}\n  repo: homelab/infrastructure\nverify:\n  enabled: true\n  urls: {{ vaultwarden: \"{0}/alive\" }}\n",
-            server.uri()
-        );
-    std::fs::write(seed.join(".upkeep.yaml"), config).unwrap();
-    git(&seed, &["init", "-q", "-b", "main"]);
-    git(&seed, &["add", "-A"]);
-    git(&seed, &["commit", "-q", "-m", "infrastructure"]);
-    git(
-        &seed,
-        &["remote", "add", "origin", remote.to_str().unwrap()],
-    );
-    git(&seed, &["push", "-q", "origin", "main"]);
-    git(
-        dir.path(),
-        &[
-            "clone",
-            "-q",
-            remote.to_str().unwrap(),
-            clone.to_str().unwrap(),
-        ],
-    );
+    let (remote, clone) = remote_and_clone(dir.path(), |seed| {
+        let config = std::fs::read_to_string(seed.join(".upkeep.yaml")).unwrap()
+            + &format!(
+                "woodpecker:\n  server: {0}\n  repo: homelab/infrastructure\nverify:\n  enabled: true\n  urls: {{ vaultwarden: \"{0}/alive\" }}\n",
+                server.uri()
+            );
+        std::fs::write(seed.join(".upkeep.yaml"), config).unwrap();
+    });
     // A fake kubectl: pods ready, or crash-looping while the upgrade (not a revert) is live.
     let bin = dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -185,8 +123,7 @@ async fn setup(world: World, pods_crash_after_upgrade: bool) -> Setup {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&kubectl, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let releases =
-        std::fs::read_to_string(fixtures().join("../github/vaultwarden-releases.json")).unwrap();
+    let releases = payload("vaultwarden-releases.json");
     Mock::given(method("GET"))
         .and(path("/repos/dani-garcia/vaultwarden"))
         .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
@@ -276,23 +213,6 @@ fn run_bump(setup: &Setup) -> Run {
     }
 }
 
-async fn slack(setup: &Setup) -> Vec<String> {
-    setup
-        .server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path() == "/slack/hook")
-        .map(|r| {
-            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["text"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect()
-}
-
 fn stage<'a>(report: &'a serde_json::Value, name: &str) -> Vec<&'a str> {
     report["stages"]
         .as_array()
@@ -325,7 +245,7 @@ async fn ci_is_awaited_and_the_service_verified_before_success() {
         setup.polls.load(Ordering::SeqCst) >= 4,
         "the pipeline appeared after a few polls"
     );
-    let messages = slack(&setup).await;
+    let messages = slack_messages(&setup.server).await;
     assert!(
         messages
             .last()
@@ -366,7 +286,7 @@ async fn a_failing_pipeline_is_rolled_back_with_a_pushed_revert() {
         git(&setup.remote, &["log", "-1", "--format=%B", &head])
             .contains(&format!("This reverts commit {upgrade}."))
     );
-    let messages = slack(&setup).await;
+    let messages = slack_messages(&setup.server).await;
     assert!(
         messages
             .iter()
@@ -398,7 +318,7 @@ async fn a_failing_verification_is_reverted_reverified_and_reported() {
     );
     assert!(verifications[1].starts_with("Passed"), "{verifications:?}");
     assert!(remote_head(&setup.remote).1);
-    let messages = slack(&setup).await;
+    let messages = slack_messages(&setup.server).await;
     assert!(
         messages
             .last()
@@ -422,7 +342,7 @@ async fn a_rollback_that_fails_too_is_critical() {
     let run = run_bump(&setup);
     assert_eq!(run.code, 2, "{:#}", run.report);
     assert_eq!(run.report["outcome"], "critical");
-    let messages = slack(&setup).await;
+    let messages = slack_messages(&setup.server).await;
     assert!(
         messages.last().unwrap().contains("CRITICAL")
             && messages.last().unwrap().contains("rollback failed too"),

@@ -2,19 +2,12 @@
 
 mod common;
 
-use common::{fixtures, upkeep};
+use common::{fixtures, payload, upkeep};
 use std::path::{Path, PathBuf};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "ghp_planTestTokenDoNotLeak0123456789";
-
-fn payload(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/github")
-        .join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 fn json(body: String) -> ResponseTemplate {
     ResponseTemplate::new(200)

@@ -17,7 +17,8 @@ pub fn fixture_copy() -> tempfile::TempDir {
     dir
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies a folder tree.
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create dir");
     for entry in std::fs::read_dir(from).expect("read fixtures") {
         let entry = entry.expect("dir entry");
@@ -62,4 +63,86 @@ pub fn pin_at<'a>(
 /// Reads a file of the repo as bytes.
 pub fn read(dir: &Path, file: &str) -> Vec<u8> {
     std::fs::read(dir.join(file)).expect("read file")
+}
+
+/// Runs git in `dir` (as a fixed test identity) and returns its output; fails the test if git
+/// fails.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let output = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.org")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.org")
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+/// In `dir`: a bare repository `remote.git` whose `main` holds the fixtures (after `edit`
+/// has changed the seed), and a clone of it. Returns `(remote, clone)`.
+pub fn remote_and_clone(dir: &Path, edit: impl FnOnce(&Path)) -> (PathBuf, PathBuf) {
+    let remote = dir.join("remote.git");
+    let seed = dir.join("seed");
+    let clone = dir.join("clone");
+    git(
+        dir,
+        &[
+            "init",
+            "-q",
+            "--bare",
+            "-b",
+            "main",
+            remote.to_str().unwrap(),
+        ],
+    );
+    copy_dir(&fixtures(), &seed);
+    edit(&seed);
+    git(&seed, &["init", "-q", "-b", "main"]);
+    git(&seed, &["add", "-A"]);
+    git(&seed, &["commit", "-q", "-m", "infrastructure"]);
+    git(
+        &seed,
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    );
+    git(&seed, &["push", "-q", "origin", "main"]);
+    git(
+        dir,
+        &[
+            "clone",
+            "-q",
+            remote.to_str().unwrap(),
+            clone.to_str().unwrap(),
+        ],
+    );
+    (remote, clone)
+}
+
+/// A GitHub API payload from `fixtures/github`.
+pub fn payload(name: &str) -> String {
+    let path = fixtures().join("../github").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The texts the test server received on its Slack webhook (`/slack/hook`), in order.
+pub async fn slack_messages(server: &wiremock::MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/slack/hook")
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
 }
