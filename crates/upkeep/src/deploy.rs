@@ -25,6 +25,19 @@ pub struct Stage {
 #[derive(Debug, Default)]
 pub struct Stages(pub Vec<Stage>);
 
+/// One line per stage: name, duration, what it did.
+pub fn render_stages(stages: &[Stage]) -> String {
+    stages
+        .iter()
+        .map(|stage| {
+            format!(
+                "  {:<7} {:>7.3} s  {}\n",
+                stage.name, stage.seconds, stage.detail
+            )
+        })
+        .collect()
+}
+
 impl Stages {
     /// Runs `work` as stage `name`, recording its duration and what it says.
     pub fn run<T>(

@@ -5,7 +5,7 @@ use crate::clock::Clock;
 use crate::commands::filter::{Update, judge};
 use crate::commands::plan::{Prepared, Request, prepare};
 use crate::config::Config;
-use crate::deploy::{Delivery, Stages, ci_for};
+use crate::deploy::{Delivery, Stages, ci_for, render_stages};
 use crate::git::{Git, TRAILER};
 use crate::hooks;
 use crate::notify::{Level, Notifier};
@@ -389,12 +389,7 @@ fn print_report(
                 "{} {} -> {}: {outcome} ({})\n",
                 bump.stack, bump.old, bump.new, bump.risk
             );
-            for stage in &bump.stages {
-                text.push_str(&format!(
-                    "  {:<7} {:>7.3} s  {}\n",
-                    stage.name, stage.seconds, stage.detail
-                ));
-            }
+            text.push_str(&render_stages(&bump.stages));
             output::print(&text)
         }
     }

@@ -4,7 +4,7 @@
 use crate::args::{CiMode, RollbackArgs, VerifyMode};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::deploy::{Delivery, Stages, ci_for};
+use crate::deploy::{Delivery, Stages, ci_for, render_stages};
 use crate::git::Git;
 use crate::notify::{Level, Notifier};
 use crate::output;
@@ -54,13 +54,7 @@ pub fn run(args: &RollbackArgs, config_file: Option<&Path>) -> anyhow::Result<Ex
     let mut stages = Stages::default();
     let notifier = Notifier::new(config.notify.slack_webhook_url.as_deref());
     let outcome = delivery.roll_back(&mut stages, sha)?;
-    let mut text = String::new();
-    for stage in &stages.0 {
-        text.push_str(&format!(
-            "  {:<7} {:>7.3} s  {}\n",
-            stage.name, stage.seconds, stage.detail
-        ));
-    }
+    let text = render_stages(&stages.0);
     match outcome {
         Ok(revert) => {
             notifier.send(
