@@ -1,6 +1,8 @@
 //! End-to-end tests of `upkeep outdated` against a local server speaking the registry API
 //! with the headers the big registries send: the anonymous token flow, `Link` pagination,
-//! and a slow registry for the concurrency bound.
+//! Basic credentials from Docker's config, a slow registry for the concurrency bound, Helm
+//! repository indexes (cached with their ETag), OCI charts, and the Terraform registry
+//! protocol for providers and modules.
 
 mod common;
 
@@ -32,10 +34,20 @@ fn repo(images: &[&str], server: &MockServer) -> tempfile::TempDir {
 }
 
 fn outdated(dir: &Path, args: &[&str]) -> (i32, String) {
+    let home = tempfile::tempdir().unwrap();
+    outdated_at_home(dir, home.path(), args)
+}
+
+/// Runs `upkeep outdated` with `home` holding the response cache and Docker's config;
+/// returns the exit code and stdout followed by stderr.
+fn outdated_at_home(dir: &Path, home: &Path, args: &[&str]) -> (i32, String) {
     let output = upkeep(dir)
         .arg("outdated")
         .args(args)
         .env_remove("UPKEEP_CONFIG")
+        .env_remove("UPKEEP_REGISTRY_USERNAME")
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("DOCKER_CONFIG", home.join("docker"))
         .output()
         .unwrap();
     (
@@ -179,4 +191,300 @@ async fn one_hundred_fifty_images_on_a_slow_registry_take_under_two_seconds() {
     assert!(elapsed.as_millis() < 2000, "{elapsed:?}");
     // Eight in flight: 150 × 50 ms ≥ 0.9 s; one at a time would be 7.5 s.
     assert!(elapsed.as_millis() >= 900, "{elapsed:?}");
+}
+
+/// Writes `main.tf` and `.upkeep.yaml` into a new repository.
+fn stack(main_tf: &str, config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("stacks/platform");
+    std::fs::create_dir_all(&stack).unwrap();
+    std::fs::write(stack.join("main.tf"), main_tf).unwrap();
+    std::fs::write(dir.path().join(".upkeep.yaml"), config).unwrap();
+    dir
+}
+
+fn json_body(body: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .insert_header("content-type", "application/json")
+        .set_body_string(body)
+}
+
+const INDEX: &str = r#"apiVersion: v1
+entries:
+  grafana:
+  - apiVersion: v2
+    appVersion: 12.0.1
+    created: "2026-11-18T09:12:44.1Z"
+    description: The leading tool for querying and visualizing time series and metrics.
+    digest: 4b8c3f0e9a8d
+    name: grafana
+    type: application
+    urls:
+    - https://github.com/grafana/helm-charts/releases/download/grafana-9.0.0/grafana-9.0.0.tgz
+    version: 9.0.0
+  - apiVersion: v2
+    appVersion: 11.4.0
+    name: grafana
+    version: 8.6.2
+  - apiVersion: v2
+    appVersion: 11.3.1
+    name: grafana
+    version: 8.5.2
+  - apiVersion: v2
+    name: grafana
+    version: 8.5.1
+  - apiVersion: v2
+    name: grafana
+    version: 9.1.0-beta.1
+  loki:
+  - apiVersion: v2
+    name: loki
+    version: 6.18.0
+generated: "2026-11-20T10:00:00.000000000Z"
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn charts_providers_and_modules_are_checked_and_indexes_revalidated() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/charts/index.yaml"))
+        .and(header("if-none-match", "\"idx-41\""))
+        .respond_with(ResponseTemplate::new(304).insert_header("etag", "\"idx-41\""))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/charts/index.yaml"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("etag", "\"idx-41\"")
+                .insert_header("content-type", "application/x-yaml")
+                .set_body_string(INDEX),
+        )
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/woodpecker-ci/helm/woodpecker/tags/list"))
+        .respond_with(json_body(
+            r#"{"name":"woodpecker-ci/helm/woodpecker","tags":["3.4.2","3.4.3","3.5.0","sha256-1f2e3d.sig"]}"#,
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/.well-known/terraform.json"))
+        .respond_with(json_body(
+            r#"{"modules.v1":"/v1/modules/","providers.v1":"/v1/providers/","login.v1":{"client":"terraform-cli"}}"#,
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/providers/hashicorp/kubernetes/versions"))
+        .respond_with(json_body(
+            r#"{"id":"hashicorp/kubernetes","versions":[{"version":"2.35.0","protocols":["5.0"],"platforms":[{"os":"linux","arch":"amd64"}]},{"version":"2.35.1","protocols":["5.0"],"platforms":[]},{"version":"2.38.0","protocols":["5.0"],"platforms":[]},{"version":"3.0.1","protocols":["5.0"],"platforms":[]}],"warnings":null}"#,
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/modules/bpg/virtual-machine/proxmox/versions"))
+        .respond_with(json_body(
+            r#"{"modules":[{"source":"bpg/virtual-machine/proxmox","versions":[{"version":"0.9.1","root":{},"submodules":[]},{"version":"0.9.3","root":{},"submodules":[]},{"version":"0.10.0","root":{},"submodules":[]}]}]}"#,
+        ))
+        .mount(&server)
+        .await;
+    let main_tf = format!(
+        r#"terraform {{
+  required_providers {{
+    kubernetes = {{
+      source  = "hashicorp/kubernetes"
+      version = "~> 2.35"
+    }}
+    cloudflare = {{
+      source  = "cloudflare/cloudflare"
+      version = ">= 4.40, < 5.0"
+    }}
+  }}
+}}
+
+resource "helm_release" "grafana" {{
+  name       = "grafana"
+  repository = "{0}/charts"
+  chart      = "grafana"
+  version    = "8.5.1"
+}}
+
+resource "helm_release" "woodpecker" {{
+  name       = "woodpecker"
+  repository = "oci://ghcr.io/woodpecker-ci/helm"
+  chart      = "woodpecker"
+  version    = "3.4.2"
+}}
+
+module "vm" {{
+  source  = "bpg/virtual-machine/proxmox"
+  version = "0.9.1"
+}}
+
+module "dns" {{
+  source = "git::https://github.com/example-homelab/terraform-dns-records.git//modules/zone?ref=v1.4.2"
+}}
+"#,
+        server.uri()
+    );
+    let config = format!(
+        "registries:\n  ghcr.io: {{ url: \"{0}\" }}\nterraform_registry_url: \"{0}\"\n",
+        server.uri()
+    );
+    let dir = stack(&main_tf, &config);
+    let home = tempfile::tempdir().unwrap();
+    let (code, out) = outdated_at_home(dir.path(), home.path(), &["--format", "json"]);
+    assert_eq!(code, 1, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let picks: Vec<String> = report["updates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            format!(
+                "{} {} {} → {} {} {} ({})",
+                u["kind"].as_str().unwrap(),
+                u["name"].as_str().unwrap(),
+                u["current"].as_str().unwrap(),
+                u["patch"],
+                u["minor"],
+                u["major"],
+                u["source"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let here = server.uri();
+    assert_eq!(
+        picks,
+        [
+            "provider hashicorp/kubernetes 2.35 → null \"2.38\" \"3.0\" (registry.terraform.io)".to_owned(),
+            format!("helm_chart grafana 8.5.1 → \"8.5.2\" \"8.6.2\" \"9.0.0\" ({here}/charts)"),
+            "helm_chart woodpecker 3.4.2 → \"3.4.3\" \"3.5.0\" null (ghcr.io)".to_owned(),
+            "module bpg/virtual-machine/proxmox 0.9.1 → \"0.9.3\" \"0.10.0\" null (registry.terraform.io)".to_owned(),
+        ],
+        "{out}"
+    );
+    let unchecked = report["unchecked"].to_string();
+    assert!(
+        unchecked.contains("provider cloudflare/cloudflare: not one version (range)"),
+        "{unchecked}"
+    );
+    assert!(unchecked.contains("a module from git"), "{unchecked}");
+
+    // A second run revalidates the cached index: same answer, and the server saw the ETag.
+    let (code, again) = outdated_at_home(dir.path(), home.path(), &["--format", "json"]);
+    assert_eq!(code, 1, "{again}");
+    assert_eq!(again, out);
+    let conditional = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/charts/index.yaml")
+        .map(|r| r.headers.get("if-none-match").is_some())
+        .collect::<Vec<_>>();
+    assert_eq!(conditional, [false, true]);
+
+    // `--kind` narrows the check; the human table names its columns.
+    let (code, table) = outdated_at_home(dir.path(), home.path(), &["--kind", "provider"]);
+    assert_eq!(code, 1, "{table}");
+    assert!(table.starts_with("PIN "), "{table}");
+    assert!(table.contains("hashicorp/kubernetes  2.35"), "{table}");
+    assert!(!table.contains("grafana"), "{table}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn docker_config_credentials_go_to_their_own_host_only() {
+    let server = MockServer::start().await;
+    // registry.lan:5000 asks for Basic credentials; "ci-robot:hunter22" in base64.
+    Mock::given(method("GET"))
+        .and(path("/v2/home/backup/tags/list"))
+        .and(header("authorization", "Basic Y2ktcm9ib3Q6aHVudGVyMjI="))
+        .respond_with(json_body(
+            r#"{"name":"home/backup","tags":["1.2.0","1.3.0"]}"#,
+        ))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/home/backup/tags/list"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .insert_header("www-authenticate", "Basic realm=\"Registry Realm\""),
+        )
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let realm = format!("{}/token", server.uri());
+    Mock::given(method("GET"))
+        .and(path("/v2/linuxserver/syncthing/tags/list"))
+        .and(header("authorization", "Bearer anon"))
+        .respond_with(json_body(r#"{"tags":["1.27.0","1.27.1"]}"#))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/linuxserver/syncthing/tags/list"))
+        .respond_with(ResponseTemplate::new(401).insert_header(
+            "www-authenticate",
+            format!("Bearer realm=\"{realm}\",service=\"ghcr.io\",scope=\"repository:linuxserver/syncthing:pull\"").as_str(),
+        ))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/token"))
+        .respond_with(json_body(r#"{"token":"anon"}"#))
+        .mount(&server)
+        .await;
+    let main_tf = "resource \"kubernetes_cron_job_v1\" \"backup\" {\n  spec {\n    job_template {\n      spec {\n        template {\n          spec {\n            container {\n              name  = \"backup\"\n              image = \"registry.lan:5000/home/backup:1.2.0\"\n            }\n            container {\n              name  = \"sync\"\n              image = \"ghcr.io/linuxserver/syncthing:1.27.0\"\n            }\n          }\n        }\n      }\n    }\n  }\n}\n";
+    let config = format!(
+        "registries:\n  registry.lan:5000: {{ url: \"{0}\" }}\n  ghcr.io: {{ url: \"{0}\" }}\n",
+        server.uri()
+    );
+    let dir = stack(main_tf, &config);
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join("docker")).unwrap();
+    std::fs::write(
+        home.path().join("docker/config.json"),
+        r#"{"auths":{"registry.lan:5000":{"auth":"Y2ktcm9ib3Q6aHVudGVyMjI="}},"credsStore":"upkeep-test-no-such-helper"}"#,
+    )
+    .unwrap();
+    let (code, out) = outdated_at_home(dir.path(), home.path(), &["--format", "json"]);
+    assert_eq!(code, 1, "{out}");
+    let (json, logs) = out.split_at(out.rfind("}\n").unwrap() + 2);
+    assert!(
+        logs.contains("docker-credential-upkeep-test-no-such-helper"),
+        "{logs}"
+    );
+    let report: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(report["errors"], serde_json::json!([]), "{out}");
+    let minors: Vec<&str> = report["updates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["minor"].as_str().or(u["patch"].as_str()).unwrap())
+        .collect();
+    assert_eq!(minors, ["1.3.0", "1.27.1"]);
+    assert!(!out.contains("hunter22"));
+    // The token endpoint of the other host never saw the LAN registry's credential.
+    let requests = server.received_requests().await.unwrap();
+    let token_requests: Vec<_> = requests
+        .iter()
+        .filter(|r| r.url.path() == "/token")
+        .collect();
+    assert_eq!(token_requests.len(), 1);
+    assert!(token_requests[0].headers.get("authorization").is_none());
+
+    // Without the config file the LAN registry is an error that says why.
+    std::fs::remove_file(home.path().join("docker/config.json")).unwrap();
+    let (_, out) = outdated_at_home(dir.path(), home.path(), &["--format", "json"]);
+    assert!(
+        out.contains("asks for credentials and none are configured"),
+        "{out}"
+    );
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 /// One cached response.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub(crate) struct Entry {
+pub struct CachedResponse {
     /// The URL it answers.
     pub url: String,
     /// The `ETag` to send as `If-None-Match`.
@@ -21,11 +21,12 @@ pub(crate) struct Entry {
 
 /// The cache directory: one JSON file per URL, named by a stable hash of the URL.
 #[derive(Debug, Clone)]
-pub(crate) struct Cache {
+pub struct Cache {
     dir: PathBuf,
 }
 
 impl Cache {
+    /// A cache in `dir` (created on the first write).
     pub fn new(dir: &Path) -> Cache {
         Cache {
             dir: dir.to_owned(),
@@ -38,15 +39,15 @@ impl Cache {
     }
 
     /// The entry for `url`, if cached and readable (a corrupt entry is a miss).
-    pub fn get(&self, url: &str) -> Option<Entry> {
+    pub fn get(&self, url: &str) -> Option<CachedResponse> {
         let text = std::fs::read_to_string(self.path(url)).ok()?;
-        let entry: Entry = serde_json::from_str(&text).ok()?;
+        let entry: CachedResponse = serde_json::from_str(&text).ok()?;
         (entry.url == url).then_some(entry)
     }
 
     /// Stores an entry; failing to write only costs a future full request, so it is logged,
     /// not returned.
-    pub fn put(&self, entry: &Entry) {
+    pub fn put(&self, entry: &CachedResponse) {
         let write = || -> std::io::Result<()> {
             std::fs::create_dir_all(&self.dir)?;
             let path = self.path(&entry.url);
@@ -69,13 +70,13 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{Cache, Entry, fnv1a};
+    use super::{Cache, CachedResponse, fnv1a};
 
     #[test]
     fn entries_round_trip_and_a_corrupt_one_is_a_miss() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
-        let entry = Entry {
+        let entry = CachedResponse {
             url: "https://api.github.com/repos/a/b/releases".to_owned(),
             etag: "W/\"abc\"".to_owned(),
             body: "[]".to_owned(),

@@ -2,7 +2,7 @@
 //! pagination by `Link` headers, and rate limits read from the response headers (wait when
 //! the reset is near, stop with a clear message when it is not; never hammer).
 
-use crate::cache::{Cache, Entry};
+use crate::cache::{Cache, CachedResponse};
 use http::header::{ACCEPT, HeaderMap, HeaderValue, IF_NONE_MATCH};
 use http::{StatusCode, Uri};
 use octocrab::Octocrab;
@@ -379,7 +379,7 @@ impl GitHub {
             let next = link(&headers, "next");
             let pages = link(&headers, "last").and_then(|last| page_number(&last));
             if let (Some(cache), Some(etag)) = (&self.cache, header(&headers, "etag")) {
-                cache.put(&Entry {
+                cache.put(&CachedResponse {
                     url: key.clone(),
                     etag: etag.to_owned(),
                     body: body.clone(),

@@ -111,6 +111,13 @@ pub struct OutdatedArgs {
     /// Registry requests in flight at most.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub concurrency: usize,
+    /// Only pins of these kinds (repeat or separate with commas); all kinds by default.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub kind: Vec<KindArg>,
+    /// Fetch Helm repository indexes in full instead of revalidating the cached copy
+    /// [cache: $XDG_CACHE_HOME/upkeep/charts, else ~/.cache/upkeep/charts].
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// `--emit` formats.

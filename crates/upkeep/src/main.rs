@@ -1,19 +1,24 @@
 //! `upkeep`: keep the version pins of a Terraform/Helm infrastructure repo current, safely.
 
 mod args;
+mod cache_dir;
+mod chart_index;
 mod clock;
 mod commands;
 mod config;
 mod deploy;
 mod git;
 mod hooks;
+mod http_retry;
 mod lint;
+mod lookup;
 mod notify;
 mod output;
 mod policy;
 mod rate_limit;
 mod registry;
 mod review;
+mod terraform_registry;
 mod verify;
 mod woodpecker;
 

@@ -1,11 +1,12 @@
-//! `upkeep outdated`: which image pins have newer versions in their registries.
+//! `upkeep outdated`: which pins (images, charts, providers, modules) have newer versions
+//! where they are published.
 
 use crate::args::{Emit, Format, OutdatedArgs};
 use crate::commands::scan::scan_paths;
 use crate::config::Config;
+use crate::lookup::{Lookup, Sources, cut_to_prefix};
 use crate::output;
 use crate::policy::skip_reason;
-use crate::registry::Registries;
 use anyhow::Context;
 use indicatif::ProgressBar;
 use serde::Serialize;
@@ -14,8 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 use upkeep_pins::{
-    CandidatePolicy, Pin, PinKind, PinStatus, ScanOptions, Updates, canonical_image_name,
-    choose_updates,
+    CandidatePolicy, Pin, PinKind, ScanOptions, Updates, canonical_image_name, choose_updates,
 };
 
 /// One outdated pin, as printed with `--format json`.
@@ -27,17 +27,19 @@ struct Update<'a> {
     patch: Option<String>,
     minor: Option<String>,
     major: Option<String>,
+    /// The registry host or chart repository asked.
+    source: String,
 }
 
 /// The JSON report.
 #[derive(Serialize)]
 struct Report<'a> {
     updates: Vec<Update<'a>>,
-    /// `name: reason` of images skipped by the config.
+    /// `name: reason` of pins skipped by the config.
     skipped: Vec<String>,
-    /// `name: problem` of images whose registry could not answer.
+    /// `name: problem` of pins whose registry could not answer.
     errors: Vec<String>,
-    /// Pins of kinds not checked yet (charts, providers, modules).
+    /// `kind name: why` of pins that cannot be checked (ranges, git modules, local charts).
     unchecked: Vec<String>,
 }
 
@@ -46,31 +48,34 @@ pub fn run(args: &OutdatedArgs, config_file: Option<&Path>) -> anyhow::Result<Ex
     let start = args.paths.first().map_or(Path::new("."), PathBuf::as_path);
     let (config, _) = Config::load(config_file, start)?;
     let report = scan_paths(&args.paths, &ScanOptions::default())?;
-    let images = |pin: &&Pin| {
-        matches!(
-            pin.kind,
-            PinKind::Image | PinKind::HelmSet | PinKind::ValuesImage
-        ) && pin.status == PinStatus::Pinned
-    };
+    let kinds: Vec<PinKind> = args.kind.iter().copied().map(PinKind::from).collect();
+    let pins: Vec<&Pin> = report
+        .pins
+        .iter()
+        .filter(|pin| kinds.is_empty() || kinds.contains(&pin.kind))
+        .collect();
     let mut skipped = Vec::new();
-    let mut wanted = BTreeSet::new();
-    for pin in report.pins.iter().filter(images) {
-        match skip_reason(&config, &pin.canonical) {
-            Some(why) => skipped.push(format!("{}: {why}", pin.name)),
-            None => {
-                wanted.insert(pin.canonical.clone());
-            }
+    let mut unchecked = Vec::new();
+    let mut checked = Vec::new();
+    for pin in pins {
+        if let Some(why) = skip_reason(&config, &pin.canonical) {
+            skipped.push(format!("{}: {why}", pin.name));
+            continue;
+        }
+        match Lookup::of(pin) {
+            Ok(lookup) => checked.push((pin, lookup)),
+            Err(why) => unchecked.push(format!("{} {}: {why}", pin.kind.as_str(), pin.name)),
         }
     }
     skipped.dedup();
-    let tags = fetch_all(&config, wanted, args.concurrency.max(1))?;
+    unchecked.dedup();
+    let sources = Sources::new(&config, args.no_cache)?;
+    let wanted: BTreeSet<Lookup> = checked.iter().map(|(_, lookup)| lookup.clone()).collect();
+    let versions = fetch_all(&sources, wanted, args.concurrency.max(1));
     let mut updates = Vec::new();
     let mut errors = Vec::new();
-    for pin in report.pins.iter().filter(images) {
-        let Some(result) = tags.get(&pin.canonical) else {
-            continue;
-        };
-        let list = match result {
+    for (pin, lookup) in checked {
+        let list = match &versions[&lookup] {
             Ok(list) => list,
             Err(error) => {
                 errors.push(format!("{}: {error}", pin.name));
@@ -78,11 +83,16 @@ pub fn run(args: &OutdatedArgs, config_file: Option<&Path>) -> anyhow::Result<Ex
             }
         };
         let current = pin.version.as_deref().unwrap_or_default();
+        let list = if lookup.compares_by_prefix() {
+            cut_to_prefix(current, list.clone())
+        } else {
+            list.clone()
+        };
         let Updates {
             patch,
             minor,
             major,
-        } = choose_updates(current, list, &policy(&config, &pin.canonical)?);
+        } = choose_updates(current, &list, &policy(&config, &pin.canonical)?);
         if patch.is_some() || minor.is_some() || major.is_some() {
             updates.push(Update {
                 pin,
@@ -90,21 +100,11 @@ pub fn run(args: &OutdatedArgs, config_file: Option<&Path>) -> anyhow::Result<Ex
                 patch,
                 minor,
                 major,
+                source: lookup.source().to_owned(),
             });
         }
     }
     errors.dedup();
-    let unchecked: Vec<String> = report
-        .pins
-        .iter()
-        .filter(|pin| {
-            matches!(
-                pin.kind,
-                PinKind::HelmChart | PinKind::Provider | PinKind::Module
-            )
-        })
-        .map(|pin| format!("{} {}", pin.kind.as_str(), pin.name))
-        .collect();
     let outdated = !updates.is_empty();
     match (args.emit, args.format) {
         (Some(Emit::Diun), _) => output::print(&diun_lines(&updates))?,
@@ -114,7 +114,7 @@ pub fn run(args: &OutdatedArgs, config_file: Option<&Path>) -> anyhow::Result<Ex
             errors,
             unchecked,
         })?,
-        (None, Format::Human) => output::print(&table(&updates, &skipped, &errors))?,
+        (None, Format::Human) => output::print(&table(&updates, &skipped, &errors, &unchecked))?,
     }
     Ok(if outdated {
         ExitCode::from(1)
@@ -123,9 +123,9 @@ pub fn run(args: &OutdatedArgs, config_file: Option<&Path>) -> anyhow::Result<Ex
     })
 }
 
-/// The candidate policy of one image: its `allowed_versions` and `ignore_versions`.
+/// The candidate policy of one pin: its `allowed_versions` and `ignore_versions`.
 fn policy(config: &Config, canonical: &str) -> anyhow::Result<CandidatePolicy> {
-    let find = |key: &String| canonical_image_name(key) == canonical;
+    let find = |key: &String| canonical_image_name(key) == canonical || key == canonical;
     let allowed =
         match config.allowed_versions.iter().find(|(key, _)| find(key)) {
             Some((key, range)) => Some(semver::VersionReq::parse(range).with_context(|| {
@@ -142,40 +142,35 @@ fn policy(config: &Config, canonical: &str) -> anyhow::Result<CandidatePolicy> {
     Ok(CandidatePolicy { allowed, ignore })
 }
 
-type Fetched = BTreeMap<String, Result<Vec<String>, String>>;
+type Fetched = BTreeMap<Lookup, Result<Vec<String>, String>>;
 
-/// Lists the tags of every image, `concurrency` requests at a time, with a progress bar on
-/// a terminal.
-fn fetch_all(
-    config: &Config,
-    images: BTreeSet<String>,
-    concurrency: usize,
-) -> anyhow::Result<Fetched> {
-    let registries = Registries::new(&config.registries)?;
-    let bar = ProgressBar::new(images.len() as u64);
-    if images.len() < 10 {
+/// Lists the versions of every lookup, `concurrency` requests at a time, with a progress bar
+/// on a terminal.
+fn fetch_all(sources: &Sources, lookups: BTreeSet<Lookup>, concurrency: usize) -> Fetched {
+    let bar = ProgressBar::new(lookups.len() as u64);
+    if lookups.len() < 10 {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let queue = Mutex::new(images.into_iter());
+    let queue = Mutex::new(lookups.into_iter());
     let results = Mutex::new(BTreeMap::new());
     std::thread::scope(|scope| {
         for _ in 0..concurrency {
             scope.spawn(|| {
                 loop {
                     let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-                    let Some(image) = next else { break };
-                    let tags = registries.tags(&image).map_err(|e| format!("{e:#}"));
+                    let Some(lookup) = next else { break };
+                    let versions = sources.versions(&lookup).map_err(|e| format!("{e:#}"));
                     results
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .insert(image, tags);
+                        .insert(lookup, versions);
                     bar.inc(1);
                 }
             });
         }
     });
     bar.finish_and_clear();
-    Ok(results.into_inner().unwrap_or_else(|e| e.into_inner()))
+    results.into_inner().unwrap_or_else(|e| e.into_inner())
 }
 
 fn newest(update: &Update<'_>) -> Option<String> {
@@ -186,10 +181,17 @@ fn newest(update: &Update<'_>) -> Option<String> {
         .or_else(|| update.patch.clone())
 }
 
-/// One DIUN webhook object per line.
+/// One DIUN webhook object per line, for image pins only: DIUN speaks of images, and a
+/// chart, provider or module written as one would be misread downstream.
 fn diun_lines(updates: &[Update<'_>]) -> String {
     let mut out = String::new();
-    for update in updates {
+    let images = updates.iter().filter(|update| {
+        matches!(
+            update.pin.kind,
+            PinKind::Image | PinKind::HelmSet | PinKind::ValuesImage
+        )
+    });
+    for update in images {
         let Some(tag) = newest(update) else { continue };
         let object = serde_json::json!({
             "diun_version": concat!("upkeep-", env!("CARGO_PKG_VERSION")),
@@ -208,26 +210,56 @@ fn diun_lines(updates: &[Update<'_>]) -> String {
     out
 }
 
-fn table(updates: &[Update<'_>], skipped: &[String], errors: &[String]) -> String {
+fn table(
+    updates: &[Update<'_>],
+    skipped: &[String],
+    errors: &[String],
+    unchecked: &[String],
+) -> String {
     use std::fmt::Write;
-    let mut out = String::new();
     let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    let mut rows = vec![[
+        "PIN".to_owned(),
+        "CURRENT".to_owned(),
+        "PATCH".to_owned(),
+        "MINOR".to_owned(),
+        "MAJOR".to_owned(),
+        "SOURCE".to_owned(),
+        "WHERE".to_owned(),
+    ]];
     for update in updates {
         let pin = update.pin;
-        let _ = writeln!(
-            out,
-            "{}:{}  {}  {}  patch {}  minor {}  major {}",
-            pin.file.display(),
-            pin.line,
-            pin.name,
-            update.current,
+        rows.push([
+            pin.name.clone(),
+            update.current.to_owned(),
             dash(&update.patch),
             dash(&update.minor),
-            dash(&update.major)
-        );
+            dash(&update.major),
+            update.source.clone(),
+            format!("{}:{}", pin.file.display(), pin.line),
+        ]);
+    }
+    let mut widths = [0; 7];
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    if !updates.is_empty() {
+        for row in &rows {
+            let mut line = String::new();
+            for (cell, width) in row.iter().zip(widths) {
+                let _ = write!(line, "{cell:width$}  ");
+            }
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
     }
     for line in skipped {
         let _ = writeln!(out, "skipped: {line}");
+    }
+    for line in unchecked {
+        let _ = writeln!(out, "unchecked: {line}");
     }
     for line in errors {
         let _ = writeln!(out, "error: {line}");

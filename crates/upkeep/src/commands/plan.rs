@@ -2,6 +2,7 @@
 //! the risk with its evidence, and draft the review. Writes nothing.
 
 use crate::args::{Format, PlanArgs};
+use crate::cache_dir::default_cache_dir;
 use crate::config::Config;
 use crate::output;
 use crate::review::{MessageParts, PlanReport, RuleOutput, commit_message, render};
@@ -221,7 +222,10 @@ fn github_client(request: &Request<'_>, config: &Config) -> anyhow::Result<GitHu
     let cache_dir = if request.no_cache {
         None
     } else {
-        request.cache_dir.clone().or_else(default_cache_dir)
+        request
+            .cache_dir
+            .clone()
+            .or_else(|| default_cache_dir("github"))
     };
     let github = GitHub::new(&GitHubOptions {
         api_url,
@@ -245,14 +249,6 @@ fn github_client(request: &Request<'_>, config: &Config) -> anyhow::Result<GitHu
             bar.finish_and_clear();
         }
     })))
-}
-
-/// `$XDG_CACHE_HOME/upkeep/github`, else `~/.cache/upkeep/github`.
-fn default_cache_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
-    Some(base.join("upkeep").join("github"))
 }
 
 /// What the notes are looked up for.

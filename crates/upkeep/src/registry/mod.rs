@@ -1,21 +1,23 @@
 //! A client of the OCI / Docker Registry HTTP API v2, enough to list an image's tags: the
-//! anonymous bearer-token flow of Docker Hub, ghcr.io, lscr.io and quay.io (or credentials
-//! from the environment), `Link` pagination, retries with backoff on 429 and 5xx honouring
-//! `Retry-After`, and the hosts the config redirects.
+//! anonymous bearer-token flow of Docker Hub, ghcr.io, lscr.io and quay.io, registries that
+//! ask for Basic credentials, `Link` pagination, retries with backoff on 429 and 5xx honouring
+//! `Retry-After`, and the hosts the config redirects. Credentials are per host (see
+//! [`credentials`]).
+
+mod credentials;
 
 use crate::config::Registry as RegistryConfig;
+use crate::http_retry;
 use anyhow::{Context, anyhow, bail};
+use credentials::{Credential, Credentials};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::Duration;
-
-/// Attempts per request when the registry answers 429 or 5xx.
-const ATTEMPTS: usize = 3;
 
 /// The client; shared by the worker threads of `outdated`.
 pub struct Registries {
     http: reqwest::blocking::Client,
     hosts: BTreeMap<String, RegistryConfig>,
+    credentials: Credentials,
     /// Bearer tokens by `realm?service&scope`.
     tokens: Mutex<BTreeMap<String, String>>,
 }
@@ -24,18 +26,16 @@ impl Registries {
     /// A client; `hosts` maps a registry host as written in images to where to reach it.
     pub fn new(hosts: &BTreeMap<String, RegistryConfig>) -> anyhow::Result<Registries> {
         Ok(Registries {
-            http: reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(20))
-                .user_agent(concat!("upkeep/", env!("CARGO_PKG_VERSION")))
-                .build()?,
+            http: http_retry::client()?,
             hosts: hosts.clone(),
+            credentials: Credentials::load()?,
             tokens: Mutex::new(BTreeMap::new()),
         })
     }
 
     /// The API base URL and repository of a canonical image name
     /// (`docker.io/library/postgres` → `https://registry-1.docker.io`, `library/postgres`).
-    fn locate(&self, canonical: &str) -> anyhow::Result<(String, String)> {
+    fn locate(&self, canonical: &str) -> anyhow::Result<Located> {
         let (host, repository) = canonical
             .split_once('/')
             .ok_or_else(|| anyhow!("`{canonical}` has no registry host"))?;
@@ -45,7 +45,11 @@ impl Registries {
             _ if host == "docker.io" => "https://registry-1.docker.io".to_owned(),
             _ => format!("https://{host}"),
         };
-        Ok((base, repository.to_owned()))
+        Ok(Located {
+            host: host.to_owned(),
+            base,
+            repository: repository.to_owned(),
+        })
     }
 
     /// Every tag of the image, following pagination.
@@ -55,7 +59,10 @@ impl Registries {
             #[serde(default)]
             tags: Option<Vec<String>>,
         }
-        let (base, repository) = self.locate(canonical)?;
+        let located = self.locate(canonical)?;
+        let Located {
+            base, repository, ..
+        } = &located;
         let mut url = Some(format!("{base}/v2/{repository}/tags/list?n=1000"));
         let mut tags = Vec::new();
         let mut pages = 0;
@@ -64,7 +71,7 @@ impl Registries {
             if pages > 50 {
                 bail!("{canonical}: more than 50 pages of tags");
             }
-            let response = self.get(&current, &repository)?;
+            let response = self.get(&current, &located)?;
             let next = response
                 .headers()
                 .get("link")
@@ -86,44 +93,39 @@ impl Registries {
         Ok(tags)
     }
 
-    /// GET with the registry's token dance and retries.
-    fn get(&self, url: &str, repository: &str) -> anyhow::Result<reqwest::blocking::Response> {
-        let mut token: Option<String> = None;
-        let mut attempt = 0;
+    /// GET with the registry's authentication dance and retries.
+    fn get(&self, url: &str, located: &Located) -> anyhow::Result<reqwest::blocking::Response> {
+        let mut auth: Option<Auth> = None;
         loop {
-            attempt += 1;
-            let mut request = self.http.get(url);
-            if let Some(token) = &token {
-                request = request.bearer_auth(token);
-            }
-            let response = request
-                .send()
-                .map_err(|e| anyhow!("cannot reach {url}: {}", e.without_url()))?;
+            let response = http_retry::get(&self.http, url, |request| match &auth {
+                Some(Auth::Bearer(token)) => request.bearer_auth(token),
+                Some(Auth::Basic(credential)) => {
+                    request.basic_auth(&credential.username, Some(&credential.password))
+                }
+                None => request,
+            })?;
             let status = response.status();
             if status.is_success() {
                 return Ok(response);
             }
-            if status == reqwest::StatusCode::UNAUTHORIZED && token.is_none() {
+            if status == reqwest::StatusCode::UNAUTHORIZED && auth.is_none() {
                 let challenge = response
                     .headers()
                     .get("www-authenticate")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned)
                     .ok_or_else(|| anyhow!("{url}: 401 without a WWW-Authenticate challenge"))?;
-                token = Some(self.token(&challenge, repository)?);
-                continue;
-            }
-            let retryable =
-                status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
-            if retryable && attempt < ATTEMPTS {
-                let wait = response
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(1 << attempt)
-                    .min(30);
-                std::thread::sleep(Duration::from_secs(wait));
+                let credential = self.credentials.for_host(&located.host)?;
+                auth = Some(if challenge.trim_start().starts_with("Basic") {
+                    Auth::Basic(credential.ok_or_else(|| {
+                        anyhow!(
+                            "{} asks for credentials and none are configured for it",
+                            located.host
+                        )
+                    })?)
+                } else {
+                    Auth::Bearer(self.token(&challenge, &located.repository, credential)?)
+                });
                 continue;
             }
             bail!("{url} answered {status}");
@@ -131,7 +133,12 @@ impl Registries {
     }
 
     /// A bearer token for the challenge `Bearer realm="…",service="…",scope="…"`.
-    fn token(&self, challenge: &str, repository: &str) -> anyhow::Result<String> {
+    fn token(
+        &self,
+        challenge: &str,
+        repository: &str,
+        credential: Option<Credential>,
+    ) -> anyhow::Result<String> {
         let params = challenge_params(challenge)?;
         let realm = params
             .get("realm")
@@ -144,7 +151,8 @@ impl Registries {
         if let Some(service) = params.get("service") {
             query.push(("service", service.clone()));
         }
-        let key = format!("{realm}?{query:?}");
+        let who = credential.as_ref().map(|c| c.username.as_str());
+        let key = format!("{realm}?{query:?}&{who:?}");
         if let Some(token) = self
             .tokens
             .lock()
@@ -155,21 +163,18 @@ impl Registries {
         }
         let url = reqwest::Url::parse_with_params(realm, &query)
             .with_context(|| format!("`{realm}` is not a URL"))?;
-        let mut request = self.http.get(url);
-        if let (Ok(user), Ok(password)) = (
-            std::env::var("UPKEEP_REGISTRY_USERNAME"),
-            std::env::var("UPKEEP_REGISTRY_PASSWORD"),
-        ) {
-            request = request.basic_auth(user, Some(password));
-        }
         #[derive(serde::Deserialize)]
         struct Token {
             token: Option<String>,
             access_token: Option<String>,
         }
-        let answer: Token = request
-            .send()
-            .and_then(reqwest::blocking::Response::error_for_status)
+        let answer: Token =
+            http_retry::get(&self.http, url.as_str(), |request| match &credential {
+                Some(c) => request.basic_auth(&c.username, Some(&c.password)),
+                None => request,
+            })
+            .map_err(|e| anyhow!("cannot get a registry token from {realm}: {e:#}"))?
+            .error_for_status()
             .map_err(|e| {
                 anyhow!(
                     "cannot get a registry token from {realm}: {}",
@@ -188,6 +193,22 @@ impl Registries {
             .insert(key, token.clone());
         Ok(token)
     }
+}
+
+/// Where an image's tags are asked for.
+struct Located {
+    /// The registry host as written in the image (`docker.io`); credentials are looked up by it.
+    host: String,
+    /// The API base URL.
+    base: String,
+    /// The repository path (`library/postgres`).
+    repository: String,
+}
+
+/// How a request authenticates.
+enum Auth {
+    Bearer(String),
+    Basic(Credential),
 }
 
 /// The parameters of a `Bearer a="b",c="d"` challenge.
