@@ -3,10 +3,9 @@
 
 mod common;
 
-use common::{git, payload, remote_and_clone, slack_messages, upkeep};
+use common::{git, github_and_slack, remote_and_clone, slack_messages, upkeep};
 use std::path::{Path, PathBuf};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
 /// A bare remote holding the fixtures on `main`, and a clone of it to bump in.
 struct Repos {
@@ -25,53 +24,6 @@ fn repos() -> Repos {
         remote,
         clone,
     }
-}
-
-async fn services() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/repos/immich-app/immich"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(payload("immich-repo.json")))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/repos/immich-app/immich-server"))
-        .respond_with(ResponseTemplate::new(404).set_body_string(r#"{"message":"Not Found"}"#))
-        .mount(&server)
-        .await;
-    let mut immich: Vec<serde_json::Value> =
-        serde_json::from_str(&payload("immich-releases-page-1.json")).unwrap();
-    immich.extend(
-        serde_json::from_str::<Vec<serde_json::Value>>(&payload("immich-releases-page-2.json"))
-            .unwrap(),
-    );
-    Mock::given(method("GET"))
-        .and(path("/repos/immich-app/immich/releases"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string(serde_json::to_string(&immich).unwrap()),
-        )
-        .mount(&server)
-        .await;
-    let releases = payload("vaultwarden-releases.json");
-    Mock::given(method("GET"))
-        .and(path("/repos/dani-garcia/vaultwarden"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_string(r#"{"full_name":"dani-garcia/vaultwarden"}"#),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/repos/dani-garcia/vaultwarden/releases"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(releases))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/slack/hook"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&server)
-        .await;
-    server
 }
 
 struct Run {
@@ -100,7 +52,7 @@ fn bump(server: &MockServer, dir: &Path, args: &[&str]) -> Run {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_safe_bump_pushes_exactly_the_version_lines_with_the_review_message() {
-    let server = services().await;
+    let server = github_and_slack().await;
     let repos = repos();
     let started = std::time::Instant::now();
     let run = bump(
@@ -165,7 +117,7 @@ async fn a_safe_bump_pushes_exactly_the_version_lines_with_the_review_message() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_push_that_lost_the_race_is_rebased_and_retried() {
-    let server = services().await;
+    let server = github_and_slack().await;
     let repos = repos();
     // Someone pushes an unrelated commit after our clone.
     let other = repos.clone.parent().unwrap().join("other");
@@ -206,7 +158,7 @@ async fn a_push_that_lost_the_race_is_rebased_and_retried() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dirty_tree_or_a_detached_head_is_refused() {
-    let server = services().await;
+    let server = github_and_slack().await;
     let repos = repos();
     std::fs::write(repos.clone.join("stacks/vaultwarden/scratch.txt"), "wip\n").unwrap();
     let run = bump(&server, &repos.clone, &["vaultwarden/server", "1.36.0"]);
@@ -229,7 +181,7 @@ async fn a_dirty_tree_or_a_detached_head_is_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_backup_hook_stops_before_any_edit() {
-    let server = services().await;
+    let server = github_and_slack().await;
     let repos = repos();
     let config = std::fs::read_to_string(repos.clone.join(".upkeep.yaml")).unwrap();
     let config = config.replace(
@@ -269,7 +221,7 @@ async fn a_failing_backup_hook_stops_before_any_edit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dry_run_shows_everything_and_touches_nothing() {
-    let server = services().await;
+    let server = github_and_slack().await;
     let repos = repos();
     let run = bump(
         &server,
@@ -303,7 +255,7 @@ async fn a_dry_run_shows_everything_and_touches_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rollback_reverts_exactly_the_upgrade_even_with_commits_on_top() {
-    let server = services().await;
+    let server = github_and_slack().await;
     let repos = repos();
     let run = bump(
         &server,
@@ -345,7 +297,7 @@ async fn rollback_reverts_exactly_the_upgrade_even_with_commits_on_top() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_caution_upgrade_steps_through_one_commit_per_step() {
-    let server = services().await;
+    let server = github_and_slack().await;
     let repos = repos();
     let run = bump(
         &server,
@@ -387,7 +339,7 @@ async fn a_caution_upgrade_steps_through_one_commit_per_step() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_diun_notification_is_judged_then_bumped() {
-    let server = services().await;
+    let server = github_and_slack().await;
     let repos = repos();
     let payload = repos.clone.join(".git/diun.json");
     std::fs::write(&payload, r#"{"diun_version":"4.29.0","status":"update","provider":"kubernetes","image":"docker.io/vaultwarden/server:1.36.0","hub_link":"https://hub.docker.com/r/vaultwarden/server","platform":"linux/amd64"}"#).unwrap();

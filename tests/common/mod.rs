@@ -146,3 +146,61 @@ pub async fn slack_messages(server: &wiremock::MockServer) -> Vec<String> {
         })
         .collect()
 }
+
+/// A local server playing GitHub (repositories and releases of vaultwarden and immich) and
+/// Slack (`/slack/hook`), for bumps: point `GITHUB_API_URL` and `SLACK_WEBHOOK_URL` at it.
+pub async fn github_and_slack() -> wiremock::MockServer {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/repos/immich-app/immich"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_string(payload("immich-repo.json")),
+        )
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/repos/immich-app/immich-server"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(404).set_body_string(r#"{"message":"Not Found"}"#),
+        )
+        .mount(&server)
+        .await;
+    let mut immich: Vec<serde_json::Value> =
+        serde_json::from_str(&payload("immich-releases-page-1.json")).unwrap();
+    immich.extend(
+        serde_json::from_str::<Vec<serde_json::Value>>(&payload("immich-releases-page-2.json"))
+            .unwrap(),
+    );
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path(
+            "/repos/immich-app/immich/releases",
+        ))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_string(serde_json::to_string(&immich).unwrap()),
+        )
+        .mount(&server)
+        .await;
+    let releases = payload("vaultwarden-releases.json");
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/repos/dani-garcia/vaultwarden"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_string(r#"{"full_name":"dani-garcia/vaultwarden"}"#),
+        )
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path(
+            "/repos/dani-garcia/vaultwarden/releases",
+        ))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_string(releases))
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/slack/hook"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    server
+}

@@ -84,15 +84,61 @@ pub enum Command {
     Bump(BumpArgs),
     /// Revert exactly the upgrade commit SHA (even with commits on top), and push the revert.
     Rollback(RollbackArgs),
-    /// Ask the registries which image pins have newer versions: the newest patch, minor and
-    /// major of the same shape as the pinned tag (same `v`, same variant, same number of
-    /// parts; no pre-release unless pinned to one).
+    /// Ask where each pin is published which versions are newer: image and OCI chart tags
+    /// from registries, Helm repository indexes, the Terraform registry for providers and
+    /// modules. Reports the newest patch, minor and major of the same shape as the pin (same
+    /// `v`, same variant, same number of parts; no pre-release unless pinned to one).
     ///
-    /// Images the config skips are listed, not queried. Registries are reached as written
-    /// (`docker.io` through registry-1.docker.io) unless the config's `registries:` redirects
-    /// them; anonymous pull tokens are fetched as the registry asks. Exits 1 when something is
-    /// outdated, 0 when nothing is, 2 on error.
+    /// Pins the config skips are listed, not queried; ranges and git modules are listed as
+    /// unchecked. Registries are reached as written (`docker.io` through
+    /// registry-1.docker.io) unless the config's `registries:` redirects them; tokens are
+    /// fetched as the registry asks, with credentials for that host only (environment, then
+    /// Docker's config.json). Exits 1 when something is outdated, 0 when nothing is, 2 on
+    /// error.
     Outdated(OutdatedArgs),
+    /// Run the webhook service: DIUN notifications and `/bump` requests become jobs in a
+    /// SQLite queue, run as `upkeep bump` with bounded concurrency.
+    ///
+    /// Endpoints: `POST /webhook/diun` (either DIUN shape; the filter, coalescing and rate
+    /// limit apply), `POST /bump` (`{"name", "version"}`), `GET /jobs`, `GET /jobs/{id}`
+    /// (these four need `Authorization: Bearer <token>`), `GET /healthz`, `GET /metrics`
+    /// (Prometheus). Tokens come from `UPKEEP_SERVE_TOKENS` (comma-separated) or
+    /// `--token-file`, never from the config. A job is stored before its 202 is sent. On
+    /// start, jobs a crash left running are marked `interrupted` and reported, not re-run
+    /// (their bump may have pushed half-way). SIGTERM stops intake, lets running jobs finish
+    /// for `--grace` seconds, and leaves queued jobs for the next start. Prints
+    /// `listening on ADDRESS` once ready.
+    Serve(ServeArgs),
+}
+
+/// Arguments of `upkeep serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one (the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDRESS")]
+    pub listen: std::net::SocketAddr,
+    /// The repository the bumps edit: a clone on the branch the CI applies.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub path: PathBuf,
+    /// The job database [default: $XDG_STATE_HOME/upkeep/serve.sqlite3, else
+    /// ~/.local/state/upkeep/serve.sqlite3].
+    #[arg(long, env = "UPKEEP_SERVE_DB", value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Jobs running at once; more are queued.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub concurrency: usize,
+    /// A file of bearer tokens, one per line (`#` comments).
+    #[arg(long, env = "UPKEEP_SERVE_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Seconds running jobs may take to finish after SIGTERM; past it they are stopped and
+    /// marked `interrupted`.
+    #[arg(long, default_value_t = 25, value_name = "SECONDS")]
+    pub grace: u64,
+    /// Run this program per job instead of `upkeep bump`, as
+    /// `PROGRAM NAME VERSION --path DIR --format json` (for a wrapper script, or a stub in
+    /// tests).
+    #[arg(long, value_name = "PROGRAM")]
+    pub bump_command: Option<PathBuf>,
 }
 
 /// Arguments of `upkeep outdated`.

@@ -4,6 +4,7 @@
 use crate::clock::Clock;
 use crate::config::{Config, VerifyConfig};
 use crate::git::Git;
+use crate::tree_lock::TreeLock;
 use crate::verify::{Target, Verdict, verify};
 use crate::woodpecker::{CiOutcome, Woodpecker};
 use git2::Oid;
@@ -81,18 +82,22 @@ pub struct Delivery<'a> {
 impl Delivery<'_> {
     /// Pushes `sha`, waits for CI and verifies. `Ok(Ok(sha))` with the pushed SHA (a rebase
     /// may change it) when all is well, `Ok(Err((sha, why)))` when CI or verification failed.
+    /// `lock` is held on entry and given back once the push is done.
     pub fn deliver(
         &self,
         stages: &mut Stages,
         sha: Oid,
+        lock: &mut TreeLock,
     ) -> anyhow::Result<Result<Oid, (Oid, String)>> {
         if self.no_push {
+            lock.release();
             return Ok(Ok(sha));
         }
         let sha = stages.run("push", || {
             let pushed = self.git.push(sha)?;
             Ok((pushed, format!("{pushed} to {}", self.git.branch())))
         })?;
+        lock.release();
         if let Some(ci) = &self.ci {
             let outcome = stages.run("ci", || {
                 let outcome = ci.wait(&sha.to_string(), &self.clock)?;
@@ -132,12 +137,18 @@ impl Delivery<'_> {
 
     /// Reverts `sha` and delivers the revert: `Ok(Ok(revert))` when the revert is healthy,
     /// `Ok(Err(why))` when it is not (someone must look now).
-    pub fn roll_back(&self, stages: &mut Stages, sha: Oid) -> anyhow::Result<Result<Oid, String>> {
+    pub fn roll_back(
+        &self,
+        stages: &mut Stages,
+        sha: Oid,
+        lock: &mut TreeLock,
+    ) -> anyhow::Result<Result<Oid, String>> {
+        lock.acquire()?;
         let revert = stages.run("revert", || {
             let revert = self.git.revert(sha, self.author.as_ref())?;
             Ok((revert, format!("{revert} reverts {sha}")))
         })?;
-        Ok(match self.deliver(stages, revert)? {
+        Ok(match self.deliver(stages, revert, lock)? {
             Ok(pushed) => Ok(pushed),
             Err((_, why)) => Err(why),
         })

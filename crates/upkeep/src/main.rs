@@ -18,7 +18,9 @@ mod policy;
 mod rate_limit;
 mod registry;
 mod review;
+mod serve;
 mod terraform_registry;
+mod tree_lock;
 mod verify;
 mod woodpecker;
 

@@ -12,6 +12,7 @@ use crate::notify::{Level, Notifier};
 use crate::output;
 use crate::rate_limit::{RateLimit, now};
 use crate::review::{PlanReport, render};
+use crate::tree_lock::TreeLock;
 use crate::verify::Target;
 use anyhow::{Context, anyhow, bail};
 use serde::Serialize;
@@ -59,13 +60,17 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     let mut stages = Stages::default();
     // Before anything is recorded: refuse a dirty tree or a detached HEAD.
     let state_file = args.path.join(&config.filter.state_file);
+    let mut lock = TreeLock::of(&args.path)?;
     let git = match args.dry_run {
         true => None,
-        false => Some(Git::open(
-            &args.path,
-            &config.git.remote,
-            Some(&state_file),
-        )?),
+        false => {
+            lock.acquire()?;
+            Some(Git::open(
+                &args.path,
+                &config.git.remote,
+                Some(&state_file),
+            )?)
+        }
     };
     let (name, version) = match &args.diun {
         Some(file) => match stages.run("filter", || judge_diun(file, args, &config))? {
@@ -133,6 +138,7 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     let mut commits = Vec::new();
     let mut previous = report.old.clone();
     for step in &steps {
+        lock.acquire()?;
         let files = stages.run("edit", || edit(&args.path, &name, step))?;
         let message = message(&report, &previous, step, &db_backup);
         let root = git.root();
@@ -141,7 +147,7 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
             let sha = git.commit(&paths, &message, config.git.author().as_ref())?;
             Ok((sha, format!("{sha} ({} file(s))", paths.len())))
         })?;
-        let delivered = match delivery.deliver(&mut stages, sha) {
+        let delivered = match delivery.deliver(&mut stages, sha, &mut lock) {
             Ok(delivered) => delivered,
             Err(error) => {
                 notifier.send(Level::Failure, &format!("upkeep: {headline}: {error:#}"));
@@ -159,7 +165,7 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         });
         if let Some(why) = failure {
             let text = format!("upkeep: {headline}: {step} ({sha}) failed: {why}");
-            return match delivery.roll_back(&mut stages, sha)? {
+            return match delivery.roll_back(&mut stages, sha, &mut lock)? {
                 Ok(revert) => {
                     notifier.send(
                         Level::Failure,
@@ -237,7 +243,7 @@ fn judge_diun(file: &Path, args: &BumpArgs, config: &Config) -> anyhow::Result<(
     let update = Update::parse(&text)?;
     let report = scan(&args.path, &ScanOptions::default())?;
     let verdict = match judge(&update, config, &report.pins) {
-        Err(reason) => Err(reason),
+        Err(skip) => Err(skip.reason),
         Ok(_) if args.dry_run => Ok(()),
         Ok(_) => RateLimit::new(&args.path, &config.filter)
             .admit(&format!("{} {}", update.image, update.tag), now())?,

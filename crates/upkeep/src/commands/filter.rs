@@ -101,7 +101,7 @@ pub fn run(args: &FilterArgs, config_file: Option<&Path>) -> anyhow::Result<Exit
     let report = scan(&args.path, &ScanOptions::default())
         .with_context(|| format!("cannot scan {}", args.path.display()))?;
     let (reason, pins) = match judge(&update, &config, &report.pins) {
-        Err(reason) => (Err(reason), Vec::new()),
+        Err(skip) => (Err(skip.reason), Vec::new()),
         Ok(pins) => {
             let summary = format!("{} {}", update.image, update.tag);
             (limit.admit(&summary, now())?, pins)
@@ -139,36 +139,89 @@ pub fn run(args: &FilterArgs, config_file: Option<&Path>) -> anyhow::Result<Exit
     })
 }
 
+/// Why an update is skipped, as a short stable label (metrics) and a sentence (people).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip {
+    /// The rule that skipped it.
+    pub rule: SkipRule,
+    /// What happened, in words.
+    pub reason: String,
+}
+
+/// The filter's rules, in the order they are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipRule {
+    /// The notification is not a new image or an update.
+    Status,
+    /// The tag is empty, `latest`, or not a version.
+    NotARelease,
+    /// A skip pattern or category of the config.
+    Policy,
+    /// No pin of the image in the repository.
+    NotPinned,
+    /// No pin the tag would move forward (older, another shape, a pre-release).
+    NotNewer,
+    /// Too many updates accepted in the window.
+    RateLimit,
+}
+
+impl SkipRule {
+    /// The label used in metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            SkipRule::Status => "status",
+            SkipRule::NotARelease => "not_a_release",
+            SkipRule::Policy => "policy",
+            SkipRule::NotPinned => "not_pinned",
+            SkipRule::NotNewer => "not_newer",
+            SkipRule::RateLimit => "rate_limit",
+        }
+    }
+}
+
+impl std::fmt::Display for Skip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+fn skip(rule: SkipRule, reason: String) -> Skip {
+    Skip { rule, reason }
+}
+
 /// Every rule but the rate limit: the pins the update would move, or why it is skipped.
-pub fn judge<'a>(
-    update: &Update,
-    config: &Config,
-    pins: &'a [Pin],
-) -> Result<Vec<&'a Pin>, String> {
+pub fn judge<'a>(update: &Update, config: &Config, pins: &'a [Pin]) -> Result<Vec<&'a Pin>, Skip> {
     if !matches!(update.status.as_str(), "new" | "update") {
-        return Err(format!(
-            "status `{}` is not a new image or an update",
-            update.status
+        return Err(skip(
+            SkipRule::Status,
+            format!("status `{}` is not a new image or an update", update.status),
         ));
     }
     if update.tag.is_empty() || update.tag.eq_ignore_ascii_case("latest") {
-        return Err(format!("tag `{}` is not a release", update.tag));
+        return Err(skip(
+            SkipRule::NotARelease,
+            format!("tag `{}` is not a release", update.tag),
+        ));
     }
     let canonical = canonical_image_name(&update.image);
     if let Some(why) = skip_reason(config, &canonical) {
-        return Err(format!("{canonical} {why}"));
+        return Err(skip(SkipRule::Policy, format!("{canonical} {why}")));
     }
     let pinned: Vec<&Pin> = pins
         .iter()
         .filter(|pin| pin.canonical == canonical && pin.status == PinStatus::Pinned)
         .collect();
     if pinned.is_empty() {
-        return Err(format!(
-            "{canonical} is not pinned to a version in this repository"
+        return Err(skip(
+            SkipRule::NotPinned,
+            format!("{canonical} is not pinned to a version in this repository"),
         ));
     }
     let Some(new) = Version::parse(&update.tag) else {
-        return Err(format!("tag `{}` is not a version", update.tag));
+        return Err(skip(
+            SkipRule::NotARelease,
+            format!("tag `{}` is not a version", update.tag),
+        ));
     };
     let mut why_not = Vec::new();
     let movable: Vec<&Pin> = pinned
@@ -202,7 +255,7 @@ pub fn judge<'a>(
         .collect();
     if movable.is_empty() {
         why_not.dedup();
-        return Err(why_not.join("; "));
+        return Err(skip(SkipRule::NotNewer, why_not.join("; ")));
     }
     Ok(movable)
 }

@@ -2,7 +2,7 @@
 
 mod bump;
 mod config;
-mod filter;
+pub(crate) mod filter;
 mod lint;
 mod outdated;
 mod plan;
@@ -26,5 +26,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bump(args) => bump::run(&args, config),
         Command::Rollback(args) => rollback::run(&args, config),
         Command::Outdated(args) => outdated::run(&args, config),
+        Command::Serve(args) => crate::serve::run(&args, config),
     }
 }

@@ -8,6 +8,7 @@ use crate::deploy::{Delivery, Stages, ci_for, render_stages};
 use crate::git::Git;
 use crate::notify::{Level, Notifier};
 use crate::output;
+use crate::tree_lock::TreeLock;
 use crate::verify::Target;
 use anyhow::Context;
 use std::path::Path;
@@ -17,6 +18,8 @@ use std::time::Duration;
 /// Reverts, commits, delivers, and reports each stage.
 pub fn run(args: &RollbackArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
     let (config, _) = Config::load(config_file, &args.path)?;
+    let mut lock = TreeLock::of(&args.path)?;
+    lock.acquire()?;
     let git = Git::open(&args.path, &config.git.remote, None)?;
     let sha = git
         .resolve(&args.sha)
@@ -53,7 +56,7 @@ pub fn run(args: &RollbackArgs, config_file: Option<&Path>) -> anyhow::Result<Ex
     };
     let mut stages = Stages::default();
     let notifier = Notifier::new(config.notify.slack_webhook_url.as_deref());
-    let outcome = delivery.roll_back(&mut stages, sha)?;
+    let outcome = delivery.roll_back(&mut stages, sha, &mut lock)?;
     let text = render_stages(&stages.0);
     match outcome {
         Ok(revert) => {
