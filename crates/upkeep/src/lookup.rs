@@ -2,9 +2,9 @@
 //! OCI chart tags from registries, classic chart versions from `index.yaml`, providers and
 //! modules from the Terraform registry.
 
-use crate::cache_dir::default_cache_dir;
 use crate::chart_index::ChartIndexes;
 use crate::config::Config;
+use crate::dirs::default_cache_dir;
 use crate::registry::Registries;
 use crate::terraform_registry::TerraformRegistry;
 use upkeep_notes::Cache;

@@ -1,12 +1,12 @@
 //! `upkeep`: keep the version pins of a Terraform/Helm infrastructure repo current, safely.
 
 mod args;
-mod cache_dir;
 mod chart_index;
 mod clock;
 mod commands;
 mod config;
 mod deploy;
+mod dirs;
 mod git;
 mod hooks;
 mod http_retry;

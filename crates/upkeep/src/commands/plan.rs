@@ -2,8 +2,8 @@
 //! the risk with its evidence, and draft the review. Writes nothing.
 
 use crate::args::{Format, PlanArgs};
-use crate::cache_dir::default_cache_dir;
 use crate::config::Config;
+use crate::dirs::default_cache_dir;
 use crate::output;
 use crate::review::{MessageParts, PlanReport, RuleOutput, commit_message, render};
 use anyhow::{Context, anyhow, bail};

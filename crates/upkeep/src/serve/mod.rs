@@ -15,6 +15,7 @@ mod store;
 
 use crate::args::ServeArgs;
 use crate::config::Config;
+use crate::dirs::default_state_path;
 use crate::notify::{Level, Notifier};
 use anyhow::Context;
 use auth::Tokens;
@@ -71,7 +72,8 @@ pub fn run(args: &ServeArgs, config_file: Option<&Path>) -> anyhow::Result<ExitC
     )?;
     let db = match &args.db {
         Some(db) => db.clone(),
-        None => default_db().context("no --db, and neither XDG_STATE_HOME nor HOME is set")?,
+        None => default_state_path("serve.sqlite3")
+            .context("no --db, and neither XDG_STATE_HOME nor HOME is set")?,
     };
     let store = Store::open(&db)?;
     let interrupted = store.recover(unix_now())?;
@@ -186,14 +188,4 @@ async fn shutdown_signal() {
     {
         let _ = interrupt.await;
     }
-}
-
-/// `$XDG_STATE_HOME/upkeep/serve.sqlite3`, else `~/.local/state/upkeep/serve.sqlite3`.
-fn default_db() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/state"))
-        })?;
-    Some(base.join("upkeep").join("serve.sqlite3"))
 }
