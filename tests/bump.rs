@@ -157,6 +157,60 @@ async fn a_push_that_lost_the_race_is_rebased_and_retried() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn sync_plans_against_the_remote_tip_not_a_stale_checkout() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    // Someone else upgrades vaultwarden and pushes; our checkout does not know yet.
+    let other = repos.clone.with_file_name("other");
+    git(
+        repos.clone.parent().unwrap(),
+        &[
+            "clone",
+            "-q",
+            repos.remote.to_str().unwrap(),
+            other.to_str().unwrap(),
+        ],
+    );
+    git(&other, &["config", "user.name", "Someone Else"]);
+    git(&other, &["config", "user.email", "else@example.org"]);
+    let main_tf = other.join("stacks/vaultwarden/main.tf");
+    let text = std::fs::read_to_string(&main_tf).unwrap();
+    assert!(text.contains("vaultwarden/server:1.35.4"));
+    std::fs::write(
+        &main_tf,
+        text.replace("vaultwarden/server:1.35.4", "vaultwarden/server:1.36.0"),
+    )
+    .unwrap();
+    git(
+        &other,
+        &["commit", "-q", "-am", "vaultwarden 1.36.0 by hand"],
+    );
+    git(&other, &["push", "-q", "origin", "main"]);
+    let pushed = git(&other, &["rev-parse", "HEAD"]);
+
+    let run = bump(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0", "--sync"],
+    );
+    assert_eq!(
+        run.code, 1,
+        "nothing to do once synced: {}{}",
+        run.stdout, run.stderr
+    );
+    assert_eq!(
+        git(&repos.clone, &["rev-parse", "HEAD"]),
+        pushed,
+        "fast-forwarded"
+    );
+    assert_eq!(
+        git(&repos.remote, &["rev-parse", "main"]),
+        pushed,
+        "nothing pushed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_dirty_tree_or_a_detached_head_is_refused() {
     let server = github_and_slack().await;
     let repos = repos();

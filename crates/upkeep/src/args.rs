@@ -194,6 +194,11 @@ pub struct BumpArgs {
     /// Print the plan, the diff and the commit message; touch nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// First fetch the branch and fast-forward to the remote's tip, so a long-lived checkout
+    /// plans against what is really deployed (`upkeep serve` passes it for every job). A
+    /// branch with commits of its own is left as it is.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub sync: bool,
     /// Wait for CI after each push [default: woodpecker when a Woodpecker server is
     /// configured, else none].
     #[arg(long, value_enum)]

@@ -161,6 +161,21 @@ impl Git {
         }
     }
 
+    /// Brings the branch to the remote's tip before anything is read: fetches, and when the
+    /// branch is only behind, moves it and the (clean) tree there. Returns the new tip, or
+    /// `None` when there was nothing to do or the branch has commits of its own (they go out
+    /// with the next push).
+    pub fn sync(&self) -> anyhow::Result<Option<Oid>> {
+        let tip = self.fetch()?;
+        let head = self.repo.head()?.peel_to_commit()?.id();
+        if head == tip || !self.repo.graph_descendant_of(tip, head)? {
+            return Ok(None);
+        }
+        let object = self.repo.find_object(tip, None)?;
+        self.repo.reset(&object, ResetType::Hard, None)?;
+        Ok(Some(tip))
+    }
+
     /// Pushes the branch. When the remote moved on (someone pushed first), fetches, replays
     /// `ours` onto the new tip and tries again, at most [`PUSH_ATTEMPTS`] times; never
     /// forces. Returns the SHA that was pushed (a new one after a rebase).

@@ -72,6 +72,15 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
             )?)
         }
     };
+    if let (Some(git), true) = (&git, args.sync) {
+        stages.run("sync", || {
+            let detail = match git.sync()? {
+                Some(tip) => format!("fast-forwarded to {tip}"),
+                None => "up to date".to_owned(),
+            };
+            Ok(((), detail))
+        })?;
+    }
     let (name, version) = match &args.diun {
         Some(file) => match stages.run("filter", || judge_diun(file, args, &config))? {
             Ok(update) => update,

@@ -100,7 +100,7 @@ pub fn run(args: &ServeArgs, config_file: Option<&Path>) -> anyhow::Result<ExitC
         },
         None => BumpCommand {
             program: std::env::current_exe().context("cannot find upkeep's own executable")?,
-            prefix: vec!["bump".to_owned()],
+            prefix: vec!["bump".to_owned(), "--sync".to_owned()],
             repo: args.path.clone(),
             config: config_file.map(Path::to_owned),
         },

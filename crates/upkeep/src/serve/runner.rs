@@ -18,7 +18,8 @@ const LOG_LIMIT: usize = 64 * 1024;
 pub struct BumpCommand {
     /// The program.
     pub program: PathBuf,
-    /// Arguments before `NAME VERSION --path REPO --format json` (`bump` for upkeep itself).
+    /// Arguments before `NAME VERSION --path REPO --format json` (`bump --sync` for upkeep
+    /// itself: a long-lived checkout is brought to the remote's tip before each job).
     pub prefix: Vec<String>,
     /// The repository the bumps edit.
     pub repo: PathBuf,
