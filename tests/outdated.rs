@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::upkeep;
+use common::{git, upkeep};
 use std::path::Path;
 use wiremock::matchers::{header, method, path, path_regex, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -246,6 +246,40 @@ generated: "2026-11-20T10:00:00.000000000Z"
 #[tokio::test(flavor = "multi_thread")]
 async fn charts_providers_and_modules_are_checked_and_indexes_revalidated() {
     let server = MockServer::start().await;
+    // A git repository of modules, tagged as releases are.
+    let work = tempfile::tempdir().unwrap();
+    let modules = work.path().join("modules.git");
+    let seed = work.path().join("seed");
+    std::fs::create_dir_all(seed.join("modules/zone")).unwrap();
+    std::fs::write(seed.join("modules/zone/main.tf"), "variable \"zone\" {}\n").unwrap();
+    git(&seed, &["init", "-q", "-b", "main"]);
+    git(
+        &seed,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.org",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "zone",
+        ],
+    );
+    for tag in ["v1.4.2", "v1.4.3", "v1.5.0", "v2.0.0-rc.1", "nightly"] {
+        git(&seed, &["tag", "-a", tag, "-m", tag]);
+    }
+    git(
+        work.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            seed.to_str().unwrap(),
+            modules.to_str().unwrap(),
+        ],
+    );
     Mock::given(method("GET"))
         .and(path("/charts/index.yaml"))
         .and(header("if-none-match", "\"idx-41\""))
@@ -326,10 +360,11 @@ module "vm" {{
 }}
 
 module "dns" {{
-  source = "git::https://github.com/example-homelab/terraform-dns-records.git//modules/zone?ref=v1.4.2"
+  source = "git::file://{1}//modules/zone?ref=v1.4.2"
 }}
 "#,
-        server.uri()
+        server.uri(),
+        modules.display()
     );
     let config = format!(
         "registries:\n  ghcr.io: {{ url: \"{0}\" }}\nterraform_registry_url: \"{0}\"\n",
@@ -340,6 +375,7 @@ module "dns" {{
     let (code, out) = outdated_at_home(dir.path(), home.path(), &["--format", "json"]);
     assert_eq!(code, 1, "{out}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let modules_url = format!("file://{}", modules.display());
     let picks: Vec<String> = report["updates"]
         .as_array()
         .unwrap()
@@ -365,6 +401,7 @@ module "dns" {{
             format!("helm_chart grafana 8.5.1 → \"8.5.2\" \"8.6.2\" \"9.0.0\" ({here}/charts)"),
             "helm_chart woodpecker 3.4.2 → \"3.4.3\" \"3.5.0\" null (ghcr.io)".to_owned(),
             "module bpg/virtual-machine/proxmox 0.9.1 → \"0.9.3\" \"0.10.0\" null (registry.terraform.io)".to_owned(),
+            format!("module git::{modules_url}//modules/zone v1.4.2 → \"v1.4.3\" \"v1.5.0\" null ({modules_url})"),
         ],
         "{out}"
     );
@@ -373,7 +410,6 @@ module "dns" {{
         unchecked.contains("provider cloudflare/cloudflare: not one version (range)"),
         "{unchecked}"
     );
-    assert!(unchecked.contains("a module from git"), "{unchecked}");
 
     // A second run revalidates the cached index: same answer, and the server saw the ETag.
     let (code, again) = outdated_at_home(dir.path(), home.path(), &["--format", "json"]);

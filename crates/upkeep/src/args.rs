@@ -86,11 +86,11 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Ask where each pin is published which versions are newer: image and OCI chart tags
     /// from registries, Helm repository indexes, the Terraform registry for providers and
-    /// modules. Reports the newest patch, minor and major of the same shape as the pin (same
-    /// `v`, same variant, same number of parts; no pre-release unless pinned to one).
+    /// modules, git tags for git modules. Reports the newest patch, minor and major of the
+    /// same shape as the pin (same `v`, same variant, same number of parts; no pre-release
+    /// unless pinned to one).
     ///
-    /// Pins the config skips are listed, not queried; ranges and git modules are listed as
-    /// unchecked. Registries are reached as written (`docker.io` through
+    /// Pins the config skips are listed, not queried; ranges are listed as unchecked. Registries are reached as written (`docker.io` through
     /// registry-1.docker.io) unless the config's `registries:` redirects them; tokens are
     /// fetched as the registry asks, with credentials for that host only (environment, then
     /// Docker's config.json). Exits 1 when something is outdated, 0 when nothing is, 2 on

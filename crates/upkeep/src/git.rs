@@ -206,7 +206,7 @@ impl Git {
             .find_remote(&self.remote)
             .with_context(|| format!("no remote `{}`", self.remote))?;
         let rejection = Cell::new(None::<String>);
-        let mut callbacks = credentials(&self.repo);
+        let mut callbacks = credentials(self.repo.config().ok());
         callbacks.push_update_reference(|_reference, status| {
             if let Some(status) = status {
                 rejection.set(Some(status.to_owned()));
@@ -229,7 +229,7 @@ impl Git {
     fn fetch(&self) -> anyhow::Result<Oid> {
         let mut remote = self.repo.find_remote(&self.remote)?;
         let mut options = FetchOptions::new();
-        options.remote_callbacks(credentials(&self.repo));
+        options.remote_callbacks(credentials(self.repo.config().ok()));
         remote
             .fetch(&[self.branch.as_str()], Some(&mut options), None)
             .with_context(|| format!("cannot fetch from `{}`", self.remote))?;
@@ -294,10 +294,32 @@ impl Git {
     }
 }
 
+/// The tags of the repository at `url` (`git ls-remote --tags`), without cloning it.
+pub fn remote_tags(url: &str) -> anyhow::Result<Vec<String>> {
+    let mut remote =
+        git2::Remote::create_detached(url).with_context(|| format!("`{url}` is not a git URL"))?;
+    let connection = remote
+        .connect_auth(
+            git2::Direction::Fetch,
+            Some(credentials(git2::Config::open_default().ok())),
+            None,
+        )
+        .with_context(|| format!("cannot reach {url}"))?;
+    let mut tags: Vec<String> = connection
+        .list()?
+        .iter()
+        .filter_map(|head| head.name().strip_prefix("refs/tags/"))
+        .map(|tag| tag.trim_end_matches("^{}").to_owned())
+        .collect();
+    tags.sort();
+    tags.dedup();
+    Ok(tags)
+}
+
 /// Credentials from the usual sources, tried once each: the ssh agent, a token in
-/// `GIT_TOKEN` (else `GITHUB_TOKEN`) for HTTPS, git's credential helpers. Nothing is printed.
-fn credentials(repo: &Repository) -> RemoteCallbacks<'static> {
-    let config = repo.config().ok();
+/// `GIT_TOKEN` (else `GITHUB_TOKEN`) for HTTPS, git's credential helpers (of `config`).
+/// Nothing is printed.
+fn credentials(config: Option<git2::Config>) -> RemoteCallbacks<'static> {
     let tried = Cell::new(0u8);
     let mut callbacks = RemoteCallbacks::new();
     callbacks.credentials(move |url, username, allowed| {

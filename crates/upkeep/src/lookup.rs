@@ -28,6 +28,8 @@ pub enum Lookup {
     Provider(String),
     /// A registry module (canonical name, `host/namespace/name/system`).
     Module(String),
+    /// Tags of a module's git repository (its URL).
+    GitTags(String),
 }
 
 impl Lookup {
@@ -59,10 +61,13 @@ impl Lookup {
                 _ => Err("a chart without a repository URL".to_owned()),
             },
             PinKind::Provider => Ok(Lookup::Provider(pin.canonical.clone())),
-            PinKind::Module if pin.canonical.split('/').count() == 4 => {
-                Ok(Lookup::Module(pin.canonical.clone()))
-            }
-            PinKind::Module => Err("a module from git, not a registry".to_owned()),
+            PinKind::Module => match git_url(&pin.name) {
+                Some(url) => Ok(Lookup::GitTags(url)),
+                None if pin.canonical.split('/').count() == 4 => {
+                    Ok(Lookup::Module(pin.canonical.clone()))
+                }
+                None => Err("a module source that is neither git nor a registry".to_owned()),
+            },
         }
     }
 
@@ -73,7 +78,7 @@ impl Lookup {
             | Lookup::OciChart(name)
             | Lookup::Provider(name)
             | Lookup::Module(name) => name.split('/').next().unwrap_or(name),
-            Lookup::Chart { repository, .. } => repository,
+            Lookup::Chart { repository, .. } | Lookup::GitTags(repository) => repository,
         }
     }
 
@@ -123,8 +128,34 @@ impl Sources {
             Lookup::Chart { repository, chart } => self.charts.versions(repository, chart),
             Lookup::Provider(name) => self.terraform.provider_versions(name),
             Lookup::Module(name) => self.terraform.module_versions(name),
+            Lookup::GitTags(url) => crate::git::remote_tags(url),
         }
     }
+}
+
+/// The repository URL of a git module source (`git::https://host/repo.git//dir?ref=v1`,
+/// `github.com/org/repo?ref=v1`, `git@host:org/repo.git`), or `None` for a registry address.
+fn git_url(source: &str) -> Option<String> {
+    let source = source.split('?').next().unwrap_or(source);
+    let (forced, rest) = match source.strip_prefix("git::") {
+        Some(rest) => (true, rest),
+        None => (false, source),
+    };
+    let url = if let Some(path) = rest.strip_prefix("github.com/") {
+        format!("https://github.com/{path}")
+    } else if let Some(path) = rest.strip_prefix("bitbucket.org/") {
+        format!("https://bitbucket.org/{path}")
+    } else if forced || rest.contains("://") || rest.starts_with("git@") {
+        rest.to_owned()
+    } else {
+        return None;
+    };
+    // `//dir` after the repository is a folder inside it, not part of the URL.
+    let after_scheme = url.find("://").map_or(0, |at| at + 3);
+    Some(match url[after_scheme..].find("//") {
+        Some(at) => url[..after_scheme + at].to_owned(),
+        None => url,
+    })
 }
 
 /// The versions cut to as many dot-separated numbers as `current` has, for pins that name a
@@ -156,7 +187,38 @@ pub fn cut_to_prefix(current: &str, versions: Vec<String>) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::cut_to_prefix;
+    use super::{cut_to_prefix, git_url};
+
+    #[test]
+    fn git_sources_give_their_repository_url() {
+        let cases = [
+            (
+                "git::https://github.com/example-homelab/terraform-dns-records.git//modules/zone",
+                Some("https://github.com/example-homelab/terraform-dns-records.git"),
+            ),
+            (
+                "github.com/example-homelab/terraform-net",
+                Some("https://github.com/example-homelab/terraform-net"),
+            ),
+            (
+                "git::ssh://git@git.example.org/infra/modules.git//vm?ref=2.1.0",
+                Some("ssh://git@git.example.org/infra/modules.git"),
+            ),
+            (
+                "git@github.com:org/modules.git//net",
+                Some("git@github.com:org/modules.git"),
+            ),
+            (
+                "git::file:///srv/git/modules.git",
+                Some("file:///srv/git/modules.git"),
+            ),
+            ("bpg/virtual-machine/proxmox", None),
+            ("registry.example.org/bpg/virtual-machine/proxmox", None),
+        ];
+        for (source, url) in cases {
+            assert_eq!(git_url(source).as_deref(), url, "{source}");
+        }
+    }
 
     #[test]
     fn prefixes_are_cut_to_the_pins_length() {

@@ -39,7 +39,7 @@ struct Report<'a> {
     skipped: Vec<String>,
     /// `name: problem` of pins whose registry could not answer.
     errors: Vec<String>,
-    /// `kind name: why` of pins that cannot be checked (ranges, git modules, local charts).
+    /// `kind name: why` of pins that cannot be checked (ranges, charts without a repository).
     unchecked: Vec<String>,
 }
 
