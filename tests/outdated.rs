@@ -48,6 +48,14 @@ fn outdated_at_home(dir: &Path, home: &Path, args: &[&str]) -> (i32, String) {
         .env_remove("UPKEEP_REGISTRY_USERNAME")
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("DOCKER_CONFIG", home.join("docker"))
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                home.join("bin").display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
         .output()
         .unwrap();
     (
@@ -515,6 +523,30 @@ async fn docker_config_credentials_go_to_their_own_host_only() {
         .collect();
     assert_eq!(token_requests.len(), 1);
     assert!(token_requests[0].headers.get("authorization").is_none());
+
+    // A credential helper (`docker-credential-<name> get`, the server on stdin) works too.
+    std::fs::create_dir_all(home.path().join("bin")).unwrap();
+    let helper = home.path().join("bin/docker-credential-homelab");
+    std::fs::write(
+        &helper,
+        "#!/bin/sh\nread server\necho \"$1 $server\" >> \"$(dirname \"$0\")/asked\"\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"ci-robot\",\"Secret\":\"hunter22\"}' \"$server\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        home.path().join("docker/config.json"),
+        r#"{"credHelpers":{"registry.lan:5000":"homelab"}}"#,
+    )
+    .unwrap();
+    let (code, out) = outdated_at_home(dir.path(), home.path(), &["--format", "json"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("\"errors\": []"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(home.path().join("bin/asked")).unwrap(),
+        "get registry.lan:5000\n",
+        "asked once, for its own host only"
+    );
 
     // Without the config file the LAN registry is an error that says why.
     std::fs::remove_file(home.path().join("docker/config.json")).unwrap();

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 
 /// A user name and password (or token).
 #[derive(Clone, PartialEq, Eq)]
@@ -60,6 +61,8 @@ pub struct Credentials {
     /// The environment's credential and the hosts it is for.
     env: Option<(Vec<String>, Credential)>,
     docker: DockerConfig,
+    /// What the credential helpers answered, by host.
+    asked: Mutex<BTreeMap<String, Option<Credential>>>,
 }
 
 impl Credentials {
@@ -90,7 +93,11 @@ impl Credentials {
             Some(path) if path.exists() => read_docker_config(&path)?,
             _ => DockerConfig::default(),
         };
-        Ok(Credentials { env, docker })
+        Ok(Credentials {
+            env,
+            docker,
+            asked: Mutex::default(),
+        })
     }
 
     /// The credential for a registry host as written in images (`ghcr.io`, `docker.io`,
@@ -118,10 +125,17 @@ impl Credentials {
             .iter()
             .find_map(|key| self.docker.cred_helpers.get(key.as_str()))
             .or(self.docker.creds_store.as_ref());
-        match helper {
-            Some(helper) => ask_helper(helper, &keys[0]),
-            None => Ok(None),
+        let Some(helper) = helper else {
+            return Ok(None);
+        };
+        // One helper run per host and run, however many images the host serves.
+        let mut asked = self.asked.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(known) = asked.get(host) {
+            return Ok(known.clone());
         }
+        let credential = ask_helper(helper, &keys[0])?;
+        asked.insert(host.to_owned(), credential.clone());
+        Ok(credential)
     }
 }
 
@@ -235,6 +249,7 @@ mod tests {
         Credentials {
             env: None,
             docker: serde_json::from_str::<DockerConfig>(json).unwrap(),
+            asked: Default::default(),
         }
     }
 
