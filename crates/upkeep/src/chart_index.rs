@@ -132,4 +132,26 @@ mod tests {
         assert_eq!(index["loki"], ["6.18.0"]);
         assert!(parse_index("entries: [").is_err());
     }
+
+    #[test]
+    fn an_index_the_size_of_a_big_public_repository_parses() {
+        // 30,000 chart versions with the usual fields: over serde-saphyr's default budget
+        // of 250,000 nodes.
+        let mut text = String::from("apiVersion: v1\nentries:\n");
+        for chart in 0..100 {
+            text.push_str(&format!("  chart-{chart}:\n"));
+            for version in 0..300 {
+                text.push_str(&format!(
+                    "  - apiVersion: v2\n    appVersion: 1.{version}.0\n    created: \"2026-11-20T10:00:00Z\"\n    description: A chart.\n    digest: 4b8c3f0e9a8d{version}\n    name: chart-{chart}\n    type: application\n    urls:\n    - https://charts.example.org/chart-{chart}-0.{version}.0.tgz\n    version: 0.{version}.0\n"
+                ));
+            }
+        }
+        assert!(
+            serde_saphyr::from_str::<super::Index>(&text).is_err(),
+            "the default budget"
+        );
+        let index = parse_index(&text).unwrap();
+        assert_eq!(index.len(), 100);
+        assert_eq!(index["chart-7"].len(), 300);
+    }
 }
