@@ -31,24 +31,38 @@ impl Drop for Server {
 }
 
 /// How to start a server.
-struct Setup<'a> {
-    repo: &'a Path,
-    db: &'a Path,
-    stub: Option<&'a Path>,
+struct Setup {
+    repo: PathBuf,
+    db: PathBuf,
+    stub: Option<PathBuf>,
     concurrency: usize,
     env: Vec<(&'static str, String)>,
 }
 
-fn start(setup: &Setup<'_>) -> Server {
+impl Setup {
+    /// In `dir`: the five-image repository with its limit, a job database, and the stub
+    /// bump sleeping `sleep` seconds.
+    fn stubbed(dir: &Path, max_updates: u32, concurrency: usize, sleep: &str) -> Setup {
+        Setup {
+            repo: repo(dir, max_updates),
+            db: dir.join("jobs.sqlite3"),
+            stub: Some(stub(dir)),
+            concurrency,
+            env: vec![("STUB_SLEEP", sleep.to_owned())],
+        }
+    }
+}
+
+fn start(setup: &Setup) -> Server {
     let log = setup
         .db
         .with_extension(format!("{}.log", std::process::id()));
     let mut command = Command::new(env!("CARGO_BIN_EXE_upkeep"));
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--path"])
-        .arg(setup.repo)
+        .arg(&setup.repo)
         .arg("--db")
-        .arg(setup.db)
+        .arg(&setup.db)
         .args(["--concurrency", &setup.concurrency.to_string()])
         .env("UPKEEP_SERVE_TOKENS", TOKEN)
         .env("RUST_LOG", "upkeep=info")
@@ -57,7 +71,7 @@ fn start(setup: &Setup<'_>) -> Server {
         .env_remove("GITHUB_TOKEN")
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).unwrap());
-    if let Some(stub) = setup.stub {
+    if let Some(stub) = &setup.stub {
         command.arg("--bump-command").arg(stub);
     }
     for (key, value) in &setup.env {
@@ -200,6 +214,19 @@ fn wait_until_final(server: &Server, within: Duration) -> Vec<serde_json::Value>
     }
 }
 
+/// `(id, status)` of every job, read from the database directly.
+fn statuses(db: &Path) -> Vec<(i64, String)> {
+    let database = rusqlite::Connection::open(db).unwrap();
+    let mut statement = database
+        .prepare("SELECT id, status FROM jobs ORDER BY id")
+        .unwrap();
+    statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
 fn metric(text: &str, series: &str) -> f64 {
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
@@ -209,16 +236,7 @@ fn metric(text: &str, series: &str) -> f64 {
 #[test]
 fn the_http_contract_auth_limits_errors_and_metrics() {
     let dir = tempfile::tempdir().unwrap();
-    let repo = repo(dir.path(), 100);
-    let stub = stub(dir.path());
-    let db = dir.path().join("jobs.sqlite3");
-    let server = start(&Setup {
-        repo: &repo,
-        db: &db,
-        stub: Some(&stub),
-        concurrency: 2,
-        env: Vec::new(),
-    });
+    let server = start(&Setup::stubbed(dir.path(), 100, 2, "0"));
     let update = webhook("ghcr.io/example/app-0", "1.1.0");
     for (path, body) in [("/webhook/diun", update.as_str()), ("/bump", "{}")] {
         for token in [None, Some("wrong-token-0123456789abcdef"), Some("")] {
@@ -322,16 +340,7 @@ fn the_http_contract_auth_limits_errors_and_metrics() {
 #[test]
 fn both_shapes_coalescing_the_filter_and_the_rate_limit_apply_at_intake() {
     let dir = tempfile::tempdir().unwrap();
-    let repo = repo(dir.path(), 3);
-    let stub = stub(dir.path());
-    let db = dir.path().join("jobs.sqlite3");
-    let server = start(&Setup {
-        repo: &repo,
-        db: &db,
-        stub: Some(&stub),
-        concurrency: 1,
-        env: vec![("STUB_SLEEP", "1".to_owned())],
-    });
+    let server = start(&Setup::stubbed(dir.path(), 3, 1, "1"));
     let post = |body: String| call(&server, "POST", "/webhook/diun", Some(TOKEN), &body);
     let first = post(webhook("ghcr.io/example/app-0", "1.1.0"));
     assert_eq!(
@@ -422,8 +431,8 @@ async fn a_delivered_update_becomes_a_pushed_commit() {
     let uri = services.uri();
     let (server, jobs) = tokio::task::spawn_blocking(move || {
         let server = start(&Setup {
-            repo: &clone,
-            db: &db,
+            repo: clone.clone(),
+            db,
             stub: None,
             concurrency: 2,
             env: vec![
@@ -493,16 +502,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 )]
 fn two_thousand_deliveries_from_fifty_clients_are_all_answered_and_stored() {
     let dir = tempfile::tempdir().unwrap();
-    let repo = repo(dir.path(), 100_000);
-    let stub = stub(dir.path());
-    let db = dir.path().join("jobs.sqlite3");
-    let server = start(&Setup {
-        repo: &repo,
-        db: &db,
-        stub: Some(&stub),
-        concurrency: 10,
-        env: Vec::new(),
-    });
+    let setup = Setup::stubbed(dir.path(), 100_000, 10, "0");
+    let server = start(&setup);
     let base = server.base.clone();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let started = Instant::now();
@@ -557,7 +558,7 @@ fn two_thousand_deliveries_from_fifty_clients_are_all_answered_and_stored() {
     let mut latencies: Vec<Duration> = answers.iter().map(|a| a.2).collect();
     latencies.sort();
     let (p50, p99) = (percentile(&latencies, 50.0), percentile(&latencies, 99.0));
-    let database = rusqlite::Connection::open(&db).unwrap();
+    let database = rusqlite::Connection::open(&setup.db).unwrap();
     let (rows, deliveries): (usize, usize) = database
         .query_row("SELECT count(*), sum(deliveries) FROM jobs", [], |row| {
             Ok((row.get(0)?, row.get(1)?))
@@ -583,16 +584,7 @@ fn two_thousand_deliveries_from_fifty_clients_are_all_answered_and_stored() {
 #[test]
 fn after_kill_9_every_accepted_job_still_exists_and_ends() {
     let dir = tempfile::tempdir().unwrap();
-    let repo = repo(dir.path(), 100_000);
-    let stub = stub(dir.path());
-    let db = dir.path().join("jobs.sqlite3");
-    let setup = Setup {
-        repo: &repo,
-        db: &db,
-        stub: Some(&stub),
-        concurrency: 10,
-        env: vec![("STUB_SLEEP", "0.4".to_owned())],
-    };
+    let setup = Setup::stubbed(dir.path(), 100_000, 10, "0.4");
     let server = start(&setup);
     let mut accepted = Vec::new();
     for i in 0..100 {
@@ -616,15 +608,7 @@ fn after_kill_9_every_accepted_job_still_exists_and_ends() {
         std::thread::sleep(Duration::from_millis(20));
     }
     drop(server); // SIGKILL
-    let before: Vec<String> = {
-        let database = rusqlite::Connection::open(&db).unwrap();
-        let mut statement = database.prepare("SELECT status FROM jobs").unwrap();
-        statement
-            .query_map([], |row| row.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    };
+    let before: Vec<String> = statuses(&setup.db).into_iter().map(|(_, s)| s).collect();
     assert_eq!(before.len(), 100);
     let running = before.iter().filter(|s| *s == "running").count();
     assert!(running > 0, "killed mid-run: {before:?}");
@@ -662,16 +646,7 @@ fn after_kill_9_every_accepted_job_still_exists_and_ends() {
 #[test]
 fn sigterm_lets_the_running_job_finish_and_keeps_the_queue() {
     let dir = tempfile::tempdir().unwrap();
-    let repo = repo(dir.path(), 100);
-    let stub = stub(dir.path());
-    let db = dir.path().join("jobs.sqlite3");
-    let setup = Setup {
-        repo: &repo,
-        db: &db,
-        stub: Some(&stub),
-        concurrency: 1,
-        env: vec![("STUB_SLEEP", "1".to_owned())],
-    };
+    let setup = Setup::stubbed(dir.path(), 100, 1, "1");
     let mut server = start(&setup);
     for image in ["app-0", "app-1"] {
         let answer = call(
@@ -698,19 +673,8 @@ fn sigterm_lets_the_running_job_finish_and_keeps_the_queue() {
     );
     let status = server.child.wait().unwrap();
     assert!(status.success(), "a clean stop: {status:?}");
-    let statuses: Vec<(i64, String)> = {
-        let database = rusqlite::Connection::open(&db).unwrap();
-        let mut statement = database
-            .prepare("SELECT id, status FROM jobs ORDER BY id")
-            .unwrap();
-        statement
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    };
     assert_eq!(
-        statuses,
+        statuses(&setup.db),
         [(1, "succeeded".to_owned()), (2, "queued".to_owned())],
         "the running job finished; the queued one waits for the next start"
     );
