@@ -211,6 +211,18 @@ pub struct Registry {
     pub insecure: bool,
 }
 
+impl Registry {
+    /// The base URL `registries:` gives `host` (its `url`, or `http://host` when insecure),
+    /// or `None` when the config says nothing of it.
+    pub fn configured_base(hosts: &BTreeMap<String, Registry>, host: &str) -> Option<String> {
+        match hosts.get(host)? {
+            Registry { url: Some(url), .. } => Some(url.trim_end_matches('/').to_owned()),
+            Registry { insecure: true, .. } => Some(format!("http://{host}")),
+            _ => None,
+        }
+    }
+}
+
 /// `lint:` settings.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]

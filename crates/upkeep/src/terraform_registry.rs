@@ -99,12 +99,11 @@ impl TerraformRegistry {
         if address.split('/').count() != parts || address.split('/').any(str::is_empty) {
             bail!("`{canonical}` is not a registry address");
         }
-        let base = match self.hosts.get(host) {
-            Some(RegistryConfig { url: Some(url), .. }) => url.trim_end_matches('/').to_owned(),
-            Some(RegistryConfig { insecure: true, .. }) => format!("http://{host}"),
-            _ if host == DEFAULT_HOST => self.default_base.clone(),
-            _ => format!("https://{host}"),
-        };
+        let base =
+            RegistryConfig::configured_base(&self.hosts, host).unwrap_or_else(|| match host {
+                DEFAULT_HOST => self.default_base.clone(),
+                _ => format!("https://{host}"),
+            });
         Ok((base, address.to_owned()))
     }
 

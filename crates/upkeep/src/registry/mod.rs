@@ -39,12 +39,11 @@ impl Registries {
         let (host, repository) = canonical
             .split_once('/')
             .ok_or_else(|| anyhow!("`{canonical}` has no registry host"))?;
-        let base = match self.hosts.get(host) {
-            Some(RegistryConfig { url: Some(url), .. }) => url.trim_end_matches('/').to_owned(),
-            Some(RegistryConfig { insecure: true, .. }) => format!("http://{host}"),
-            _ if host == "docker.io" => "https://registry-1.docker.io".to_owned(),
-            _ => format!("https://{host}"),
-        };
+        let base =
+            RegistryConfig::configured_base(&self.hosts, host).unwrap_or_else(|| match host {
+                "docker.io" => "https://registry-1.docker.io".to_owned(),
+                _ => format!("https://{host}"),
+            });
         Ok(Located {
             host: host.to_owned(),
             base,
