@@ -1,28 +1,15 @@
 //! `upkeep`: keep the version pins of a Terraform/Helm infrastructure repo current, safely.
 
 mod args;
-mod chart_index;
-mod clock;
 mod commands;
 mod config;
-mod deploy;
+mod deliver;
+mod detect;
 mod dirs;
-mod git;
-mod hooks;
-mod http_retry;
-mod lint;
-mod lookup;
-mod notify;
 mod output;
+mod plan;
 mod policy;
-mod rate_limit;
-mod registry;
-mod review;
 mod serve;
-mod terraform_registry;
-mod tree_lock;
-mod verify;
-mod woodpecker;
 
 use clap::Parser;
 

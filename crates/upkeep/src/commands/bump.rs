@@ -1,19 +1,19 @@
 //! `upkeep bump`: a decided update becomes a reviewed commit on the branch the CI applies.
 
 use crate::args::{BumpArgs, CiMode, Format, VerifyMode};
-use crate::clock::Clock;
-use crate::commands::filter::{Update, judge};
-use crate::commands::plan::{Prepared, Request, prepare};
 use crate::config::Config;
-use crate::deploy::{Delivery, Stages, ci_for, render_stages};
-use crate::git::{Git, TRAILER};
-use crate::hooks;
-use crate::notify::{Level, Notifier};
+use crate::deliver::clock::Clock;
+use crate::deliver::deploy::{Delivery, Stages, ci_for, render_stages};
+use crate::deliver::git::{Git, TRAILER};
+use crate::deliver::hooks;
+use crate::deliver::notify::{Level, Notifier};
+use crate::deliver::tree_lock::TreeLock;
+use crate::deliver::verify::Target;
 use crate::output;
-use crate::rate_limit::{RateLimit, now};
-use crate::review::{PlanReport, render};
-use crate::tree_lock::TreeLock;
-use crate::verify::Target;
+use crate::plan::prepare::{Prepared, Request, prepare};
+use crate::plan::review::{PlanReport, render};
+use crate::policy::filter::{Update, judge};
+use crate::policy::rate_limit::{RateLimit, now};
 use anyhow::{Context, anyhow, bail};
 use serde::Serialize;
 use std::io::Read;
@@ -51,7 +51,7 @@ struct BumpReport {
     risk: Risk,
     steps: Vec<String>,
     commits: Vec<Committed>,
-    stages: Vec<crate::deploy::Stage>,
+    stages: Vec<crate::deliver::deploy::Stage>,
 }
 
 /// Plans, runs the hooks, edits, commits and pushes; prints the report.

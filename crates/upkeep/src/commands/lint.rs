@@ -3,8 +3,8 @@
 use crate::args::{LintArgs, LintFormat};
 use crate::commands::scan::{report_base, scan_paths};
 use crate::config::{Config, Severity};
-use crate::lint::{Sources, check, render};
 use crate::output;
+use crate::policy::lint::{Sources, check, render};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use upkeep_pins::ScanOptions;

@@ -2,7 +2,7 @@
 
 mod bump;
 mod config;
-pub(crate) mod filter;
+mod filter;
 mod lint;
 mod outdated;
 mod plan;

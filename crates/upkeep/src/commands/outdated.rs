@@ -4,9 +4,9 @@
 use crate::args::{Emit, Format, OutdatedArgs};
 use crate::commands::scan::scan_paths;
 use crate::config::Config;
-use crate::lookup::{Lookup, Sources, cut_to_prefix};
+use crate::detect::lookup::{Lookup, Sources, cut_to_prefix};
 use crate::output;
-use crate::policy::skip_reason;
+use crate::policy::skip::skip_reason;
 use anyhow::Context;
 use indicatif::ProgressBar;
 use serde::Serialize;

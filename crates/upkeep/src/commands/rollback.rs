@@ -2,14 +2,14 @@
 //! verify; a revert that does not deliver is a CRITICAL notification.
 
 use crate::args::{CiMode, RollbackArgs, VerifyMode};
-use crate::clock::Clock;
 use crate::config::Config;
-use crate::deploy::{Delivery, Stages, ci_for, render_stages};
-use crate::git::Git;
-use crate::notify::{Level, Notifier};
+use crate::deliver::clock::Clock;
+use crate::deliver::deploy::{Delivery, Stages, ci_for, render_stages};
+use crate::deliver::git::Git;
+use crate::deliver::notify::{Level, Notifier};
+use crate::deliver::tree_lock::TreeLock;
+use crate::deliver::verify::Target;
 use crate::output;
-use crate::tree_lock::TreeLock;
-use crate::verify::Target;
 use anyhow::Context;
 use std::path::Path;
 use std::process::ExitCode;

@@ -3,7 +3,7 @@
 use crate::args::{Format, ScanArgs};
 use crate::config::Config;
 use crate::output;
-use crate::policy::skip_reason;
+use crate::policy::skip::skip_reason;
 use anyhow::{Context, bail};
 use serde::Serialize;
 use std::path::{Path, PathBuf};

@@ -15,8 +15,8 @@ mod store;
 
 use crate::args::ServeArgs;
 use crate::config::Config;
+use crate::deliver::notify::{Level, Notifier};
 use crate::dirs::default_state_path;
-use crate::notify::{Level, Notifier};
 use anyhow::Context;
 use auth::Tokens;
 use metrics::Metrics;

@@ -2,7 +2,7 @@
 //! is read); `/healthz` and `/metrics` are open for probes and scrapers. Bodies are capped;
 //! malformed JSON is a 400 that says why; anything else is a 404.
 
-use crate::commands::filter::{SkipRule, Update, judge};
+use crate::policy::filter::{SkipRule, Update, judge};
 use crate::serve::App;
 use crate::serve::runner::unix_now;
 use crate::serve::store::{Intake, Status};

@@ -172,7 +172,7 @@ fn tail(text: String, limit: usize) -> String {
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> i64 {
-    i64::try_from(crate::rate_limit::now()).unwrap_or(i64::MAX)
+    i64::try_from(crate::policy::rate_limit::now()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 mod credentials;
 
 use crate::config::Registry as RegistryConfig;
-use crate::http_retry;
+use crate::detect::http_retry;
 use anyhow::{Context, anyhow, bail};
 use credentials::{Credential, Credentials};
 use std::collections::BTreeMap;

@@ -3,7 +3,7 @@
 //! `<modules.v1><namespace>/<name>/<system>/versions`.
 
 use crate::config::Registry as RegistryConfig;
-use crate::http_retry;
+use crate::detect::http_retry;
 use anyhow::{Context, anyhow, bail};
 use serde::Deserialize;
 use std::collections::BTreeMap;

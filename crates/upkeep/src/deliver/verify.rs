@@ -2,8 +2,8 @@
 //! answers with a passing code, its pods are ready and do not restart. A check that cannot run
 //! (no URL known, no kubectl, no cluster access) is reported as skipped, never as passed.
 
-use crate::clock::Clock;
 use crate::config::VerifyConfig;
+use crate::deliver::clock::Clock;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -235,8 +235,8 @@ fn pods_check(target: &Target, kubectl: &str, restarts: &mut HashMap<String, u64
 #[cfg(test)]
 mod tests {
     use super::{Target, Verdict, verify};
-    use crate::clock::Clock;
     use crate::config::VerifyConfig;
+    use crate::deliver::clock::Clock;
     use std::cell::Cell;
     use std::time::Duration;
 

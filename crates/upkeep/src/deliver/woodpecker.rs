@@ -2,8 +2,8 @@
 //! backoff until it ends or the timeout passes. The token (`WOODPECKER_TOKEN`) is sent as a
 //! bearer token and never printed.
 
-use crate::clock::Clock;
 use crate::config::WoodpeckerConfig;
+use crate::deliver::clock::Clock;
 use anyhow::{Context, anyhow};
 use serde::Deserialize;
 use std::time::Duration;

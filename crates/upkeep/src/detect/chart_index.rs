@@ -2,7 +2,7 @@
 //! once per run and repository, and kept in a disk cache with its `ETag` so a later run only
 //! downloads it when it changed. (OCI charts are listed by the registry client.)
 
-use crate::http_retry;
+use crate::detect::http_retry;
 use anyhow::{Context, anyhow, bail};
 use serde::Deserialize;
 use std::collections::BTreeMap;

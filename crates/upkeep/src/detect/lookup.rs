@@ -2,11 +2,11 @@
 //! OCI chart tags from registries, classic chart versions from `index.yaml`, providers and
 //! modules from the Terraform registry.
 
-use crate::chart_index::ChartIndexes;
 use crate::config::Config;
+use crate::detect::chart_index::ChartIndexes;
+use crate::detect::registry::Registries;
+use crate::detect::terraform_registry::TerraformRegistry;
 use crate::dirs::default_cache_dir;
-use crate::registry::Registries;
-use crate::terraform_registry::TerraformRegistry;
 use upkeep_notes::Cache;
 use upkeep_pins::{Pin, PinKind, PinStatus};
 
@@ -128,7 +128,7 @@ impl Sources {
             Lookup::Chart { repository, chart } => self.charts.versions(repository, chart),
             Lookup::Provider(name) => self.terraform.provider_versions(name),
             Lookup::Module(name) => self.terraform.module_versions(name),
-            Lookup::GitTags(url) => crate::git::remote_tags(url),
+            Lookup::GitTags(url) => crate::deliver::git::remote_tags(url),
         }
     }
 }

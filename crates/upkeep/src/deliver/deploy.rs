@@ -1,12 +1,12 @@
 //! Delivering a commit: push, wait for CI, verify; and rolling back a commit that does not
 //! deliver. Shared by `bump` and `rollback`; each step is a timed stage of the report.
 
-use crate::clock::Clock;
 use crate::config::{Config, VerifyConfig};
-use crate::git::Git;
-use crate::tree_lock::TreeLock;
-use crate::verify::{Target, Verdict, verify};
-use crate::woodpecker::{CiOutcome, Woodpecker};
+use crate::deliver::clock::Clock;
+use crate::deliver::git::Git;
+use crate::deliver::tree_lock::TreeLock;
+use crate::deliver::verify::{Target, Verdict, verify};
+use crate::deliver::woodpecker::{CiOutcome, Woodpecker};
 use git2::Oid;
 use serde::Serialize;
 use std::time::{Duration, Instant};

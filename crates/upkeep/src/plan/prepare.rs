@@ -1,0 +1,276 @@
+//! Planning one update: find the pins, resolve the notes' source, read the notes between the
+//! pinned and the wanted version, decide the risk with its evidence, and draft the review.
+
+use crate::config::Config;
+use crate::dirs::default_cache_dir;
+use crate::plan::review::{MessageParts, PlanReport, RuleOutput, commit_message};
+use anyhow::{Context, anyhow, bail};
+use indicatif::ProgressBar;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use upkeep_notes::{
+    DEFAULT_API_URL, GitHub, GitHubOptions, Notes, Overrides, Release, RepoId, Resolution, Subject,
+    Upgrade, breaking_lines, cross_reference, crossed, decide, fetch_notes, resolve,
+};
+use upkeep_pins::{Pin, PinKind, ScanOptions, SetError, SetRequest, Version, plan_set, scan};
+
+/// Extensions of the stack files searched by the config cross-reference.
+const STACK_FILE_EXTENSIONS: [&str; 7] = ["tf", "tfvars", "hcl", "yaml", "yml", "tpl", "json"];
+
+/// What to plan.
+pub struct Request<'a> {
+    /// The repository root.
+    pub root: &'a Path,
+    /// Image, chart, provider or module.
+    pub name: &'a str,
+    /// The target version.
+    pub version: &'a str,
+    /// Only pins of this kind.
+    pub kind: Option<PinKind>,
+    /// Response cache folder (default when `None`).
+    pub cache_dir: Option<PathBuf>,
+    /// No response cache.
+    pub no_cache: bool,
+    /// Longest rate-limit wait, in seconds.
+    pub max_wait: u64,
+}
+
+/// The outcome of planning.
+pub enum Prepared {
+    /// No pin needs to move, and why.
+    Nothing(String),
+    /// The plan.
+    Plan(Box<PlanReport>),
+}
+
+/// Finds the pins, reads the notes, decides the risk and drafts the review.
+pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepared> {
+    let rules = config.rule_set()?;
+    let report = scan(request.root, &ScanOptions::default())
+        .with_context(|| format!("cannot scan {}", request.root.display()))?;
+    let set_request = SetRequest {
+        name: request.name,
+        version: request.version,
+        from: None,
+        kind: request.kind,
+    };
+    let set = match plan_set(request.root, &report, &set_request) {
+        Ok(set) => set,
+        Err(SetError::BrokenFiles { name, files }) => {
+            let list: Vec<String> = files.iter().map(ToString::to_string).collect();
+            bail!(
+                "files that may hold `{name}` do not parse:\n  {}",
+                list.join("\n  ")
+            );
+        }
+        Err(error) => return Err(error.into()),
+    };
+    if set.changes.is_empty() {
+        let why = if set.unchanged.is_empty() && set.skipped.is_empty() {
+            format!("no pin of `{}` found", request.name)
+        } else {
+            format!(
+                "no pin of `{}` needs to move to {}",
+                request.name, request.version
+            )
+        };
+        return Ok(Prepared::Nothing(why));
+    }
+    let pins: Vec<Pin> = set
+        .changes
+        .iter()
+        .map(|change| change.pin.clone())
+        .collect();
+    let new = Version::parse(request.version)
+        .ok_or_else(|| anyhow!("`{}` is not a version upkeep can order", request.version))?;
+    let old = pins
+        .iter()
+        .filter_map(|pin| pin.version.as_deref().and_then(Version::parse))
+        .min()
+        .ok_or_else(|| {
+            anyhow!(
+                "the pins of `{}` hold no version upkeep can order",
+                request.name
+            )
+        })?;
+    let subject = subject_of(&pins[0]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let _context = runtime.enter();
+    let github = github_client(request, config)?;
+    let (resolution, notes) =
+        runtime.block_on(gather(&github, &subject, &config.overrides(), &new))?;
+    let all = notes
+        .as_ref()
+        .map_or(&[][..], |notes| notes.releases.as_slice());
+    let releases = crossed(all, &old, &new);
+    let names = [pins[0].canonical.clone(), pins[0].name.clone()];
+    let evaluation = rules.evaluate(&Upgrade {
+        names: &names,
+        old: &old,
+        new: &new,
+        releases: &releases,
+    });
+    let decision = decide(&evaluation, &releases, &old, &new, !releases.is_empty());
+    let stack_dirs: BTreeSet<PathBuf> = pins.iter().map(Pin::stack).collect();
+    let files = stack_files(request.root, &stack_dirs);
+    let cross_references = cross_reference(&breaking_lines(&releases, &evaluation), &files);
+    let stack = stack_dirs
+        .iter()
+        .filter_map(|dir| dir.file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let db_backup = match config.db_backed_services.backup_of(&stack) {
+        Some(Some(job)) => format!("yes (job: {job})"),
+        Some(None) => "yes (before the upgrade)".to_owned(),
+        None => "no (not DB-backed)".to_owned(),
+    };
+    let message = commit_message(&MessageParts {
+        stack: &stack,
+        old: old.as_str(),
+        new: new.as_str(),
+        releases: &releases,
+        source: resolution.repo.as_deref(),
+        no_source: &resolution.how,
+        highlights: &evaluation.highlights,
+        decision: &decision,
+        findings: &evaluation.findings,
+        db_backup: &db_backup,
+        config_changes: &[],
+        cross_references: &cross_references,
+    });
+    Ok(Prepared::Plan(Box::new(PlanReport {
+        name: request.name.to_owned(),
+        stack,
+        old: old.as_str().to_owned(),
+        new: new.as_str().to_owned(),
+        risk: decision.risk,
+        reason: decision.reason.clone(),
+        rules: evaluation.findings.iter().map(RuleOutput::from).collect(),
+        highlights: evaluation.highlights.clone(),
+        releases: versions(&releases),
+        steps: decision.steps.clone(),
+        source: resolution.repo.clone(),
+        resolution,
+        notes_origin: notes.map(|notes| notes.origin),
+        cross_references,
+        pins,
+        db_backup,
+        commit_message: message,
+    })))
+}
+
+/// Resolves the source and fetches its notes.
+async fn gather(
+    github: &GitHub,
+    subject: &Subject,
+    overrides: &Overrides,
+    new: &Version,
+) -> anyhow::Result<(Resolution, Option<Notes>)> {
+    let resolution = resolve(github, subject, overrides).await?;
+    let Some(repo) = resolution.repo.as_deref().and_then(RepoId::parse) else {
+        return Ok((resolution, None));
+    };
+    let notes = fetch_notes(github, &repo, subject, new)
+        .await
+        .with_context(|| format!("cannot read the release notes of {repo}"))?;
+    Ok((resolution, notes))
+}
+
+/// The GitHub client: `GITHUB_API_URL` (else the config's, else the public API),
+/// `GITHUB_TOKEN`, the response cache and a progress bar for long listings.
+fn github_client(request: &Request<'_>, config: &Config) -> anyhow::Result<GitHub> {
+    let api_url = std::env::var("GITHUB_API_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .or_else(|| config.github_api_url.clone())
+        .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
+    let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty());
+    let cache_dir = if request.no_cache {
+        None
+    } else {
+        request
+            .cache_dir
+            .clone()
+            .or_else(|| default_cache_dir("github"))
+    };
+    let github = GitHub::new(&GitHubOptions {
+        api_url,
+        token,
+        cache_dir,
+        max_wait: Duration::from_secs(request.max_wait),
+    })?;
+    let bar = ProgressBar::hidden();
+    Ok(github.with_progress(Box::new(move |page, pages| {
+        // A bar only when the listing is long enough to be worth one; hidden when standard
+        // error is not a terminal.
+        if page == 2 {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            bar.set_message("reading release pages");
+        }
+        if let Some(pages) = pages {
+            bar.set_length(pages as u64);
+        }
+        bar.set_position(page as u64);
+        if pages.is_some_and(|pages| page >= pages) {
+            bar.finish_and_clear();
+        }
+    })))
+}
+
+/// What the notes are looked up for.
+fn subject_of(pin: &Pin) -> Subject {
+    match pin.kind {
+        PinKind::HelmChart => Subject::Chart {
+            name: pin.name.clone(),
+            repository: pin.repository.clone(),
+        },
+        PinKind::Provider => Subject::Provider {
+            source: pin.name.clone(),
+        },
+        PinKind::Module => Subject::Module {
+            source: pin.name.clone(),
+        },
+        _ => Subject::Image {
+            canonical: pin.canonical.clone(),
+        },
+    }
+}
+
+/// The text files directly in the stack folders, `(path relative to root, content)`.
+fn stack_files(root: &Path, dirs: &BTreeSet<PathBuf>) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|entry| Some(entry.ok()?.path()))
+            .filter(|path| {
+                path.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| STACK_FILE_EXTENSIONS.contains(&e))
+            })
+            .collect();
+        paths.sort();
+        for path in paths {
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let relative = path.strip_prefix(root).unwrap_or(&path);
+            files.push((relative.display().to_string(), text));
+        }
+    }
+    files
+}
+
+fn versions(releases: &[Release]) -> Vec<String> {
+    releases
+        .iter()
+        .map(|release| release.version.as_str().to_owned())
+        .collect()
+}

@@ -1,0 +1,7 @@
+//! Policy: what may change and how fast. Skip patterns and categories, the filter that judges a
+//! detected update, the rate limit, and the lint rules a repository's pins are held to.
+
+pub mod filter;
+pub mod lint;
+pub mod rate_limit;
+pub mod skip;
