@@ -22,27 +22,34 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod admit;
 mod canonical;
 mod edit;
 mod error;
 mod hcl;
+mod ignore_files;
 mod image;
+mod journal;
 mod location;
 mod module;
 mod pin;
 mod scan;
 mod select;
 mod site;
+mod transaction;
 mod version;
 mod yaml;
 
+pub use admit::{RepoFiles, read_named_file};
 pub use edit::{Edit, EditError, EditPlan, FileChange};
 pub use error::{ErrorKind, ScanError};
 pub use image::{ImageRef, canonical_image_name};
+pub use journal::check_journal;
 pub use location::LineIndex;
 pub use pin::{Pin, PinKind, PinStatus, PinUser, Place};
 pub use scan::{DEFAULT_MAX_FILE_SIZE, ScanOptions, ScanReport, scan};
 pub use select::{Change, SetError, SetPlan, SetRequest, SkipReason, plan_set};
+pub use transaction::{Recovery, recover};
 pub use version::{
     CandidatePolicy, UpdateKind, Updates, Version, VersionError, choose_updates, retarget,
     same_version,
