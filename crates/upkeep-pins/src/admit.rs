@@ -67,17 +67,37 @@ impl RepoFiles {
         Ok(target)
     }
 
-    /// Opens `rel` for reading if it may be read: the open file and where it is.
-    pub(crate) fn open(&self, rel: &Path) -> Result<(File, PathBuf), ScanError> {
-        let target = self.resolve(rel)?;
-        let file = open_regular(&target, rel)?;
-        Ok((file, target))
+    /// Opens `rel` for reading if it may be read: the open file and its size as it says.
+    pub(crate) fn open(&self, rel: &Path) -> Result<(File, u64), ScanError> {
+        open_regular(&self.resolve(rel)?, rel)
     }
 
     /// The bytes of `rel`, if it may be read and holds at most `max_size` bytes.
     pub fn read(&self, rel: &Path, max_size: u64) -> Result<Vec<u8>, ScanError> {
-        let (file, _) = self.open(rel)?;
-        read_bounded(file, rel, max_size)
+        let (file, said) = self.open(rel)?;
+        read_bounded(file, said, rel, max_size)
+    }
+
+    /// Where `rel`, found by a walk of the root that follows no link, is: unless it is itself
+    /// a link (`linked`), no folder on its way is one, so there is nothing to resolve.
+    pub(crate) fn walked_target(&self, rel: &Path, linked: bool) -> Result<PathBuf, ScanError> {
+        if linked {
+            self.resolve(rel)
+        } else {
+            Ok(self.canonical_root.join(rel))
+        }
+    }
+
+    /// [`RepoFiles::read_text`] of a file a walk found (see [`RepoFiles::walked_target`]); a
+    /// file that became a link since is refused when it is opened.
+    pub(crate) fn read_walked(
+        &self,
+        rel: &Path,
+        linked: bool,
+        max_size: u64,
+    ) -> Result<String, ScanError> {
+        let (file, said) = open_regular(&self.walked_target(rel, linked)?, rel)?;
+        utf8(read_bounded(file, said, rel, max_size)?, rel)
     }
 
     /// [`RepoFiles::read`] as UTF-8 text; invalid UTF-8 is an error at its first bad byte.
@@ -132,12 +152,14 @@ pub fn read_named_file(path: &Path, max_size: u64) -> Result<Vec<u8>, ScanError>
             "a file of the kernel (/proc, /sys), not a file to read; not read".to_owned(),
         ));
     }
-    read_bounded(open_regular(&target, path)?, path, max_size)
+    let (file, said) = open_regular(&target, path)?;
+    read_bounded(file, said, path, max_size)
 }
 
 /// Opens `target` (a path without links) without following a link that appeared since and
-/// without blocking on a fifo, and refuses anything that is not a regular file.
-fn open_regular(target: &Path, shown: &Path) -> Result<File, ScanError> {
+/// without blocking on a fifo, and refuses anything that is not a regular file. Returns the
+/// file and the size it says it has.
+fn open_regular(target: &Path, shown: &Path) -> Result<(File, u64), ScanError> {
     use std::os::unix::fs::OpenOptionsExt;
     let io_error = |error: io::Error| {
         ScanError::whole_file(
@@ -159,11 +181,12 @@ fn open_regular(target: &Path, shown: &Path) -> Result<File, ScanError> {
             format!("{}, not a regular file; not read", kind_of(&metadata)),
         ));
     }
-    Ok(file)
+    Ok((file, metadata.len()))
 }
 
-/// Reads at most `max_size` bytes, and refuses a file that holds more.
-fn read_bounded(file: File, shown: &Path, max_size: u64) -> Result<Vec<u8>, ScanError> {
+/// Reads at most `max_size` bytes, and refuses a file that holds more (`said` is the size its
+/// metadata gives, trusted only to refuse early and to size the buffer).
+fn read_bounded(file: File, said: u64, shown: &Path, max_size: u64) -> Result<Vec<u8>, ScanError> {
     let too_large = || {
         ScanError::whole_file(
             shown.to_path_buf(),
@@ -171,7 +194,6 @@ fn read_bounded(file: File, shown: &Path, max_size: u64) -> Result<Vec<u8>, Scan
             format!("file is over the {max_size}-byte limit; not read"),
         )
     };
-    let said = file.metadata().map(|m| m.len()).unwrap_or(0);
     if said > max_size {
         return Err(too_large());
     }

@@ -42,19 +42,27 @@ impl IgnoreRules {
 
     /// Whether `rel` (relative to the root; a folder if `is_dir`) is ignored.
     pub(crate) fn is_ignored(&self, rel: &Path, is_dir: bool) -> bool {
-        let path = self.files.canonical_root().join(rel);
+        // Built only when some rules apply.
+        let mut path: Option<PathBuf> = None;
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
         for dir in rel.ancestors().skip(1) {
-            let rules = loaded
-                .entry(dir.to_path_buf())
-                .or_insert_with(|| self.load(dir));
-            if let Some(decided) = rules.as_ref().and_then(|r| decide(r, &path, is_dir)) {
-                return decided;
+            if !loaded.contains_key(dir) {
+                loaded.insert(dir.to_path_buf(), self.load(dir));
+            }
+            if let Some(rules) = &loaded[dir] {
+                let path = path.get_or_insert_with(|| self.files.canonical_root().join(rel));
+                if let Some(decided) = decide(rules, path, is_dir) {
+                    return decided;
+                }
             }
         }
+        if self.above.is_empty() {
+            return false;
+        }
+        let path = path.get_or_insert_with(|| self.files.canonical_root().join(rel));
         self.above
             .iter()
-            .find_map(|rules| decide(rules, &path, is_dir))
+            .find_map(|rules| decide(rules, path, is_dir))
             .unwrap_or(false)
     }
 

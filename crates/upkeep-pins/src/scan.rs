@@ -155,6 +155,8 @@ impl FileType {
 struct Entry {
     rel: PathBuf,
     file_type: FileType,
+    /// Whether the file is a symbolic link (where it leads is decided when it is read).
+    linked: bool,
 }
 
 /// Lists the files under `root` whose names upkeep reads: regular files, links (where they
@@ -206,7 +208,11 @@ fn walk(files: &RepoFiles, max_size: u64) -> (Vec<Entry>, Vec<ScanError>) {
             continue;
         }
         let rel = relative(&root, entry.path());
-        entries.push(Entry { rel, file_type });
+        entries.push(Entry {
+            rel,
+            file_type,
+            linked: kind.is_symlink(),
+        });
     }
     errors.extend(rules.take_errors());
     (entries, errors)
@@ -268,12 +274,12 @@ fn scan_unit(
     let mut errors = Vec::new();
     for entry in entries {
         let overlaid = (!overlay.is_empty())
-            .then(|| files.resolve(&entry.rel).ok())
+            .then(|| files.walked_target(&entry.rel, entry.linked).ok())
             .flatten()
             .and_then(|target| overlay.get(&target));
         let text = match overlaid {
             Some(text) => text.clone(),
-            None => match files.read_text(&entry.rel, options.max_file_size) {
+            None => match files.read_walked(&entry.rel, entry.linked, options.max_file_size) {
                 Ok(text) => text,
                 Err(error) => {
                     errors.push(error);
