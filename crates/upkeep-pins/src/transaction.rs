@@ -1,11 +1,12 @@
 //! Writing several files as one change that a crash cannot leave half done, and finishing or
 //! undoing, on the next run, a change that a crash interrupted.
 //!
-//! A write goes: the journal (synced), every new content in a temporary file beside its target
-//! (synced, with the target's mode and owner), a check that no target changed meanwhile,
-//! `commit` in the journal (synced), the renames, a sync of the folders, and the journal's
-//! removal. Killed before `commit`, the next [`recover`] removes the temporary files (every
-//! file old); killed after, it renames the remaining ones into place (every file new).
+//! A write goes: the journal (synced, with its folder), every new content in a temporary file
+//! beside its target (synced, with the target's mode and owner, and the folders synced), a
+//! check that no target changed meanwhile, `commit` in the journal (synced), the renames, a
+//! sync of the folders, and the journal's removal. Killed before `commit`, the next [`recover`]
+//! removes the temporary files (every file old); killed after, it renames the remaining ones
+//! into place (every file new).
 //!
 //! The journal lives in the git folder of the work tree (`.git/upkeep/`, never seen by
 //! `git status`), or in the root itself when it is not in a work tree. A running write holds a
@@ -123,6 +124,14 @@ pub(crate) fn write_all(files: &RepoFiles, replacements: &[Replacement]) -> Resu
         }
         checkpoint();
     }
+    // The temporary files' names must be on disk before the commit says they hold the files.
+    let dirs: BTreeSet<&Path> = entries.iter().filter_map(|e| e.target.parent()).collect();
+    for dir in &dirs {
+        if let Err(error) = sync_dir(dir) {
+            undo(entries.len());
+            return Err(WriteError::Io(dir.to_path_buf(), error, true));
+        }
+    }
     for (n, replacement) in replacements.iter().enumerate() {
         let current = match files.read_text(replacement.shown, u64::MAX) {
             Ok(current) => current,
@@ -151,7 +160,7 @@ pub(crate) fn write_all(files: &RepoFiles, replacements: &[Replacement]) -> Resu
         }
         checkpoint();
     }
-    let dirs: BTreeSet<&Path> = entries.iter().filter_map(|e| e.target.parent()).collect();
+    // The renames must be on disk before the journal that could finish them is gone.
     for dir in dirs {
         sync_dir(dir).map_err(|error| WriteError::Io(dir.to_path_buf(), error, false))?;
     }
