@@ -4,7 +4,9 @@
 //! load test (2,000 deliveries from 50 clients), and a crash test (kill -9 mid-run).
 //!
 //! Except for the end-to-end test, jobs run a stub instead of `upkeep bump` (`--bump-command`):
-//! it sleeps `STUB_SLEEP` seconds and reports success with a fake SHA.
+//! it sleeps the seconds it was written with, or waits until the test opens its gate, and
+//! reports success with a fake SHA. Its settings are in its own text, not its environment:
+//! the service passes a bump only the environment a bump needs.
 
 mod common;
 
@@ -46,9 +48,9 @@ impl Setup {
         Setup {
             repo: repo(dir, max_updates),
             db: dir.join("jobs.sqlite3"),
-            stub: Some(stub(dir)),
+            stub: Some(stub(dir, sleep)),
             concurrency,
-            env: vec![("STUB_SLEEP", sleep.to_owned())],
+            env: Vec::new(),
         }
     }
 }
@@ -120,12 +122,28 @@ fn repo(dir: &Path, max_updates: u32) -> PathBuf {
     repo
 }
 
-/// A stand-in for `upkeep bump`.
-fn stub(dir: &Path) -> PathBuf {
+/// A stand-in for `upkeep bump`: sleeps `sleep` seconds and reports success. When the folder
+/// `gates` exists beside it, it first waits until the test creates `gates/<job id>` or
+/// `gates/all` (and gives up after two minutes, so no stub outlives its test).
+fn stub(dir: &Path, sleep: &str) -> PathBuf {
     let path = dir.join("stub-bump");
     std::fs::write(
         &path,
-        "#!/bin/sh\nsleep \"${STUB_SLEEP:-0}\"\nprintf '{\"outcome\":\"success\",\"name\":\"%s\",\"new\":\"%s\",\"commits\":[{\"version\":\"%s\",\"sha\":\"stub-%s\",\"pushed\":true}],\"stages\":[{\"name\":\"stub\",\"ok\":true}]}\\n' \"$1\" \"$2\" \"$2\" \"$UPKEEP_JOB_ID\"\n",
+        format!(
+            r#"#!/bin/sh
+gates="$(dirname "$0")/gates"
+if [ -d "$gates" ]; then
+  waited=0
+  until [ -e "$gates/$UPKEEP_JOB_ID" ] || [ -e "$gates/all" ]; do
+    [ "$waited" -lt 2400 ] || exit 3
+    sleep 0.05
+    waited=$((waited + 1))
+  done
+fi
+sleep {sleep}
+printf '{{"outcome":"success","name":"%s","new":"%s","commits":[{{"version":"%s","sha":"stub-%s","pushed":true}}],"stages":[{{"name":"stub","ok":true}}]}}\n' "$1" "$2" "$2" "$UPKEEP_JOB_ID"
+"#
+        ),
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -581,10 +599,40 @@ fn two_thousand_deliveries_from_fifty_clients_are_all_answered_and_stored() {
     assert!(p99 < Duration::from_secs(2), "p99 {p99:?}");
 }
 
+/// `(succeeded, running, queued)` counts of the jobs.
+fn live_counts(jobs: &[serde_json::Value]) -> (usize, usize, usize) {
+    let count = |status: &str| jobs.iter().filter(|j| j["status"] == status).count();
+    (count("succeeded"), count("running"), count("queued"))
+}
+
+/// Polls `/jobs` until `done` holds; the state it waits for is stable once reached, so a slow
+/// machine only makes the wait longer.
+fn wait_for_jobs(
+    server: &Server,
+    within: Duration,
+    done: impl Fn(&[serde_json::Value]) -> bool,
+) -> Vec<serde_json::Value> {
+    let started = Instant::now();
+    loop {
+        let jobs = jobs(server);
+        if done(&jobs) {
+            return jobs;
+        }
+        assert!(
+            started.elapsed() < within,
+            "not reached after {within:?}: {jobs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn after_kill_9_every_accepted_job_still_exists_and_ends() {
     let dir = tempfile::tempdir().unwrap();
-    let setup = Setup::stubbed(dir.path(), 100_000, 10, "0.4");
+    let setup = Setup::stubbed(dir.path(), 100_000, 10, "0");
+    // Every stub waits at its gate: the test, not the clock, decides which jobs end.
+    let gates = dir.path().join("gates");
+    std::fs::create_dir(&gates).unwrap();
     let server = start(&setup);
     let mut accepted = Vec::new();
     for i in 0..100 {
@@ -601,37 +649,54 @@ fn after_kill_9_every_accepted_job_still_exists_and_ends() {
         assert_eq!(answer.body["status"], "accepted", "{}", answer.text);
         accepted.push(answer.body["job"].as_i64().unwrap());
     }
-    // Mid-run: some jobs done, some running, most queued.
-    let started = Instant::now();
-    while !jobs(&server).iter().any(|j| j["status"] == "succeeded") {
-        assert!(started.elapsed() < Duration::from_secs(20));
-        std::thread::sleep(Duration::from_millis(20));
+    // Jobs 1-5 may finish; ten workers then hold jobs 6-15 at their gates; 85 wait.
+    for id in 1..=5 {
+        std::fs::write(gates.join(id.to_string()), "").unwrap();
     }
+    let mid_run = wait_for_jobs(&server, Duration::from_secs(60), |jobs| {
+        live_counts(jobs) == (5, 10, 85)
+    });
+    let running_ids: Vec<i64> = mid_run
+        .iter()
+        .filter(|j| j["status"] == "running")
+        .map(|j| j["id"].as_i64().unwrap())
+        .collect();
     drop(server); // SIGKILL
-    let before: Vec<String> = statuses(&setup.db).into_iter().map(|(_, s)| s).collect();
+    let before = statuses(&setup.db);
     assert_eq!(before.len(), 100);
-    let running = before.iter().filter(|s| *s == "running").count();
-    assert!(running > 0, "killed mid-run: {before:?}");
-    assert!(before.iter().any(|s| s == "queued"), "{before:?}");
+    let count = |status: &str| before.iter().filter(|(_, s)| s == status).count();
+    assert_eq!(
+        (count("succeeded"), count("running"), count("queued")),
+        (5, 10, 85),
+        "killed mid-run: {before:?}"
+    );
 
+    // The restarted service runs the queue; the orphaned stubs of the killed one end too.
+    std::fs::write(gates.join("all"), "").unwrap();
     let server = start(&setup);
-    let jobs = wait_until_final(&server, Duration::from_secs(60));
+    let jobs = wait_until_final(&server, Duration::from_secs(120));
     assert_eq!(jobs.len(), 100);
     let mut ids: Vec<i64> = jobs.iter().map(|j| j["id"].as_i64().unwrap()).collect();
     ids.sort_unstable();
     assert_eq!(ids, accepted);
-    let interrupted = jobs.iter().filter(|j| j["status"] == "interrupted").count();
-    let succeeded = jobs.iter().filter(|j| j["status"] == "succeeded").count();
+    let mut interrupted: Vec<i64> = jobs
+        .iter()
+        .filter(|j| j["status"] == "interrupted")
+        .map(|j| j["id"].as_i64().unwrap())
+        .collect();
+    interrupted.sort_unstable();
+    let mut running_ids = running_ids;
+    running_ids.sort_unstable();
     assert_eq!(
-        interrupted, running,
+        interrupted, running_ids,
         "the running ones are reported, not re-run"
     );
-    assert_eq!(succeeded + interrupted, 100);
-    let one = jobs.iter().find(|j| j["status"] == "interrupted").unwrap();
+    let succeeded = jobs.iter().filter(|j| j["status"] == "succeeded").count();
+    assert_eq!(succeeded, 90);
     let detail = call(
         &server,
         "GET",
-        &format!("/jobs/{}", one["id"]),
+        &format!("/jobs/{}", interrupted[0]),
         Some(TOKEN),
         "",
     );
@@ -646,7 +711,9 @@ fn after_kill_9_every_accepted_job_still_exists_and_ends() {
 #[test]
 fn sigterm_lets_the_running_job_finish_and_keeps_the_queue() {
     let dir = tempfile::tempdir().unwrap();
-    let setup = Setup::stubbed(dir.path(), 100, 1, "1");
+    let setup = Setup::stubbed(dir.path(), 100, 1, "0");
+    let gates = dir.path().join("gates");
+    std::fs::create_dir(&gates).unwrap();
     let mut server = start(&setup);
     for image in ["app-0", "app-1"] {
         let answer = call(
@@ -658,11 +725,10 @@ fn sigterm_lets_the_running_job_finish_and_keeps_the_queue() {
         );
         assert_eq!(answer.body["status"], "accepted");
     }
-    let started = Instant::now();
-    while !jobs(&server).iter().any(|j| j["status"] == "running") {
-        assert!(started.elapsed() < Duration::from_secs(10));
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // Job 1 runs, held at its gate; job 2 waits for the one worker.
+    wait_for_jobs(&server, Duration::from_secs(30), |jobs| {
+        live_counts(jobs) == (0, 1, 1)
+    });
     let pid = server.child.id().to_string();
     assert!(
         Command::new("kill")
@@ -671,6 +737,19 @@ fn sigterm_lets_the_running_job_finish_and_keeps_the_queue() {
             .unwrap()
             .success()
     );
+    // Only once the service says it is stopping may job 1 end: its worker then takes no other.
+    let started = Instant::now();
+    while !std::fs::read_to_string(&server.log)
+        .unwrap_or_default()
+        .contains("stopping: no new requests")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no stop logged"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::write(gates.join("1"), "").unwrap();
     let status = server.child.wait().unwrap();
     assert!(status.success(), "a clean stop: {status:?}");
     assert_eq!(
@@ -678,7 +757,8 @@ fn sigterm_lets_the_running_job_finish_and_keeps_the_queue() {
         [(1, "succeeded".to_owned()), (2, "queued".to_owned())],
         "the running job finished; the queued one waits for the next start"
     );
+    std::fs::write(gates.join("all"), "").unwrap();
     let server = start(&setup);
-    let jobs = wait_until_final(&server, Duration::from_secs(20));
+    let jobs = wait_until_final(&server, Duration::from_secs(30));
     assert!(jobs.iter().all(|j| j["status"] == "succeeded"), "{jobs:?}");
 }
