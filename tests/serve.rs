@@ -507,6 +507,136 @@ async fn a_delivered_update_becomes_a_pushed_commit() {
     assert_eq!(other["status"], "skipped", "{other}");
 }
 
+#[test]
+fn names_with_bidi_controls_are_refused_and_a_long_name_is_refused_for_its_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&Setup::stubbed(dir.path(), 100, 1, "0"));
+    let bump = |name: &str, version: &str| {
+        call(
+            &server,
+            "POST",
+            "/bump",
+            Some(TOKEN),
+            &serde_json::json!({"name": name, "version": version}).to_string(),
+        )
+    };
+    // U+202E (RIGHT-TO-LEFT OVERRIDE) makes `app-0\u{202e}0.2.1` display as `app-01.2.0`.
+    for (name, version, says) in [
+        ("ghcr.io/example/app-0\u{202e}", "1.1.0", "U+202E"),
+        ("ghcr.io/example/app-0", "1.1.0\u{2066}", "U+2066"),
+        ("ghcr.io/example/\u{200b}app-0", "1.1.0", "U+200B"),
+        ("ghcr.io/example/app-0", "1.1.0\u{7f}", "U+007F"),
+    ] {
+        let answer = bump(name, version);
+        assert_eq!(answer.status, 400, "{name:?} {version:?}: {}", answer.text);
+        let error = answer.body["error"].as_str().unwrap();
+        assert!(error.contains(says), "{error}");
+    }
+    let diun = call(
+        &server,
+        "POST",
+        "/webhook/diun",
+        Some(TOKEN),
+        &webhook("ghcr.io/example/app-0\u{202e}", "1.1.0"),
+    );
+    assert_eq!(diun.status, 400, "{}", diun.text);
+    assert!(diun.text.contains("U+202E"), "{}", diun.text);
+    let flat_tag = call(
+        &server,
+        "POST",
+        "/webhook/diun",
+        Some(TOKEN),
+        &flat("ghcr.io/example/app-0", "1.1.0\u{202e}"),
+    );
+    assert_eq!(flat_tag.status, 400, "{}", flat_tag.text);
+
+    // A 60 KB name fits the body limit; it is refused for its length, and not echoed back.
+    let long = format!("ghcr.io/example/{}", "a".repeat(60 * 1024));
+    let answer = bump(&long, "1.1.0");
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    let error = answer.body["error"].as_str().unwrap();
+    assert!(error.contains("61456 bytes"), "{error}");
+    assert!(!error.contains("space"), "{error}");
+    assert!(error.len() < 300, "{error}");
+    assert!(jobs(&server).is_empty());
+}
+
+#[test]
+fn a_bump_request_and_a_diun_delivery_of_one_image_coalesce() {
+    let dir = tempfile::tempdir().unwrap();
+    let setup = Setup::stubbed(dir.path(), 100, 1, "0");
+    std::fs::write(
+        setup.repo.join("stacks/apps/vaultwarden.tf"),
+        "resource \"kubernetes_deployment\" \"vaultwarden\" {\n  spec {\n    template {\n      spec {\n        container {\n          name  = \"vaultwarden\"\n          image = \"vaultwarden/server:1.35.4\"\n        }\n      }\n    }\n  }\n}\n\nresource \"helm_release\" \"grafana\" {\n  name       = \"grafana\"\n  repository = \"https://grafana.github.io/helm-charts\"\n  chart      = \"grafana\"\n  version    = \"8.5.1\"\n}\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("gates")).unwrap();
+    let server = start(&setup);
+    let bump = |name: &str, version: &str| {
+        call(
+            &server,
+            "POST",
+            "/bump",
+            Some(TOKEN),
+            &serde_json::json!({"name": name, "version": version}).to_string(),
+        )
+    };
+    let first = bump("vaultwarden/server", "1.36.0");
+    assert_eq!(first.body["status"], "accepted", "{}", first.text);
+    let id = first.body["job"].clone();
+    let diun = call(
+        &server,
+        "POST",
+        "/webhook/diun",
+        Some(TOKEN),
+        &webhook("docker.io/vaultwarden/server", "1.36.0"),
+    );
+    assert_eq!(
+        (diun.body["status"].as_str(), &diun.body["job"]),
+        (Some("coalesced"), &id),
+        "{}",
+        diun.text
+    );
+    for spelling in [
+        "index.docker.io/vaultwarden/server",
+        "docker.io/vaultwarden/server",
+    ] {
+        let again = bump(spelling, "1.36.0");
+        assert_eq!(
+            (again.body["status"].as_str(), &again.body["job"]),
+            (Some("coalesced"), &id),
+            "{spelling}: {}",
+            again.text
+        );
+    }
+    // A chart is not an image: `grafana` is not `docker.io/library/grafana`.
+    let chart = bump("grafana", "9.0.0");
+    assert_eq!(chart.body["status"], "accepted", "{}", chart.text);
+    // A name the repository does not pin is kept as written; its bump will say so.
+    let unknown = bump("example/not-here", "1.0.0");
+    assert_eq!(unknown.body["status"], "accepted", "{}", unknown.text);
+    let names: Vec<(String, i64)> = jobs(&server)
+        .iter()
+        .map(|j| {
+            (
+                j["name"].as_str().unwrap().to_owned(),
+                j["deliveries"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        names.contains(&("docker.io/vaultwarden/server".to_owned(), 4)),
+        "{names:?}"
+    );
+    assert!(names.contains(&("grafana".to_owned(), 1)), "{names:?}");
+    assert!(
+        names.contains(&("example/not-here".to_owned(), 1)),
+        "{names:?}"
+    );
+    std::fs::write(dir.path().join("gates/all"), "").unwrap();
+    wait_until_final(&server, Duration::from_secs(30));
+}
+
 /// `p`-th percentile of sorted durations.
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;

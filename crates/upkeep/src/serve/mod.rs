@@ -4,11 +4,13 @@
 //! - [`auth`]: bearer tokens;
 //! - [`store`]: the queue, coalescing and the rate limit;
 //! - [`routes`]: the HTTP API;
+//! - [`names`]: what a name or version may be, and the one spelling a job is kept under;
 //! - [`runner`]: the workers;
 //! - [`metrics`]: the Prometheus exposition.
 
 mod auth;
 mod metrics;
+mod names;
 mod routes;
 mod runner;
 mod store;

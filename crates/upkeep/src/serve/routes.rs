@@ -4,6 +4,7 @@
 
 use crate::policy::filter::{SkipRule, Update, judge};
 use crate::serve::App;
+use crate::serve::names::{self, MAX_NAME, MAX_VERSION};
 use crate::serve::runner::unix_now;
 use crate::serve::store::{Intake, Status};
 use axum::Json;
@@ -81,6 +82,15 @@ async fn diun(State(app): State<Arc<App>>, body: Bytes) -> Response {
         Ok(update) => update,
         Err(why) => return error(StatusCode::BAD_REQUEST, format!("{why:#}")),
     };
+    // An empty tag is the filter's to skip (`not_a_release`); any other must be clean.
+    let checked =
+        names::check("image", &update.image, MAX_NAME).and_then(|()| match update.tag.is_empty() {
+            true => Ok(()),
+            false => names::check("tag", &update.tag, MAX_VERSION),
+        });
+    if let Err(why) = checked {
+        return error(StatusCode::BAD_REQUEST, why);
+    }
     app.metrics.received();
     let worker = app.clone();
     let judged = tokio::task::spawn_blocking(move || {
@@ -133,20 +143,31 @@ async fn bump(State(app): State<Arc<App>>, body: Bytes) -> Response {
             );
         }
     };
-    let valid = |text: &str| {
-        !text.is_empty()
-            && text.len() <= 512
-            && !text.starts_with('-')
-            && !text.chars().any(|c| c.is_whitespace() || c.is_control())
-    };
-    if !valid(&request.name) || !valid(&request.version) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "`name` and `version` must be non-empty, without spaces, and not start with `-`",
-        );
+    if let Err(why) = names::check("name", &request.name, MAX_NAME)
+        .and_then(|()| names::check("version", &request.version, MAX_VERSION))
+    {
+        return error(StatusCode::BAD_REQUEST, why);
     }
     app.metrics.received();
-    intake(&app, request.name, request.version, "bump", started).await
+    // One update, one job: an image the repository pins is kept under its canonical name,
+    // as DIUN deliveries are.
+    let worker = app.clone();
+    let BumpRequest { name, version } = request;
+    let (asked, wanted) = (name.clone(), version.clone());
+    let named = tokio::task::spawn_blocking(move || {
+        let pins = worker.scan()?;
+        Ok::<_, anyhow::Error>(names::job_name(&worker.repo, &asked, &wanted, &pins))
+    })
+    .await;
+    let name = match named {
+        Ok(Ok(name)) => name,
+        Ok(Err(why)) => {
+            tracing::warn!(error = %format!("{why:#}"), "cannot scan the repository; the name is kept as written");
+            name
+        }
+        Err(_) => name,
+    };
+    intake(&app, name, version, "bump", started).await
 }
 
 /// Queues (or coalesces, or rate-limits) an update and answers.
