@@ -139,6 +139,18 @@ pub struct ServeArgs {
     /// tests).
     #[arg(long, value_name = "PROGRAM")]
     pub bump_command: Option<PathBuf>,
+    /// Connections open at once, at most. At the cap, a new connection closes the oldest one
+    /// that is not inside a request (a slow or idle client), so probes still get in. Lowered
+    /// to fit the open-file limit (`ulimit -n`) with room for the database and the bumps.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (also the idle time allowed between
+    /// requests on a kept-alive connection); then the connection is closed.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+    /// Seconds a client has to send a request's body; then it gets 408.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout: u64,
 }
 
 /// Arguments of `upkeep outdated`.

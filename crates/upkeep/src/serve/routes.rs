@@ -9,7 +9,7 @@ use crate::serve::runner::unix_now;
 use crate::serve::store::{Intake, Status};
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -32,6 +32,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/bump", post(bump))
         .route("/jobs", get(jobs))
         .route("/jobs/{id}", get(job))
+        .route_layer(middleware::from_fn_with_state(app.clone(), read_body))
         .route_layer(middleware::from_fn_with_state(app.clone(), authorize));
     Router::new()
         .merge(guarded)
@@ -62,6 +63,59 @@ async fn authorize(State(app): State<Arc<App>>, request: Request, next: Next) ->
         HeaderValue::from_static("Bearer realm=\"upkeep\""),
     );
     response
+}
+
+/// Reads the whole body, at most [`MAX_BODY`] bytes within the body timeout, before the
+/// handler runs: a client that stops sending gets 408 instead of holding the connection.
+async fn read_body(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY as u64) {
+        return too_large();
+    }
+    let (parts, body) = request.into_parts();
+    let read = tokio::time::timeout(app.body_timeout, axum::body::to_bytes(body, MAX_BODY)).await;
+    match read {
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        // The client's connection failed mid-body; else the only failure is the size cap.
+        Ok(Err(why)) if caused_by_connection(&why) => error(
+            StatusCode::BAD_REQUEST,
+            "the request body could not be read",
+        ),
+        Ok(Err(_)) => too_large(),
+        Err(_) => error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request body did not arrive within {} s",
+                app.body_timeout.as_secs()
+            ),
+        ),
+    }
+}
+
+fn too_large() -> Response {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the body is larger than {MAX_BODY} bytes"),
+    )
+}
+
+/// Whether a body error comes from the connection (hyper), not from the size cap.
+fn caused_by_connection(error: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if current.is::<hyper::Error>() {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -315,7 +369,7 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        app.metrics.render(&counts),
+        app.metrics.render(&counts, app.connections.open()),
     )
         .into_response()
 }
