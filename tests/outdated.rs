@@ -46,6 +46,7 @@ fn outdated_at_home(dir: &Path, home: &Path, args: &[&str]) -> (i32, String) {
         .args(args)
         .env_remove("UPKEEP_CONFIG")
         .env_remove("UPKEEP_REGISTRY_USERNAME")
+        .env("GITHUB_TOKEN", "ghp_outdated0000000000000000000000000000")
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("DOCKER_CONFIG", home.join("docker"))
         .env(
@@ -529,7 +530,7 @@ async fn docker_config_credentials_go_to_their_own_host_only() {
     let helper = home.path().join("bin/docker-credential-homelab");
     std::fs::write(
         &helper,
-        "#!/bin/sh\nread server\necho \"$1 $server\" >> \"$(dirname \"$0\")/asked\"\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"ci-robot\",\"Secret\":\"hunter22\"}' \"$server\"\n",
+        "#!/bin/sh\nread server\necho \"$1 $server\" >> \"$(dirname \"$0\")/asked\"\nenv > \"$(dirname \"$0\")/env\"\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"ci-robot\",\"Secret\":\"hunter22\"}' \"$server\"\n",
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -546,6 +547,13 @@ async fn docker_config_credentials_go_to_their_own_host_only() {
         std::fs::read_to_string(home.path().join("bin/asked")).unwrap(),
         "get registry.lan:5000\n",
         "asked once, for its own host only"
+    );
+    // The helper runs with the environment, less upkeep's own secrets.
+    let env = std::fs::read_to_string(home.path().join("bin/env")).unwrap();
+    assert!(env.lines().any(|l| l.starts_with("PATH=")), "{env}");
+    assert!(
+        !env.contains("ghp_outdated"),
+        "GITHUB_TOKEN reached the helper: {env}"
     );
 
     // Without the config file the LAN registry is an error that says why.

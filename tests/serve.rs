@@ -150,7 +150,8 @@ fn repo(dir: &Path, max_updates: u32) -> PathBuf {
     repo
 }
 
-/// A stand-in for `upkeep bump`: sleeps `sleep` seconds and reports success. When the folder
+/// A stand-in for `upkeep bump`: writes its environment to `env-<job id>` beside it, sleeps
+/// `sleep` seconds and reports success. When the folder
 /// `gates` exists beside it, it first waits until the test creates `gates/<job id>` or
 /// `gates/all` (and gives up after two minutes, so no stub outlives its test).
 fn stub(dir: &Path, sleep: &str) -> PathBuf {
@@ -168,6 +169,7 @@ if [ -d "$gates" ]; then
     waited=$((waited + 1))
   done
 fi
+env > "$(dirname "$0")/env-$UPKEEP_JOB_ID"
 sleep {sleep}
 printf '{{"outcome":"success","name":"%s","new":"%s","commits":[{{"version":"%s","sha":"stub-%s","pushed":true}}],"stages":[{{"name":"stub","ok":true}}]}}\n' "$1" "$2" "$2" "$UPKEEP_JOB_ID"
 "#
@@ -665,6 +667,66 @@ fn a_bump_request_and_a_diun_delivery_of_one_image_coalesce() {
     );
     std::fs::write(dir.path().join("gates/all"), "").unwrap();
     wait_until_final(&server, Duration::from_secs(30));
+}
+
+#[test]
+fn bump_processes_get_the_tokens_a_bump_uses_and_never_serve_tokens_or_registry_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut setup = Setup::stubbed(dir.path(), 100, 1, "0");
+    std::fs::write(
+        setup.repo.join(".upkeep.yaml"),
+        "filter:\n  max_updates: 100\nhooks:\n  pre_upgrade:\n    - command: [\"pg-backup\", \"{stack}\"]\n      env: [PGPASSWORD]\n",
+    )
+    .unwrap();
+    let passed = [
+        ("GITHUB_TOKEN", "ghp_servechild000000000000000000000000000"),
+        ("GIT_TOKEN", "git-token-servechild"),
+        ("WOODPECKER_TOKEN", "wp-token-servechild"),
+        (
+            "SLACK_WEBHOOK_URL",
+            "https://hooks.slack.example/services/T0/B0/servechild",
+        ),
+        ("PGPASSWORD", "pg-password-for-the-hook"),
+    ];
+    let withheld = [
+        ("UPKEEP_REGISTRY_USERNAME", "registry-user-servechild"),
+        ("UPKEEP_REGISTRY_PASSWORD", "registry-password-servechild"),
+        ("AWS_SECRET_ACCESS_KEY", "aws-secret-servechild"),
+    ];
+    setup.env = passed
+        .iter()
+        .chain(&withheld)
+        .map(|(k, v)| (*k, (*v).to_owned()))
+        .collect();
+    setup
+        .env
+        .push(("UPKEEP_REGISTRY_HOSTS", "registry.lan:5000".to_owned()));
+    let server = start(&setup);
+    let answer = call(
+        &server,
+        "POST",
+        "/webhook/diun",
+        Some(TOKEN),
+        &webhook("ghcr.io/example/app-0", "1.1.0"),
+    );
+    assert_eq!(answer.body["status"], "accepted", "{}", answer.text);
+    wait_until_final(&server, Duration::from_secs(30));
+    let env = std::fs::read_to_string(dir.path().join("env-1")).unwrap();
+    for (name, value) in passed {
+        assert!(
+            env.contains(&format!("{name}={value}\n")),
+            "{name} missing:\n{env}"
+        );
+    }
+    for (name, value) in withheld {
+        assert!(!env.contains(value), "{name} reached the bump:\n{env}");
+    }
+    assert!(
+        !env.contains(TOKEN),
+        "UPKEEP_SERVE_TOKENS reached the bump:\n{env}"
+    );
+    assert!(env.contains("UPKEEP_JOB_ID=1\n"), "{env}");
+    assert!(env.lines().any(|l| l.starts_with("PATH=")), "{env}");
 }
 
 /// `p`-th percentile of sorted durations.

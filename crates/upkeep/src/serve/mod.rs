@@ -106,18 +106,26 @@ pub fn run(args: &ServeArgs, config_file: Option<&Path>) -> anyhow::Result<ExitC
             ),
         );
     }
+    let hook_env: Vec<String> = config
+        .hooks
+        .pre_upgrade
+        .iter()
+        .flat_map(|hook| hook.env.iter().cloned())
+        .collect();
     let bump = match &args.bump_command {
         Some(program) => BumpCommand {
             program: program.clone(),
             prefix: Vec::new(),
             repo: args.path.clone(),
             config: config_file.map(Path::to_owned),
+            hook_env,
         },
         None => BumpCommand {
             program: std::env::current_exe().context("cannot find upkeep's own executable")?,
             prefix: vec!["bump".to_owned(), "--sync".to_owned()],
             repo: args.path.clone(),
             config: config_file.map(Path::to_owned),
+            hook_env,
         },
     };
     let limits = limits(args);
