@@ -564,3 +564,175 @@ async fn docker_config_credentials_go_to_their_own_host_only() {
         "{out}"
     );
 }
+
+/// A local port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_lookups_are_listed_in_every_format_with_host_and_cause_and_exit_2() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/example/private/tags/list"))
+        .respond_with(ResponseTemplate::new(403).set_body_string(
+            r#"{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}"#,
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/example/app/tags/list"))
+        .respond_with(json_body(
+            r#"{"name":"example/app","tags":["1.0.0","1.1.0"]}"#,
+        ))
+        .mount(&server)
+        .await;
+    let port = server.address().port();
+    let closed = closed_port();
+    let main_tf = r#"variable "mirror_registry" {
+  type = string
+}
+
+resource "kubernetes_deployment" "apps" {
+  spec {
+    template {
+      spec {
+        container {
+          name  = "ok"
+          image = "registry.example.org/example/app:1.0.0"
+        }
+        container {
+          name  = "denied"
+          image = "registry.example.org/example/private:1.0.0"
+        }
+        container {
+          name  = "refused"
+          image = "refused.example.org/example/app:1.0.0"
+        }
+        container {
+          name  = "tls"
+          image = "tls.example.org/example/app:1.0.0"
+        }
+        container {
+          name  = "dns"
+          image = "registry.nowhere.invalid/example/app:1.0.0"
+        }
+        container {
+          name  = "mirror"
+          image = "${var.mirror_registry}/library/nginx:1.27.3"
+        }
+      }
+    }
+  }
+}
+"#;
+    let config = format!(
+        "registries:\n  registry.example.org: {{ url: \"{}\" }}\n  refused.example.org: {{ url: \"http://127.0.0.1:{}\" }}\n  tls.example.org: {{ url: \"https://127.0.0.1:{port}\" }}\n",
+        server.uri(),
+        closed
+    );
+    let dir = stack(main_tf, &config);
+
+    let (code, out) = outdated(dir.path(), &["--format", "json"]);
+    assert_eq!(code, 2, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["updates"].as_array().unwrap().len(), 1, "{out}");
+    let errors: Vec<(String, String, String)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_owned(),
+                e["host"].as_str().unwrap().to_owned(),
+                e["cause"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let here = format!("127.0.0.1:{port}");
+    let expected = [
+        (
+            "registry.example.org/example/private",
+            here.as_str(),
+            "status",
+        ),
+        (
+            "refused.example.org/example/app",
+            &format!("127.0.0.1:{closed}"),
+            "refused",
+        ),
+        ("tls.example.org/example/app", here.as_str(), "tls"),
+        (
+            "registry.nowhere.invalid/example/app",
+            "registry.nowhere.invalid",
+            "dns",
+        ),
+    ]
+    .map(|(name, host, cause)| (name.to_owned(), host.to_owned(), cause.to_owned()));
+    assert_eq!(errors, expected, "{out}");
+    let messages = report["errors"].to_string();
+    assert!(messages.contains("answered 403 Forbidden"), "{messages}");
+    assert!(messages.contains("connection refused"), "{messages}");
+    assert!(messages.contains("TLS"), "{messages}");
+    assert!(messages.contains("DNS"), "{messages}");
+    let unchecked = report["unchecked"].to_string();
+    assert!(
+        unchecked.contains("the registry host is an expression (`${var.mirror_registry}`)"),
+        "{unchecked}"
+    );
+    let asked: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert!(!asked.iter().any(|p| p.contains("nginx")), "{asked:?}");
+
+    let (code, table) = outdated(dir.path(), &[]);
+    assert_eq!(code, 2, "{table}");
+    assert!(
+        table.contains("error: registry.nowhere.invalid/example/app: registry.nowhere.invalid: DNS lookup failed"),
+        "{table}"
+    );
+    assert!(
+        table.contains("1 outdated pin(s); 4 lookup(s) failed"),
+        "{table}"
+    );
+
+    // `--emit diun` prints the update on stdout and the errors on stderr.
+    let home = tempfile::tempdir().unwrap();
+    let output = common::upkeep(dir.path())
+        .args(["outdated", "--emit", "diun"])
+        .env_remove("UPKEEP_CONFIG")
+        .env("XDG_CACHE_HOME", home.path().join("cache"))
+        .env("DOCKER_CONFIG", home.path().join("docker"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.contains("registry.example.org/example/app:1.1.0"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("registry.nowhere.invalid: DNS lookup failed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("4 lookup(s) failed"), "{stderr}");
+
+    // Every lookup failing is not "nothing outdated".
+    let offline = stack(
+        "resource \"kubernetes_deployment\" \"a\" {\n  spec {\n    template {\n      spec {\n        container {\n          name  = \"a\"\n          image = \"registry.nowhere.invalid/example/app:1.0.0\"\n        }\n      }\n    }\n  }\n}\n",
+        "",
+    );
+    let (code, table) = outdated(offline.path(), &[]);
+    assert_eq!(code, 2, "{table}");
+    assert!(
+        table.contains("0 outdated pin(s); 1 lookup(s) failed"),
+        "{table}"
+    );
+}

@@ -93,8 +93,10 @@ pub enum Command {
     /// Pins the config skips are listed, not queried; ranges are listed as unchecked. Registries are reached as written (`docker.io` through
     /// registry-1.docker.io) unless the config's `registries:` redirects them; tokens are
     /// fetched as the registry asks, with credentials for that host only (environment, then
-    /// Docker's config.json). Exits 1 when something is outdated, 0 when nothing is, 2 on
-    /// error.
+    /// Docker's config.json). A lookup that fails (a status, DNS, TLS, a refused connection,
+    /// a timeout) is listed with its host and cause, on standard error with `--emit diun`.
+    /// Exits 2 when a lookup failed or on error, else 1 when something is outdated, 0 when
+    /// nothing is.
     Outdated(OutdatedArgs),
     /// Run the webhook service: DIUN notifications and `/bump` requests become jobs in a
     /// SQLite queue, run as `upkeep bump` with bounded concurrency.
