@@ -359,6 +359,65 @@ async fn hooks_get_only_the_environment_their_config_lists() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_bump_to_an_older_version_is_a_downgrade_refused_without_allow_downgrade() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    // vaultwarden is pinned at 1.35.4.
+    let run = bump(&server, &repos.clone, &["vaultwarden/server", "1.35.0"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("downgrade"), "{}", run.stderr);
+    assert!(run.stderr.contains("--allow-downgrade"), "{}", run.stderr);
+    assert!(run.stderr.contains("1.35.4 -> 1.35.0"), "{}", run.stderr);
+    assert!(git(&repos.clone, &["status", "--porcelain"]).is_empty());
+    assert_eq!(
+        git(&repos.remote, &["log", "--format=%s", "main"]).trim(),
+        "infrastructure",
+        "nothing committed or pushed"
+    );
+
+    // The plan says so too, and rates it CAUTION: what a newer release migrated may not run
+    // backwards.
+    let plan = upkeep(&repos.clone)
+        .args(["plan", "vaultwarden/server", "1.35.0", "--format", "json"])
+        .env("GITHUB_API_URL", server.uri())
+        .env("XDG_CACHE_HOME", repos.clone.join(".git/test-cache"))
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("UPKEEP_CONFIG")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(report["risk"], "CAUTION", "{report}");
+    assert_eq!(report["reason"], "downgrade", "{report}");
+    assert_eq!(report["downgrade"], true, "{report}");
+    assert!(
+        report["commit_message"]
+            .as_str()
+            .unwrap()
+            .starts_with("downgrade: vaultwarden 1.35.4 -> 1.35.0\n"),
+        "{report}"
+    );
+
+    let run = bump(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.35.0", "--allow-downgrade"],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let message = git(&repos.remote, &["log", "-1", "--format=%B", "main"]);
+    assert!(
+        message.starts_with("downgrade: vaultwarden 1.35.4 -> 1.35.0\n"),
+        "{message}"
+    );
+    assert!(message.contains("Risk: CAUTION (downgrade)"), "{message}");
+    assert!(!message.contains("upgrade:"), "{message}");
+    assert!(!message.contains("SAFE"), "{message}");
+
+    // An upgrade is not held to the flag.
+    let run = bump(&server, &repos.clone, &["vaultwarden/server", "1.36.0"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_dry_run_shows_everything_and_touches_nothing() {
     let server = github_and_slack().await;
     let repos = repos();

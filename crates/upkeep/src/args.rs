@@ -223,6 +223,10 @@ pub struct BumpArgs {
     /// Output format of the final report.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Accept a VERSION older than the pinned one. A downgrade is rated CAUTION and its
+    /// commit is titled `downgrade:`; without this flag it is refused before anything changes.
+    #[arg(long)]
+    pub allow_downgrade: bool,
 }
 
 /// Arguments of `upkeep rollback`.
