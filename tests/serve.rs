@@ -1186,6 +1186,21 @@ fn half_sent_headers_beyond_the_file_limit_do_not_starve_healthz() {
 )]
 fn healthz_answers_while_seven_thousand_half_sent_headers_are_open() {
     let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    // 7,000 sockets here, 7,000 in the service, and the other tests' beside them.
+    let files = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+            line["Max open files".len()..]
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        });
+    assert!(
+        files.is_none_or(|files| files >= 10_000),
+        "this test needs `ulimit -n` of 10000 or more, not {files:?}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let server = start(&Setup::stubbed(dir.path(), 100, 1, "0").with_args(&[
         "--max-connections",
