@@ -300,16 +300,16 @@ pub struct Sources {
     files: HashMap<PathBuf, SourceFile>,
 }
 
-/// One file's text and, once needed, where its lines start.
+/// One file's text (none if it may not be read) and, once needed, where its lines start.
 #[derive(Default)]
 struct SourceFile {
-    text: String,
+    text: Option<String>,
     starts: Option<Vec<usize>>,
 }
 
 impl SourceFile {
     fn line(&mut self, line: usize) -> Option<&str> {
-        let text = &self.text;
+        let text = self.text.as_deref()?;
         let starts = self.starts.get_or_insert_with(|| {
             std::iter::once(0)
                 .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
@@ -350,8 +350,7 @@ impl Sources {
                     let rel = file.strip_prefix(root).ok()?;
                     repo.read(rel, DEFAULT_MAX_FILE_SIZE).ok()
                 })
-                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                .unwrap_or_default();
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
             SourceFile { text, starts: None }
         })
     }
@@ -364,7 +363,8 @@ impl Sources {
     /// Whether an `upkeep:ignore <rule>` comment on the line or the line above silences it.
     fn ignores(&mut self, file: &Path, line: usize, rule: &str) -> bool {
         let source = self.file(file);
-        if memchr::memmem::find(source.text.as_bytes(), b"upkeep:ignore").is_none() {
+        let text = source.text.as_deref().unwrap_or_default();
+        if memchr::memmem::find(text.as_bytes(), b"upkeep:ignore").is_none() {
             return false;
         }
         [line, line.saturating_sub(1)]
