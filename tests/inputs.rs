@@ -152,6 +152,11 @@ fn lint_does_not_print_files_behind_links_that_leave_the_repo() {
             all.contains("env.tf") && all.contains("outside.tf"),
             "{all}"
         );
+        // A refused file has no source line to show, not even an empty one.
+        assert!(
+            !all.contains("1 | "),
+            "{format} output quotes a refused file: {all}"
+        );
     }
 }
 
