@@ -370,6 +370,49 @@ fn set_keeps_the_mode_and_owner_of_the_files_it_rewrites() {
 }
 
 #[test]
+fn set_refuses_a_file_whose_owner_it_cannot_keep() {
+    let repo = repo();
+    let file = repo.path().join("stacks/app/main.tf");
+    let as_root = std::fs::metadata(&file).unwrap().uid() == 0;
+    let setpriv = Path::new("/usr/bin/setpriv");
+    if !as_root || !setpriv.exists() {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("SKIPPED: needs root and setpriv to run upkeep as another user");
+        }
+        return;
+    }
+    // Another user's file in folders everyone may write: `nobody` can replace it, but cannot
+    // give the new file its owner.
+    for dir in [
+        repo.path(),
+        &repo.path().join("stacks"),
+        &repo.path().join("stacks/app"),
+    ] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+    std::os::unix::fs::chown(&file, Some(4321), Some(4321)).unwrap();
+    let output = assert_cmd::Command::new(setpriv)
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(assert_cmd::cargo::cargo_bin("upkeep"))
+        .args(["set", "nginx", "1.27.4"])
+        .current_dir(repo.path())
+        .timeout(NO_HANG)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("owned by 4321:4321"),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), APP);
+    assert_eq!(std::fs::metadata(&file).unwrap().uid(), 4321);
+    assert_eq!(leftovers(repo.path()), Vec::<PathBuf>::new());
+}
+
+#[test]
 fn set_refuses_to_split_a_file_with_hard_links() {
     let repo = repo();
     std::fs::hard_link(
