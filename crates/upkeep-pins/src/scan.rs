@@ -1,7 +1,9 @@
 //! Scanning a directory tree: find the files, group them by module, parse and resolve.
 
+use crate::admit::RepoFiles;
 use crate::error::{ErrorKind, ScanError};
 use crate::hcl::{self, Flavor, SyntaxError};
+use crate::ignore_files::IgnoreRules;
 use crate::location::LineIndex;
 use crate::module::{self, SourceFile};
 use crate::pin::Pin;
@@ -10,8 +12,9 @@ use crate::yaml;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Files larger than this are reported, not read, unless [`ScanOptions::max_file_size`] says
 /// otherwise. Real Terraform and values files are kilobytes.
@@ -61,8 +64,8 @@ pub fn scan(root: &Path, options: &ScanOptions) -> io::Result<ScanReport> {
     scan_with(root, options, &HashMap::new())
 }
 
-/// [`scan`], reading the files in `overlay` from memory instead of disk (keys relative to
-/// `root`); used to check edits before they are written.
+/// [`scan`], reading the files in `overlay` from memory instead of disk (keys are where the
+/// files lead, every link resolved); used to check edits before they are written.
 pub(crate) fn scan_with(
     root: &Path,
     options: &ScanOptions,
@@ -75,8 +78,8 @@ pub(crate) fn scan_with(
             format!("{} is not a directory", root.display()),
         ));
     }
-    let canonical_root = root.canonicalize()?;
-    let (entries, mut errors) = walk(root, &canonical_root);
+    let files = RepoFiles::new(root)?;
+    let (entries, mut errors) = walk(&files, options.max_file_size);
     let units = group_into_units(entries);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.unwrap_or(0))
@@ -86,7 +89,7 @@ pub(crate) fn scan_with(
     let results: Vec<(Vec<Pin>, Vec<ScanError>)> = pool.install(|| {
         units
             .par_iter()
-            .map(|(dir, entries)| scan_unit(root, dir, entries, options, overlay))
+            .map(|(dir, entries)| scan_unit(&files, dir, entries, options, overlay))
             .collect()
     });
     let mut pins = Vec::new();
@@ -152,27 +155,39 @@ impl FileType {
 struct Entry {
     rel: PathBuf,
     file_type: FileType,
+    /// Whether the file is a symbolic link (where it leads is decided when it is read).
+    linked: bool,
 }
 
-/// Lists the files under `root` that upkeep reads, and reports links leading outside it.
-fn walk(root: &Path, canonical_root: &Path) -> (Vec<Entry>, Vec<ScanError>) {
+/// Lists the files under `root` whose names upkeep reads: regular files, links (where they
+/// lead is decided when they are read) and special files (reported when they are read).
+fn walk(files: &RepoFiles, max_size: u64) -> (Vec<Entry>, Vec<ScanError>) {
+    let root = files.root().to_path_buf();
     let mut entries = Vec::new();
     let mut errors = Vec::new();
-    // `.gitignore` files are honoured; `.ignore` files, the global excludes file and
-    // `.git/info/exclude` are not looked for (each costs a failed lookup per folder).
-    let walker = ignore::WalkBuilder::new(root)
+    // `.gitignore` files are read through [`RepoFiles`], never by the walker; `.ignore` files,
+    // the global excludes file and `.git/info/exclude` are not looked for.
+    let rules = Arc::new(IgnoreRules::new(files.clone(), max_size));
+    let filter = Arc::clone(&rules);
+    let filter_root = root.clone();
+    let walker = ignore::WalkBuilder::new(&root)
         .follow_links(false)
-        .require_git(false)
-        .ignore(false)
-        .git_global(false)
-        .git_exclude(false)
+        .standard_filters(false)
+        .hidden(true)
+        .filter_entry(move |entry| {
+            entry.depth() == 0
+                || !filter.is_ignored(
+                    &relative(&filter_root, entry.path()),
+                    entry.file_type().is_some_and(|t| t.is_dir()),
+                )
+        })
         .build();
     for item in walker {
         let entry = match item {
             Ok(entry) => entry,
             Err(error) => {
                 let file = error_path(&error)
-                    .map(|p| relative(root, p))
+                    .map(|p| relative(&root, p))
                     .unwrap_or_default();
                 errors.push(ScanError::whole_file(
                     file,
@@ -185,33 +200,21 @@ fn walk(root: &Path, canonical_root: &Path) -> (Vec<Entry>, Vec<ScanError>) {
         let Some(file_type) = FileType::of(entry.path()) else {
             continue;
         };
-        let rel = relative(root, entry.path());
-        if entry.path_is_symlink() {
-            match entry.path().canonicalize() {
-                Ok(target) if !target.starts_with(canonical_root) => {
-                    let message = format!(
-                        "symbolic link to {} leads outside the scanned root; not followed",
-                        target.display()
-                    );
-                    errors.push(ScanError::whole_file(rel, ErrorKind::OutsideRoot, message));
-                    continue;
-                }
-                Ok(target) if target.is_file() => {}
-                Ok(_) => continue,
-                Err(error) => {
-                    errors.push(ScanError::whole_file(
-                        rel,
-                        ErrorKind::Io,
-                        format!("broken symbolic link: {error}"),
-                    ));
-                    continue;
-                }
-            }
-        } else if !entry.file_type().is_some_and(|t| t.is_file()) {
+        let Some(kind) = entry.file_type() else {
+            continue;
+        };
+        // A link to a folder is not followed, as the walk does not follow it.
+        if kind.is_dir() || (kind.is_symlink() && entry.path().is_dir()) {
             continue;
         }
-        entries.push(Entry { rel, file_type });
+        let rel = relative(&root, entry.path());
+        entries.push(Entry {
+            rel,
+            file_type,
+            linked: kind.is_symlink(),
+        });
     }
+    errors.extend(rules.take_errors());
     (entries, errors)
 }
 
@@ -261,18 +264,22 @@ fn parent(path: &Path) -> PathBuf {
 
 /// Reads, parses and resolves the files of one unit.
 fn scan_unit(
-    root: &Path,
+    files: &RepoFiles,
     dir: &Path,
     entries: &[Entry],
     options: &ScanOptions,
     overlay: &HashMap<PathBuf, String>,
 ) -> (Vec<Pin>, Vec<ScanError>) {
-    let mut files = Vec::with_capacity(entries.len());
+    let mut sources = Vec::with_capacity(entries.len());
     let mut errors = Vec::new();
     for entry in entries {
-        let text = match overlay.get(&entry.rel) {
+        let overlaid = (!overlay.is_empty())
+            .then(|| files.walked_target(&entry.rel, entry.linked).ok())
+            .flatten()
+            .and_then(|target| overlay.get(&target));
+        let text = match overlaid {
             Some(text) => text.clone(),
-            None => match read_text(root, &entry.rel, options.max_file_size) {
+            None => match files.read_walked(&entry.rel, entry.linked, options.max_file_size) {
                 Ok(text) => text,
                 Err(error) => {
                     errors.push(error);
@@ -281,7 +288,7 @@ fn scan_unit(
             },
         };
         match entry.file_type.parse(&text, options.strict) {
-            Ok(facts) => files.push(SourceFile {
+            Ok(facts) => sources.push(SourceFile {
                 rel: entry.rel.clone(),
                 text,
                 facts,
@@ -289,7 +296,7 @@ fn scan_unit(
             Err(error) => errors.push(syntax_error(&entry.rel, &text, &error)),
         }
     }
-    (module::resolve(dir, &files), errors)
+    (module::resolve(dir, &sources), errors)
 }
 
 /// Turns a parser's error into a located [`ScanError`].
@@ -302,43 +309,6 @@ pub(crate) fn syntax_error(rel: &Path, text: &str, error: &SyntaxError) -> ScanE
         kind: ErrorKind::Syntax,
         message: error.message.clone(),
     }
-}
-
-/// Reads a file as UTF-8 text, within the size limit.
-pub(crate) fn read_text(root: &Path, rel: &Path, max_size: u64) -> Result<String, ScanError> {
-    let io_error = |error: io::Error| {
-        ScanError::whole_file(rel.to_path_buf(), ErrorKind::Io, error.to_string())
-    };
-    // One open per file: the size comes from the open handle, not a second path lookup.
-    let mut file = std::fs::File::open(root.join(rel)).map_err(io_error)?;
-    let size = file.metadata().map_err(io_error)?.len();
-    if size > max_size {
-        let message = format!("file is {size} bytes, over the {max_size}-byte limit; not read");
-        return Err(ScanError::whole_file(
-            rel.to_path_buf(),
-            ErrorKind::TooLarge,
-            message,
-        ));
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    file.read_to_end(&mut bytes).map_err(io_error)?;
-    String::from_utf8(bytes).map_err(|error| {
-        let valid = error.utf8_error().valid_up_to();
-        let bytes = error.as_bytes();
-        // The prefix is valid UTF-8 by definition of `valid_up_to`.
-        let prefix = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
-        let (line, column) = LineIndex::new(prefix).line_col(valid);
-        ScanError {
-            file: rel.to_path_buf(),
-            line,
-            column,
-            kind: ErrorKind::NotUtf8,
-            message: format!(
-                "not valid UTF-8 (byte 0x{:02x} at offset {valid}); not read",
-                bytes[valid]
-            ),
-        }
-    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Choosing the pins of one name and planning their move to a new version (`upkeep set`).
 
+use crate::admit::RepoFiles;
 use crate::canonical::{git_canonical, registry_canonical};
 use crate::edit::Edit;
 use crate::error::ScanError;
@@ -183,6 +184,8 @@ fn broken_files(
         .flat_map(|pin| std::iter::once(&pin.file).chain(pin.users.iter().map(|user| &user.file)))
         .map(|file| file.parent().map(Path::to_path_buf).unwrap_or_default())
         .collect();
+    // A file upkeep may not read (a link out of the root, a fifo) holds no pin of the root.
+    let files = RepoFiles::new(root).ok();
     report
         .errors
         .iter()
@@ -193,13 +196,9 @@ fn broken_files(
                 .map(Path::to_path_buf)
                 .unwrap_or_default();
             edited_dirs.contains(&dir)
-                || std::fs::read(root.join(&error.file))
-                    .map(|bytes| {
-                        String::from_utf8_lossy(&bytes)
-                            .to_ascii_lowercase()
-                            .contains(&query.needle)
-                    })
-                    .unwrap_or(false)
+                || files
+                    .as_ref()
+                    .is_some_and(|files| files.mentions(&error.file, &query.needle))
         })
         .cloned()
         .collect()

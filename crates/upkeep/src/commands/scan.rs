@@ -52,6 +52,29 @@ pub(crate) fn report_base(paths: &[PathBuf]) -> PathBuf {
     }
 }
 
+/// The folders [`scan_paths`] scans, relative to [`report_base`] (the empty path is the base
+/// itself), so that a report's files can be read again as the scan read them.
+pub(crate) fn scan_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
+    if matches!(paths, [only] if only.is_dir()) {
+        return vec![PathBuf::new()];
+    }
+    paths
+        .iter()
+        .map(|path| {
+            let root = if path.is_dir() {
+                path.as_path()
+            } else {
+                path.parent().unwrap_or(Path::new(""))
+            };
+            if root == Path::new(".") {
+                PathBuf::new()
+            } else {
+                root.to_path_buf()
+            }
+        })
+        .collect()
+}
+
 /// The JSON shape of `scan --format json`: the report, with each pin the config skips
 /// carrying `skipped` (the reason).
 #[derive(Serialize)]

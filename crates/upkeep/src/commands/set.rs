@@ -5,7 +5,7 @@ use crate::output;
 use anyhow::Context;
 use serde::Serialize;
 use std::fmt::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use upkeep_pins::{
     EditPlan, Pin, ScanOptions, SetError, SetPlan, SetRequest, SkipReason, plan_set, scan,
@@ -13,6 +13,9 @@ use upkeep_pins::{
 
 /// Plans the move, prints it, and writes it unless `--dry-run`.
 pub fn run(args: &SetArgs) -> anyhow::Result<ExitCode> {
+    if !args.dry_run {
+        recover_tree(&args.path)?;
+    }
     // A file that does not parse anywhere must stop the edit, so `set` always scans strictly.
     let strict = ScanOptions {
         strict: true,
@@ -54,6 +57,37 @@ pub fn run(args: &SetArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Finishes or undoes an edit that a crash interrupted under `root` and removes upkeep's
+/// temporary files, before anything reads or checks the tree; says on standard error what it
+/// did. Every command that writes the tree (set, bump, serve's jobs) runs it first.
+pub(crate) fn recover_tree(root: &Path) -> anyhow::Result<()> {
+    let recovery = upkeep_pins::recover(root).with_context(|| {
+        format!(
+            "cannot finish or undo an interrupted edit under {}",
+            root.display()
+        )
+    })?;
+    if !recovery.completed.is_empty() {
+        tracing::warn!(
+            "finished an edit that was interrupted: {} file(s) now hold their new content",
+            recovery.completed.len()
+        );
+    }
+    if !recovery.undone.is_empty() {
+        tracing::warn!(
+            "undid {} edit(s) that were interrupted before any file changed",
+            recovery.undone.len()
+        );
+    }
+    for conflict in &recovery.conflicts {
+        tracing::warn!("interrupted edit: {conflict}");
+    }
+    for file in &recovery.removed {
+        tracing::info!("removed upkeep's temporary file {}", file.display());
+    }
+    Ok(())
 }
 
 /// `file:line:column` of a pin's version token.

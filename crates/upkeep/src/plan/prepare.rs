@@ -254,6 +254,9 @@ fn subject_of(pin: &Pin) -> Subject {
 /// The text files directly in the stack folders, `(path relative to root, content)`.
 fn stack_files(root: &Path, dirs: &BTreeSet<PathBuf>) -> Vec<(String, String)> {
     let mut files = Vec::new();
+    let Ok(repo) = upkeep_pins::RepoFiles::new(root) else {
+        return files;
+    };
     for dir in dirs {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
             continue;
@@ -268,10 +271,10 @@ fn stack_files(root: &Path, dirs: &BTreeSet<PathBuf>) -> Vec<(String, String)> {
             .collect();
         paths.sort();
         for path in paths {
-            let Ok(text) = std::fs::read_to_string(&path) else {
+            let relative = path.strip_prefix(root).unwrap_or(&path);
+            let Ok(text) = repo.read_text(relative, upkeep_pins::DEFAULT_MAX_FILE_SIZE) else {
                 continue;
             };
-            let relative = path.strip_prefix(root).unwrap_or(&path);
             files.push((relative.display().to_string(), text));
         }
     }
