@@ -34,6 +34,7 @@ mod scan;
 mod select;
 mod site;
 mod version;
+mod warning;
 mod yaml;
 
 pub use edit::{Edit, EditError, EditPlan, FileChange};
@@ -44,9 +45,10 @@ pub use pin::{Pin, PinKind, PinStatus, PinUser, Place};
 pub use scan::{DEFAULT_MAX_FILE_SIZE, ScanOptions, ScanReport, scan};
 pub use select::{Change, SetError, SetPlan, SetRequest, SkipReason, plan_set};
 pub use version::{
-    CandidatePolicy, UpdateKind, Updates, Version, VersionError, choose_updates, retarget,
-    same_version,
+    CandidatePolicy, UpdateKind, Updates, Version, VersionError, choose_updates, in_style_of,
+    retarget, same_version,
 };
+pub use warning::{ScanWarning, WarningKind};
 
 /// Parses HCL text and reports whether it is valid: `Ok(())` or the 1-based line and column
 /// of the first error with the parser's message. Exposed for fuzzing and for callers that

@@ -4,8 +4,9 @@ use crate::error::{ErrorKind, ScanError};
 use crate::hcl::{self, Flavor, SyntaxError};
 use crate::location::LineIndex;
 use crate::module::{self, SourceFile};
-use crate::pin::Pin;
+use crate::pin::{Pin, Place};
 use crate::site::{FileFacts, Precedence};
+use crate::warning::{ScanWarning, WarningKind};
 use crate::yaml;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -51,6 +52,8 @@ pub struct ScanReport {
     pub pins: Vec<Pin>,
     /// Problems, sorted by file, line and column.
     pub errors: Vec<ScanError>,
+    /// What was noticed without failing the scan, sorted by file, line and column.
+    pub warnings: Vec<ScanWarning>,
 }
 
 /// Scans the tree under `root` (a directory). Paths in the report are relative to `root`.
@@ -83,20 +86,27 @@ pub(crate) fn scan_with(
         .stack_size(THREAD_STACK)
         .build()
         .map_err(io::Error::other)?;
-    let results: Vec<(Vec<Pin>, Vec<ScanError>)> = pool.install(|| {
+    let results: Vec<UnitReport> = pool.install(|| {
         units
             .par_iter()
             .map(|(dir, entries)| scan_unit(root, dir, entries, options, overlay))
             .collect()
     });
     let mut pins = Vec::new();
-    for (unit_pins, unit_errors) in results {
-        pins.extend(unit_pins);
-        errors.extend(unit_errors);
+    let mut warnings = Vec::new();
+    for unit in results {
+        pins.extend(unit.pins);
+        errors.extend(unit.errors);
+        warnings.extend(unit.warnings);
     }
     pins.sort_by_cached_key(|pin| (path_key(&pin.file), pin.line, pin.column, pin.kind));
     errors.sort_by_cached_key(|error| (path_key(&error.file), error.line, error.column));
-    Ok(ScanReport { pins, errors })
+    warnings.sort_by_cached_key(|warning| (path_key(&warning.file), warning.line, warning.column));
+    Ok(ScanReport {
+        pins,
+        errors,
+        warnings,
+    })
 }
 
 /// A key that orders paths as [`Path`]'s own comparison does (component by component), but
@@ -259,6 +269,14 @@ fn parent(path: &Path) -> PathBuf {
     path.parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
+/// What one unit contributes to the report.
+#[derive(Default)]
+struct UnitReport {
+    pins: Vec<Pin>,
+    errors: Vec<ScanError>,
+    warnings: Vec<ScanWarning>,
+}
+
 /// Reads, parses and resolves the files of one unit.
 fn scan_unit(
     root: &Path,
@@ -266,9 +284,10 @@ fn scan_unit(
     entries: &[Entry],
     options: &ScanOptions,
     overlay: &HashMap<PathBuf, String>,
-) -> (Vec<Pin>, Vec<ScanError>) {
+) -> UnitReport {
     let mut files = Vec::with_capacity(entries.len());
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     for entry in entries {
         let text = match overlay.get(&entry.rel) {
             Some(text) => text.clone(),
@@ -281,15 +300,53 @@ fn scan_unit(
             },
         };
         match entry.file_type.parse(&text, options.strict) {
-            Ok(facts) => files.push(SourceFile {
-                rel: entry.rel.clone(),
-                text,
-                facts,
-            }),
+            Ok(facts) => {
+                warnings.extend(duplicate_warnings(&entry.rel, &text, &facts));
+                files.push(SourceFile {
+                    rel: entry.rel.clone(),
+                    text,
+                    facts,
+                });
+            }
             Err(error) => errors.push(syntax_error(&entry.rel, &text, &error)),
         }
     }
-    (module::resolve(dir, &files), errors)
+    UnitReport {
+        pins: module::resolve(dir, &files),
+        errors,
+        warnings,
+    }
+}
+
+/// A warning for each object entry that a later one with the same key overrides.
+fn duplicate_warnings(rel: &Path, text: &str, facts: &FileFacts) -> Vec<ScanWarning> {
+    if facts.duplicates.is_empty() {
+        return Vec::new();
+    }
+    let lines = LineIndex::new(text);
+    facts
+        .duplicates
+        .iter()
+        .map(|duplicate| {
+            let (line, column) = lines.line_col(duplicate.ignored.start);
+            let (winner_line, winner_column) = lines.line_col(duplicate.winner.start);
+            let key = &text[duplicate.ignored.clone()];
+            ScanWarning {
+                file: rel.to_path_buf(),
+                line,
+                column,
+                kind: WarningKind::DuplicateKey,
+                message: format!(
+                    "key {key} is set again on line {winner_line}; Terraform keeps that value and ignores this one"
+                ),
+                related: Some(Place {
+                    file: rel.to_path_buf(),
+                    line: winner_line,
+                    column: winner_column,
+                }),
+            }
+        })
+        .collect()
 }
 
 /// Turns a parser's error into a located [`ScanError`].

@@ -170,4 +170,6 @@ pub(crate) struct FileFacts {
     pub assignments: Vec<(String, Value, Precedence)>,
     /// `templatefile(path, { … })` calls: the template path as written and its variables.
     pub templates: Vec<(String, Vec<(String, Value)>)>,
+    /// Object entries a later entry with the same key overrides.
+    pub duplicates: Vec<crate::hcl::Duplicate>,
 }

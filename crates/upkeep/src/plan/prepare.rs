@@ -13,7 +13,9 @@ use upkeep_notes::{
     DEFAULT_API_URL, GitHub, GitHubOptions, Notes, Overrides, Release, RepoId, Resolution, Subject,
     Upgrade, breaking_lines, cross_reference, crossed, decide, fetch_notes, resolve,
 };
-use upkeep_pins::{Pin, PinKind, ScanOptions, SetError, SetRequest, Version, plan_set, scan};
+use upkeep_pins::{
+    Pin, PinKind, ScanOptions, SetError, SetRequest, Version, in_style_of, plan_set, scan,
+};
 
 /// Extensions of the stack files searched by the config cross-reference.
 const STACK_FILE_EXTENSIONS: [&str; 7] = ["tf", "tfvars", "hcl", "yaml", "yml", "tpl", "json"];
@@ -114,7 +116,14 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         new: &new,
         releases: &releases,
     });
-    let decision = decide(&evaluation, &releases, &old, &new, !releases.is_empty());
+    let mut decision = decide(&evaluation, &releases, &old, &new, !releases.is_empty());
+    // `set` writes a version verbatim: the steps taken from release tags are written in the
+    // pin's own style (`v` prefix, variant); the last step is the version asked for.
+    if let Some((_, between)) = decision.steps.split_last_mut() {
+        for step in between {
+            *step = in_style_of(old.as_str(), step);
+        }
+    }
     let stack_dirs: BTreeSet<PathBuf> = pins.iter().map(Pin::stack).collect();
     let files = stack_files(request.root, &stack_dirs);
     let cross_references = cross_reference(&breaking_lines(&releases, &evaluation), &files);

@@ -2,7 +2,7 @@
 //! then walked by the same [`Collector`] methods a full parse uses, so the facts are the same.
 
 use super::{Collector, HelmRelease, Resource, ignore_paths, is_image_key};
-use crate::hcl::outline::{Item, Outline, object_entries, outline};
+use crate::hcl::outline::{Item, Outline, object_entries};
 use crate::site::{FileFacts, Lit, Piece, Reference, Value};
 use hcl_edit::expr::Expression;
 use memchr::memmem::Finder;
@@ -12,8 +12,12 @@ use std::sync::LazyLock;
 /// Collects the facts of a Terraform file by parsing only the pieces that can hold pins (see
 /// [`super::outline`]). Returns `None` when the outline or a piece does not parse; the caller
 /// then parses the whole file, so the result is never less than a full parse finds.
-pub(in crate::hcl) fn collect_outlined(src: &str, start: usize) -> Option<FileFacts> {
-    let map = Map::new(src, outline(src, start)?);
+pub(in crate::hcl) fn collect_outlined(
+    src: &str,
+    start: usize,
+    outline: Outline,
+) -> Option<FileFacts> {
+    let map = Map::new(src, outline);
     let mut collector = Collector {
         src,
         base: start,

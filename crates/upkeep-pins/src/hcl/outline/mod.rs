@@ -11,8 +11,11 @@ use super::MAX_NESTING;
 use std::ops::Range;
 
 mod constructors;
+mod keys;
 
 pub(super) use constructors::{list_elements, object_entries};
+use keys::Keys;
+pub(crate) use keys::{Duplicate, blank_overridden};
 
 /// One item of a body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +48,8 @@ pub(super) enum Item {
 pub(super) struct Outline {
     items: Vec<Item>,
     top: Range<usize>,
+    /// Object entries that a later entry with the same key overrides.
+    pub(super) duplicates: Vec<Duplicate>,
 }
 
 impl Outline {
@@ -67,6 +72,7 @@ pub(super) fn outline(src: &str, start: usize) -> Option<Outline> {
     (end == src.len()).then_some(Outline {
         items: lexer.items,
         top,
+        duplicates: lexer.keys.duplicates,
     })
 }
 
@@ -76,6 +82,8 @@ struct Lexer<'a> {
     pending: Vec<Item>,
     /// The items of the bodies read completely.
     items: Vec<Item>,
+    /// The keys of the object constructors met in attributes.
+    keys: Keys,
 }
 
 /// The closers still expected inside one expression; on the stack, as nesting is bounded.
@@ -104,6 +112,11 @@ impl Brackets {
         self.closers[self.len] = closer(opener);
         self.len += 1;
         Some(())
+    }
+
+    /// The closer the innermost open bracket expects.
+    fn innermost(&self) -> Option<u8> {
+        self.len.checked_sub(1).map(|i| self.closers[i])
     }
 
     /// Closes the innermost bracket with `byte`; `None` when it does not match.
@@ -174,6 +187,7 @@ impl Lexer<'_> {
             bytes: src.as_bytes(),
             pending: Vec::new(),
             items: Vec::new(),
+            keys: Keys::default(),
         }
     }
 
@@ -213,7 +227,10 @@ impl Lexer<'_> {
             at = self.skip_blank(key_end, false)?;
             if self.byte(at) == Some(b'=') && self.byte(at + 1) != Some(b'=') {
                 let start = self.skip_blank(at + 1, false)?;
-                let end = self.expression(start, depth, Until::LineEnd)?;
+                let mut keys = std::mem::take(&mut self.keys);
+                let end = self.expression(start, depth, Until::LineEnd, Some(&mut keys));
+                self.keys = keys;
+                let end = end?;
                 if end <= start {
                     return None;
                 }
@@ -292,8 +309,15 @@ impl Lexer<'_> {
     }
 
     /// The end of the expression starting at `at`: the last byte before what ends it outside
-    /// any bracket (see [`Until`]). Brackets must close with their kind.
-    fn expression(&self, mut at: usize, depth: usize, until: Until) -> Option<usize> {
+    /// any bracket (see [`Until`]). Brackets must close with their kind. With `keys`, the keys
+    /// of its object constructors are noted.
+    fn expression(
+        &self,
+        mut at: usize,
+        depth: usize,
+        until: Until,
+        mut keys: Option<&mut Keys>,
+    ) -> Option<usize> {
         let mut open = Brackets::new();
         let mut last = at;
         let lines = until != Until::ListSeparator;
@@ -302,6 +326,17 @@ impl Lexer<'_> {
                 return open.is_empty().then_some(last);
             };
             let outside = open.is_empty();
+            if let Some(keys) = keys.as_deref_mut()
+                && keys.tracking()
+                && open.innermost() == Some(b'}')
+            {
+                match byte {
+                    b',' | b'\n' => keys.separator(),
+                    b' ' | b'\t' | b'\r' | b'#' | b'}' => {}
+                    b'/' if matches!(self.byte(at + 1), Some(b'/' | b'*')) => {}
+                    _ => keys.token(self, at),
+                }
+            }
             match byte {
                 b'\n' | b'\r' | b'#' if outside && lines => return Some(last),
                 b'/' if outside && lines && self.byte(at + 1) == Some(b'/') => return Some(last),
@@ -321,11 +356,21 @@ impl Lexer<'_> {
                 }
                 b'(' | b'[' | b'{' => {
                     open.open(byte, depth)?;
+                    if byte == b'{'
+                        && let Some(keys) = keys.as_deref_mut()
+                    {
+                        keys.open();
+                    }
                     at += 1;
                     last = at;
                 }
                 b')' | b']' | b'}' => {
                     open.close(byte)?;
+                    if byte == b'}'
+                        && let Some(keys) = keys.as_deref_mut()
+                    {
+                        keys.close(self.bytes, at);
+                    }
                     at += 1;
                     last = at;
                 }
