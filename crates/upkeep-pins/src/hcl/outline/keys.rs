@@ -21,8 +21,6 @@ pub(crate) struct Duplicate {
 struct Frame {
     /// Where its entries start in [`Keys::entries`].
     first: usize,
-    /// The next token starts an entry (after `{`, `,` or a newline).
-    expecting: bool,
     /// A `{ for … }` comprehension: it has no keys.
     comprehension: bool,
 }
@@ -48,7 +46,6 @@ impl Keys {
     pub(super) fn open(&mut self) {
         self.frames.push(Frame {
             first: self.entries.len(),
-            expecting: true,
             comprehension: false,
         });
     }
@@ -80,20 +77,13 @@ impl Keys {
         self.entries.truncate(frame.first);
     }
 
-    /// A `,` or a newline directly inside the innermost object: an entry may start next.
-    pub(super) fn separator(&mut self) {
-        if let Some(frame) = self.frames.last_mut() {
-            frame.expecting = true;
-        }
-    }
-
-    /// A token starts at `at` directly inside the innermost object: if an entry was expected,
-    /// reads its key (an identifier or a plain quoted string followed by `=` or `:`).
-    pub(super) fn token(&mut self, lexer: &Lexer<'_>, at: usize) {
+    /// An entry of the innermost object starts at `at`: notes its key (an identifier or a plain
+    /// quoted string followed by `=` or `:`), or that it has a key of another form.
+    pub(super) fn entry(&mut self, lexer: &Lexer<'_>, at: usize) {
         let Some(frame) = self.frames.last_mut() else {
             return;
         };
-        if !std::mem::replace(&mut frame.expecting, false) || frame.comprehension {
+        if frame.comprehension {
             return;
         }
         if lexer.identifier(at).is_some_and(|end| {
@@ -108,11 +98,6 @@ impl Keys {
             key: at..name.as_ref().map_or(at + 1, |(_, end)| *end),
             name: name.map(|(name, _)| name),
         });
-    }
-
-    /// Whether the innermost open bracket is an object being tracked.
-    pub(super) fn tracking(&self) -> bool {
-        !self.frames.is_empty()
     }
 }
 
@@ -154,4 +139,68 @@ pub(crate) fn blank_overridden(src: &str, duplicates: &[Duplicate]) -> String {
     }
     // Whole characters were replaced by ASCII spaces, so the text is still UTF-8.
     String::from_utf8(bytes).unwrap_or_else(|_| src.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::outline;
+    use super::blank_overridden;
+
+    /// `(ignored key, winning key)` of each repeated key, and the text with them blanked.
+    fn repeated(src: &str) -> (Vec<(String, String)>, String) {
+        let duplicates = outline(src, 0).expect("outline").duplicates;
+        let pairs = duplicates
+            .iter()
+            .map(|d| {
+                (
+                    src[d.ignored.clone()].to_owned(),
+                    src[d.winner.clone()].to_owned(),
+                )
+            })
+            .collect();
+        (pairs, blank_overridden(src, &duplicates))
+    }
+
+    #[test]
+    fn the_last_of_a_repeated_key_wins_and_the_others_are_blanked() {
+        let src = "x = {\n  a = 1 # one\n  \"b\" = 2\n  \"a\" : { c = 3, c = 4 }\n}\n";
+        let (pairs, blanked) = repeated(src);
+        assert_eq!(
+            pairs,
+            [("c", "c"), ("a", "\"a\"")].map(|(a, b)| (a.to_owned(), b.to_owned()))
+        );
+        assert_eq!(
+            blanked,
+            format!(
+                "x = {{\n{}\n  \"b\" = 2\n  \"a\" : {{{}c = 4 }}\n}}\n",
+                " ".repeat(13),
+                " ".repeat(8)
+            )
+        );
+        assert_eq!(blanked.len(), src.len());
+    }
+
+    #[test]
+    fn keys_of_other_forms_bound_the_blanked_entry() {
+        let (pairs, blanked) = repeated("x = { a = 1, (k) = 2, a = 3 }\n");
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(
+            blanked,
+            format!("x = {{{}(k) = 2, a = 3 }}\n", " ".repeat(8))
+        );
+    }
+
+    #[test]
+    fn comprehensions_blocks_and_distinct_keys_are_not_repeats() {
+        let cases = [
+            "x = { for k, v in m : k => v if v == 1 }\n",
+            "x = { a = { a = 1 }, b = [{ a = 2 }, { a = 3 }] }\n",
+            "block { a = 1 }\nblock { a = 1 }\n",
+            "x = { a = b == c ? { d = 1 } : { d = 2 } }\n",
+            "x = \"${ { a = 1, a = 2 } }\"\n",
+        ];
+        for src in cases {
+            assert!(repeated(src).0.is_empty(), "{src:?}");
+        }
+    }
 }

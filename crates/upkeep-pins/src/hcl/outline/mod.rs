@@ -68,11 +68,12 @@ impl Outline {
 /// understood or its brackets do not balance.
 pub(super) fn outline(src: &str, start: usize) -> Option<Outline> {
     let mut lexer = Lexer::new(src);
-    let (top, end) = lexer.body(start, 0)?;
+    let mut keys = Keys::default();
+    let (top, end) = lexer.body(start, 0, &mut keys)?;
     (end == src.len()).then_some(Outline {
         items: lexer.items,
         top,
-        duplicates: lexer.keys.duplicates,
+        duplicates: keys.duplicates,
     })
 }
 
@@ -82,8 +83,6 @@ struct Lexer<'a> {
     pending: Vec<Item>,
     /// The items of the bodies read completely.
     items: Vec<Item>,
-    /// The keys of the object constructors met in attributes.
-    keys: Keys,
 }
 
 /// The closers still expected inside one expression; on the stack, as nesting is bounded.
@@ -187,7 +186,6 @@ impl Lexer<'_> {
             bytes: src.as_bytes(),
             pending: Vec::new(),
             items: Vec::new(),
-            keys: Keys::default(),
         }
     }
 
@@ -212,7 +210,13 @@ impl Lexer<'_> {
 
     /// The range of the items of a body starting at `at` (see [`Outline::children`]), and the
     /// position of the `}` that closes it (`depth > 0`) or of the end of the input (`depth == 0`).
-    fn body(&mut self, mut at: usize, depth: usize) -> Option<(Range<usize>, usize)> {
+    /// The keys of the object constructors in its attributes are noted in `keys`.
+    fn body(
+        &mut self,
+        mut at: usize,
+        depth: usize,
+        keys: &mut Keys,
+    ) -> Option<(Range<usize>, usize)> {
         let mark = self.pending.len();
         loop {
             at = self.skip_blank(at, true)?;
@@ -227,10 +231,7 @@ impl Lexer<'_> {
             at = self.skip_blank(key_end, false)?;
             if self.byte(at) == Some(b'=') && self.byte(at + 1) != Some(b'=') {
                 let start = self.skip_blank(at + 1, false)?;
-                let mut keys = std::mem::take(&mut self.keys);
-                let end = self.expression(start, depth, Until::LineEnd, Some(&mut keys));
-                self.keys = keys;
-                let end = end?;
+                let end = self.expression(start, depth, Until::LineEnd, Some(keys))?;
                 if end <= start {
                     return None;
                 }
@@ -257,7 +258,7 @@ impl Lexer<'_> {
                 if depth + 1 > MAX_NESTING {
                     return None;
                 }
-                let (children, close) = self.body(at + 1, depth + 1)?;
+                let (children, close) = self.body(at + 1, depth + 1, keys)?;
                 self.pending.push(Item::Block {
                     ident: key.clone(),
                     label,
@@ -321,20 +322,18 @@ impl Lexer<'_> {
         let mut open = Brackets::new();
         let mut last = at;
         let lines = until != Until::ListSeparator;
+        // An object entry may start at the next token (after `{`, `,` or a line break directly
+        // inside an object whose keys are noted).
+        let mut entry_next = false;
         loop {
             let Some(byte) = self.byte(at) else {
                 return open.is_empty().then_some(last);
             };
             let outside = open.is_empty();
-            if let Some(keys) = keys.as_deref_mut()
-                && keys.tracking()
-                && open.innermost() == Some(b'}')
-            {
-                match byte {
-                    b',' | b'\n' => keys.separator(),
-                    b' ' | b'\t' | b'\r' | b'#' | b'}' => {}
-                    b'/' if matches!(self.byte(at + 1), Some(b'/' | b'*')) => {}
-                    _ => keys.token(self, at),
+            if entry_next && !matches!(byte, b' ' | b'\t' | b'\r' | b'\n' | b'#' | b'/' | b'}') {
+                entry_next = false;
+                if let Some(keys) = keys.as_deref_mut() {
+                    keys.entry(self, at);
                 }
             }
             match byte {
@@ -360,6 +359,7 @@ impl Lexer<'_> {
                         && let Some(keys) = keys.as_deref_mut()
                     {
                         keys.open();
+                        entry_next = true;
                     }
                     at += 1;
                     last = at;
@@ -371,10 +371,18 @@ impl Lexer<'_> {
                     {
                         keys.close(self.bytes, at);
                     }
+                    entry_next = false;
                     at += 1;
                     last = at;
                 }
-                b' ' | b'\t' | b'\n' | b'\r' => at += 1,
+                b',' | b'\n' => {
+                    entry_next = keys.is_some() && open.innermost() == Some(b'}');
+                    at += 1;
+                    if byte == b',' {
+                        last = at;
+                    }
+                }
+                b' ' | b'\t' | b'\r' => at += 1,
                 _ => {
                     at = self.skip_plain(at + 1, &EXPRESSION_SPECIAL);
                     last = at;
