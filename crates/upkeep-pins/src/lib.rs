@@ -32,6 +32,7 @@ mod module;
 mod pin;
 mod scan;
 mod select;
+mod shapes;
 mod site;
 mod version;
 mod warning;

@@ -53,6 +53,9 @@ pub enum PinStatus {
     Range,
     /// The version comes from an expression upkeep cannot evaluate statically.
     Unresolved,
+    /// A tag with no image named next to it (a chart's default image set by `image.tag`
+    /// alone): reported with its key path as its name, never matched by name or bumped.
+    Unnamed,
 }
 
 /// One place where a version is written.

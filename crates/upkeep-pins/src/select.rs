@@ -113,7 +113,11 @@ pub fn plan_set(
     let matched: Vec<&Pin> = report
         .pins
         .iter()
-        .filter(|pin| request.kind.is_none_or(|kind| pin.kind == kind) && query.matches(pin))
+        .filter(|pin| {
+            request.kind.is_none_or(|kind| pin.kind == kind)
+                && pin.status != PinStatus::Unnamed
+                && query.matches(pin)
+        })
         .collect();
     let kinds: BTreeSet<&'static str> = matched.iter().map(|pin| family(pin.kind)).collect();
     if kinds.len() > 1 {

@@ -103,16 +103,22 @@ pub(crate) enum SiteKind {
         /// `image` in Terraform, `values_image` in YAML.
         kind: PinKind,
     },
-    /// The value is an image tag; the repository (and registry) may be given next to it.
+    /// The value is an image tag; the repository (and registry, digest) may be given next to
+    /// it (see [`crate::shapes`]).
     ImageTag {
-        /// `helm_set` or `values_image`.
+        /// `image`, `helm_set` or `values_image`.
         kind: PinKind,
-        /// The `repository` next to the tag, if any.
+        /// The repository (or image name) next to the tag, if any.
         repository: Option<Value>,
-        /// The `registry` next to the tag, if any.
+        /// The registry next to the tag, if any.
         registry: Option<Value>,
+        /// The digest next to the tag, if any.
+        digest: Option<Value>,
         /// Dotted key path of the tag (`server.image.tag`), for tags without a repository.
         key: String,
+        /// Byte range of the object or mapping holding the tag, when it is one: a reference
+        /// to that object (`image = local.images.app`) is a user of the pin.
+        object: Option<Range<usize>>,
     },
     /// The value is a `helm_release` version.
     Chart {
@@ -144,6 +150,8 @@ pub(crate) struct Site {
     pub value: Value,
     /// A `lifecycle { ignore_changes }` of the enclosing resource covers this site.
     pub ignored: bool,
+    /// The site defines a value others use (in `locals`): it is a pin, not a user of one.
+    pub definition: bool,
 }
 
 /// Where a value assigned to a variable comes from, in Terraform's order of precedence.

@@ -7,6 +7,7 @@
 
 use crate::hcl::SyntaxError;
 use crate::pin::PinKind;
+use crate::shapes::{self, is_image_key};
 use crate::site::{FileFacts, Lit, Piece, Reference, Site, SiteKind, Value};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use std::borrow::Cow;
@@ -115,20 +116,22 @@ impl Frame {
             self.entries.push((key, node));
         }
     }
-
-    fn scalar(&self, key: &str) -> Option<&Value> {
-        self.entries.iter().find_map(|(k, node)| match node {
-            Node::Scalar(value) if k == key => Some(value),
-            _ => None,
-        })
-    }
 }
 
-/// Records the image sites of a finished mapping: `tag` next to `repository` (or under an
-/// `image` key), and `image: repo:tag` scalars.
+/// Records the image sites of a finished mapping: the images whose parts are its entries
+/// (`repository` + `tag`, `image` + `imageTag`, … see [`crate::shapes`]), and `image: repo:tag`
+/// scalars.
 fn image_tag_site(frame: &Frame, path: &[&str], facts: &mut FileFacts) {
-    for (key, node) in &frame.entries {
-        if let (true, Node::Scalar(value)) = (is_image_key(key), node) {
+    let keys: Vec<&str> = frame.entries.iter().map(|(key, _)| key.as_str()).collect();
+    let scalar: Vec<bool> = frame
+        .entries
+        .iter()
+        .map(|(_, node)| matches!(node, Node::Scalar(_)))
+        .collect();
+    let under_image = frame.key.as_deref().is_some_and(is_image_key);
+    let (groups, used) = shapes::group(&keys, &scalar, under_image);
+    for (i, (key, node)) in frame.entries.iter().enumerate() {
+        if let (false, true, Node::Scalar(value)) = (used[i], is_image_key(key), node) {
             let kind = SiteKind::Image {
                 kind: PinKind::ValuesImage,
             };
@@ -136,37 +139,38 @@ fn image_tag_site(frame: &Frame, path: &[&str], facts: &mut FileFacts) {
                 kind,
                 value: value.clone(),
                 ignored: false,
+                definition: false,
             });
         }
     }
-    let Some(tag) = frame.scalar("tag") else {
-        return;
+    let part = |index: Option<usize>| match index.map(|i| &frame.entries[i].1) {
+        Some(Node::Scalar(value)) => Some(value.clone()),
+        _ => None,
     };
-    let repository = frame.scalar("repository");
-    let under_image = frame.key.as_deref().is_some_and(is_image_key);
-    if repository.is_none() && !under_image {
-        return;
+    for found in groups {
+        let Some(tag) = part(Some(found.tag)) else {
+            continue;
+        };
+        let kind = SiteKind::ImageTag {
+            kind: PinKind::ValuesImage,
+            repository: part(found.repository),
+            registry: part(found.registry),
+            digest: part(found.digest),
+            key: path
+                .iter()
+                .copied()
+                .chain([keys[found.tag]])
+                .collect::<Vec<_>>()
+                .join("."),
+            object: None,
+        };
+        facts.sites.push(Site {
+            kind,
+            value: tag,
+            ignored: false,
+            definition: false,
+        });
     }
-    let kind = SiteKind::ImageTag {
-        kind: PinKind::ValuesImage,
-        repository: repository.cloned(),
-        registry: frame.scalar("registry").cloned(),
-        key: path
-            .iter()
-            .copied()
-            .chain(["tag"])
-            .collect::<Vec<_>>()
-            .join("."),
-    };
-    facts.sites.push(Site {
-        kind,
-        value: tag.clone(),
-        ignored: false,
-    });
-}
-
-fn is_image_key(key: &str) -> bool {
-    key == "image" || key.ends_with("Image") || key.ends_with("_image")
 }
 
 /// Reduces a scalar to a [`Value`] whose literal pieces point at the source bytes.

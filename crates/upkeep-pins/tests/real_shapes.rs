@@ -221,5 +221,305 @@ fn set_to_the_same_tag_in_another_spelling_is_a_change() {
     assert_eq!(plan.unchanged.len(), 1);
 }
 
-#[allow(dead_code)]
-fn _kinds_used(_: PinKind, _: PinStatus) {}
+// 3. Every image shape.
+
+/// `file:line` of each user of a pin.
+fn users(pin: &Pin) -> Vec<String> {
+    pin.users
+        .iter()
+        .map(|user| format!("{}:{}", user.file.display(), user.line))
+        .collect()
+}
+
+fn pin<'a>(report: &'a ScanReport, name: &str) -> &'a Pin {
+    report
+        .pins
+        .iter()
+        .find(|pin| pin.name == name)
+        .unwrap_or_else(|| panic!("no pin {name}: {:#?}", pins(report)))
+}
+
+#[test]
+fn registry_repository_and_tag_in_separate_attributes_are_one_pin() {
+    let main = r#"module "buildkit" {
+  source           = "../kube_deployment"
+  name             = "buildkitd"
+  image_registry   = "docker.io"
+  image_repository = "moby/buildkit"
+  image_tag        = var.buildkit_image_version
+}
+
+resource "kubernetes_deployment" "exporter" {
+  spec {
+    template {
+      spec {
+        container {
+          exporter_image = "quay.io/example/exporter"
+          exporter_tag   = "v0.16.0"
+        }
+      }
+    }
+  }
+}
+"#;
+    let vars = "variable \"buildkit_image_version\" {\n  default = \"v0.12.5\"\n}\n";
+    let (dir, report) = scan_files(&[("kube/main.tf", main), ("kube/vars.tf", vars)]);
+    assert_eq!(
+        pins(&report),
+        [
+            "image quay.io/example/exporter v0.16.0",
+            "image docker.io/moby/buildkit v0.12.5"
+        ]
+    );
+    let buildkit = pin(&report, "docker.io/moby/buildkit");
+    assert_eq!(buildkit.via.as_deref(), Some("var.buildkit_image_version"));
+    assert_eq!(users(buildkit), ["kube/main.tf:6"]);
+    set(dir.path(), "moby/buildkit", "v0.13.0", None);
+    assert_eq!(
+        read(dir.path(), "kube/vars.tf"),
+        vars.replace("v0.12.5", "v0.13.0")
+    );
+}
+
+#[test]
+fn helm_values_image_with_separate_tag_key_is_one_pin_not_an_untagged_image() {
+    let values = "elasticsearch:\n  image: docker.elastic.co/elasticsearch/elasticsearch\n  imageTag: \"8.5.1\"\nkibana:\n  image:\n    registry: docker.elastic.co\n    repository: kibana/kibana\n    tag: 8.5.1\n    digest: sha256:4b6c1c5b0a0bd1d9e0a2e4d1f0b8f1f6f5a1c1e1d1b1a191817161514131211\n";
+    let (_dir, report) = scan_files(&[("elastic/values.yaml", values)]);
+    assert_eq!(
+        pins(&report),
+        [
+            "values_image docker.elastic.co/elasticsearch/elasticsearch 8.5.1",
+            "values_image docker.elastic.co/kibana/kibana 8.5.1"
+        ]
+    );
+    let kibana = pin(&report, "docker.elastic.co/kibana/kibana");
+    assert!(
+        kibana
+            .digest
+            .as_deref()
+            .is_some_and(|d| d.starts_with("sha256:"))
+    );
+}
+
+const IMAGES_LOCAL: &str = r#"locals {
+  # Container image definitions (uri + tag)
+  images = {
+    vaultwarden = {
+      uri = "vaultwarden/server"
+      tag = "1.35.4"
+    }
+    gitsave = {
+      uri = "timwitzdam/gitsave"
+      tag = "2.1.0"
+    }
+  }
+}
+"#;
+
+const IMAGES_USERS: &str = r#"module "vaultwarden" {
+  source = "../modules/service"
+  image  = local.images.vaultwarden
+}
+
+resource "kubernetes_deployment" "backup" {
+  spec {
+    template {
+      spec {
+        container {
+          image = "${local.images.vaultwarden.uri}:${local.images.vaultwarden.tag}"
+        }
+      }
+    }
+  }
+}
+"#;
+
+#[test]
+fn image_objects_in_a_locals_map_are_pins_used_by_reference() {
+    let (dir, report) = scan_files(&[
+        ("apps/versions.tf", IMAGES_LOCAL),
+        ("apps/vaultwarden.tf", IMAGES_USERS),
+    ]);
+    assert_eq!(
+        pins(&report),
+        [
+            "image vaultwarden/server 1.35.4",
+            "image timwitzdam/gitsave 2.1.0"
+        ]
+    );
+    let vaultwarden = pin(&report, "vaultwarden/server");
+    assert_eq!((vaultwarden.line, vaultwarden.column), (6, 14));
+    assert_eq!(
+        users(vaultwarden),
+        ["apps/vaultwarden.tf:3", "apps/vaultwarden.tf:11"]
+    );
+    assert!(
+        vaultwarden
+            .users
+            .iter()
+            .all(|user| user.resolved == "vaultwarden/server:1.35.4"),
+        "{:#?}",
+        vaultwarden.users
+    );
+    let unused = pin(&report, "timwitzdam/gitsave");
+    assert!(unused.users.is_empty(), "{:#?}", unused.users);
+    set(dir.path(), "vaultwarden/server", "1.36.0", None);
+    assert_eq!(
+        read(dir.path(), "apps/versions.tf"),
+        IMAGES_LOCAL.replace("1.35.4", "1.36.0")
+    );
+}
+
+#[test]
+fn an_image_in_a_local_that_nothing_uses_is_still_a_pin() {
+    let src = "locals {\n  exporter_image = \"quay.io/example/exporter:v0.16.0\"\n}\n";
+    let (_dir, report) = scan_files(&[("a/main.tf", src)]);
+    assert_eq!(pins(&report), ["image quay.io/example/exporter v0.16.0"]);
+    assert!(report.pins[0].users.is_empty());
+}
+
+// 6. No false pins.
+
+#[test]
+fn null_objects_and_vm_images_are_not_pins() {
+    let src = r#"module "job" {
+  source          = "./job"
+  container_image = null
+}
+
+resource "google_compute_instance" "vm" {
+  boot_disk {
+    initialize_params {
+      image = "debian-cloud/debian-12"
+    }
+  }
+}
+
+resource "google_compute_instance_template" "graph" {
+  disk {
+    source_image = module.container.source_image
+  }
+}
+
+resource "hcloud_server" "node" {
+  image = "ubuntu-24.04"
+}
+"#;
+    let (_dir, report) = scan_files(&[("a/main.tf", src)]);
+    assert_eq!(pins(&report), Vec::<String>::new());
+}
+
+#[test]
+fn an_expression_is_never_printed_as_a_multi_line_name() {
+    let src = r#"resource "kubernetes_deployment" "a" {
+  spec {
+    container {
+      image = join(":", [
+        var.repository,
+        var.tag,
+      ])
+    }
+  }
+}
+"#;
+    let (_dir, report) = scan_files(&[("a/main.tf", src)]);
+    assert_eq!(report.pins.len(), 1, "{:#?}", report.pins);
+    assert_eq!(report.pins[0].status, PinStatus::Unresolved);
+    assert!(
+        !report.pins[0].name.contains('\n'),
+        "{:?}",
+        report.pins[0].name
+    );
+}
+
+#[test]
+fn workflow_placeholders_are_not_pinned_versions() {
+    let src = r#"locals {
+  scraper = {
+    name  = "scraper"
+    image = "891377197483.dkr.ecr.us-east-2.amazonaws.com/scraper:{{inputs.parameters.image_version}}"
+  }
+}
+"#;
+    let (_dir, report) = scan_files(&[("a/main.tf", src)]);
+    assert!(
+        report
+            .pins
+            .iter()
+            .all(|pin| pin.status != PinStatus::Pinned),
+        "{:#?}",
+        report.pins
+    );
+}
+
+#[test]
+fn a_helm_values_path_is_never_an_image_name() {
+    let src = r#"resource "helm_release" "vpa" {
+  name       = "vpa"
+  repository = "https://charts.fairwinds.com/stable"
+  chart      = "vpa"
+  version    = "4.10.2"
+  values = [yamlencode({
+    recommender = {
+      image = {
+        tag = var.vpa_image_version
+      }
+    }
+  })]
+  set {
+    name  = "global.image.tag"
+    value = "1.5.0"
+  }
+}
+
+variable "vpa_image_version" {
+  default = "1.5.0"
+}
+"#;
+    let (_dir, report) = scan_files(&[("vpa/main.tf", src)]);
+    for pin in &report.pins {
+        if pin.kind == PinKind::HelmSet {
+            assert_ne!(pin.status, PinStatus::Pinned, "{pin:#?}");
+            assert!(!pin.canonical.contains("docker.io"), "{pin:#?}");
+        }
+    }
+    let request = SetRequest {
+        name: "global.image.tag",
+        version: "1.6.0",
+        from: None,
+        kind: None,
+    };
+    let plan = plan_set(dir_of(&report), &report, &request);
+    assert!(plan.is_ok_and(|plan| plan.changes.is_empty()));
+}
+
+/// Any folder: `plan_set` only reads files that do not parse, and there are none.
+fn dir_of(_: &ScanReport) -> &'static Path {
+    Path::new(".")
+}
+
+#[test]
+fn one_reference_is_one_user() {
+    let src = r#"variable "tag" {
+  default = "v0.5.7"
+}
+
+locals {
+  webui = {
+    repository = "ghcr.io/open-webui/open-webui"
+    tag        = var.tag
+  }
+}
+
+resource "kubernetes_deployment" "a" {
+  spec {
+    container {
+      image = "${local.webui.repository}:${local.webui.tag}"
+    }
+  }
+}
+"#;
+    let (_dir, report) = scan_files(&[("a/main.tf", src)]);
+    let webui = pin(&report, "ghcr.io/open-webui/open-webui");
+    assert_eq!(users(webui), ["a/main.tf:15"]);
+}

@@ -2,11 +2,23 @@
 
 use super::resolved::Resolved;
 use super::scope::{Scope, TemplateArgs};
-use super::{Found, unquote};
+use super::{Found, placeholder, unquote};
 use crate::canonical::{chart_canonical, git_canonical, registry_canonical};
 use crate::image::{ImageRef, canonical_image_name};
 use crate::pin::{PinKind, PinStatus};
 use crate::site::{Site, SiteKind, Value};
+
+/// The one image name the quoted `name:tag` strings of an expression share
+/// (`var.gpu ? "x/y:1.6-cuda" : "x/y:cpu-1.6"` names `x/y`), or `None`.
+fn image_named_in(source: &str) -> Option<String> {
+    let mut names = source.split('"').skip(1).step_by(2).filter_map(|text| {
+        let image = ImageRef::parse(text)?;
+        image.tag.as_ref()?;
+        Some(&text[image.name])
+    });
+    let first = names.next()?;
+    names.all(|name| name == first).then(|| first.to_owned())
+}
 
 impl<'a> Scope<'a> {
     /// Turns one site into pin material, or `None` when it is not a pin after all (a string
@@ -25,22 +37,37 @@ impl<'a> Scope<'a> {
                 kind,
                 repository,
                 registry,
+                digest,
                 key,
+                ..
             } => {
                 if resolved.text.is_empty() {
                     return None;
                 }
                 let repository = repository.as_ref().map(resolve);
-                let name = match (registry.as_ref().map(resolve), repository) {
+                let registry = registry
+                    .as_ref()
+                    .map(resolve)
+                    .filter(|registry| !registry.trim().is_empty());
+                let name = match (registry, repository) {
                     (Some(registry), Some(repository))
                         if !repository.starts_with(&format!("{registry}/")) =>
                     {
-                        format!("{registry}/{repository}")
+                        Some(format!("{registry}/{repository}"))
                     }
-                    (_, Some(repository)) => repository,
-                    (_, None) => key.clone(),
+                    (_, repository) => repository,
                 };
-                let canonical = if name.contains("${") || name == *key {
+                let Some(name) = name else {
+                    // A tag whose image is not named next to it (a chart's default image set
+                    // by `image.tag` alone): where it is written is all that is known.
+                    let mut found = Found::new(*kind, key.clone(), key.clone(), &resolved)
+                        .with_version(&resolved, 0..resolved.text.len(), &site.value);
+                    if found.status == PinStatus::Pinned {
+                        found.status = PinStatus::Unnamed;
+                    }
+                    return Some(found);
+                };
+                let canonical = if name.contains("${") {
                     name.clone()
                 } else {
                     canonical_image_name(&name)
@@ -52,8 +79,15 @@ impl<'a> Scope<'a> {
                     0..tag_end,
                     &site.value,
                 );
-                found.digest = resolved.text.get(tag_end + 1..).map(str::to_owned);
+                found.digest = resolved
+                    .text
+                    .get(tag_end + 1..)
+                    .map(str::to_owned)
+                    .or_else(|| digest.as_ref().map(resolve).filter(|d| !d.is_empty()));
                 found.resolved = reference;
+                if placeholder(&found.name) {
+                    found.unresolve(&site.value);
+                }
                 Some(found)
             }
             SiteKind::Chart { chart, repository } => {
@@ -97,8 +131,15 @@ impl<'a> Scope<'a> {
         let Some(image) = ImageRef::parse(&resolved.text) else {
             let unresolved = resolved.has_unresolved(&(0..resolved.text.len()));
             return unresolved.then(|| {
-                let (name, canonical) = match resolved.literal_image_name() {
-                    Some(name) => (name.to_owned(), canonical_image_name(name)),
+                let name = resolved
+                    .literal_image_name()
+                    .map(str::to_owned)
+                    .or_else(|| image_named_in(&value.source));
+                let (name, canonical) = match name {
+                    Some(name) => {
+                        let canonical = canonical_image_name(&name);
+                        (name, canonical)
+                    }
                     None => (resolved.text.clone(), resolved.text.clone()),
                 };
                 let mut found = Found::new(kind, name, canonical, resolved);
@@ -134,6 +175,9 @@ impl<'a> Scope<'a> {
         found.digest = digest;
         if name_unresolved {
             found.expression = Some(unquote(&value.source).to_owned());
+        }
+        if placeholder(&resolved.text) {
+            found.unresolve(value);
         }
         Some(found)
     }

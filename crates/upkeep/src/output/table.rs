@@ -123,6 +123,9 @@ fn notes(pin: &Pin) -> Vec<String> {
         PinStatus::DigestOnly => notes.push("pinned by digest only".to_owned()),
         PinStatus::Range => notes.push("version range: not rewritten".to_owned()),
         PinStatus::Unresolved => notes.push("version cannot be evaluated statically".to_owned()),
+        PinStatus::Unnamed => {
+            notes.push("no image named next to the tag: never matched by name".to_owned())
+        }
         PinStatus::Pinned => {}
     }
     if let Some(expression) = &pin.expression {
@@ -140,6 +143,8 @@ fn notes(pin: &Pin) -> Vec<String> {
         notes.push(format!("{} users: {}", users.len(), users.join(", ")));
     } else if let Some(user) = pin.users.first().filter(|user| user.file != pin.file) {
         notes.push(format!("used in {}:{}", file_name(&user.file), user.line));
+    } else if pin.users.is_empty() {
+        notes.push("defined here, used nowhere in its module".to_owned());
     }
     if pin.digest.is_some() && pin.status == PinStatus::Pinned {
         notes.push("tag+digest: the digest goes stale on a tag bump".to_owned());
