@@ -51,13 +51,27 @@ pub fn render(report: &ScanReport, skipped: &[Option<String>]) -> String {
         }
         out.push('\n');
     }
+    if !report.warnings.is_empty() {
+        let _ = writeln!(out, "warnings:");
+        for warning in &report.warnings {
+            let _ = writeln!(out, "  {warning}");
+        }
+        out.push('\n');
+    }
     let settable = report.pins.iter().filter(|pin| pin.is_settable()).count();
     let pins = count(report.pins.len(), "pin");
     let (stacks, errors) = (
         count(stacks.len(), "stack"),
         count(report.errors.len(), "error"),
     );
-    let _ = writeln!(out, "{pins} in {stacks} ({settable} settable), {errors}");
+    let warnings = match report.warnings.len() {
+        0 => String::new(),
+        n => format!(", {}", count(n, "warning")),
+    };
+    let _ = writeln!(
+        out,
+        "{pins} in {stacks} ({settable} settable), {errors}{warnings}"
+    );
     out
 }
 
