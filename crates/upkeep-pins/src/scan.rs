@@ -80,7 +80,7 @@ pub(crate) fn scan_with(
     }
     let canonical_root = root.canonicalize()?;
     let (entries, mut errors) = walk(root, &canonical_root);
-    let units = group_into_units(entries);
+    let units = group_into_units(without_chart_templates(entries));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.unwrap_or(0))
         .stack_size(THREAD_STACK)
@@ -122,9 +122,27 @@ fn path_key(path: &Path) -> Vec<u8> {
 /// The kinds of file upkeep reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FileType {
+    /// Terraform, `.tfvars` or Terragrunt.
     Hcl(Flavor),
+    /// YAML by its name (`.yaml`, `.yml`, `.yaml.tftpl`, `.yml.tfpl`): Helm values and the like.
     Yaml,
+    /// A template of any language (`.tpl`, `.tftpl`, `.tfpl`): read as values when it is YAML
+    /// or when `templatefile()` renders it into a `helm_release`'s `values`.
+    Template,
 }
+
+/// Endings of files read as YAML.
+const YAML_ENDINGS: [&str; 6] = [
+    ".yaml",
+    ".yml",
+    ".yaml.tftpl",
+    ".yml.tftpl",
+    ".yaml.tfpl",
+    ".yml.tfpl",
+];
+
+/// Endings of templates, which may or may not be YAML.
+const TEMPLATE_ENDINGS: [&str; 3] = [".tpl", ".tftpl", ".tfpl"];
 
 impl FileType {
     /// The type of a file from its name, or `None` for files upkeep does not read.
@@ -138,11 +156,10 @@ impl FileType {
             Flavor::Terraform
         } else if name.ends_with(".hcl") && name != ".terraform.lock.hcl" {
             Flavor::Terragrunt
-        } else if [".yaml", ".yml", ".tpl", ".yaml.tftpl", ".yml.tftpl"]
-            .iter()
-            .any(|ext| name.ends_with(ext))
-        {
+        } else if YAML_ENDINGS.iter().any(|ext| name.ends_with(ext)) {
             return Some(FileType::Yaml);
+        } else if TEMPLATE_ENDINGS.iter().any(|ext| name.ends_with(ext)) {
+            return Some(FileType::Template);
         } else {
             return None;
         };
@@ -153,7 +170,7 @@ impl FileType {
     pub(crate) fn parse(self, text: &str, strict: bool) -> Result<FileFacts, SyntaxError> {
         match self {
             FileType::Hcl(flavor) => hcl::parse(text, flavor, strict),
-            FileType::Yaml => yaml::parse(text),
+            FileType::Yaml | FileType::Template => yaml::parse(text),
         }
     }
 }
@@ -252,7 +269,7 @@ fn group_into_units(entries: Vec<Entry>) -> BTreeMap<PathBuf, Vec<Entry>> {
         let dir = parent(&entry.rel);
         let unit = match entry.file_type {
             FileType::Hcl(_) => dir,
-            FileType::Yaml => dir
+            FileType::Yaml | FileType::Template => dir
                 .ancestors()
                 .find(|d| hcl_dirs.contains(*d))
                 .map_or(dir.clone(), Path::to_path_buf),
@@ -263,6 +280,28 @@ fn group_into_units(entries: Vec<Entry>) -> BTreeMap<PathBuf, Vec<Entry>> {
         entries.sort_by(|a, b| a.rel.cmp(&b.rel));
     }
     units
+}
+
+/// The files minus those under a Helm chart's `templates/` folder (beside its `Chart.yaml`):
+/// they are Go templates that Helm renders, not values.
+fn without_chart_templates(entries: Vec<Entry>) -> Vec<Entry> {
+    let charts: BTreeSet<PathBuf> = entries
+        .iter()
+        .filter(|entry| {
+            entry
+                .rel
+                .file_name()
+                .is_some_and(|name| name == "Chart.yaml")
+        })
+        .map(|entry| parent(&entry.rel).join("templates"))
+        .collect();
+    if charts.is_empty() {
+        return entries;
+    }
+    entries
+        .into_iter()
+        .filter(|entry| !entry.rel.ancestors().any(|dir| charts.contains(dir)))
+        .collect()
 }
 
 fn parent(path: &Path) -> PathBuf {
@@ -288,7 +327,24 @@ fn scan_unit(
     let mut files = Vec::with_capacity(entries.len());
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    for entry in entries {
+    // Terraform first: its `templatefile()` calls say which templates are values files.
+    let (hcl, values): (Vec<&Entry>, Vec<&Entry>) = entries
+        .iter()
+        .partition(|entry| matches!(entry.file_type, FileType::Hcl(_)));
+    let mut values_templates: Option<BTreeSet<PathBuf>> = None;
+    for entry in hcl.into_iter().chain(values) {
+        if matches!(entry.file_type, FileType::Yaml | FileType::Template)
+            && values_templates.is_none()
+        {
+            values_templates = Some(
+                files
+                    .iter()
+                    .flat_map(|file: &SourceFile| &file.facts.templates)
+                    .filter(|call| call.values)
+                    .map(|call| module::normalize(&dir.join(&call.path)))
+                    .collect(),
+            );
+        }
         let text = match overlay.get(&entry.rel) {
             Some(text) => text.clone(),
             None => match read_text(root, &entry.rel, options.max_file_size) {
@@ -308,7 +364,30 @@ fn scan_unit(
                     facts,
                 });
             }
-            Err(error) => errors.push(syntax_error(&entry.rel, &text, &error)),
+            Err(error) => match entry.file_type {
+                FileType::Hcl(_) => errors.push(syntax_error(&entry.rel, &text, &error)),
+                FileType::Yaml => match unexpected_content(&text) {
+                    Some(what) => warnings.push(ScanWarning {
+                        file: entry.rel.clone(),
+                        line: 1,
+                        column: 1,
+                        kind: WarningKind::UnexpectedContent,
+                        message: format!("{what}, not YAML; left out of the scan"),
+                        related: None,
+                    }),
+                    None => errors.push(syntax_error(&entry.rel, &text, &error)),
+                },
+                // A template that is not YAML is a script, a JSON or a config of some other
+                // language, unless Terraform renders it into a chart's values.
+                FileType::Template => {
+                    if values_templates
+                        .as_ref()
+                        .is_some_and(|values| values.contains(&entry.rel))
+                    {
+                        errors.push(syntax_error(&entry.rel, &text, &error));
+                    }
+                }
+            },
         }
     }
     UnitReport {
@@ -316,6 +395,24 @@ fn scan_unit(
         errors,
         warnings,
     }
+}
+
+/// What a `.yaml`/`.yml` file that does not parse holds instead of YAML, when it can be
+/// told: a Go template, a shell-style template, Prometheus text. `None` for broken YAML.
+fn unexpected_content(text: &str) -> Option<&'static str> {
+    if text.contains("{{") && text.contains("}}") {
+        return Some("a Go template (`{{ … }}`)");
+    }
+    if text
+        .lines()
+        .any(|line| line.starts_with("# HELP ") || line.starts_with("# TYPE "))
+    {
+        return Some("Prometheus metrics text");
+    }
+    let variable = text.as_bytes().windows(2).any(|pair| {
+        pair[0] == b'$' && (pair[1] == b'{' || pair[1] == b'(' || pair[1].is_ascii_uppercase())
+    });
+    (variable || text.contains("%{")).then_some("a template (`${…}`)")
 }
 
 /// A warning for each object entry that a later one with the same key overrides.

@@ -165,6 +165,17 @@ pub(crate) enum Precedence {
     AutoTfvars,
 }
 
+/// A `templatefile(path, { … })` call.
+#[derive(Debug, Clone)]
+pub(crate) struct TemplateCall {
+    /// The template's path as written, without `${path.module}/`.
+    pub path: String,
+    /// The variables passed to the template.
+    pub vars: Vec<(String, Value)>,
+    /// The call renders a `helm_release`'s `values`: the template is a values file.
+    pub values: bool,
+}
+
 /// Everything one file contributes to its module.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FileFacts {
@@ -176,8 +187,8 @@ pub(crate) struct FileFacts {
     pub locals: Vec<(String, Value)>,
     /// Values assigned to variables outside `variable` blocks (tfvars, Terragrunt inputs).
     pub assignments: Vec<(String, Value, Precedence)>,
-    /// `templatefile(path, { … })` calls: the template path as written and its variables.
-    pub templates: Vec<(String, Vec<(String, Value)>)>,
+    /// `templatefile(path, { … })` calls.
+    pub templates: Vec<TemplateCall>,
     /// Object entries a later entry with the same key overrides.
     pub duplicates: Vec<crate::hcl::Duplicate>,
 }

@@ -523,3 +523,127 @@ resource "kubernetes_deployment" "a" {
     let webui = pin(&report, "ghcr.io/open-webui/open-webui");
     assert_eq!(users(webui), ["a/main.tf:15"]);
 }
+
+// 5. Values files as Helm and Terraform see them.
+
+#[test]
+fn a_charts_templates_folder_is_go_templates_not_values() {
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - image: \"{{ .Values.image.repository }}:{{ .Values.image.tag }}\"\n          {{- with .Values.resources }}\n          resources: {{ toYaml . | nindent 12 }}\n          {{- end }}\n";
+    let (_dir, report) = scan_files(&[
+        (
+            "charts/app/Chart.yaml",
+            "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+        ),
+        (
+            "charts/app/values.yaml",
+            "image:\n  repository: ghcr.io/example/app\n  tag: 1.2.3\n",
+        ),
+        ("charts/app/templates/deployment.yaml", deployment),
+        (
+            "charts/app/templates/_helpers.tpl",
+            "{{- define \"app.name\" -}}\n{{ .Chart.Name }}\n{{- end }}\n",
+        ),
+    ]);
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert!(report.warnings.is_empty(), "{:#?}", report.warnings);
+    assert_eq!(pins(&report), ["values_image ghcr.io/example/app 1.2.3"]);
+}
+
+#[test]
+fn templates_that_are_not_yaml_are_not_errors() {
+    let (_dir, report) = scan_files(&[
+        ("app/main.tf", "resource \"null_resource\" \"x\" {}\n"),
+        (
+            "app/startup.sh.tftpl",
+            "#!/bin/sh\nset -eu\nif [ -n \"${image}\" ]; then docker run \"${image}\"; fi\n",
+        ),
+        (
+            "app/config.py.tpl",
+            "c.ServerApp.tornado_settings = {\"headers\": {\"Content-Security-Policy\": \"frame-ancestors 'self'\"}}\nc.Spawner.args = ['--debug']\n",
+        ),
+        (
+            "app/schema.json.tpl",
+            "{\n  \"queues\": [\n    \"${name}\"\n  ]: 1\n}\n",
+        ),
+        ("app/custom.css.tpl", "body {\n  color: red;\n}\n"),
+    ]);
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+}
+
+#[test]
+fn a_values_template_that_does_not_parse_is_still_an_error() {
+    let main = r#"resource "helm_release" "app" {
+  name       = "app"
+  repository = "https://charts.example.org"
+  chart      = "app"
+  version    = "1.0.0"
+  values     = [templatefile("${path.module}/values.tpl", { tag = "1.2.3" })]
+}
+"#;
+    let (_dir, report) = scan_files(&[
+        ("app/main.tf", main),
+        ("app/values.tpl", "image:\n  tag: [${tag}\n"),
+    ]);
+    assert_eq!(report.errors.len(), 1, "{:#?}", report.errors);
+    assert_eq!(report.errors[0].file, Path::new("app/values.tpl"));
+}
+
+#[test]
+fn yaml_tftpl_and_tfpl_values_are_read_and_directives_do_not_sink_them() {
+    let values = "cephClusterSpec:\n  mon:\n    volumeClaimTemplate:\n      spec:\n        %{ if storageClassName != null }storageClassName: ${storageClassName}%{ endif }\n        resources:\n          requests:\n            storage: 10Gi\n  cephVersion:\n    image: quay.io/ceph/ceph:v18.2.2\n  pools:\n%{~ for pool in pools ~}\n    - name: ${pool}\n%{~ endfor ~}\ntoolbox:\n  image:\n    repository: quay.io/ceph/ceph\n    tag: v18.2.2\n";
+    let main = r#"resource "helm_release" "ceph" {
+  name       = "ceph"
+  repository = "https://charts.rook.io/release"
+  chart      = "rook-ceph-cluster"
+  version    = "v1.14.0"
+  values = [
+    templatefile("${path.module}/cluster-values.yaml.tftpl", { storageClassName = null, pools = [] }),
+    templatefile("${path.module}/operator.yaml.tfpl", {}),
+  ]
+}
+"#;
+    let (_dir, report) = scan_files(&[
+        ("ceph/main.tf", main),
+        ("ceph/cluster-values.yaml.tftpl", values),
+        (
+            "ceph/operator.yaml.tfpl",
+            "image:\n  repository: docker.io/rook/ceph\n  tag: v1.14.0\n",
+        ),
+    ]);
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert_eq!(
+        pins(&report),
+        [
+            "values_image quay.io/ceph/ceph v18.2.2",
+            "values_image quay.io/ceph/ceph v18.2.2",
+            "helm_chart rook-ceph-cluster v1.14.0",
+            "values_image docker.io/rook/ceph v1.14.0"
+        ]
+    );
+    let cluster = &report.pins[0];
+    assert_eq!((cluster.line, cluster.column), (10, 30));
+}
+
+#[test]
+fn yaml_comments_anchors_aliases_tags_and_empty_registries() {
+    let values = "app:\n  image:\n    repository: ghcr.io/example/app\n    tag: \"3.6.1\" # pinned until the migration\nworker:\n  image:\n    repository: &repo ghcr.io/example/worker\n    tag: &tag 2.0.0\nreplica:\n  image:\n    repository: *repo\n    tag: *tag\nexporter:\n  image:\n    registry: \"\"\n    repository: example/exporter\n    tag: !!str 1.10\n";
+    let (dir, report) = scan_files(&[("app/values.yaml", values)]);
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert_eq!(
+        pins(&report),
+        [
+            "values_image ghcr.io/example/app 3.6.1",
+            "values_image ghcr.io/example/worker 2.0.0",
+            "values_image example/exporter 1.10"
+        ]
+    );
+    assert_eq!(users(pin(&report, "ghcr.io/example/worker")).len(), 2);
+    set(dir.path(), "ghcr.io/example/app", "3.7.0", None);
+    set(dir.path(), "ghcr.io/example/worker", "2.1.0", None);
+    set(dir.path(), "example/exporter", "1.11", None);
+    let expected = values
+        .replace("3.6.1", "3.7.0")
+        .replace("2.0.0", "2.1.0")
+        .replace("1.10", "1.11");
+    assert_eq!(read(dir.path(), "app/values.yaml"), expected);
+}

@@ -305,7 +305,7 @@ fn unquote(source: &str) -> &str {
 }
 
 /// Lexically normalizes `a/./b/../c` to `a/c`.
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {

@@ -50,10 +50,10 @@ impl<'a> Scope<'a> {
             for (name, value) in &file.facts.locals {
                 locals.insert(name.as_str(), (index, value));
             }
-            for (path, args) in &file.facts.templates {
+            for call in &file.facts.templates {
                 templates
-                    .entry(normalize(&dir.join(path)))
-                    .or_insert((index, args.as_slice()));
+                    .entry(normalize(&dir.join(&call.path)))
+                    .or_insert((index, call.vars.as_slice()));
             }
         }
         let mut assignments: Vec<_> = files

@@ -9,7 +9,7 @@ use super::Flavor;
 use super::literal::lit;
 use crate::pin::PinKind;
 use crate::shapes::{self, is_image_key};
-use crate::site::{FileFacts, Piece, Precedence, Reference, Site, SiteKind, Value};
+use crate::site::{FileFacts, Piece, Precedence, Reference, Site, SiteKind, TemplateCall, Value};
 use hcl_edit::Span;
 use hcl_edit::expr::{Expression, Object, ObjectKey, TraversalOperator};
 use hcl_edit::structure::{Block, Body};
@@ -537,7 +537,10 @@ impl Collector<'_> {
         let vars = object_entries(vars)
             .map(|(key, value)| (key, self.value(value)))
             .collect();
-        self.facts.templates.push((path, vars));
+        let values = self.helm().is_some() && self.path.first().is_some_and(|key| key == "values");
+        self.facts
+            .templates
+            .push(TemplateCall { path, vars, values });
     }
 
     fn object(&mut self, object: &Object, span: Option<Range<usize>>) {

@@ -1,37 +1,41 @@
 //! Helm values YAML and `.tpl` templates: find `image:` tags at any depth.
 //!
 //! The file is read as a stream of parser events (saphyr-parser), which carry positions;
-//! nothing is re-serialized. `%{ … }` template directives are blanked to spaces before
-//! parsing (same byte length, so positions stay valid) and `${name}` interpolations become
-//! references to the variables of the `templatefile()` call that renders the file.
+//! nothing is re-serialized. `%{ … }` template directives are taken out before parsing (see
+//! [`text`]; positions map back to the file) and `${name}` interpolations become references
+//! to the variables of the `templatefile()` call that renders the file. Anchored scalars are
+//! remembered, so an alias (`tag: *tag`) uses the anchored value.
+
+mod text;
 
 use crate::hcl::SyntaxError;
 use crate::pin::PinKind;
 use crate::shapes::{self, is_image_key};
 use crate::site::{FileFacts, Lit, Piece, Reference, Site, SiteKind, Value};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
-use std::borrow::Cow;
+use std::collections::HashMap;
+use text::Stripped;
 
 /// How deep mappings and sequences may nest before upkeep refuses a file.
 const MAX_NESTING: usize = 256;
 
 /// Parses `src` (the whole file) and collects its image sites.
 pub(crate) fn parse(src: &str) -> Result<FileFacts, SyntaxError> {
-    let blanked = blank_directives(src);
-    let text: &str = &blanked;
-    let positions = CharToByte::new(text);
+    let stripped = Stripped::new(src);
     let mut frames: Vec<Frame> = Vec::new();
     let mut facts = FileFacts::default();
-    for event in Parser::new_from_str(text) {
+    // Anchored scalars by anchor id, for the aliases that repeat them.
+    let mut anchors: HashMap<usize, Value> = HashMap::new();
+    for event in Parser::new_from_str(&stripped.text) {
         let (event, span) = event.map_err(|error| SyntaxError {
-            offset: positions.byte(error.marker().index()),
+            offset: stripped.byte(error.marker().index()),
             message: error.info().to_owned(),
         })?;
         match event {
             Event::MappingStart(..) | Event::SequenceStart(..) => {
                 if frames.len() >= MAX_NESTING {
                     return Err(SyntaxError {
-                        offset: positions.byte(span.start.index()),
+                        offset: stripped.byte(span.start.index()),
                         message: format!(
                             "mappings and sequences nest deeper than {MAX_NESTING} levels"
                         ),
@@ -60,23 +64,35 @@ pub(crate) fn parse(src: &str) -> Result<FileFacts, SyntaxError> {
                     parent.value(Node::Complex);
                 }
             }
-            Event::Scalar(value, style, ..) => {
+            Event::Scalar(value, style, anchor, _) => {
                 let Some(frame) = frames.last_mut() else {
                     continue;
                 };
                 if frame.mapping && frame.pending.is_none() {
                     frame.pending = Some(value.into_owned());
+                } else if style == ScalarStyle::Plain && is_null(&value) {
+                    frame.value(Node::Complex);
                 } else {
-                    let node = scalar(src, &positions, &value, style, span);
+                    let node = scalar(src, &stripped, &value, style, span);
+                    if anchor != 0 {
+                        anchors.insert(anchor, node.clone());
+                    }
                     frame.value(Node::Scalar(node));
                 }
             }
-            Event::Alias(_) => {
+            Event::Alias(anchor) => {
                 if let Some(frame) = frames.last_mut() {
                     if frame.mapping && frame.pending.is_none() {
                         frame.pending = Some("*".to_owned());
                     } else {
-                        frame.value(Node::Complex);
+                        // The anchored scalar's bytes, used from where the alias is written.
+                        let node = anchors.get(&anchor).cloned().map(|mut value| {
+                            value.span =
+                                stripped.byte(span.start.index())..stripped.byte(span.end.index());
+                            value.source = src.get(value.span.clone()).unwrap_or("*").to_owned();
+                            value
+                        });
+                        frame.value(node.map_or(Node::Complex, Node::Scalar));
                     }
                 }
             }
@@ -86,7 +102,13 @@ pub(crate) fn parse(src: &str) -> Result<FileFacts, SyntaxError> {
     Ok(facts)
 }
 
+/// Whether a plain scalar is YAML's null (`~`, `null`, or nothing).
+fn is_null(value: &str) -> bool {
+    matches!(value, "" | "~" | "null" | "Null" | "NULL")
+}
+
 /// A value in a mapping: a scalar as a [`Value`], or anything else.
+#[derive(Clone)]
 enum Node {
     Scalar(Value),
     Complex,
@@ -173,32 +195,72 @@ fn image_tag_site(frame: &Frame, path: &[&str], facts: &mut FileFacts) {
     }
 }
 
-/// Reduces a scalar to a [`Value`] whose literal pieces point at the source bytes.
-fn scalar(src: &str, positions: &CharToByte, value: &str, style: ScalarStyle, span: Span) -> Value {
-    let range = positions.byte(span.start.index())..positions.byte(span.end.index());
+/// Reduces a scalar to a [`Value`] whose literal pieces point at the source bytes. The
+/// parser's span may start at an anchor or a tag (`&tag !!str 1.0`) and, for a quoted scalar,
+/// run on over a comment after it; both are trimmed here.
+fn scalar(src: &str, stripped: &Stripped, value: &str, style: ScalarStyle, span: Span) -> Value {
+    let range = stripped.byte(span.start.index())..stripped.byte(span.end.index());
     let raw = src.get(range.clone()).unwrap_or_default();
-    let quote = match style {
-        ScalarStyle::SingleQuoted => Some('\''),
-        ScalarStyle::DoubleQuoted => Some('"'),
-        _ => None,
+    let properties = properties_len(raw);
+    let start = range.start + properties;
+    let raw = &raw[properties..];
+    let (text_start, inner, end) = match style {
+        ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => match quoted(raw, style) {
+            Some(inner) => (start + 1, inner, start + inner.len() + 2),
+            None => (start, raw, range.end),
+        },
+        _ => (start, raw, range.end),
     };
-    let inner = match (style, quote) {
-        (_, Some(quote)) => raw
-            .strip_prefix(quote)
-            .and_then(|rest| rest.strip_suffix(quote))
-            .map(|inner| (range.start + 1, inner)),
-        (ScalarStyle::Plain, None) => Some((range.start, raw)),
-        _ => None,
-    };
-    let pieces = match inner {
-        Some((start, inner)) if inner == value => template_pieces(inner, start),
-        _ => vec![Piece::Opaque(raw.to_owned())],
+    let literal = matches!(
+        style,
+        ScalarStyle::Plain | ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted
+    ) && inner == value;
+    let source = src.get(start..end).unwrap_or_default().to_owned();
+    let pieces = if literal {
+        template_pieces(inner, text_start)
+    } else {
+        vec![Piece::Opaque(source.clone())]
     };
     Value {
         pieces,
-        source: raw.to_owned(),
-        span: range,
+        source,
+        span: start..end,
     }
+}
+
+/// The length of the anchor and tag properties (`&name`, `!!str`, `!local`) at the start of a
+/// node's text, with the blanks after them.
+fn properties_len(raw: &str) -> usize {
+    let mut rest = raw;
+    while rest.starts_with(['&', '!']) {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        rest = rest[end..].trim_start();
+    }
+    raw.len() - rest.len()
+}
+
+/// The content between the quotes of a quoted scalar at the start of `raw`, when its closing
+/// quote is found.
+fn quoted(raw: &str, style: ScalarStyle) -> Option<&str> {
+    let quote = if style == ScalarStyle::SingleQuoted {
+        b'\''
+    } else {
+        b'"'
+    };
+    let bytes = raw.as_bytes();
+    if bytes.first() != Some(&quote) {
+        return None;
+    }
+    let mut at = 1;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'\\' if quote == b'"' => at += 2,
+            b if b == quote && quote == b'\'' && bytes.get(at + 1) == Some(&b'\'') => at += 2,
+            b if b == quote => return raw.get(1..at),
+            _ => at += 1,
+        }
+    }
+    None
 }
 
 /// Splits `text` (at byte `start` of the file) into literals and `${name}` references.
@@ -230,58 +292,9 @@ fn template_pieces(text: &str, start: usize) -> Vec<Piece> {
     pieces
 }
 
-/// Replaces every `%{ … }` template directive with spaces, keeping byte positions and lines.
-fn blank_directives(src: &str) -> Cow<'_, str> {
-    if !src.contains("%{") {
-        return Cow::Borrowed(src);
-    }
-    let mut bytes = src.as_bytes().to_vec();
-    let mut from = 0;
-    while let Some(open) = memchr::memmem::find(&bytes[from..], b"%{").map(|i| from + i) {
-        let close = memchr::memchr(b'}', &bytes[open..]).map_or(bytes.len(), |i| open + i + 1);
-        for byte in &mut bytes[open..close] {
-            if *byte != b'\n' {
-                *byte = b' ';
-            }
-        }
-        from = close;
-    }
-    // Only ASCII bytes were replaced, and whole multi-byte characters at that.
-    Cow::Owned(String::from_utf8(bytes).unwrap_or_else(|_| src.to_owned()))
-}
-
-/// Converts the parser's character indices to byte offsets.
-struct CharToByte {
-    /// Byte offset of each character; empty when the text is ASCII (identity).
-    offsets: Vec<usize>,
-    len: usize,
-}
-
-impl CharToByte {
-    fn new(text: &str) -> Self {
-        let offsets = if text.is_ascii() {
-            Vec::new()
-        } else {
-            text.char_indices().map(|(i, _)| i).collect()
-        };
-        CharToByte {
-            offsets,
-            len: text.len(),
-        }
-    }
-
-    fn byte(&self, index: usize) -> usize {
-        if self.offsets.is_empty() {
-            index.min(self.len)
-        } else {
-            self.offsets.get(index).copied().unwrap_or(self.len)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{blank_directives, parse};
+    use super::parse;
     use crate::site::{Piece, SiteKind};
 
     fn tags(src: &str) -> Vec<String> {
@@ -333,9 +346,8 @@ mod tests {
     }
 
     #[test]
-    fn directives_are_blanked_without_moving_bytes() {
+    fn directives_are_taken_out_and_positions_map_back() {
         let src = "%{ if gpu }\nimage:\n  tag: \"1.0\"\n%{ endif }\n";
-        assert_eq!(blank_directives(src).len(), src.len());
         assert_eq!(tags(src), vec!["image.tag=1.0"]);
     }
 
