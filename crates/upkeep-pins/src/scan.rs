@@ -148,7 +148,13 @@ impl FileType {
     /// The type of a file from its name, or `None` for files upkeep does not read.
     pub(crate) fn of(path: &Path) -> Option<FileType> {
         let name = path.file_name()?.to_str()?;
-        let flavor = if name == "terraform.tfvars" {
+        let flavor = if name == "terraform.tfvars.json" {
+            Flavor::TfvarsJson(Precedence::Tfvars)
+        } else if name.ends_with(".auto.tfvars.json") {
+            Flavor::TfvarsJson(Precedence::AutoTfvars)
+        } else if name.ends_with(".tf.json") {
+            Flavor::TerraformJson
+        } else if name == "terraform.tfvars" {
             Flavor::Tfvars(Precedence::Tfvars)
         } else if name.ends_with(".auto.tfvars") {
             Flavor::Tfvars(Precedence::AutoTfvars)

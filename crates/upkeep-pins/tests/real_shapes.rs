@@ -155,23 +155,44 @@ fn repeated_key_in_a_values_object_the_last_value_wins() {
 }
 
 #[test]
-fn terraform_json_files_are_reported_not_ignored_silently() {
-    let src = r#"{
+fn terraform_json_files_are_scanned_like_native_ones() {
+    let json = r#"{
+  "variable": {
+    "ollama_version": { "type": "string", "default": "0.5.4" }
+  },
   "resource": {
     "kubernetes_deployment": {
       "app": {
-        "spec": [{ "template": [{ "spec": [{ "container": [{ "image": "vaultwarden/server:1.35.4" }] }] }] }]
+        "spec": [{ "template": [{ "spec": [{ "container": [{ "image": "vaultwarden/server:1.35.4" }] }] }] }],
+        "lifecycle": { "ignore_changes": ["spec"] }
       }
+    },
+    "helm_release": {
+      "grafana": { "chart": "grafana", "repository": "https://grafana.github.io/helm-charts", "version": "8.5.1" }
     }
-  }
+  },
+  "terraform": { "required_providers": { "helm": { "source": "hashicorp/helm", "version": "3.0.2" } } }
 }
 "#;
-    let (_dir, report) = scan_files(&[("app/main.tf.json", src)]);
-    let found = pins(&report).contains(&"image vaultwarden/server 1.35.4".to_owned());
-    let file = Path::new("app/main.tf.json");
-    let reported = report.warnings.iter().any(|w| w.file == file)
-        || report.errors.iter().any(|e| e.file == file);
-    assert!(found || reported, "{report:#?}");
+    let main = "resource \"kubernetes_deployment\" \"ollama\" {\n  spec {\n    container {\n      image = \"ollama/ollama:${var.ollama_version}\"\n    }\n  }\n}\n";
+    let (dir, report) = scan_files(&[("app/main.tf.json", json), ("app/ollama.tf", main)]);
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert_eq!(
+        pins(&report),
+        [
+            "image ollama/ollama 0.5.4",
+            "image vaultwarden/server 1.35.4",
+            "helm_chart grafana 8.5.1",
+            "provider hashicorp/helm 3.0.2"
+        ]
+    );
+    assert!(pin(&report, "vaultwarden/server").ignored_by_terraform);
+    set(dir.path(), "vaultwarden/server", "1.36.0", None);
+    set(dir.path(), "ollama/ollama", "0.6.0", None);
+    assert_eq!(
+        read(dir.path(), "app/main.tf.json"),
+        json.replace("1.35.4", "1.36.0").replace("0.5.4", "0.6.0")
+    );
 }
 
 // 2. Write the version given.

@@ -19,6 +19,10 @@ pub(crate) enum Flavor {
     Tfvars(Precedence),
     /// A `terragrunt.hcl` file: `inputs` assign variables.
     Terragrunt,
+    /// A `.tf.json` file: Terraform in JSON syntax.
+    TerraformJson,
+    /// A `.tfvars.json` file.
+    TfvarsJson(Precedence),
 }
 
 /// A syntax error at a byte offset of the file.
@@ -41,6 +45,20 @@ pub(crate) const MAX_NESTING: usize = 128;
 /// overrides (Terraform keeps the last) are blanked out before parsing and listed in the facts.
 pub(crate) fn parse(src: &str, flavor: Flavor, strict: bool) -> Result<FileFacts, SyntaxError> {
     let bom = bom_len(src);
+    if matches!(flavor, Flavor::TerraformJson | Flavor::TfvarsJson(_)) {
+        check_brackets(src)?;
+        // The expression parser takes no blanks around the document.
+        let body = src[bom..].trim_end();
+        let start = bom + (body.len() - body.trim_start().len());
+        let document =
+            hcl_edit::parser::parse_expr(&src[start..body.len() + bom]).map_err(|error| {
+                SyntaxError {
+                    offset: start + error.location().offset(),
+                    message: first_line(error.message()),
+                }
+            })?;
+        return Ok(collect::collect_json(src, start, &document, flavor));
+    }
     let outline = outline::outline(src, bom);
     let duplicates = outline
         .as_ref()

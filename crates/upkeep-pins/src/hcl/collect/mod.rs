@@ -1,6 +1,7 @@
 //! Walks a parsed HCL body and records every site and declaration of DESIGN.md's pin kinds.
 
 mod constructors;
+mod json;
 mod outlined;
 
 pub(super) use outlined::collect_outlined;
@@ -51,7 +52,31 @@ pub(super) fn collect(src: &str, base: usize, body: &Body, flavor: Flavor) -> Fi
             }
             collector.top_level(body);
         }
-        Flavor::Terraform => collector.top_level(body),
+        Flavor::Terraform | Flavor::TerraformJson | Flavor::TfvarsJson(_) => {
+            collector.top_level(body)
+        }
+    }
+    collector.facts
+}
+
+/// Collects the facts of a document in Terraform's JSON syntax, parsed as one expression.
+pub(super) fn collect_json(
+    src: &str,
+    base: usize,
+    document: &Expression,
+    flavor: Flavor,
+) -> FileFacts {
+    let mut collector = Collector {
+        src,
+        base,
+        facts: FileFacts::default(),
+        resource: None,
+        path: Vec::new(),
+        definition: false,
+    };
+    match flavor {
+        Flavor::TfvarsJson(precedence) => collector.json_tfvars(document, precedence),
+        _ => collector.json_terraform(document),
     }
     collector.facts
 }
