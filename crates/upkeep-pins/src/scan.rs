@@ -33,6 +33,13 @@ pub struct ScanOptions {
     /// faster and finds the same pins, but reports a syntax error only where the outline or
     /// a parsed piece meets it. `set` and edit checks always scan strictly.
     pub strict: bool,
+    /// Paths to leave out, as gitignore patterns (`vendor/`, `legacy/**`, `*.generated.tf`)
+    /// relative to [`ScanOptions::exclude_base`], on top of the `.upkeepignore` files of the
+    /// tree.
+    pub exclude: Vec<String>,
+    /// The folder `exclude` patterns are relative to (the config file's); the scanned root
+    /// when `None`.
+    pub exclude_base: Option<PathBuf>,
 }
 
 impl Default for ScanOptions {
@@ -41,6 +48,8 @@ impl Default for ScanOptions {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             threads: None,
             strict: false,
+            exclude: Vec::new(),
+            exclude_base: None,
         }
     }
 }
@@ -58,7 +67,8 @@ pub struct ScanReport {
 
 /// Scans the tree under `root` (a directory). Paths in the report are relative to `root`.
 ///
-/// Hidden directories (`.terraform`, `.git`, …) and files ignored by `.gitignore` are skipped.
+/// Hidden directories (`.terraform`, `.git`, …), files ignored by `.gitignore` or
+/// `.upkeepignore` (same syntax) and files matching [`ScanOptions::exclude`] are skipped.
 /// Fails only when `root` itself cannot be read; problems with single files are in the report.
 pub fn scan(root: &Path, options: &ScanOptions) -> io::Result<ScanReport> {
     scan_with(root, options, &HashMap::new())
@@ -79,7 +89,12 @@ pub(crate) fn scan_with(
         ));
     }
     let canonical_root = root.canonicalize()?;
-    let (entries, mut errors) = walk(root, &canonical_root);
+    let exclude = match &options.exclude_base {
+        _ if options.exclude.is_empty() => None,
+        Some(base) => Some(exclusions(&base.canonicalize()?, &options.exclude)?),
+        None => Some(exclusions(&canonical_root, &options.exclude)?),
+    };
+    let (entries, mut errors) = walk(root, &canonical_root, exclude);
     let units = group_into_units(without_chart_templates(entries));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.unwrap_or(0))
@@ -187,19 +202,49 @@ struct Entry {
     file_type: FileType,
 }
 
+/// The `exclude` patterns as a matcher of paths under `root`.
+fn exclusions(root: &Path, patterns: &[String]) -> io::Result<ignore::gitignore::Gitignore> {
+    let mut builder = ignore::gitignore::GitignoreBuilder::new(root);
+    for pattern in patterns {
+        builder.add_line(None, pattern).map_err(|error| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("exclude pattern `{pattern}`: {error}"),
+            )
+        })?;
+    }
+    builder.build().map_err(io::Error::other)
+}
+
 /// Lists the files under `root` that upkeep reads, and reports links leading outside it.
-fn walk(root: &Path, canonical_root: &Path) -> (Vec<Entry>, Vec<ScanError>) {
+fn walk(
+    root: &Path,
+    canonical_root: &Path,
+    exclude: Option<ignore::gitignore::Gitignore>,
+) -> (Vec<Entry>, Vec<ScanError>) {
     let mut entries = Vec::new();
     let mut errors = Vec::new();
     // `.gitignore` files are honoured; `.ignore` files, the global excludes file and
     // `.git/info/exclude` are not looked for (each costs a failed lookup per folder).
-    let walker = ignore::WalkBuilder::new(root)
+    let mut builder = ignore::WalkBuilder::new(root);
+    builder
         .follow_links(false)
         .require_git(false)
         .ignore(false)
         .git_global(false)
         .git_exclude(false)
-        .build();
+        .add_custom_ignore_filename(".upkeepignore");
+    if let Some(exclude) = exclude {
+        let (root, canonical_root) = (root.to_path_buf(), canonical_root.to_path_buf());
+        builder.filter_entry(move |entry| {
+            let dir = entry.file_type().is_some_and(|t| t.is_dir());
+            let path =
+                canonical_root.join(entry.path().strip_prefix(&root).unwrap_or(entry.path()));
+            !(path.starts_with(exclude.path())
+                && exclude.matched_path_or_any_parents(&path, dir).is_ignore())
+        });
+    }
+    let walker = builder.build();
     for item in walker {
         let entry = match item {
             Ok(entry) => entry,

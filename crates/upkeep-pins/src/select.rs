@@ -199,14 +199,25 @@ fn broken_files(
             edited_dirs.contains(&dir)
                 || std::fs::read(root.join(&error.file))
                     .map(|bytes| {
-                        String::from_utf8_lossy(&bytes)
-                            .to_ascii_lowercase()
-                            .contains(&query.needle)
+                        let text = String::from_utf8_lossy(&bytes).to_ascii_lowercase();
+                        holds_token(&text, &query.needle)
                     })
                     .unwrap_or(false)
         })
         .cloned()
         .collect()
+}
+
+/// Whether `text` holds `needle` as a whole token: not inside a longer name, so `registry`
+/// is not found in `registry-credentials` nor `node` in `target_node`.
+fn holds_token(text: &str, needle: &str) -> bool {
+    let name_byte = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-';
+    let bytes = text.as_bytes();
+    memchr::memmem::find_iter(bytes, needle.as_bytes()).any(|at| {
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(at + needle.len()).copied();
+        !before.is_some_and(name_byte) && !after.is_some_and(name_byte)
+    })
 }
 
 /// The spellings a name may take in the canonical forms of each pin kind.

@@ -668,3 +668,106 @@ fn yaml_comments_anchors_aliases_tags_and_empty_registries() {
         .replace("1.10", "1.11");
     assert_eq!(read(dir.path(), "app/values.yaml"), expected);
 }
+
+// 7. Excludes and tolerance.
+
+#[test]
+fn upkeepignore_and_exclude_globs_leave_files_out() {
+    let image = |tag: &str| {
+        format!("resource \"x\" \"y\" {{\n  image = \"vaultwarden/server:{tag}\"\n}}\n")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            ".upkeepignore",
+            "# vendored modules are not ours\nvendor/\n*.generated.tf\n".to_owned(),
+        ),
+        ("app/main.tf", image("1.35.4")),
+        ("app/main.generated.tf", image("0.1.0")),
+        ("vendor/mod/main.tf", image("0.2.0")),
+        ("legacy/old/main.tf", "resource \"x\" {\n".to_owned()),
+    ];
+    for (path, text) in &files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let options = ScanOptions {
+        exclude: vec!["legacy/**".to_owned()],
+        ..ScanOptions::default()
+    };
+    let report = scan(dir.path(), &options).unwrap();
+    assert_eq!(pins(&report), ["image vaultwarden/server 1.35.4"]);
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let unfiltered = scan(dir.path(), &ScanOptions::default()).unwrap();
+    assert_eq!(
+        unfiltered.errors.len(),
+        1,
+        "without the exclude, legacy/ is read"
+    );
+}
+
+#[test]
+fn set_refuses_only_files_that_hold_the_name_as_a_whole_token() {
+    let broken =
+        "resource \"kubernetes_secret\" \"registry-credentials\" {\n  target_node = \"pve\"\n";
+    let main = "resource \"x\" \"y\" {\n  image = \"registry:2.8.3\"\n}\nresource \"x\" \"z\" {\n  image = \"node:20.11.0\"\n}\n";
+    let (dir, report) = scan_files(&[("app/main.tf", main), ("other/broken.tf", broken)]);
+    assert_eq!(report.errors.len(), 1);
+    set(dir.path(), "registry", "2.8.4", None);
+    set(dir.path(), "node", "20.12.0", None);
+    assert_eq!(
+        read(dir.path(), "app/main.tf"),
+        main.replace("2.8.3", "2.8.4").replace("20.11.0", "20.12.0")
+    );
+    std::fs::write(
+        dir.path().join("other/broken.tf"),
+        format!("{broken}# registry:2.8.4\n"),
+    )
+    .unwrap();
+    let strict = ScanOptions {
+        strict: true,
+        ..ScanOptions::default()
+    };
+    let report = scan(dir.path(), &strict).unwrap();
+    let request = SetRequest {
+        name: "registry",
+        version: "2.8.5",
+        from: None,
+        kind: None,
+    };
+    assert!(plan_set(dir.path(), &report, &request).is_err());
+}
+
+#[test]
+fn a_yaml_file_holding_something_else_is_a_warning_not_an_error() {
+    let (_dir, report) = scan_files(&[
+        (
+            "deploy/configmap.yaml",
+            "apiVersion: v1\ndata:\n  config: ${CONFIG}\n  list: [${A}, ${B}]\n",
+        ),
+        (
+            "metrics/sample.yml",
+            "# HELP probe_errors_total Probe errors.\n# TYPE probe_errors_total counter\nprobe_errors_total{job=\"a\"} 1\nprobe_errors_total{message=\"dial tcp: lookup db\"} 3\n",
+        ),
+        ("broken/values.yaml", "image:\n  tag: [1.0\n"),
+    ]);
+    let warned: Vec<_> = report
+        .warnings
+        .iter()
+        .map(|w| w.file.display().to_string())
+        .collect();
+    assert_eq!(warned, ["deploy/configmap.yaml", "metrics/sample.yml"]);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .all(|w| w.kind.as_str() == "unexpected_content")
+    );
+    let errors: Vec<_> = report
+        .errors
+        .iter()
+        .map(|e| e.file.display().to_string())
+        .collect();
+    assert_eq!(errors, ["broken/values.yaml"]);
+}

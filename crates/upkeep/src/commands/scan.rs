@@ -17,7 +17,7 @@ pub fn run(args: &ScanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     let options = ScanOptions {
         max_file_size: args.max_file_size,
         strict: args.strict,
-        ..ScanOptions::default()
+        ..config.scan_options()
     };
     let report = scan_paths(&args.paths, &options)?;
     let skipped: Vec<Option<String>> = report

@@ -1,22 +1,24 @@
 //! `upkeep set`: move every pin of a name to a version.
 
 use crate::args::{Format, SetArgs};
+use crate::config::Config;
 use crate::output;
 use anyhow::Context;
 use serde::Serialize;
 use std::fmt::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use upkeep_pins::{
     EditPlan, Pin, ScanOptions, SetError, SetPlan, SetRequest, SkipReason, plan_set, scan,
 };
 
 /// Plans the move, prints it, and writes it unless `--dry-run`.
-pub fn run(args: &SetArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &SetArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let (config, _) = Config::load(config_file, &args.path)?;
     // A file that does not parse anywhere must stop the edit, so `set` always scans strictly.
     let strict = ScanOptions {
         strict: true,
-        ..ScanOptions::default()
+        ..config.scan_options()
     };
     let report = scan(&args.path, &strict)
         .with_context(|| format!("cannot scan {}", args.path.display()))?;

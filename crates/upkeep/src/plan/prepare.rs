@@ -13,9 +13,7 @@ use upkeep_notes::{
     DEFAULT_API_URL, GitHub, GitHubOptions, Notes, Overrides, Release, RepoId, Resolution, Subject,
     Upgrade, breaking_lines, cross_reference, crossed, decide, fetch_notes, resolve,
 };
-use upkeep_pins::{
-    Pin, PinKind, ScanOptions, SetError, SetRequest, Version, in_style_of, plan_set, scan,
-};
+use upkeep_pins::{Pin, PinKind, SetError, SetRequest, Version, in_style_of, plan_set, scan};
 
 /// Extensions of the stack files searched by the config cross-reference.
 const STACK_FILE_EXTENSIONS: [&str; 7] = ["tf", "tfvars", "hcl", "yaml", "yml", "tpl", "json"];
@@ -49,7 +47,7 @@ pub enum Prepared {
 /// Finds the pins, reads the notes, decides the risk and drafts the review.
 pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepared> {
     let rules = config.rule_set()?;
-    let report = scan(request.root, &ScanOptions::default())
+    let report = scan(request.root, &config.scan_options())
         .with_context(|| format!("cannot scan {}", request.root.display()))?;
     let set_request = SetRequest {
         name: request.name,
