@@ -42,7 +42,7 @@ pub use edit::{Edit, EditError, EditPlan, FileChange};
 pub use error::{ErrorKind, ScanError};
 pub use image::{ImageRef, canonical_image_name};
 pub use location::LineIndex;
-pub use pin::{Pin, PinKind, PinStatus, PinUser, Place};
+pub use pin::{Linked, Pin, PinKind, PinStatus, PinUser, Place};
 pub use scan::{DEFAULT_MAX_FILE_SIZE, ScanOptions, ScanReport, scan};
 pub use select::{Change, SetError, SetPlan, SetRequest, SkipReason, plan_set};
 pub use version::{

@@ -36,9 +36,9 @@ pub struct SetPlan {
 }
 
 impl SetPlan {
-    /// The edits that carry out the plan.
+    /// The edits that carry out the plan: each pin's token and its linked strings.
     pub fn edits(&self) -> Vec<Edit> {
-        self.changes.iter().map(Change::edit).collect()
+        self.changes.iter().flat_map(Change::edits).collect()
     }
 }
 
@@ -55,7 +55,7 @@ pub struct Change {
 }
 
 impl Change {
-    /// The edit for this change.
+    /// The edit of the pin's token.
     pub fn edit(&self) -> Edit {
         Edit {
             file: self.pin.file.clone(),
@@ -63,6 +63,19 @@ impl Change {
             old: self.pin.version.clone().unwrap_or_default(),
             new: self.new.clone(),
         }
+    }
+
+    /// The edits of the pin's token and of its linked strings (see [`Pin::linked`]).
+    pub fn edits(&self) -> Vec<Edit> {
+        let old = self.pin.version.clone().unwrap_or_default();
+        std::iter::once(self.edit())
+            .chain(self.pin.linked.iter().map(|linked| Edit {
+                file: linked.file.clone(),
+                span: linked.span.clone(),
+                old: old.clone(),
+                new: self.new.clone(),
+            }))
+            .collect()
     }
 }
 

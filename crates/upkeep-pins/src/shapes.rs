@@ -96,6 +96,33 @@ fn key_ends_with_word(key: &str, word: &str) -> bool {
     tail.eq_ignore_ascii_case(word) && (boundary || camel)
 }
 
+/// The entries of an object that name something versioned: `(name, version, repository)`.
+/// The name is the `moduleName` or `source`, else the `name` (with the `repository` next to
+/// it: a chart dependency), else the `repository`. `None` when the object has no `version`,
+/// no name, or is an image (a tag or an image key among its entries).
+pub(crate) fn versioned(keys: &[&str], scalar: &[bool]) -> Option<(usize, usize, Option<usize>)> {
+    let find = |wanted: &str| {
+        keys.iter()
+            .zip(scalar)
+            .rposition(|(key, scalar)| *scalar && *key == wanted)
+    };
+    let version = find("version")?;
+    let imageish = keys
+        .iter()
+        .any(|key| matches!(role(key), Some((Role::Tag | Role::Image, _))));
+    if imageish {
+        return None;
+    }
+    let module = find("moduleName").or_else(|| find("source"));
+    let (name, repository) = match (module, find("name"), find("repository")) {
+        (Some(module), _, _) => (module, None),
+        (None, Some(name), repository) => (name, repository),
+        (None, None, Some(repository)) => (repository, None),
+        (None, None, None) => return None,
+    };
+    Some((name, version, repository))
+}
+
 /// One image made of sibling entries: indices into the keys given to [`group`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Group {

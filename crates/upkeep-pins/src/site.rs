@@ -139,6 +139,14 @@ pub(crate) enum SiteKind {
     },
     /// The value is a module source with a `?ref=` version (git sources, Terragrunt).
     SourceRef,
+    /// The value is the `version` of an object that names something versioned:
+    /// `{ moduleName = …, version = … }`, `{ name, version, repository }`.
+    Versioned {
+        /// The name (`moduleName`, `source`, `repository` or `name`).
+        name: Value,
+        /// A `repository` URL next to a `name`: the object is a chart dependency.
+        repository: Option<Value>,
+    },
 }
 
 /// A place that holds or uses a version.

@@ -771,3 +771,103 @@ fn a_yaml_file_holding_something_else_is_a_warning_not_an_error() {
         .collect();
     assert_eq!(errors, ["broken/values.yaml"]);
 }
+
+// 4. Versioned things that are not images.
+
+const TRAEFIK: &str = r#"resource "helm_release" "traefik" {
+  name       = "traefik"
+  repository = "https://traefik.github.io/charts"
+  chart      = "traefik"
+  version    = "34.4.1"
+  values = [yamlencode({
+    experimental = {
+      plugins = {
+        bouncer = {
+          moduleName = "github.com/maxlerebourg/crowdsec-bouncer-traefik-plugin"
+          version    = "v1.4.2"
+        }
+      }
+    }
+    deployment = {
+      initContainers = [{
+        name  = "plugins"
+        image = "alpine:3.21.3"
+        command = ["sh", "-c", join(" && ", [
+          "wget -qO /plugins/bouncer.zip https://github.com/maxlerebourg/crowdsec-bouncer-traefik-plugin/archive/refs/tags/v1.4.2.zip",
+          "wget -qO /plugins/bouncer.sha https://github.com/maxlerebourg/crowdsec-bouncer-traefik-plugin/archive/refs/tags/v1.4.2.zip.sha256",
+          "printf '%s' '{\"moduleName\":\"github.com/maxlerebourg/crowdsec-bouncer-traefik-plugin\",\"version\":\"v1.4.2\"}' > /plugins/state.json",
+        ])]
+      }]
+    }
+    # The changelog of v1.4.2 mentions github.com/maxlerebourg/crowdsec-bouncer-traefik-plugin too; comments stay.
+    env = [{ name = "OTHER_PLUGIN", value = "github.com/example/other-plugin v1.4.2" }]
+  })]
+}
+"#;
+
+#[test]
+fn a_plugin_object_is_a_pin_and_the_strings_naming_its_version_move_with_it() {
+    let (dir, report) = scan_files(&[("traefik/main.tf", TRAEFIK)]);
+    let plugin = pin(
+        &report,
+        "github.com/maxlerebourg/crowdsec-bouncer-traefik-plugin",
+    );
+    assert_eq!(plugin.kind, PinKind::Artifact);
+    assert_eq!(plugin.version.as_deref(), Some("v1.4.2"));
+    let linked: Vec<(usize, usize)> = plugin.linked.iter().map(|l| (l.line, l.column)).collect();
+    assert_eq!(
+        linked,
+        [(20, 124), (21, 124), (22, 115)],
+        "{:#?}",
+        plugin.linked
+    );
+    let plan = set(
+        dir.path(),
+        "github.com/maxlerebourg/crowdsec-bouncer-traefik-plugin",
+        "v1.4.3",
+        None,
+    );
+    assert_eq!(plan.changes.len(), 1);
+    let after = read(dir.path(), "traefik/main.tf");
+    let expected = TRAEFIK
+        .replace("version    = \"v1.4.2\"", "version    = \"v1.4.3\"")
+        .replace("tags/v1.4.2.zip", "tags/v1.4.3.zip")
+        .replace(
+            "\\\"version\\\":\\\"v1.4.2\\\"",
+            "\\\"version\\\":\\\"v1.4.3\\\"",
+        );
+    assert_eq!(after, expected);
+    assert!(
+        after.contains("The changelog of v1.4.2"),
+        "a comment is not a string"
+    );
+    assert!(
+        after.contains("other-plugin v1.4.2"),
+        "another artifact's string stays"
+    );
+}
+
+#[test]
+fn chart_dependencies_are_chart_pins_and_api_versions_are_not_pins() {
+    let chart = "apiVersion: v2\nname: platform\nversion: 0.3.0\ndependencies:\n  - name: postgresql\n    version: 16.4.1\n    repository: https://charts.bitnami.com/bitnami\n  - name: common\n    version: 2.x.x\n    repository: oci://registry-1.docker.io/bitnamicharts\n";
+    let crd = r#"resource "kubernetes_manifest" "crd" {
+  manifest = {
+    spec = {
+      versions = [{ name = "v1", served = true }]
+      conversion = { webhook = { name = "convert", version = "v1" } }
+    }
+  }
+}
+"#;
+    let (_dir, report) = scan_files(&[("platform/Chart.yaml", chart), ("crd/main.tf", crd)]);
+    assert_eq!(
+        pins(&report),
+        ["helm_chart postgresql 16.4.1"],
+        "{:#?}",
+        report.pins
+    );
+    assert_eq!(
+        report.pins[0].repository.as_deref(),
+        Some("https://charts.bitnami.com/bitnami")
+    );
+}

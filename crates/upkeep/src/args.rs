@@ -408,6 +408,8 @@ pub enum KindArg {
     HelmSet,
     /// Image tags in Helm values YAML.
     ValuesImage,
+    /// Versions of objects that name something versioned (`{ moduleName, version }`).
+    Artifact,
 }
 
 impl From<KindArg> for PinKind {
@@ -419,6 +421,7 @@ impl From<KindArg> for PinKind {
             KindArg::Module => PinKind::Module,
             KindArg::HelmSet => PinKind::HelmSet,
             KindArg::ValuesImage => PinKind::ValuesImage,
+            KindArg::Artifact => PinKind::Artifact,
         }
     }
 }

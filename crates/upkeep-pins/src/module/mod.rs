@@ -5,6 +5,7 @@
 //! The version part of a resolved reference is then traced back to the one literal that holds
 //! it: that literal is the token `set` rewrites.
 
+mod linked;
 mod resolved;
 mod scope;
 mod sites;
@@ -39,6 +40,7 @@ pub(crate) fn resolve(dir: &Path, files: &[SourceFile]) -> Vec<Pin> {
     let mut pins = Pins {
         files,
         pins: Vec::new(),
+        token_files: Vec::new(),
         by_token: HashMap::new(),
         by_object: HashMap::new(),
         lines: HashMap::new(),
@@ -66,6 +68,7 @@ pub(crate) fn resolve(dir: &Path, files: &[SourceFile]) -> Vec<Pin> {
             pins.join(pin, user);
         }
     }
+    pins.link();
     let mut pins = pins.pins;
     for pin in &mut pins {
         pin.users
@@ -78,6 +81,8 @@ pub(crate) fn resolve(dir: &Path, files: &[SourceFile]) -> Vec<Pin> {
 struct Pins<'a> {
     files: &'a [SourceFile],
     pins: Vec<Pin>,
+    /// The index of the file holding each pin's token.
+    token_files: Vec<usize>,
     /// Pin by file and start of its version token.
     by_token: HashMap<(usize, usize), usize>,
     /// Pin by file and start of the image object its tag is an entry of.
@@ -164,6 +169,7 @@ impl<'a> Pins<'a> {
             self.by_token.insert(token, self.pins.len());
         }
         self.note_object(index, site, self.pins.len());
+        self.token_files.push(file_index);
         self.pins.push(Pin {
             kind: found.kind,
             name: one_line(&found.name),
@@ -182,7 +188,39 @@ impl<'a> Pins<'a> {
             repository: found.repository,
             ignored_by_terraform: site.ignored,
             shadows,
+            linked: Vec::new(),
         });
+    }
+
+    /// Finds the linked strings of every pinned version: literals of the pin's file, other
+    /// than pin tokens and references, that hold the pin's name and version.
+    fn link(&mut self) {
+        let mut taken: HashMap<usize, Vec<Range<usize>>> = HashMap::new();
+        for (pin, &file) in self.pins.iter().zip(&self.token_files) {
+            taken.entry(file).or_default().push(pin.span.clone());
+        }
+        for (index, file) in self.files.iter().enumerate() {
+            let spans = file.facts.sites.iter().map(|site| site.value.span.clone());
+            taken.entry(index).or_default().extend(spans);
+        }
+        for (pin, &file) in self.pins.iter_mut().zip(&self.token_files) {
+            let Some(version) = pin.version.as_deref().filter(|_| pin.is_settable()) else {
+                continue;
+            };
+            let source = &self.files[file];
+            let hcl = !matches!(
+                crate::scan::FileType::of(&source.rel),
+                Some(crate::scan::FileType::Yaml | crate::scan::FileType::Template)
+            );
+            pin.linked = linked::find(
+                &source.rel,
+                &source.text,
+                hcl,
+                &pin.name,
+                version,
+                taken.get(&file).map_or(&[], Vec::as_slice),
+            );
+        }
     }
 
     /// Remembers the image object a tag site belongs to, for references to the object.

@@ -8,6 +8,27 @@ use crate::image::{ImageRef, canonical_image_name};
 use crate::pin::{PinKind, PinStatus};
 use crate::site::{Site, SiteKind, Value};
 
+/// Whether a version reads as a release (`1.4.2`, `v1.4.2`, `2024.10.5`): a digit (after an
+/// optional `v`) and at least one dot, so an API version (`v1`, `v1beta1`) or a range
+/// (`2.x.x`, `>= 1.0`) is not taken for one.
+fn looks_like_release(text: &str) -> bool {
+    let body = text.strip_prefix(['v', 'V']).unwrap_or(text);
+    body.starts_with(|c: char| c.is_ascii_digit())
+        && body.contains('.')
+        && body
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+'))
+        && !body
+            .split(['.', '-'])
+            .any(|part| part.eq_ignore_ascii_case("x"))
+}
+
+/// The name of an artifact as compared: lower case, without a URL scheme or trailing `/`.
+fn artifact_canonical(name: &str) -> String {
+    let name = name.split_once("://").map_or(name, |(_, rest)| rest);
+    name.trim_end_matches('/').to_ascii_lowercase()
+}
+
 /// The one image name the quoted `name:tag` strings of an expression share
 /// (`var.gpu ? "x/y:1.6-cuda" : "x/y:cpu-1.6"` names `x/y`), or `None`.
 fn image_named_in(source: &str) -> Option<String> {
@@ -108,6 +129,29 @@ impl<'a> Scope<'a> {
                 let canonical = registry_canonical(&source, 3, None);
                 let found = Found::new(PinKind::Module, source, canonical, &resolved);
                 Some(self.constrained(found, &resolved, &site.value))
+            }
+            SiteKind::Versioned { name, repository } => {
+                let name = resolve(name);
+                let repository = repository
+                    .as_ref()
+                    .map(resolve)
+                    .filter(|repository| repository.contains("://"));
+                if name.is_empty() || name.contains("${") || !looks_like_release(&resolved.text) {
+                    return None;
+                }
+                let found = match repository {
+                    Some(repository) => {
+                        let canonical = chart_canonical(&name, Some(&repository));
+                        let mut found = Found::new(PinKind::HelmChart, name, canonical, &resolved);
+                        found.repository = Some(repository);
+                        found
+                    }
+                    None => {
+                        let canonical = artifact_canonical(&name);
+                        Found::new(PinKind::Artifact, name, canonical, &resolved)
+                    }
+                };
+                Some(found.with_version(&resolved, 0..resolved.text.len(), &site.value))
             }
             SiteKind::SourceRef => {
                 let text = &resolved.text;

@@ -59,6 +59,11 @@ pub(crate) fn parse(src: &str) -> Result<FileFacts, SyntaxError> {
                         .chain(frame.key.as_deref());
                     let path: Vec<&str> = path.collect();
                     image_tag_site(&frame, &path, &mut facts);
+                    // A document's top level is the document (a chart's own `name` and
+                    // `version`), not an entry naming something.
+                    if !frames.is_empty() {
+                        versioned_site(&frame, &mut facts);
+                    }
                 }
                 if let Some(parent) = frames.last_mut() {
                     parent.value(Node::Complex);
@@ -193,6 +198,34 @@ fn image_tag_site(frame: &Frame, path: &[&str], facts: &mut FileFacts) {
             definition: false,
         });
     }
+}
+
+/// Records the `version` of a mapping that names something versioned (see
+/// [`shapes::versioned`]).
+fn versioned_site(frame: &Frame, facts: &mut FileFacts) {
+    let keys: Vec<&str> = frame.entries.iter().map(|(key, _)| key.as_str()).collect();
+    let scalar: Vec<bool> = frame
+        .entries
+        .iter()
+        .map(|(_, node)| matches!(node, Node::Scalar(_)))
+        .collect();
+    let Some((name, version, repository)) = shapes::versioned(&keys, &scalar) else {
+        return;
+    };
+    let value = |index: usize| match &frame.entries[index].1 {
+        Node::Scalar(value) => Some(value.clone()),
+        Node::Complex => None,
+    };
+    let (Some(name), Some(version)) = (value(name), value(version)) else {
+        return;
+    };
+    let repository = repository.and_then(value);
+    facts.sites.push(Site {
+        kind: SiteKind::Versioned { name, repository },
+        value: version,
+        ignored: false,
+        definition: false,
+    });
 }
 
 /// Reduces a scalar to a [`Value`] whose literal pieces point at the source bytes. The

@@ -95,6 +95,10 @@ fn human(args: &SetArgs, plan: &SetPlan, edits: &EditPlan, written: bool) -> Str
         for other in &change.also_moves {
             let _ = writeln!(out, "    also moves: {other}");
         }
+        for linked in &pin.linked {
+            let (file, line, column) = (linked.file.display(), linked.line, linked.column);
+            let _ = writeln!(out, "    linked: {file}:{line}:{column}: {}", linked.text);
+        }
         if pin.ignored_by_terraform {
             out.push_str(
                 "    warning: lifecycle.ignore_changes covers it; Terraform will not roll it out\n",
@@ -150,6 +154,8 @@ struct ChangeOutput {
     new: String,
     via: Option<String>,
     also_moves: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    linked: Vec<upkeep_pins::Linked>,
 }
 
 #[derive(Serialize)]
@@ -188,6 +194,7 @@ impl SetOutput {
                     new: change.new.clone(),
                     via: change.pin.via.clone(),
                     also_moves: change.also_moves.clone(),
+                    linked: change.pin.linked.clone(),
                 })
                 .collect(),
             unchanged: plan.unchanged.iter().map(at).collect(),

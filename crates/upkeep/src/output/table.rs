@@ -169,5 +169,13 @@ fn notes(pin: &Pin) -> Vec<String> {
     for place in &pin.shadows {
         notes.push(format!("overrides {}:{}", place.file.display(), place.line));
     }
+    if !pin.linked.is_empty() {
+        let places: Vec<String> = pin
+            .linked
+            .iter()
+            .map(|linked| format!("{}:{}", file_name(&linked.file), linked.line))
+            .collect();
+        notes.push(format!("linked: {}", places.join(", ")));
+    }
     notes
 }

@@ -239,7 +239,8 @@ fn subject_of(pin: &Pin) -> Subject {
         PinKind::Provider => Subject::Provider {
             source: pin.name.clone(),
         },
-        PinKind::Module => Subject::Module {
+        // An artifact is named by its source, as a module is (`github.com/org/plugin`).
+        PinKind::Module | PinKind::Artifact => Subject::Module {
             source: pin.name.clone(),
         },
         _ => Subject::Image {

@@ -422,6 +422,22 @@ impl Collector<'_> {
                 object.clone(),
             );
         }
+        // Only an object names a versioned thing; a block's `name` and `version` do not.
+        if object.is_some()
+            && let Some((name, version, repository)) = shapes::versioned(&keys, &scalar)
+        {
+            let name = self.value(entries[name].1);
+            let repository = repository.map(|i| self.value(entries[i].1));
+            let version = self.value(entries[version].1);
+            self.versioned_site(name, version, repository);
+        }
+    }
+
+    /// The site of the `version` of an object naming something versioned.
+    fn versioned_site(&mut self, name: Value, version: Value, repository: Option<Value>) {
+        self.path.push("version".to_owned());
+        self.site(SiteKind::Versioned { name, repository }, version);
+        self.path.pop();
     }
 
     /// Whether the current node is the value of an image key (`image = { tag = … }`).

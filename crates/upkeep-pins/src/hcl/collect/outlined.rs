@@ -60,16 +60,27 @@ pub(in crate::hcl) fn collect_outlined(
 }
 
 /// Words without which a piece of text cannot produce a site outside the blocks that are
-/// always parsed: `mage` covers `image` and `Image`, `templatefile` a values template, and
+/// always parsed: `mage` covers `image` and `Image`, `templatefile` a values template,
 /// `repo` and `uri` the name next to a tag in an image split over several keys (see
-/// [`crate::shapes`]). A word whose flag is set counts only after a byte that is not a
-/// letter (`image_uri`, not `security`).
-const PIN_WORDS: [(&str, bool); 4] = [
-    ("mage", false),
-    ("templatefile", false),
-    ("repo", false),
-    ("uri", true),
+/// [`crate::shapes`]), `version` an object naming something versioned.
+const PIN_WORDS: [(&str, Boundary); 5] = [
+    ("mage", Boundary::Any),
+    ("templatefile", Boundary::Any),
+    ("repo", Boundary::Any),
+    ("uri", Boundary::NotLetter),
+    ("version", Boundary::NotName),
 ];
+
+/// What may come before a pin word for it to count.
+#[derive(Clone, Copy)]
+enum Boundary {
+    /// Anything.
+    Any,
+    /// Not a letter (`image_uri`, not `security`).
+    NotLetter,
+    /// Not a letter, digit or `_` (a `version` key, not `engine_version` or `apiVersion`).
+    NotName,
+}
 
 /// A file's outline, and where the [`PIN_WORDS`] occur in it: found in one pass over the
 /// file, so asking whether a nested body may hold pins does not read its text again.
@@ -81,21 +92,28 @@ pub(super) struct Map {
 
 impl Map {
     fn new(src: &str, outline: Outline) -> Map {
-        static FINDERS: LazyLock<Vec<(Finder<'static>, bool)>> = LazyLock::new(|| {
+        static FINDERS: LazyLock<Vec<(Finder<'static>, Boundary)>> = LazyLock::new(|| {
             PIN_WORDS
                 .iter()
-                .map(|(word, bounded)| (Finder::new(word), *bounded))
+                .map(|(word, boundary)| (Finder::new(word), *boundary))
                 .collect()
         });
         let bytes = src.as_bytes();
         let mut mentions: Vec<Range<usize>> = FINDERS
             .iter()
-            .flat_map(|(finder, bounded)| {
+            .flat_map(|(finder, boundary)| {
                 let len = finder.needle().len();
                 finder
                     .find_iter(bytes)
                     .filter(move |&start| {
-                        !bounded || start == 0 || !bytes[start - 1].is_ascii_alphabetic()
+                        let before = start.checked_sub(1).map(|i| bytes[i]);
+                        match (boundary, before) {
+                            (Boundary::Any, _) | (_, None) => true,
+                            (Boundary::NotLetter, Some(b)) => !b.is_ascii_alphabetic(),
+                            (Boundary::NotName, Some(b)) => {
+                                !(b.is_ascii_alphanumeric() || b == b'_')
+                            }
+                        }
                     })
                     .map(move |start| start..start + len)
             })
@@ -481,6 +499,17 @@ impl Collector<'_> {
             let tag = self.value_at(&entries[found.tag].1)?;
             let key = &self.src[entries[found.tag].0.clone()];
             self.tag_site(key, tag, repository, registry, digest, object.clone());
+        }
+        if object.is_some()
+            && let Some((name, version, repository)) = shapes::versioned(&keys, &scalar)
+        {
+            let name = self.value_at(&entries[name].1)?;
+            let repository = match repository {
+                Some(i) => Some(self.value_at(&entries[i].1)?),
+                None => None,
+            };
+            let version = self.value_at(&entries[version].1)?;
+            self.versioned_site(name, version, repository);
         }
         Some(())
     }
