@@ -573,7 +573,10 @@ fn a_charts_templates_folder_is_go_templates_not_values() {
 #[test]
 fn templates_that_are_not_yaml_are_not_errors() {
     let (_dir, report) = scan_files(&[
-        ("app/main.tf", "resource \"null_resource\" \"x\" {}\n"),
+        (
+            "app/main.tf",
+            "resource \"helm_release\" \"argo\" {\n  chart   = \"argo-cd\"\n  version = \"7.8.0\"\n  values = [yamlencode({\n    server = { styles = templatefile(\"${path.module}/custom.css.tpl\", {}) }\n  })]\n}\n",
+        ),
         (
             "app/startup.sh.tftpl",
             "#!/bin/sh\nset -eu\nif [ -n \"${image}\" ]; then docker run \"${image}\"; fi\n",
@@ -586,7 +589,10 @@ fn templates_that_are_not_yaml_are_not_errors() {
             "app/schema.json.tpl",
             "{\n  \"queues\": [\n    \"${name}\"\n  ]: 1\n}\n",
         ),
-        ("app/custom.css.tpl", "body {\n  color: red;\n}\n"),
+        (
+            "app/custom.css.tpl",
+            ".sidebar {\n  background: url(data:image/png;base64,AAAA);\n}\n",
+        ),
     ]);
     assert!(report.errors.is_empty(), "{:#?}", report.errors);
 }

@@ -578,7 +578,9 @@ impl Collector<'_> {
         let vars = object_entries(vars)
             .map(|(key, value)| (key, self.value(value)))
             .collect();
-        let values = self.helm().is_some() && self.path.first().is_some_and(|key| key == "values");
+        // `values = [templatefile(…)]`: the rendered file is the values document. One called
+        // deeper (`styles = templatefile(…)` inside `yamlencode`) renders a string in it.
+        let values = self.helm().is_some() && self.path == ["values"];
         self.facts
             .templates
             .push(TemplateCall { path, vars, values });
