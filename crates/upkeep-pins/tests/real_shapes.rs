@@ -877,3 +877,43 @@ fn chart_dependencies_are_chart_pins_and_api_versions_are_not_pins() {
         Some("https://charts.bitnami.com/bitnami")
     );
 }
+
+#[test]
+fn an_image_in_a_values_block_string_is_a_pin() {
+    let values = "image:\n  repository: quay.io/keycloak/keycloak\n  tag: 25.0.6\nextraInitContainers: |\n  - name: initialize-spi-metrics-jar\n    command:\n      - sh\n      - -c\n      - wget https://example.org/spi-7.0.0.jar\n    image: busybox:1.36\n    securityContext:\n      runAsUser: 0\nextraEnv: |\n  - name: KC_PROXY\n    value: \"{{ .Values.proxy }}\"\n";
+    let (dir, report) = scan_files(&[("keycloak/values.yaml", values)]);
+    assert_eq!(
+        pins(&report),
+        [
+            "values_image quay.io/keycloak/keycloak 25.0.6",
+            "values_image busybox 1.36"
+        ]
+    );
+    let busybox = pin(&report, "busybox");
+    assert_eq!((busybox.line, busybox.column), (10, 20));
+    set(dir.path(), "busybox", "1.37", None);
+    assert_eq!(
+        read(dir.path(), "keycloak/values.yaml"),
+        values.replace("busybox:1.36", "busybox:1.37")
+    );
+}
+
+#[test]
+fn a_local_that_references_a_variable_is_a_user_of_it() {
+    let main = r#"variable "default_container_image" {
+  type    = string
+  default = "docker.io/library/busybox:1.36.1"
+}
+
+locals {
+  container_defaults = {
+    image           = var.default_container_image
+    imagePullPolicy = "IfNotPresent"
+  }
+}
+"#;
+    let (_dir, report) = scan_files(&[("wf/main.tf", main)]);
+    let busybox = pin(&report, "docker.io/library/busybox");
+    assert_eq!(busybox.via.as_deref(), Some("var.default_container_image"));
+    assert_eq!(users(busybox), ["wf/main.tf:8"]);
+}

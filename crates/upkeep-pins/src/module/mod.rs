@@ -12,7 +12,7 @@ mod sites;
 
 use crate::location::LineIndex;
 use crate::pin::{Pin, PinKind, PinStatus, PinUser, Place};
-use crate::site::{FileFacts, Site, SiteKind, Value};
+use crate::site::{FileFacts, Piece, Site, SiteKind, Value};
 use resolved::{Resolved, Token};
 use scope::Scope;
 use std::collections::HashMap;
@@ -135,7 +135,12 @@ impl<'a> Pins<'a> {
             // Its users, if any, report what cannot be resolved.
             return;
         }
-        let user = (!site.definition)
+        // A site in `locals` that writes its version, or builds the image from written parts
+        // (`"x/y:${var.tag}"`, `{ repository = "x/y", tag = var.tag }`), defines the pin; one
+        // that only passes a reference on (`image = var.default_image`) uses it.
+        let defines = site.definition
+            && (found.token.as_ref().is_some_and(|t| t.via.is_none()) || writes_parts(site));
+        let user = (!defines)
             .then(|| self.user(index, site, found.resolved.clone(), found.canonical.clone()));
         if let Some(&existing) = token.as_ref().and_then(|t| self.by_token.get(t)) {
             if let Some(user) = user {
@@ -232,6 +237,17 @@ impl<'a> Pins<'a> {
         {
             self.by_object.insert((index, object.start), pin);
         }
+    }
+}
+
+/// Whether a site writes part of what it stands for as a literal (not only references).
+fn writes_parts(site: &Site) -> bool {
+    let literal = |value: &Value| value.pieces.iter().any(|p| matches!(p, Piece::Lit(_)));
+    match &site.kind {
+        SiteKind::ImageTag { repository, .. } => {
+            literal(&site.value) || repository.as_ref().is_some_and(literal)
+        }
+        _ => literal(&site.value),
     }
 }
 

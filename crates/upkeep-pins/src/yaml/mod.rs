@@ -21,9 +21,21 @@ const MAX_NESTING: usize = 256;
 
 /// Parses `src` (the whole file) and collects its image sites.
 pub(crate) fn parse(src: &str) -> Result<FileFacts, SyntaxError> {
-    let stripped = Stripped::new(src);
-    let mut frames: Vec<Frame> = Vec::new();
     let mut facts = FileFacts::default();
+    read(src, &Stripped::new(src), &mut facts, true)?;
+    Ok(facts)
+}
+
+/// Reads the YAML text of `stripped` (all of `src`, or a block scalar of it), adding its
+/// sites to `facts`. With `nested`, a literal block scalar that holds YAML itself (a chart's
+/// `extraInitContainers: |`, which Helm renders) is read too.
+fn read(
+    src: &str,
+    stripped: &Stripped,
+    facts: &mut FileFacts,
+    nested: bool,
+) -> Result<(), SyntaxError> {
+    let mut frames: Vec<Frame> = Vec::new();
     // Anchored scalars by anchor id, for the aliases that repeat them.
     let mut anchors: HashMap<usize, Value> = HashMap::new();
     for event in Parser::new_from_str(&stripped.text) {
@@ -58,11 +70,11 @@ pub(crate) fn parse(src: &str) -> Result<FileFacts, SyntaxError> {
                         .filter_map(|f| f.key.as_deref())
                         .chain(frame.key.as_deref());
                     let path: Vec<&str> = path.collect();
-                    image_tag_site(&frame, &path, &mut facts);
+                    image_tag_site(&frame, &path, facts);
                     // A document's top level is the document (a chart's own `name` and
                     // `version`), not an entry naming something.
                     if !frames.is_empty() {
-                        versioned_site(&frame, &mut facts);
+                        versioned_site(&frame, facts);
                     }
                 }
                 if let Some(parent) = frames.last_mut() {
@@ -77,8 +89,21 @@ pub(crate) fn parse(src: &str) -> Result<FileFacts, SyntaxError> {
                     frame.pending = Some(value.into_owned());
                 } else if style == ScalarStyle::Plain && is_null(&value) {
                     frame.value(Node::Complex);
+                } else if style == ScalarStyle::Literal {
+                    if nested && value.contains(": ") {
+                        let start = stripped.byte(span.start.index());
+                        if let Some(lines) = block_lines(src, start, &value) {
+                            let inner = Stripped::new(&value).within(lines, src.len());
+                            let mut found = FileFacts::default();
+                            // A block that is not YAML is just text.
+                            if read(src, &inner, &mut found, false).is_ok() {
+                                facts.sites.extend(found.sites);
+                            }
+                        }
+                    }
+                    frame.value(Node::Complex);
                 } else {
-                    let node = scalar(src, &stripped, &value, style, span);
+                    let node = scalar(src, stripped, &value, style, span);
                     if anchor != 0 {
                         anchors.insert(anchor, node.clone());
                     }
@@ -104,7 +129,31 @@ pub(crate) fn parse(src: &str) -> Result<FileFacts, SyntaxError> {
             _ => {}
         }
     }
-    Ok(facts)
+    Ok(())
+}
+
+/// Where each line of the literal block scalar `value` (its text) starts in `src`, the
+/// scalar's content starting at `start`: `(start in value, start in src)`. `None` when the
+/// lines cannot be matched up.
+fn block_lines(src: &str, start: usize, value: &str) -> Option<Vec<(usize, usize)>> {
+    let mut cursor = src[..start].rfind('\n').map_or(0, |i| i + 1);
+    let mut lines = Vec::new();
+    let mut offset = 0;
+    for line in value.split_inclusive('\n') {
+        let content = line.trim_end_matches('\n');
+        let end = src[cursor..].find('\n').map_or(src.len(), |i| cursor + i);
+        let source = src[cursor..end].trim_end_matches('\r');
+        if !content.is_empty() {
+            let indent = source.len().checked_sub(content.len())?;
+            if !source.ends_with(content) || !source[..indent].bytes().all(|b| b == b' ') {
+                return None;
+            }
+            lines.push((offset, cursor + indent));
+        }
+        offset += line.len();
+        cursor = (end + 1).min(src.len());
+    }
+    Some(lines)
 }
 
 /// Whether a plain scalar is YAML's null (`~`, `null`, or nothing).

@@ -11,6 +11,9 @@ pub(super) struct Stripped {
     chars: Vec<usize>,
     /// Length of the file.
     len: usize,
+    /// For text read out of a block scalar: where each of its lines starts in the file,
+    /// `(start in the block's text, start in the file)`.
+    outer: Option<Vec<(usize, usize)>>,
 }
 
 impl Stripped {
@@ -60,7 +63,16 @@ impl Stripped {
             runs,
             chars,
             len: src.len(),
+            outer: None,
         }
+    }
+
+    /// Text read out of a block scalar of a file of `len` bytes, whose lines start at the
+    /// file offsets `lines` (see [`Stripped::outer`]).
+    pub(super) fn within(mut self, lines: Vec<(usize, usize)>, len: usize) -> Stripped {
+        self.outer = Some(lines);
+        self.len = len;
+        self
     }
 
     /// The byte offset in the file of the parser's character index `index`.
@@ -70,11 +82,20 @@ impl Stripped {
         } else {
             self.chars.get(index).copied().unwrap_or(self.text.len())
         };
-        let run = self.runs.partition_point(|&(start, _)| start <= at);
-        match run.checked_sub(1).map(|i| self.runs[i]) {
-            Some((start, origin)) => (origin + at - start).min(self.len),
+        let at = map(&self.runs, at);
+        match &self.outer {
+            Some(lines) => map(lines, at).min(self.len),
             None => at.min(self.len),
         }
+    }
+}
+
+/// Maps an offset through runs `(start in the new text, start in the old)`.
+fn map(runs: &[(usize, usize)], at: usize) -> usize {
+    let run = runs.partition_point(|&(start, _)| start <= at);
+    match run.checked_sub(1).map(|i| runs[i]) {
+        Some((start, origin)) => origin + at - start,
+        None => at,
     }
 }
 
