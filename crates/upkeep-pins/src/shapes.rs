@@ -28,6 +28,12 @@ pub(crate) fn is_image_key(key: &str) -> bool {
     matches!(role(key), Some((Role::Image, _)))
 }
 
+/// Stems of keys that end like an image key but say what to do with one (`push_image`,
+/// `pullImage`, `sign_image`): flags, not images.
+const VERB_STEMS: [&str; 10] = [
+    "push", "pull", "build", "sign", "scan", "enable", "use", "create", "skip", "load",
+];
+
 /// Keys that end like an image key but name a virtual machine's disk image.
 const VM_IMAGE_KEYS: [&str; 6] = [
     "sourceimage",
@@ -48,7 +54,9 @@ pub(crate) fn role(key: &str) -> Option<(Role, String)> {
             .filter(|c| *c != '_' && *c != '-')
             .map(|c| c.to_ascii_lowercase()),
     );
-    if !key.is_ascii() {
+    // An environment variable (`PUSH_IMAGE`, `IMAGE_TAG`) is a setting of a program, not
+    // a part of the image the pin is about.
+    if !key.is_ascii() || !key.bytes().any(|b| b.is_ascii_lowercase()) {
         return None;
     }
     let suffixes: [(&str, Role); 9] = [
@@ -75,6 +83,7 @@ pub(crate) fn role(key: &str) -> Option<(Role, String)> {
             // Plain `name`/`uri` only in their exact spelling; `*uri` is not an image part.
             Role::Repository if suffix == "uri" && !stem.is_empty() => None,
             Role::Image if VM_IMAGE_KEYS.contains(&normal.as_str()) => None,
+            Role::Image if VERB_STEMS.contains(&stem.as_str()) => None,
             // A key that merely ends in these letters (`hashtag`, `stage`) is not a tag.
             Role::Tag if !stem.is_empty() && !key_ends_with_word(key, "tag") => None,
             Role::Image if !stem.is_empty() && !key_ends_with_word(key, "image") => None,
@@ -247,6 +256,10 @@ mod tests {
             "machine_image",
             "security",
             "bootImage",
+            "push_image",
+            "signImage",
+            "PUSH_IMAGE",
+            "IMAGE_TAG",
         ] {
             assert!(!is_image_key(key) && role(key).is_none(), "{key}");
         }

@@ -917,3 +917,41 @@ locals {
     assert_eq!(busybox.via.as_deref(), Some("var.default_container_image"));
     assert_eq!(users(busybox), ["wf/main.tf:8"]);
 }
+
+#[test]
+fn flags_and_environment_variables_are_not_images_and_unknown_images_are_unresolved() {
+    let src = r#"variable "jupyterlab-image" {
+  type = string
+}
+
+locals {
+  common_env = {
+    PUSH_IMAGE     = tostring(var.push_image_enabled)
+    IMAGE_REGISTRY = "example.dkr.ecr.us-east-2.amazonaws.com"
+  }
+}
+
+module "build" {
+  source     = "./build"
+  push_image = var.push_image_enabled
+}
+
+resource "kubernetes_deployment" "lab" {
+  spec {
+    container {
+      image = "${var.jupyterlab-image}"
+    }
+  }
+}
+"#;
+    let (_dir, report) = scan_files(&[("lab/main.tf", src)]);
+    let statuses: Vec<(String, PinStatus)> = report
+        .pins
+        .iter()
+        .map(|pin| (pin.name.clone(), pin.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        [("${var.jupyterlab-image}".to_owned(), PinStatus::Unresolved)]
+    );
+}

@@ -65,10 +65,20 @@ impl<'a> Scope<'a> {
                 if resolved.text.is_empty() {
                     return None;
                 }
-                let repository = repository.as_ref().map(resolve);
+                // An expression in a part is shown as `${…}`, as in an image string.
+                let part = |value: &'a Value| {
+                    let resolved = self.resolve(file, value, template);
+                    let all = 0..resolved.text.len();
+                    if resolved.has_unresolved(&all) && !resolved.text.contains("${") {
+                        format!("${{{}}}", resolved.text)
+                    } else {
+                        resolved.text
+                    }
+                };
+                let repository = repository.as_ref().map(part);
                 let registry = registry
                     .as_ref()
-                    .map(resolve)
+                    .map(part)
                     .filter(|registry| !registry.trim().is_empty());
                 let name = match (registry, repository) {
                     (Some(registry), Some(repository))
@@ -205,6 +215,12 @@ impl<'a> Scope<'a> {
         let mut found = match image.tag {
             Some(tag) => {
                 Found::new(kind, name, canonical, resolved).with_version(resolved, tag, value)
+            }
+            // `${var.image}` with no value: it may well hold a tag; nothing is known.
+            None if name_unresolved => {
+                let mut found = Found::new(kind, name, canonical, resolved);
+                found.unresolve(value);
+                found
             }
             None => {
                 let mut found = Found::new(kind, name, canonical, resolved);
