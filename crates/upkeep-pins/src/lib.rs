@@ -1,9 +1,12 @@
 //! Find and rewrite the version pins of a Terraform/Helm infrastructure repository, losslessly.
 //!
-//! A *pin* is one place where a version is written: an image tag in a `.tf` file (hardcoded,
-//! or in a `variable` default or a `local` that images use), a `helm_release` chart version,
-//! a `required_providers` or `module` version, a Helm `set`/`yamlencode` image tag, or an
-//! image tag in a Helm values YAML file or `.tpl` template.
+//! A *pin* is one place where a version is written: an image tag in a `.tf` or `.tf.json`
+//! file (hardcoded, split over sibling keys such as `image_repository` + `image_tag`, or in a
+//! `variable` default or a `local` that images use), a `helm_release` chart version, a
+//! `required_providers` or `module` version, a Helm `set`/`yamlencode` image tag, an image tag
+//! in a Helm values YAML file or template, or the `version` of an object naming something
+//! versioned (`{ moduleName, version }`). String literals of the same file that name a pin at
+//! its version are its *linked* strings, and move with it.
 //!
 //! Parsers only *locate*: [`scan`] reports each pin with the byte span of its version token.
 //! Changing a version is an [`Edit`] of those bytes and nothing else; an [`EditPlan`] checks a

@@ -25,7 +25,7 @@ pub(crate) enum Role {
 /// Whether a key names a container image: `image`, `*_image`, `*Image`. Keys that name a
 /// virtual machine's disk image (`source_image`, `machine_image`, …) do not.
 pub(crate) fn is_image_key(key: &str) -> bool {
-    matches!(role(key), Some((Role::Image, _)))
+    normal_ends_with(key, "image") && matches!(role(key), Some((Role::Image, _)))
 }
 
 /// Stems of keys that end like an image key but say what to do with one (`push_image`,
@@ -48,18 +48,17 @@ const VM_IMAGE_KEYS: [&str; 6] = [
 /// `_` and `-`): `image_tag` → (tag, `image`), `imageRepository` → (repository, `image`),
 /// `uri` → (repository, ``), `exporter_image` → (image, `exporter`).
 pub(crate) fn role(key: &str) -> Option<(Role, String)> {
-    let mut normal = String::with_capacity(key.len());
-    normal.extend(
-        key.chars()
-            .filter(|c| *c != '_' && *c != '-')
-            .map(|c| c.to_ascii_lowercase()),
-    );
+    // Most keys end in none of the suffixes: rejected without building the normal form.
+    let last = key.bytes().last()?.to_ascii_lowercase();
+    if !matches!(last, b'y' | b'o' | b'e' | b'g' | b't' | b'i') {
+        return None;
+    }
     // An environment variable (`PUSH_IMAGE`, `IMAGE_TAG`) is a setting of a program, not
     // a part of the image the pin is about.
     if !key.is_ascii() || !key.bytes().any(|b| b.is_ascii_lowercase()) {
         return None;
     }
-    let suffixes: [(&str, Role); 9] = [
+    const SUFFIXES: [(&str, Role); 9] = [
         ("repository", Role::Repository),
         ("repo", Role::Repository),
         ("imagename", Role::Repository),
@@ -70,27 +69,46 @@ pub(crate) fn role(key: &str) -> Option<(Role, String)> {
         ("digest", Role::Digest),
         ("uri", Role::Repository),
     ];
-    for (suffix, role) in suffixes {
-        let Some(stem) = normal.strip_suffix(suffix) else {
-            continue;
-        };
-        // `imagename`/`imageuri` keep `image` in the stem, as `imagerepository` does.
-        let stem = match suffix {
-            "imagename" | "imageuri" => format!("{stem}image"),
-            _ => stem.to_owned(),
-        };
-        return match role {
-            // Plain `name`/`uri` only in their exact spelling; `*uri` is not an image part.
-            Role::Repository if suffix == "uri" && !stem.is_empty() => None,
-            Role::Image if VM_IMAGE_KEYS.contains(&normal.as_str()) => None,
-            Role::Image if VERB_STEMS.contains(&stem.as_str()) => None,
-            // A key that merely ends in these letters (`hashtag`, `stage`) is not a tag.
-            Role::Tag if !stem.is_empty() && !key_ends_with_word(key, "tag") => None,
-            Role::Image if !stem.is_empty() && !key_ends_with_word(key, "image") => None,
-            _ => Some((role, stem)),
-        };
+    let (suffix, role) = SUFFIXES
+        .into_iter()
+        .find(|(suffix, _)| normal_ends_with(key, suffix))?;
+    let mut normal = String::with_capacity(key.len());
+    normal.extend(
+        key.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .map(|c| c.to_ascii_lowercase()),
+    );
+    let stem = &normal[..normal.len() - suffix.len()];
+    // `imagename`/`imageuri` keep `image` in the stem, as `imagerepository` does.
+    let stem = match suffix {
+        "imagename" | "imageuri" => format!("{stem}image"),
+        _ => stem.to_owned(),
+    };
+    match role {
+        // Plain `uri` only in its exact spelling; `*uri` is not an image part.
+        Role::Repository if suffix == "uri" && !stem.is_empty() => None,
+        Role::Image if VM_IMAGE_KEYS.contains(&normal.as_str()) => None,
+        Role::Image if VERB_STEMS.contains(&stem.as_str()) => None,
+        // A key that merely ends in these letters (`hashtag`, `stage`) is not a tag.
+        Role::Tag if !stem.is_empty() && !key_ends_with_word(key, "tag") => None,
+        Role::Image if !stem.is_empty() && !key_ends_with_word(key, "image") => None,
+        _ => Some((role, stem)),
     }
-    None
+}
+
+/// Whether `key` without `_` and `-`, in lower case, ends with `suffix` (lower case).
+fn normal_ends_with(key: &str, suffix: &str) -> bool {
+    let mut key = key.bytes().rev().filter(|b| *b != b'_' && *b != b'-');
+    suffix
+        .bytes()
+        .rev()
+        .all(|want| key.next().is_some_and(|b| b.to_ascii_lowercase() == want))
+}
+
+/// Whether a key can make sibling entries into one pin: an image's tag, or a `version`.
+/// Objects without one are walked entry by entry, with no grouping to compute.
+pub(crate) fn may_group(key: &str) -> bool {
+    key == "version" || (normal_ends_with(key, "tag") && matches!(role(key), Some((Role::Tag, _))))
 }
 
 /// Whether `key` ends with `word` as a word of its own: `image_tag`, `imageTag`, `image-tag`,

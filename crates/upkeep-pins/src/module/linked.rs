@@ -5,59 +5,125 @@
 
 use crate::location::LineIndex;
 use crate::pin::Linked;
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 
-/// The literals of `text` (the file `file`) holding `version` as a whole token and `name`,
-/// outside the `taken` ranges (pin tokens and references). `hcl` says how the file is
-/// written; for YAML, each line outside comments is a literal.
-pub(super) fn find(
-    file: &Path,
-    text: &str,
+/// The string literals of one file, found once and only when a pin's version appears in the
+/// file outside pin tokens and references.
+pub(super) struct FileLiterals<'a> {
+    file: &'a Path,
+    text: &'a str,
     hcl: bool,
-    name: &str,
-    version: &str,
-    taken: &[Range<usize>],
-) -> Vec<Linked> {
-    if !version.contains('.') || name.is_empty() {
-        return Vec::new();
-    }
-    let names = spellings(name);
-    let bytes = text.as_bytes();
-    let mut found = Vec::new();
-    let mut lines = None;
-    for at in memchr::memmem::find_iter(bytes, version.as_bytes()) {
-        let span = at..at + version.len();
-        if !whole_token(bytes, &span)
-            || taken
-                .iter()
-                .any(|t| t.start < span.end && span.start < t.end)
-        {
-            continue;
+    /// Pin tokens and references, sorted by start.
+    taken: Vec<Range<usize>>,
+    /// HCL: the content of each quoted string and each heredoc line, by start.
+    literals: Option<Vec<Range<usize>>>,
+    lines: Option<LineIndex<'a>>,
+    /// For each version searched: its whole-token occurrences outside pin tokens and
+    /// references, with the literal holding each. Pins often share a version.
+    hits: HashMap<String, Vec<(Range<usize>, Range<usize>)>>,
+}
+
+impl<'a> FileLiterals<'a> {
+    /// The file `file` with text `text`, HCL or (`hcl` false) YAML, whose pin tokens and
+    /// references are `taken`.
+    pub(super) fn new(file: &'a Path, text: &'a str, hcl: bool, taken: Vec<Range<usize>>) -> Self {
+        let mut taken = taken;
+        // Merged into disjoint ranges, so one binary search answers whether a span overlaps.
+        taken.sort_by_key(|range| range.start);
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(taken.len());
+        for range in taken {
+            match merged.last_mut() {
+                Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+                _ => merged.push(range),
+            }
         }
-        let literal = if hcl {
-            hcl_literal(text, at)
-        } else {
-            yaml_literal(text, at)
-        };
-        let Some(literal) = literal else { continue };
-        let lower = text[literal.clone()].to_ascii_lowercase();
-        if !names.iter().any(|name| lower.contains(name.as_str())) {
-            continue;
+        let taken = merged;
+        FileLiterals {
+            file,
+            text,
+            hcl,
+            taken,
+            literals: None,
+            lines: None,
+            hits: HashMap::new(),
         }
-        let (line, column) = lines
-            .get_or_insert_with(|| LineIndex::new(text))
-            .line_col(at);
-        let line_text = line_around(text, at, &literal);
-        found.push(Linked {
-            file: file.to_path_buf(),
-            line,
-            column,
-            span,
-            text: line_text,
-        });
     }
-    found
+
+    /// The literals holding `version` as a whole token and `name`, outside pin tokens and
+    /// references.
+    pub(super) fn find(&mut self, name: &str, version: &str) -> Vec<Linked> {
+        if !version.contains('.') || name.is_empty() {
+            return Vec::new();
+        }
+        if !self.hits.contains_key(version) {
+            let hits = self.hits_of(version);
+            self.hits.insert(version.to_owned(), hits);
+        }
+        let hits = &self.hits[version];
+        if hits.is_empty() {
+            return Vec::new();
+        }
+        let names = spellings(name);
+        let text = self.text;
+        let mut found = Vec::new();
+        for (span, literal) in hits {
+            let lower = text[literal.clone()].to_ascii_lowercase();
+            if !names.iter().any(|name| lower.contains(name.as_str())) {
+                continue;
+            }
+            let (line, column) = self
+                .lines
+                .get_or_insert_with(|| LineIndex::new(text))
+                .line_col(span.start);
+            found.push(Linked {
+                file: self.file.to_path_buf(),
+                line,
+                column,
+                span: span.clone(),
+                text: line_around(text, span.start, literal),
+            });
+        }
+        found
+    }
+
+    /// The whole-token occurrences of `version` outside pin tokens and references, each with
+    /// the literal holding it.
+    fn hits_of(&mut self, version: &str) -> Vec<(Range<usize>, Range<usize>)> {
+        let bytes = self.text.as_bytes();
+        let mut hits = Vec::new();
+        for at in memchr::memmem::find_iter(bytes, version.as_bytes()) {
+            let span = at..at + version.len();
+            if !whole_token(bytes, &span) || self.is_taken(&span) {
+                continue;
+            }
+            if let Some(literal) = self.literal(at) {
+                hits.push((span, literal));
+            }
+        }
+        hits
+    }
+
+    /// Whether `span` overlaps a pin token or a reference.
+    fn is_taken(&self, span: &Range<usize>) -> bool {
+        let after = self.taken.partition_point(|t| t.start < span.end);
+        after
+            .checked_sub(1)
+            .is_some_and(|last| span.start < self.taken[last].end)
+    }
+
+    /// The literal holding byte `at`, if any.
+    fn literal(&mut self, at: usize) -> Option<Range<usize>> {
+        if !self.hcl {
+            return yaml_literal(self.text, at);
+        }
+        let text = self.text;
+        let literals = self.literals.get_or_insert_with(|| hcl_literals(text));
+        let index = literals.partition_point(|range| range.start <= at);
+        let range = literals.get(index.checked_sub(1)?)?;
+        (at < range.end).then(|| range.clone())
+    }
 }
 
 /// The spellings of a name to look for, lower case: as written, and without a registry or
@@ -95,86 +161,64 @@ fn whole_token(bytes: &[u8], span: &Range<usize>) -> bool {
     !joined_before && !joined_after
 }
 
-/// The string literal of an HCL file that holds byte `at`: a quoted string (its content), or
-/// the line of a heredoc. `None` when `at` is in a comment or outside any string.
-fn hcl_literal(text: &str, at: usize) -> Option<Range<usize>> {
+/// The string literals of an HCL file, by start: the content of each quoted string (strings
+/// nested in `${…}` belong to the outer one) and each line of each heredoc. Comments are not
+/// literals.
+fn hcl_literals(text: &str) -> Vec<Range<usize>> {
     let bytes = text.as_bytes();
-    // Open strings and interpolations: the start of each string's content, or `None` for an
-    // interpolation (code again).
-    let mut open: Vec<Option<usize>> = Vec::new();
+    let mut literals = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        let in_string = matches!(open.last(), Some(Some(_)));
-        if i == at {
-            return match open.last() {
-                Some(Some(start)) => string_end(bytes, i).map(|end| *start..end),
-                _ => None,
-            };
-        }
-        let byte = bytes[i];
-        if in_string {
-            match byte {
-                b'\\' => i += 1,
-                b'"' => {
-                    open.pop();
-                }
-                b'\n' => return None,
-                b'$' | b'%' if bytes.get(i + 1) == Some(&byte) => i += 1,
-                b'$' | b'%' if bytes.get(i + 1) == Some(&b'{') => {
-                    open.push(None);
-                    i += 1;
-                }
-                _ => {}
-            }
-            i += 1;
-            continue;
-        }
-        match byte {
+        match bytes[i] {
             b'#' => i = line_end(bytes, i),
             b'/' if bytes.get(i + 1) == Some(&b'/') => i = line_end(bytes, i),
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
                 i = memchr::memmem::find(&bytes[i + 2..], b"*/").map_or(bytes.len(), |e| i + e + 4);
             }
-            b'<' if bytes.get(i + 1) == Some(&b'<') => {
-                let (body, end) = heredoc(text, i + 2)?;
-                if body.contains(&at) {
-                    let start = text[..at].rfind('\n').map_or(0, |n| n + 1).max(body.start);
-                    let stop = line_end(bytes, at).min(body.end);
-                    return Some(start..stop);
+            b'<' if bytes.get(i + 1) == Some(&b'<') => match heredoc(text, i + 2) {
+                Some((body, end)) => {
+                    let mut line = body.start;
+                    while line < body.end {
+                        let stop = line_end(bytes, line).min(body.end);
+                        literals.push(line..stop);
+                        line = stop + 1;
+                    }
+                    i = end.max(i + 2);
                 }
-                i = end.max(i + 2);
-                continue;
-            }
-            b'"' => {
-                open.push(Some(i + 1));
-                i += 1;
-            }
-            b'{' if !open.is_empty() => {
-                open.push(None);
-                i += 1;
-            }
-            b'}' if matches!(open.last(), Some(None)) => {
-                open.pop();
-                i += 1;
-            }
+                None => i += 2,
+            },
+            b'"' => match string_end(bytes, i + 1) {
+                Some(end) => {
+                    literals.push(i + 1..end);
+                    i = end + 1;
+                }
+                None => i = line_end(bytes, i),
+            },
             _ => i += 1,
         }
     }
-    None
+    literals
 }
 
-/// Where the quoted string whose content includes byte `from` ends (its closing quote).
+/// Where the quoted string whose content starts at byte `from` ends (its closing quote),
+/// strings nested in its `${…}` included.
 fn string_end(bytes: &[u8], mut from: usize) -> Option<usize> {
-    let mut depth = 0usize;
+    // Open interpolations, and whether each is inside a nested string.
+    let mut depth: Vec<bool> = Vec::new();
+    let mut in_nested = false;
     while from < bytes.len() {
+        let in_string = depth.is_empty() || in_nested;
         match bytes[from] {
-            b'\\' => from += 1,
-            b'"' if depth == 0 => return Some(from),
-            b'$' | b'%' if bytes.get(from + 1) == Some(&b'{') => {
-                depth += 1;
+            b'\\' if in_string => from += 1,
+            b'"' if depth.is_empty() => return Some(from),
+            b'"' => in_nested = !in_nested,
+            b'$' | b'%' if in_string && bytes.get(from + 1) == Some(&bytes[from]) => from += 1,
+            b'$' | b'%' if in_string && bytes.get(from + 1) == Some(&b'{') => {
+                depth.push(in_nested);
+                in_nested = false;
                 from += 1;
             }
-            b'}' if depth > 0 => depth -= 1,
+            b'}' if !in_string => in_nested = depth.pop().unwrap_or(false),
             b'\n' => return None,
             _ => {}
         }
@@ -238,7 +282,7 @@ fn line_around(text: &str, at: usize, literal: &Range<usize>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{find, hcl_literal, whole_token};
+    use super::{FileLiterals, hcl_literals, whole_token};
     use std::path::Path;
 
     #[test]
@@ -260,28 +304,15 @@ mod tests {
     #[test]
     fn strings_heredoc_lines_not_comments() {
         let src = "a = \"x ${f(\"y\")} 1.2.3\" # 1.2.3\nb = <<EOT\n  get 1.2.3\n  other\nEOT\n";
-        let in_string = src.find("1.2.3").unwrap();
-        assert_eq!(
-            &src[hcl_literal(src, in_string).unwrap()],
-            "x ${f(\"y\")} 1.2.3"
-        );
-        let in_comment = src[in_string + 1..].find("1.2.3").unwrap() + in_string + 1;
-        assert_eq!(hcl_literal(src, in_comment), None);
-        let in_heredoc = src.rfind("1.2.3").unwrap();
-        assert_eq!(&src[hcl_literal(src, in_heredoc).unwrap()], "  get 1.2.3");
+        let literals: Vec<&str> = hcl_literals(src).into_iter().map(|r| &src[r]).collect();
+        assert_eq!(literals, ["x ${f(\"y\")} 1.2.3", "  get 1.2.3", "  other"]);
     }
 
     #[test]
     fn a_literal_must_name_the_thing() {
         let src = "url = \"https://example.org/x/plugin/v1.2.3.zip\"\nother = \"y/other v1.2.3\"\n";
-        let linked = find(
-            Path::new("m.tf"),
-            src,
-            true,
-            "example.org/x/plugin",
-            "v1.2.3",
-            &[],
-        );
+        let mut file = FileLiterals::new(Path::new("m.tf"), src, true, Vec::new());
+        let linked = file.find("example.org/x/plugin", "v1.2.3");
         assert_eq!(linked.len(), 1);
         assert_eq!((linked[0].line, linked[0].column), (1, 37));
     }

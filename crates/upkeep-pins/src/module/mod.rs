@@ -208,23 +208,21 @@ impl<'a> Pins<'a> {
             let spans = file.facts.sites.iter().map(|site| site.value.span.clone());
             taken.entry(index).or_default().extend(spans);
         }
+        let mut literals: HashMap<usize, linked::FileLiterals<'_>> = HashMap::new();
         for (pin, &file) in self.pins.iter_mut().zip(&self.token_files) {
             let Some(version) = pin.version.as_deref().filter(|_| pin.is_settable()) else {
                 continue;
             };
             let source = &self.files[file];
-            let hcl = !matches!(
-                crate::scan::FileType::of(&source.rel),
-                Some(crate::scan::FileType::Yaml | crate::scan::FileType::Template)
-            );
-            pin.linked = linked::find(
-                &source.rel,
-                &source.text,
-                hcl,
-                &pin.name,
-                version,
-                taken.get(&file).map_or(&[], Vec::as_slice),
-            );
+            let literals = literals.entry(file).or_insert_with(|| {
+                let hcl = !matches!(
+                    crate::scan::FileType::of(&source.rel),
+                    Some(crate::scan::FileType::Yaml | crate::scan::FileType::Template)
+                );
+                let taken = taken.remove(&file).unwrap_or_default();
+                linked::FileLiterals::new(&source.rel, &source.text, hcl, taken)
+            });
+            pin.linked = literals.find(&pin.name, version);
         }
     }
 
@@ -265,9 +263,10 @@ fn reference_of(pin: &Pin) -> String {
     reference
 }
 
-/// An expression on one line, its runs of blanks as single spaces, for names and references.
+/// An expression on one line (a multi-line one with its runs of blanks as single spaces), for
+/// names and references.
 fn one_line(text: &str) -> String {
-    if text.contains(['\n', '\r', '\t']) || text.contains("  ") {
+    if memchr::memchr(b'\n', text.as_bytes()).is_some() {
         text.split_whitespace().collect::<Vec<_>>().join(" ")
     } else {
         text.to_owned()

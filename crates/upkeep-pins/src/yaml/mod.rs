@@ -198,6 +198,21 @@ impl Frame {
 /// (`repository` + `tag`, `image` + `imageTag`, … see [`crate::shapes`]), and `image: repo:tag`
 /// scalars.
 fn image_tag_site(frame: &Frame, path: &[&str], facts: &mut FileFacts) {
+    if !frame.entries.iter().any(|(key, _)| shapes::may_group(key)) {
+        for (key, node) in &frame.entries {
+            if let (true, Node::Scalar(value)) = (is_image_key(key), node) {
+                facts.sites.push(Site {
+                    kind: SiteKind::Image {
+                        kind: PinKind::ValuesImage,
+                    },
+                    value: value.clone(),
+                    ignored: false,
+                    definition: false,
+                });
+            }
+        }
+        return;
+    }
     let keys: Vec<&str> = frame.entries.iter().map(|(key, _)| key.as_str()).collect();
     let scalar: Vec<bool> = frame
         .entries
@@ -252,6 +267,9 @@ fn image_tag_site(frame: &Frame, path: &[&str], facts: &mut FileFacts) {
 /// Records the `version` of a mapping that names something versioned (see
 /// [`shapes::versioned`]).
 fn versioned_site(frame: &Frame, facts: &mut FileFacts) {
+    if !frame.entries.iter().any(|(key, _)| key == "version") {
+        return;
+    }
     let keys: Vec<&str> = frame.entries.iter().map(|(key, _)| key.as_str()).collect();
     let scalar: Vec<bool> = frame
         .entries

@@ -116,7 +116,9 @@ const VM_BLOCKS: [&str; 5] = [
 
 /// Whether a resource type is a virtual machine or a machine image.
 fn is_vm_resource(kind: &str) -> bool {
-    VM_RESOURCES.iter().any(|part| kind.contains(part)) && !kind.starts_with("kubernetes_")
+    !kind.starts_with("kubernetes_")
+        && !kind.starts_with("helm_")
+        && VM_RESOURCES.iter().any(|part| kind.contains(part))
 }
 
 /// What a `helm_release` says about its chart and `set` values.
@@ -385,8 +387,17 @@ impl Collector<'_> {
     /// object's span): the parts of an image split over several keys become one tag site,
     /// every other entry is walked as an attribute.
     fn entries(&mut self, entries: &[(String, &Expression)], object: Option<Range<usize>>) {
-        // The top level of a `helm_release` is the chart's, not an image's.
+        // The top level of a `helm_release` is the chart's, not an image's. Without a tag or
+        // a `version` among the keys, nothing groups: each entry is walked on its own.
         let helm_top = self.path.is_empty() && self.helm().is_some();
+        if helm_top || !entries.iter().any(|(key, _)| shapes::may_group(key)) {
+            for (key, expr) in entries {
+                self.path.push(key.clone());
+                self.attribute(key, expr);
+                self.path.pop();
+            }
+            return;
+        }
         let keys: Vec<&str> = entries.iter().map(|(key, _)| key.as_str()).collect();
         let scalar: Vec<bool> = entries
             .iter()

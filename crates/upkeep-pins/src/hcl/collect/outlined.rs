@@ -468,6 +468,20 @@ impl Collector<'_> {
         entries: &[(Range<usize>, Range<usize>)],
         object: Option<Range<usize>>,
     ) -> Option<()> {
+        if !entries
+            .iter()
+            .any(|(key, _)| shapes::may_group(&self.src[key.clone()]))
+        {
+            for (key, value) in entries {
+                let key = &self.src[key.clone()];
+                if is_image_key(key) || map.may_hold_pins(value) {
+                    self.path.push(key.to_owned());
+                    self.outlined_attribute(map, key, value)?;
+                    self.path.pop();
+                }
+            }
+            return Some(());
+        }
         let keys: Vec<&str> = entries
             .iter()
             .map(|(key, _)| &self.src[key.clone()])

@@ -86,10 +86,9 @@ impl Keys {
         if frame.comprehension {
             return;
         }
-        if lexer.identifier(at).is_some_and(|end| {
-            &lexer.bytes[at..end] == b"for"
-                && matches!(lexer.byte(end), Some(b' ' | b'\t' | b'\n' | b'\r'))
-        }) {
+        if lexer.bytes[at..].starts_with(b"for")
+            && matches!(lexer.byte(at + 3), Some(b' ' | b'\t' | b'\n' | b'\r'))
+        {
             frame.comprehension = true;
             return;
         }

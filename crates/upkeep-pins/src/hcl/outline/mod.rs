@@ -281,6 +281,7 @@ impl Lexer<'_> {
     }
 
     /// Skips spaces and comments, and newlines too when `newlines`.
+    #[inline]
     fn skip_blank(&self, mut at: usize, newlines: bool) -> Option<usize> {
         loop {
             match self.byte(at) {
