@@ -22,8 +22,11 @@ pub(super) struct FileLiterals<'a> {
     lines: Option<LineIndex<'a>>,
     /// For each version searched: its whole-token occurrences outside pin tokens and
     /// references, with the literal holding each. Pins often share a version.
-    hits: HashMap<String, Vec<(Range<usize>, Range<usize>)>>,
+    hits: HashMap<String, Vec<Hit>>,
 }
+
+/// An occurrence of a version outside pin tokens: its bytes, and the literal holding them.
+type Hit = (Range<usize>, Range<usize>);
 
 impl<'a> FileLiterals<'a> {
     /// The file `file` with text `text`, HCL or (`hcl` false) YAML, whose pin tokens and
@@ -90,7 +93,7 @@ impl<'a> FileLiterals<'a> {
 
     /// The whole-token occurrences of `version` outside pin tokens and references, each with
     /// the literal holding it.
-    fn hits_of(&mut self, version: &str) -> Vec<(Range<usize>, Range<usize>)> {
+    fn hits_of(&mut self, version: &str) -> Vec<Hit> {
         let bytes = self.text.as_bytes();
         let mut hits = Vec::new();
         for at in memchr::memmem::find_iter(bytes, version.as_bytes()) {
