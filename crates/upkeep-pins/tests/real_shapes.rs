@@ -955,3 +955,26 @@ resource "kubernetes_deployment" "lab" {
         [("${var.jupyterlab-image}".to_owned(), PinStatus::Unresolved)]
     );
 }
+
+#[test]
+fn a_tag_local_used_in_images_is_named_by_them() {
+    let main = r#"locals {
+  image_tag      = "e61269a70c071f8c41f16647f735c90bd372d6de"
+  image_registry = "public.ecr.aws"
+}
+
+output "images" {
+  value = {
+    panfactum = {
+      image = "${local.image_registry}/panfactum/panfactum:${local.image_tag}"
+    }
+  }
+}
+"#;
+    let (_dir, report) = scan_files(&[("constants/main.tf", main)]);
+    assert_eq!(
+        pins(&report),
+        ["image public.ecr.aws/panfactum/panfactum e61269a70c071f8c41f16647f735c90bd372d6de"]
+    );
+    assert_eq!(report.pins[0].status, PinStatus::Pinned);
+}

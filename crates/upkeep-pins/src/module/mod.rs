@@ -143,6 +143,16 @@ impl<'a> Pins<'a> {
         let user = (!defines)
             .then(|| self.user(index, site, found.resolved.clone(), found.canonical.clone()));
         if let Some(&existing) = token.as_ref().and_then(|t| self.by_token.get(t)) {
+            // A tag first seen alone (`image_tag = "…"` in locals) takes the name of an image
+            // that uses it.
+            let pin = &mut self.pins[existing];
+            if pin.status == PinStatus::Unnamed && found.status != PinStatus::Unnamed {
+                pin.kind = found.kind;
+                pin.name = one_line(&found.name);
+                pin.canonical = found.canonical.clone();
+                pin.status = found.status;
+                pin.digest = found.digest.clone();
+            }
             if let Some(user) = user {
                 self.join(existing, user);
             }
