@@ -92,7 +92,7 @@ fn run(root: &Path) -> Result<bool, Box<dyn std::error::Error>> {
         }
     }
     println!(
-        "round trip: {moved} name/version pair(s) moved and back byte-identical, {failed} failed, {refused} refused by set"
+        "round trip: {moved} name/version pair(s) moved and back byte-identical (escaped tokens in plain form, as set writes them), {failed} failed, {refused} refused by set"
     );
     Ok(failed == 0)
 }
