@@ -105,9 +105,9 @@ impl RepoFiles {
         utf8(self.read(rel, max_size)?, rel)
     }
 
-    /// Whether `rel` mentions `needle` (ASCII case-insensitive; `needle` in lower case), read
-    /// in pieces so that a file of any size costs little memory. A file that may not be read
-    /// mentions nothing.
+    /// Whether `rel` holds `needle` as a whole name (ASCII case-insensitive; `needle` in lower
+    /// case; not inside a longer name of letters, digits, `_` and `-`), read in pieces so
+    /// that a file of any size costs little memory. A file that may not be read holds nothing.
     pub(crate) fn mentions(&self, rel: &Path, needle: &str) -> bool {
         let Ok((mut file, _)) = self.open(rel) else {
             return false;
@@ -117,22 +117,47 @@ impl RepoFiles {
             return true;
         }
         let finder = memchr::memmem::Finder::new(needle);
-        let keep = needle.len() - 1;
+        // Kept from one piece to the next: a match that ends the piece and the byte before it.
+        let keep = needle.len() + 1;
         let mut window: Vec<u8> = Vec::with_capacity(64 * 1024 + keep);
         let mut chunk = vec![0u8; 64 * 1024];
+        // Whether bytes before the window were dropped (then the window's first byte is only
+        // context, never the start of a match).
+        let mut dropped = false;
         loop {
             let read = match file.read(&mut chunk) {
-                Ok(0) | Err(_) => return false,
                 Ok(read) => read,
+                Err(_) => return false,
             };
+            let end = read == 0;
             window.extend(chunk[..read].iter().map(u8::to_ascii_lowercase));
-            if finder.find(&window).is_some() {
+            let whole = finder.find_iter(&window).any(|at| {
+                if dropped && at == 0 {
+                    return false;
+                }
+                let after = window.get(at + needle.len()).copied();
+                if after.is_none() && !end {
+                    return false; // decided with the next piece
+                }
+                let before = at.checked_sub(1).map(|i| window[i]);
+                !before.is_some_and(name_byte) && !after.is_some_and(name_byte)
+            });
+            if whole {
                 return true;
             }
+            if end {
+                return false;
+            }
             let drop = window.len().saturating_sub(keep);
+            dropped |= drop > 0;
             window.drain(..drop);
         }
     }
+}
+
+/// Whether `byte` may be part of a name.
+fn name_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-'
 }
 
 /// The bytes of a file the operator named (a config file): no root to stay in, but files of
@@ -346,13 +371,22 @@ mod tests {
     }
 
     #[test]
-    fn mentions_finds_a_needle_across_piece_boundaries_in_any_case() {
+    fn mentions_finds_a_whole_name_across_piece_boundaries_in_any_case() {
         let root = tempfile::tempdir().unwrap();
-        let mut text = "x".repeat(64 * 1024 - 3);
-        text.push_str("VaultWarden/Server");
-        std::fs::write(root.path().join("big.tf"), &text).unwrap();
+        let write = |name: &str, middle: &str| {
+            let mut text = "x".repeat(64 * 1024 - 4);
+            text.push_str(middle);
+            std::fs::write(root.path().join(name), &text).unwrap();
+        };
+        write("big.tf", " \"VaultWarden/Server\"");
+        write("longer.tf", " VaultWarden/Server-credentials");
+        write("inside.tf", "xVaultWarden/Server");
+        write("end.tf", " VaultWarden/Server");
         let files = RepoFiles::new(root.path()).unwrap();
         assert!(files.mentions(Path::new("big.tf"), "vaultwarden/server"));
         assert!(!files.mentions(Path::new("big.tf"), "nginx"));
+        assert!(!files.mentions(Path::new("longer.tf"), "vaultwarden/server"));
+        assert!(!files.mentions(Path::new("inside.tf"), "vaultwarden/server"));
+        assert!(files.mentions(Path::new("end.tf"), "vaultwarden/server"));
     }
 }

@@ -229,10 +229,14 @@ impl EditPlan {
         };
         let report = scan_with(&self.root, &strict, &overlay).map_err(EditError::Rescan)?;
         for (file, start, new) in &self.placed {
+            // A pin's token, or a string linked to a pin, now at the new version.
             let found = report.pins.iter().any(|pin| {
-                &pin.file == file
-                    && pin.span.start == *start
-                    && pin.version.as_deref() == Some(new.as_str())
+                pin.version.as_deref() == Some(new.as_str())
+                    && ((&pin.file == file && pin.span.start == *start)
+                        || pin
+                            .linked
+                            .iter()
+                            .any(|linked| &linked.file == file && linked.span.start == *start))
             });
             if !found {
                 let text = self

@@ -1,6 +1,9 @@
-//! `.gitignore` files, read through [`RepoFiles`] like every other file: a `.gitignore` that is
-//! a link out of the repository, a fifo or `/dev/zero` is reported, not read (the `ignore`
-//! crate's own reader would follow it, block on it or read it forever).
+//! `.gitignore` and `.upkeepignore` files, read through [`RepoFiles`] like every other file: one
+//! that is a link out of the repository, a fifo or `/dev/zero` is reported, not read (the
+//! `ignore` crate's own reader would follow it, block on it or read it forever).
+//!
+//! `.upkeepignore` has `.gitignore`'s syntax and leaves files out of upkeep only; in one folder
+//! its patterns come after the `.gitignore`'s, so they win.
 //!
 //! Git's rules: the patterns of a folder's `.gitignore` apply below it, a deeper file's
 //! patterns win over a shallower one's, and `!pattern` takes a path back. Above the root being
@@ -13,8 +16,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// The name of the files read in every folder.
-const FILE_NAME: &str = ".gitignore";
+/// The names of the files read in every folder, in the order their patterns apply.
+const FILE_NAMES: [&str; 2] = [".gitignore", ".upkeepignore"];
 
 /// The ignore rules of one tree, loaded as the walk meets each folder.
 pub(crate) struct IgnoreRules {
@@ -73,22 +76,40 @@ impl IgnoreRules {
 
     /// The rules of folder `dir` (relative to the root).
     fn load(&self, dir: &Path) -> Option<Gitignore> {
-        let rel = dir.join(FILE_NAME);
-        let present = std::fs::symlink_metadata(self.files.canonical_root().join(&rel)).is_ok();
-        if !present {
-            return None;
+        folder_rules(&self.files, dir, self.max_size, |error| {
+            self.errors
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(error);
+        })
+    }
+}
+
+/// The rules of folder `dir` of `files` (relative to its root): its `.gitignore`, then its
+/// `.upkeepignore`; a file that may not be read is given to `refused`.
+fn folder_rules(
+    files: &RepoFiles,
+    dir: &Path,
+    max_size: u64,
+    mut refused: impl FnMut(ScanError),
+) -> Option<Gitignore> {
+    let mut text = Vec::new();
+    for name in FILE_NAMES {
+        let rel = dir.join(name);
+        if std::fs::symlink_metadata(files.canonical_root().join(&rel)).is_err() {
+            continue;
         }
-        match self.files.read(&rel, self.max_size) {
-            Ok(bytes) => compile(&self.files.canonical_root().join(dir), &bytes),
-            Err(error) => {
-                self.errors
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(error);
-                None
+        match files.read(&rel, max_size) {
+            Ok(bytes) => {
+                text.extend_from_slice(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes));
+                text.push(b'\n');
             }
+            Err(error) => refused(error),
         }
     }
+    (!text.is_empty())
+        .then(|| compile(&files.canonical_root().join(dir), &text))
+        .flatten()
 }
 
 /// `Some(true)` if `rules` ignore `path`, `Some(false)` if they take it back, `None` if they
@@ -122,10 +143,6 @@ fn rules_above(root: &Path, max_size: u64) -> Vec<Gitignore> {
     root.ancestors()
         .skip(1)
         .take_while(|dir| dir.starts_with(top))
-        .filter_map(|dir| {
-            let rel = dir.strip_prefix(top).ok()?.join(FILE_NAME);
-            let bytes = files.read(&rel, max_size).ok()?;
-            compile(dir, &bytes)
-        })
+        .filter_map(|dir| folder_rules(&files, dir.strip_prefix(top).ok()?, max_size, drop))
         .collect()
 }

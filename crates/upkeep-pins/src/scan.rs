@@ -6,8 +6,9 @@ use crate::hcl::{self, Flavor, SyntaxError};
 use crate::ignore_files::IgnoreRules;
 use crate::location::LineIndex;
 use crate::module::{self, SourceFile};
-use crate::pin::Pin;
+use crate::pin::{Pin, Place};
 use crate::site::{FileFacts, Precedence};
+use crate::warning::{ScanWarning, WarningKind};
 use crate::yaml;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -35,6 +36,13 @@ pub struct ScanOptions {
     /// faster and finds the same pins, but reports a syntax error only where the outline or
     /// a parsed piece meets it. `set` and edit checks always scan strictly.
     pub strict: bool,
+    /// Paths to leave out, as gitignore patterns (`vendor/`, `legacy/**`, `*.generated.tf`)
+    /// relative to [`ScanOptions::exclude_base`], on top of the `.upkeepignore` files of the
+    /// tree.
+    pub exclude: Vec<String>,
+    /// The folder `exclude` patterns are relative to (the config file's); the scanned root
+    /// when `None`.
+    pub exclude_base: Option<PathBuf>,
 }
 
 impl Default for ScanOptions {
@@ -43,6 +51,8 @@ impl Default for ScanOptions {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             threads: None,
             strict: false,
+            exclude: Vec::new(),
+            exclude_base: None,
         }
     }
 }
@@ -54,11 +64,14 @@ pub struct ScanReport {
     pub pins: Vec<Pin>,
     /// Problems, sorted by file, line and column.
     pub errors: Vec<ScanError>,
+    /// What was noticed without failing the scan, sorted by file, line and column.
+    pub warnings: Vec<ScanWarning>,
 }
 
 /// Scans the tree under `root` (a directory). Paths in the report are relative to `root`.
 ///
-/// Hidden directories (`.terraform`, `.git`, …) and files ignored by `.gitignore` are skipped.
+/// Hidden directories (`.terraform`, `.git`, …), files ignored by `.gitignore` or
+/// `.upkeepignore` (same syntax) and files matching [`ScanOptions::exclude`] are skipped.
 /// Fails only when `root` itself cannot be read; problems with single files are in the report.
 pub fn scan(root: &Path, options: &ScanOptions) -> io::Result<ScanReport> {
     scan_with(root, options, &HashMap::new())
@@ -79,27 +92,39 @@ pub(crate) fn scan_with(
         ));
     }
     let files = RepoFiles::new(root)?;
-    let (entries, mut errors) = walk(&files, options.max_file_size);
-    let units = group_into_units(entries);
+    let exclude = match &options.exclude_base {
+        _ if options.exclude.is_empty() => None,
+        Some(base) => Some(exclusions(&base.canonicalize()?, &options.exclude)?),
+        None => Some(exclusions(files.canonical_root(), &options.exclude)?),
+    };
+    let (entries, mut errors) = walk(&files, options.max_file_size, exclude);
+    let units = group_into_units(without_chart_templates(entries));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.unwrap_or(0))
         .stack_size(THREAD_STACK)
         .build()
         .map_err(io::Error::other)?;
-    let results: Vec<(Vec<Pin>, Vec<ScanError>)> = pool.install(|| {
+    let results: Vec<UnitReport> = pool.install(|| {
         units
             .par_iter()
             .map(|(dir, entries)| scan_unit(&files, dir, entries, options, overlay))
             .collect()
     });
     let mut pins = Vec::new();
-    for (unit_pins, unit_errors) in results {
-        pins.extend(unit_pins);
-        errors.extend(unit_errors);
+    let mut warnings = Vec::new();
+    for unit in results {
+        pins.extend(unit.pins);
+        errors.extend(unit.errors);
+        warnings.extend(unit.warnings);
     }
     pins.sort_by_cached_key(|pin| (path_key(&pin.file), pin.line, pin.column, pin.kind));
     errors.sort_by_cached_key(|error| (path_key(&error.file), error.line, error.column));
-    Ok(ScanReport { pins, errors })
+    warnings.sort_by_cached_key(|warning| (path_key(&warning.file), warning.line, warning.column));
+    Ok(ScanReport {
+        pins,
+        errors,
+        warnings,
+    })
 }
 
 /// A key that orders paths as [`Path`]'s own comparison does (component by component), but
@@ -115,15 +140,39 @@ fn path_key(path: &Path) -> Vec<u8> {
 /// The kinds of file upkeep reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FileType {
+    /// Terraform, `.tfvars` or Terragrunt.
     Hcl(Flavor),
+    /// YAML by its name (`.yaml`, `.yml`, `.yaml.tftpl`, `.yml.tfpl`): Helm values and the like.
     Yaml,
+    /// A template of any language (`.tpl`, `.tftpl`, `.tfpl`): read as values when it is YAML
+    /// or when `templatefile()` renders it into a `helm_release`'s `values`.
+    Template,
 }
+
+/// Endings of files read as YAML.
+const YAML_ENDINGS: [&str; 6] = [
+    ".yaml",
+    ".yml",
+    ".yaml.tftpl",
+    ".yml.tftpl",
+    ".yaml.tfpl",
+    ".yml.tfpl",
+];
+
+/// Endings of templates, which may or may not be YAML.
+const TEMPLATE_ENDINGS: [&str; 3] = [".tpl", ".tftpl", ".tfpl"];
 
 impl FileType {
     /// The type of a file from its name, or `None` for files upkeep does not read.
     pub(crate) fn of(path: &Path) -> Option<FileType> {
         let name = path.file_name()?.to_str()?;
-        let flavor = if name == "terraform.tfvars" {
+        let flavor = if name == "terraform.tfvars.json" {
+            Flavor::TfvarsJson(Precedence::Tfvars)
+        } else if name.ends_with(".auto.tfvars.json") {
+            Flavor::TfvarsJson(Precedence::AutoTfvars)
+        } else if name.ends_with(".tf.json") {
+            Flavor::TerraformJson
+        } else if name == "terraform.tfvars" {
             Flavor::Tfvars(Precedence::Tfvars)
         } else if name.ends_with(".auto.tfvars") {
             Flavor::Tfvars(Precedence::AutoTfvars)
@@ -131,11 +180,10 @@ impl FileType {
             Flavor::Terraform
         } else if name.ends_with(".hcl") && name != ".terraform.lock.hcl" {
             Flavor::Terragrunt
-        } else if [".yaml", ".yml", ".tpl", ".yaml.tftpl", ".yml.tftpl"]
-            .iter()
-            .any(|ext| name.ends_with(ext))
-        {
+        } else if YAML_ENDINGS.iter().any(|ext| name.ends_with(ext)) {
             return Some(FileType::Yaml);
+        } else if TEMPLATE_ENDINGS.iter().any(|ext| name.ends_with(ext)) {
+            return Some(FileType::Template);
         } else {
             return None;
         };
@@ -146,7 +194,7 @@ impl FileType {
     pub(crate) fn parse(self, text: &str, strict: bool) -> Result<FileFacts, SyntaxError> {
         match self {
             FileType::Hcl(flavor) => hcl::parse(text, flavor, strict),
-            FileType::Yaml => yaml::parse(text),
+            FileType::Yaml | FileType::Template => yaml::parse(text),
         }
     }
 }
@@ -159,27 +207,55 @@ struct Entry {
     linked: bool,
 }
 
+/// The `exclude` patterns as a matcher of paths under `root`.
+fn exclusions(root: &Path, patterns: &[String]) -> io::Result<ignore::gitignore::Gitignore> {
+    let mut builder = ignore::gitignore::GitignoreBuilder::new(root);
+    for pattern in patterns {
+        builder.add_line(None, pattern).map_err(|error| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("exclude pattern `{pattern}`: {error}"),
+            )
+        })?;
+    }
+    builder.build().map_err(io::Error::other)
+}
+
 /// Lists the files under `root` whose names upkeep reads: regular files, links (where they
 /// lead is decided when they are read) and special files (reported when they are read).
-fn walk(files: &RepoFiles, max_size: u64) -> (Vec<Entry>, Vec<ScanError>) {
+/// Files that `.gitignore`, `.upkeepignore` or `exclude` leave out are not listed.
+fn walk(
+    files: &RepoFiles,
+    max_size: u64,
+    exclude: Option<ignore::gitignore::Gitignore>,
+) -> (Vec<Entry>, Vec<ScanError>) {
     let root = files.root().to_path_buf();
     let mut entries = Vec::new();
     let mut errors = Vec::new();
-    // `.gitignore` files are read through [`RepoFiles`], never by the walker; `.ignore` files,
-    // the global excludes file and `.git/info/exclude` are not looked for.
+    // `.gitignore` and `.upkeepignore` files are read through [`RepoFiles`], never by the
+    // walker; `.ignore` files, the global excludes file and `.git/info/exclude` are not looked for.
     let rules = Arc::new(IgnoreRules::new(files.clone(), max_size));
     let filter = Arc::clone(&rules);
     let filter_root = root.clone();
+    let canonical_root = files.canonical_root().to_path_buf();
     let walker = ignore::WalkBuilder::new(&root)
         .follow_links(false)
         .standard_filters(false)
         .hidden(true)
         .filter_entry(move |entry| {
-            entry.depth() == 0
-                || !filter.is_ignored(
-                    &relative(&filter_root, entry.path()),
-                    entry.file_type().is_some_and(|t| t.is_dir()),
-                )
+            if entry.depth() == 0 {
+                return true;
+            }
+            let rel = relative(&filter_root, entry.path());
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            let excluded = exclude.as_ref().is_some_and(|exclude| {
+                let path = canonical_root.join(&rel);
+                path.starts_with(exclude.path())
+                    && exclude
+                        .matched_path_or_any_parents(&path, is_dir)
+                        .is_ignore()
+            });
+            !excluded && !filter.is_ignored(&rel, is_dir)
         })
         .build();
     for item in walker {
@@ -245,7 +321,7 @@ fn group_into_units(entries: Vec<Entry>) -> BTreeMap<PathBuf, Vec<Entry>> {
         let dir = parent(&entry.rel);
         let unit = match entry.file_type {
             FileType::Hcl(_) => dir,
-            FileType::Yaml => dir
+            FileType::Yaml | FileType::Template => dir
                 .ancestors()
                 .find(|d| hcl_dirs.contains(*d))
                 .map_or(dir.clone(), Path::to_path_buf),
@@ -258,8 +334,38 @@ fn group_into_units(entries: Vec<Entry>) -> BTreeMap<PathBuf, Vec<Entry>> {
     units
 }
 
+/// The files minus those under a Helm chart's `templates/` folder (beside its `Chart.yaml`):
+/// they are Go templates that Helm renders, not values.
+fn without_chart_templates(entries: Vec<Entry>) -> Vec<Entry> {
+    let charts: BTreeSet<PathBuf> = entries
+        .iter()
+        .filter(|entry| {
+            entry
+                .rel
+                .file_name()
+                .is_some_and(|name| name == "Chart.yaml")
+        })
+        .map(|entry| parent(&entry.rel).join("templates"))
+        .collect();
+    if charts.is_empty() {
+        return entries;
+    }
+    entries
+        .into_iter()
+        .filter(|entry| !entry.rel.ancestors().any(|dir| charts.contains(dir)))
+        .collect()
+}
+
 fn parent(path: &Path) -> PathBuf {
     path.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// What one unit contributes to the report.
+#[derive(Default)]
+struct UnitReport {
+    pins: Vec<Pin>,
+    errors: Vec<ScanError>,
+    warnings: Vec<ScanWarning>,
 }
 
 /// Reads, parses and resolves the files of one unit.
@@ -269,10 +375,28 @@ fn scan_unit(
     entries: &[Entry],
     options: &ScanOptions,
     overlay: &HashMap<PathBuf, String>,
-) -> (Vec<Pin>, Vec<ScanError>) {
+) -> UnitReport {
     let mut sources = Vec::with_capacity(entries.len());
     let mut errors = Vec::new();
-    for entry in entries {
+    let mut warnings = Vec::new();
+    // Terraform first: its `templatefile()` calls say which templates are values files.
+    let (hcl, values): (Vec<&Entry>, Vec<&Entry>) = entries
+        .iter()
+        .partition(|entry| matches!(entry.file_type, FileType::Hcl(_)));
+    let mut values_templates: Option<BTreeSet<PathBuf>> = None;
+    for entry in hcl.into_iter().chain(values) {
+        if matches!(entry.file_type, FileType::Yaml | FileType::Template)
+            && values_templates.is_none()
+        {
+            values_templates = Some(
+                sources
+                    .iter()
+                    .flat_map(|file: &SourceFile| &file.facts.templates)
+                    .filter(|call| call.values)
+                    .map(|call| module::normalize(&dir.join(&call.path)))
+                    .collect(),
+            );
+        }
         let overlaid = (!overlay.is_empty())
             .then(|| files.walked_target(&entry.rel, entry.linked).ok())
             .flatten()
@@ -288,15 +412,94 @@ fn scan_unit(
             },
         };
         match entry.file_type.parse(&text, options.strict) {
-            Ok(facts) => sources.push(SourceFile {
-                rel: entry.rel.clone(),
-                text,
-                facts,
-            }),
-            Err(error) => errors.push(syntax_error(&entry.rel, &text, &error)),
+            Ok(facts) => {
+                warnings.extend(duplicate_warnings(&entry.rel, &text, &facts));
+                sources.push(SourceFile {
+                    rel: entry.rel.clone(),
+                    text,
+                    facts,
+                });
+            }
+            Err(error) => match entry.file_type {
+                FileType::Hcl(_) => errors.push(syntax_error(&entry.rel, &text, &error)),
+                FileType::Yaml => match unexpected_content(&text) {
+                    Some(what) => warnings.push(ScanWarning {
+                        file: entry.rel.clone(),
+                        line: 1,
+                        column: 1,
+                        kind: WarningKind::UnexpectedContent,
+                        message: format!("{what}, not YAML; left out of the scan"),
+                        related: None,
+                    }),
+                    None => errors.push(syntax_error(&entry.rel, &text, &error)),
+                },
+                // A template that is not YAML is a script, a JSON or a config of some other
+                // language, unless Terraform renders it into a chart's values.
+                FileType::Template => {
+                    if values_templates
+                        .as_ref()
+                        .is_some_and(|values| values.contains(&entry.rel))
+                    {
+                        errors.push(syntax_error(&entry.rel, &text, &error));
+                    }
+                }
+            },
         }
     }
-    (module::resolve(dir, &sources), errors)
+    UnitReport {
+        pins: module::resolve(dir, &sources),
+        errors,
+        warnings,
+    }
+}
+
+/// What a `.yaml`/`.yml` file that does not parse holds instead of YAML, when it can be
+/// told: a Go template, a shell-style template, Prometheus text. `None` for broken YAML.
+fn unexpected_content(text: &str) -> Option<&'static str> {
+    if text.contains("{{") && text.contains("}}") {
+        return Some("a Go template (`{{ … }}`)");
+    }
+    if text
+        .lines()
+        .any(|line| line.starts_with("# HELP ") || line.starts_with("# TYPE "))
+    {
+        return Some("Prometheus metrics text");
+    }
+    let variable = text.as_bytes().windows(2).any(|pair| {
+        pair[0] == b'$' && (pair[1] == b'{' || pair[1] == b'(' || pair[1].is_ascii_uppercase())
+    });
+    (variable || text.contains("%{")).then_some("a template (`${…}`)")
+}
+
+/// A warning for each object entry that a later one with the same key overrides.
+fn duplicate_warnings(rel: &Path, text: &str, facts: &FileFacts) -> Vec<ScanWarning> {
+    if facts.duplicates.is_empty() {
+        return Vec::new();
+    }
+    let lines = LineIndex::new(text);
+    facts
+        .duplicates
+        .iter()
+        .map(|duplicate| {
+            let (line, column) = lines.line_col(duplicate.ignored.start);
+            let (winner_line, winner_column) = lines.line_col(duplicate.winner.start);
+            let key = &text[duplicate.ignored.clone()];
+            ScanWarning {
+                file: rel.to_path_buf(),
+                line,
+                column,
+                kind: WarningKind::DuplicateKey,
+                message: format!(
+                    "key {key} is set again on line {winner_line}; Terraform keeps that value and ignores this one"
+                ),
+                related: Some(Place {
+                    file: rel.to_path_buf(),
+                    line: winner_line,
+                    column: winner_column,
+                }),
+            }
+        })
+        .collect()
 }
 
 /// Turns a parser's error into a located [`ScanError`].

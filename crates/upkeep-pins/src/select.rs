@@ -37,9 +37,9 @@ pub struct SetPlan {
 }
 
 impl SetPlan {
-    /// The edits that carry out the plan.
+    /// The edits that carry out the plan: each pin's token and its linked strings.
     pub fn edits(&self) -> Vec<Edit> {
-        self.changes.iter().map(Change::edit).collect()
+        self.changes.iter().flat_map(Change::edits).collect()
     }
 }
 
@@ -56,7 +56,7 @@ pub struct Change {
 }
 
 impl Change {
-    /// The edit for this change.
+    /// The edit of the pin's token.
     pub fn edit(&self) -> Edit {
         Edit {
             file: self.pin.file.clone(),
@@ -64,6 +64,19 @@ impl Change {
             old: self.pin.version.clone().unwrap_or_default(),
             new: self.new.clone(),
         }
+    }
+
+    /// The edits of the pin's token and of its linked strings (see [`Pin::linked`]).
+    pub fn edits(&self) -> Vec<Edit> {
+        let old = self.pin.version.clone().unwrap_or_default();
+        std::iter::once(self.edit())
+            .chain(self.pin.linked.iter().map(|linked| Edit {
+                file: linked.file.clone(),
+                span: linked.span.clone(),
+                old: old.clone(),
+                new: self.new.clone(),
+            }))
+            .collect()
     }
 }
 
@@ -114,7 +127,11 @@ pub fn plan_set(
     let matched: Vec<&Pin> = report
         .pins
         .iter()
-        .filter(|pin| request.kind.is_none_or(|kind| pin.kind == kind) && query.matches(pin))
+        .filter(|pin| {
+            request.kind.is_none_or(|kind| pin.kind == kind)
+                && pin.status != PinStatus::Unnamed
+                && query.matches(pin)
+        })
         .collect();
     let kinds: BTreeSet<&'static str> = matched.iter().map(|pin| family(pin.kind)).collect();
     if kinds.len() > 1 {

@@ -63,6 +63,12 @@ pub struct Config {
     pub woodpecker: WoodpeckerConfig,
     /// Checks after a deploy.
     pub verify: VerifyConfig,
+    /// Paths no command reads: gitignore patterns relative to the config file's folder
+    /// (`vendor/`, `legacy/**`), as in a `.upkeepignore` file.
+    pub exclude: Vec<String>,
+    /// The folder of the config file read, which `exclude` patterns are relative to.
+    #[serde(skip)]
+    pub dir: Option<PathBuf>,
 }
 
 /// `woodpecker:` settings; the token comes from `WOODPECKER_TOKEN` only.
@@ -327,7 +333,8 @@ impl Config {
         let Some(path) = path else {
             return Ok((Config::default(), None));
         };
-        let config = Config::read(&path, found)?;
+        let mut config = Config::read(&path, found)?;
+        config.dir = path.parent().map(Path::to_path_buf);
         Ok((config, Some(path)))
     }
 
@@ -359,6 +366,15 @@ impl Config {
             return Ok(Config::default());
         }
         serde_saphyr::from_str(text).map_err(|error| anyhow::anyhow!("{error}"))
+    }
+
+    /// How to scan the repository: the default options with the config's `exclude` patterns.
+    pub fn scan_options(&self) -> upkeep_pins::ScanOptions {
+        upkeep_pins::ScanOptions {
+            exclude: self.exclude.clone(),
+            exclude_base: self.dir.clone(),
+            ..upkeep_pins::ScanOptions::default()
+        }
     }
 
     /// The rule set: built-in rules with the configured keywords and always-step list, then

@@ -15,7 +15,7 @@ pub fn run(args: &LintArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     let (config, _) = Config::load(config_file, start)?;
     let options = ScanOptions {
         strict: args.strict,
-        ..ScanOptions::default()
+        ..config.scan_options()
     };
     let report = scan_paths(&args.paths, &options)?;
     let base = report_base(&args.paths);

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use upkeep_pins::{Pin, ScanError, ScanOptions, ScanReport, scan};
+use upkeep_pins::{Pin, ScanError, ScanOptions, ScanReport, ScanWarning, scan};
 
 /// Scans the paths and prints the report, with the pins the config skips marked.
 pub fn run(args: &ScanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -17,7 +17,7 @@ pub fn run(args: &ScanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     let options = ScanOptions {
         max_file_size: args.max_file_size,
         strict: args.strict,
-        ..ScanOptions::default()
+        ..config.scan_options()
     };
     let report = scan_paths(&args.paths, &options)?;
     let skipped: Vec<Option<String>> = report
@@ -34,13 +34,17 @@ pub fn run(args: &ScanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
                 .map(|(pin, skipped)| PinOutput { pin, skipped })
                 .collect(),
             errors: &report.errors,
+            warnings: &report.warnings,
         })?,
         Format::Human => output::print(&output::table::render(&report, &skipped))?,
     }
-    Ok(if report.errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+    // A warning (a repeated key, a file that is not what its name says) fails only a strict
+    // scan.
+    let failed = !report.errors.is_empty() || (args.strict && !report.warnings.is_empty());
+    Ok(if failed {
         ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 
@@ -81,6 +85,7 @@ pub(crate) fn scan_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
 struct ScanOutput<'a> {
     pins: Vec<PinOutput<'a>>,
     errors: &'a [ScanError],
+    warnings: &'a [ScanWarning],
 }
 
 #[derive(Serialize)]
@@ -116,12 +121,14 @@ pub(crate) fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> anyhow::Re
                 .pins
                 .retain(|pin| &pin.file == file || pin.users.iter().any(|user| &user.file == file));
             report.errors.retain(|error| &error.file == file);
+            report.warnings.retain(|warning| &warning.file == file);
         }
         if !single_dir && root != Path::new(".") {
             rebase(&mut report, &root);
         }
         merged.pins.extend(report.pins);
         merged.errors.extend(report.errors);
+        merged.warnings.extend(report.warnings);
     }
     if paths.len() > 1 {
         // Each report is sorted; several may overlap (a folder and a file in it).
@@ -135,6 +142,10 @@ pub(crate) fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> anyhow::Re
             .errors
             .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         merged.errors.dedup();
+        merged
+            .warnings
+            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        merged.warnings.dedup();
     }
     Ok(merged)
 }
@@ -152,5 +163,11 @@ fn rebase(report: &mut ScanReport, root: &Path) {
     }
     for error in &mut report.errors {
         error.file = root.join(&error.file);
+    }
+    for warning in &mut report.warnings {
+        warning.file = root.join(&warning.file);
+        if let Some(place) = &mut warning.related {
+            place.file = root.join(&place.file);
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! `upkeep set`: move every pin of a name to a version.
 
 use crate::args::{Format, SetArgs};
+use crate::config::Config;
 use crate::output;
 use anyhow::Context;
 use serde::Serialize;
@@ -12,14 +13,15 @@ use upkeep_pins::{
 };
 
 /// Plans the move, prints it, and writes it unless `--dry-run`.
-pub fn run(args: &SetArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &SetArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
     if !args.dry_run {
         recover_tree(&args.path)?;
     }
+    let (config, _) = Config::load(config_file, &args.path)?;
     // A file that does not parse anywhere must stop the edit, so `set` always scans strictly.
     let strict = ScanOptions {
         strict: true,
-        ..ScanOptions::default()
+        ..config.scan_options()
     };
     let report = scan(&args.path, &strict)
         .with_context(|| format!("cannot scan {}", args.path.display()))?;
@@ -127,6 +129,10 @@ fn human(args: &SetArgs, plan: &SetPlan, edits: &EditPlan, written: bool) -> Str
         for other in &change.also_moves {
             let _ = writeln!(out, "    also moves: {other}");
         }
+        for linked in &pin.linked {
+            let (file, line, column) = (linked.file.display(), linked.line, linked.column);
+            let _ = writeln!(out, "    linked: {file}:{line}:{column}: {}", linked.text);
+        }
         if pin.ignored_by_terraform {
             out.push_str(
                 "    warning: lifecycle.ignore_changes covers it; Terraform will not roll it out\n",
@@ -182,6 +188,8 @@ struct ChangeOutput {
     new: String,
     via: Option<String>,
     also_moves: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    linked: Vec<upkeep_pins::Linked>,
 }
 
 #[derive(Serialize)]
@@ -220,6 +228,7 @@ impl SetOutput {
                     new: change.new.clone(),
                     via: change.pin.via.clone(),
                     also_moves: change.also_moves.clone(),
+                    linked: change.pin.linked.clone(),
                 })
                 .collect(),
             unchanged: plan.unchanged.iter().map(at).collect(),

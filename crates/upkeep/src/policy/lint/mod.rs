@@ -6,7 +6,9 @@ pub mod render;
 use crate::config::{LintConfig, Severity};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use upkeep_pins::{DEFAULT_MAX_FILE_SIZE, Pin, PinKind, PinStatus, RepoFiles, ScanReport};
+use upkeep_pins::{
+    DEFAULT_MAX_FILE_SIZE, Pin, PinKind, PinStatus, RepoFiles, ScanReport, WarningKind,
+};
 
 /// Tags that name a moving target rather than a release.
 const MUTABLE_TAGS: [&str; 12] = [
@@ -28,7 +30,7 @@ pub struct Rule {
 }
 
 /// Every rule, in report order.
-pub const RULES: [Rule; 8] = [
+pub const RULES: [Rule; 9] = [
     Rule {
         id: "parse-error",
         severity: Severity::Error,
@@ -77,6 +79,12 @@ pub const RULES: [Rule; 8] = [
         summary: "A version comes from an expression upkeep cannot evaluate, so it cannot be checked or bumped.",
         help: "Put the version in a variable default, a local or a literal.",
     },
+    Rule {
+        id: "duplicate-key",
+        severity: Severity::Error,
+        summary: "An object sets the same key twice; Terraform keeps the last value and silently ignores the first.",
+        help: "Delete the entry that is ignored, or merge the two values into one entry.",
+    },
 ];
 
 /// The rule with this id.
@@ -119,6 +127,18 @@ pub fn check(report: &ScanReport, config: &LintConfig, sources: &mut Sources) ->
             1,
             error.message.clone(),
         ));
+    }
+    for warning in &report.warnings {
+        if warning.kind == WarningKind::DuplicateKey {
+            findings.push(finding(
+                "duplicate-key",
+                &warning.file,
+                warning.line,
+                warning.column,
+                1,
+                warning.message.clone(),
+            ));
+        }
     }
     for pin in &report.pins {
         findings.extend(pin_findings(pin));
