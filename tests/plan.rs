@@ -318,3 +318,33 @@ async fn nothing_to_plan_exits_1_and_a_bad_version_exits_2() {
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("not a version"), "{}", bad.stderr);
 }
+
+#[test]
+fn plan_offline_prints_its_error_once() {
+    // A port nothing listens on: the connection is refused at once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", closed.local_addr().expect("address"));
+    drop(closed);
+    let (_keep, cache) = cache();
+    let output = upkeep(&fixtures())
+        .args(["plan", "ghcr.io/immich-app/immich-server", "v2.8.1"])
+        .env("GITHUB_API_URL", &url)
+        .env("XDG_CACHE_HOME", &cache)
+        .env_remove("RUST_LOG")
+        .env_remove("UPKEEP_CONFIG")
+        .output()
+        .expect("run plan");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).expect("utf-8");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one error, said once:\n{stderr}");
+    assert!(
+        lines[0].starts_with("upkeep: error: ") && lines[0].contains(&url),
+        "{stderr}"
+    );
+    assert_eq!(
+        lines[0].matches("refused").count(),
+        1,
+        "the cause once, not repeated by each layer: {stderr}"
+    );
+}

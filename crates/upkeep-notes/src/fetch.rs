@@ -39,7 +39,14 @@ pub async fn fetch_notes(
             releases,
         }));
     }
-    let Some(file) = github.changelog(repo, &CHANGELOG_PATHS).await? else {
+    let mut found = None;
+    for path in CHANGELOG_PATHS {
+        found = github.file(repo, path).await?;
+        if found.is_some() {
+            break;
+        }
+    }
+    let Some(file) = found else {
         return Ok(None);
     };
     let releases = split_changelog(&file.text, Some(&file.url));

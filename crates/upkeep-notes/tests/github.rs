@@ -23,6 +23,7 @@ fn client(server: &MockServer, cache: Option<PathBuf>) -> GitHub {
         token: None,
         cache_dir: cache,
         max_wait: Duration::from_secs(3),
+        virtual_time: true,
     })
     .expect("client")
 }
@@ -253,16 +254,17 @@ async fn a_rate_limit_that_resets_soon_is_waited_out() {
         .mount(&server)
         .await;
     let github = client(&server, None);
-    let started = std::time::Instant::now();
     let releases = github
         .releases(&repo("dani-garcia/vaultwarden"))
         .await
         .unwrap();
     assert_eq!(releases.len(), 3);
-    assert!(
-        started.elapsed() >= Duration::from_secs(1),
+    assert_eq!(
+        github.waited(),
+        Duration::from_secs(1),
         "waited for retry-after"
     );
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -313,6 +315,7 @@ async fn the_token_is_sent_to_the_api_and_shown_nowhere() {
         token: Some(secret.to_owned()),
         cache_dir: None,
         max_wait: Duration::from_secs(1),
+        virtual_time: true,
     };
     let github = GitHub::new(&options).unwrap();
     let error = github.releases(&repo("a/b")).await.unwrap_err();
@@ -340,6 +343,26 @@ async fn pagination_links_to_another_host_are_not_followed() {
             "link",
             "<https://attacker.example/steal?page=2>; rel=\"next\"",
         ))
+        .mount(&server)
+        .await;
+    let error = client(&server, None)
+        .releases(&repo("a/b"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, FetchError::ForeignLink { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn pagination_links_to_another_port_of_the_same_host_are_not_followed() {
+    // `http://127.0.0.1:4321` is a prefix of `http://127.0.0.1:43210`: a prefix test would
+    // send the token to whatever listens there.
+    let server = MockServer::start().await;
+    let elsewhere = format!("{}0/repos/a/b/releases?page=2", server.uri());
+    Mock::given(method("GET"))
+        .respond_with(
+            json("[]".to_owned())
+                .insert_header("link", format!("<{elsewhere}>; rel=\"next\"").as_str()),
+        )
         .mount(&server)
         .await;
     let error = client(&server, None)

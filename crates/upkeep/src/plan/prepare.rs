@@ -203,6 +203,8 @@ fn github_client(request: &Request<'_>, config: &Config) -> anyhow::Result<GitHu
         token,
         cache_dir,
         max_wait: Duration::from_secs(request.max_wait),
+        virtual_time: std::env::var_os("UPKEEP_VIRTUAL_CLOCK")
+            .is_some_and(|value| !value.is_empty() && value != "0"),
     })?;
     let bar = ProgressBar::hidden();
     Ok(github.with_progress(Box::new(move |page, pages| {
