@@ -23,7 +23,7 @@ mod tags;
 
 pub use assess::{Decision, Risk, decide};
 pub use cache::{Cache, CachedResponse};
-pub use changelog::split_changelog;
+pub use changelog::{Order, order_of, split_changelog};
 pub use crossref::{BreakingLine, CrossReference, breaking_lines, cross_reference};
 pub use fetch::{CHANGELOG_PATHS, Notes, fetch_notes, own_releases};
 pub use github::{
