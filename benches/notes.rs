@@ -78,7 +78,7 @@ fn bench_rules(c: &mut Criterion) {
                 new: &new,
                 releases: black_box(&releases),
             });
-            let decision = decide(&evaluation, &releases, &old, &new, true);
+            let decision = decide(&evaluation, &releases, &old, &new, None);
             let lines = breaking_lines(&releases, &evaluation);
             (decision, lines)
         })

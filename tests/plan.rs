@@ -19,6 +19,70 @@ fn not_found() -> ResponseTemplate {
     ResponseTemplate::new(404).set_body_string(r#"{"message":"Not Found","status":"404"}"#)
 }
 
+/// Serves the contents API listing of `folder` (`""` for the root) of `repo` in GitHub's
+/// shape; `entries` are `(name, type)`.
+async fn serve_listing(server: &MockServer, repo: &str, folder: &str, entries: &[(&str, &str)]) {
+    let listing: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|(name, kind)| {
+            let path = if folder.is_empty() {
+                (*name).to_owned()
+            } else {
+                format!("{folder}/{name}")
+            };
+            serde_json::json!({
+                "name": name,
+                "path": path,
+                "sha": "9b0e2f4c1d3a5e7f9b1c3d5e7f9a1b3c5d7e9f1a",
+                "size": if *kind == "file" { 48017 } else { 0 },
+                "url": format!("{}/repos/{repo}/contents/{path}?ref=main", server.uri()),
+                "html_url": format!("https://github.com/{repo}/blob/main/{path}"),
+                "download_url": if *kind == "file" {
+                    serde_json::Value::String(format!("https://raw.githubusercontent.com/{repo}/main/{path}"))
+                } else {
+                    serde_json::Value::Null
+                },
+                "type": kind,
+            })
+        })
+        .collect();
+    let at = if folder.is_empty() {
+        format!("/repos/{repo}/contents")
+    } else {
+        format!("/repos/{repo}/contents/{folder}")
+    };
+    Mock::given(method("GET"))
+        .and(path(at))
+        .respond_with(json(serde_json::to_string(&listing).expect("JSON")))
+        .mount(server)
+        .await;
+}
+
+/// Serves a repository (found) with these releases.
+async fn serve_repo(server: &MockServer, repo: &str, releases: serde_json::Value) {
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{repo}")))
+        .respond_with(json(format!(
+            r#"{{"full_name":"{repo}","default_branch":"main"}}"#
+        )))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{repo}/releases")))
+        .respond_with(json(releases.to_string()))
+        .mount(server)
+        .await;
+}
+
+/// Serves a file of `repo` raw.
+async fn serve_file(server: &MockServer, repo: &str, file: &str, text: &str) {
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{repo}/contents/{file}")))
+        .respond_with(ResponseTemplate::new(200).set_body_string(text))
+        .mount(server)
+        .await;
+}
+
 /// A GitHub API with the immich, vaultwarden and configmap-reload repositories.
 async fn github() -> MockServer {
     let server = MockServer::start().await;
@@ -71,6 +135,17 @@ async fn github() -> MockServer {
         .respond_with(json("[]".to_owned()))
         .mount(&server)
         .await;
+    serve_listing(
+        &server,
+        "jimmidyson/configmap-reload",
+        "",
+        &[
+            ("CHANGELOG.md", "file"),
+            ("Dockerfile", "file"),
+            ("internal", "dir"),
+        ],
+    )
+    .await;
     Mock::given(method("GET"))
         .and(path(
             "/repos/jimmidyson/configmap-reload/contents/CHANGELOG.md",
@@ -347,4 +422,182 @@ fn plan_offline_prints_its_error_once() {
         1,
         "the cause once, not repeated by each layer: {stderr}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_reads_a_changelog_in_docs_with_a_word_before_each_version() {
+    let server = github().await;
+    let repo = "paperless-ngx/paperless-ngx";
+    serve_repo(&server, repo, serde_json::json!([])).await;
+    serve_listing(
+        &server,
+        repo,
+        "",
+        &[("README.md", "file"), ("docs", "dir"), ("src", "dir")],
+    )
+    .await;
+    serve_listing(
+        &server,
+        repo,
+        "docs",
+        &[("changelog.md", "file"), ("setup.md", "file")],
+    )
+    .await;
+    serve_file(
+        &server,
+        repo,
+        "docs/changelog.md",
+        "# Changelog\n\n## paperless-ngx 2.15.0\n\n### Breaking Changes\n\n- `PAPERLESS_CONSUMER_POLLING` is renamed to `PAPERLESS_CONSUMER_POLLING_INTERVAL`\n\n### Features\n\n- Feature: workflow triggers on schedule\n\n## paperless-ngx 2.14.8\n\n### Bug Fixes\n\n- Fix: mail rule ordering\n\n## paperless-ngx 2.14.7\n\n- Fix: thumbnails of encrypted PDFs\n",
+    )
+    .await;
+    let (_keep, cache) = cache();
+    let run = plan(
+        &server,
+        &cache,
+        &[
+            "ghcr.io/paperless-ngx/paperless-ngx",
+            "2.15.0",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(report["notes_origin"], "docs/changelog.md");
+    assert_eq!(report["releases"], serde_json::json!(["2.14.8", "2.15.0"]));
+    assert_eq!(report["risk"], "CAUTION");
+    assert_eq!(report["rules"][0]["evidence"][0]["release"], "2.15.0");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_reads_the_changelog_where_releases_point_to_it() {
+    let server = github().await;
+    let repo = "open-webui/open-webui";
+    let release = |tag: &str, body: &str| {
+        serde_json::json!({"tag_name": tag, "name": tag, "draft": false, "prerelease": false, "body": body,
+            "html_url": format!("https://github.com/open-webui/open-webui/releases/tag/{tag}")})
+    };
+    serve_repo(
+        &server,
+        repo,
+        serde_json::json!([
+            release("v0.5.8", "See the [CHANGELOG](https://github.com/open-webui/open-webui/blob/main/CHANGELOG.md) for the full list of changes."),
+            release("v0.5.7", "See the [CHANGELOG](https://github.com/open-webui/open-webui/blob/main/CHANGELOG.md) for the full list of changes."),
+        ]),
+    )
+    .await;
+    serve_listing(
+        &server,
+        repo,
+        "",
+        &[("CHANGELOG.md", "file"), ("backend", "dir")],
+    )
+    .await;
+    serve_file(
+        &server,
+        repo,
+        "CHANGELOG.md",
+        "# Changelog\n\n## [0.5.8] - 2025-01-20\n\n### Changed\n\n- The `ENABLE_OLLAMA_API` setting is deprecated; set `OLLAMA_BASE_URLS` instead.\n\n## [0.5.7] - 2025-01-18\n\n### Fixed\n\n- Chat export keeps code blocks.\n",
+    )
+    .await;
+    let (_keep, cache) = cache();
+    let run = plan(
+        &server,
+        &cache,
+        &[
+            "ghcr.io/open-webui/open-webui",
+            "v0.5.8",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(report["notes_origin"], "releases + CHANGELOG.md (v0.5.8)");
+    assert_eq!(
+        report["risk"], "CAUTION",
+        "the deprecation is in the changelog, not the release"
+    );
+    assert_eq!(report["reason"], "breaking-keyword");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_says_a_notes_file_was_read_but_no_version_heading_was_recognised() {
+    let server = github().await;
+    let repo = "gitea/gitea";
+    serve_repo(&server, repo, serde_json::json!([])).await;
+    serve_listing(
+        &server,
+        repo,
+        "",
+        &[("CHANGELOG.md", "file"), ("cmd", "dir")],
+    )
+    .await;
+    serve_file(
+        &server,
+        repo,
+        "CHANGELOG.md",
+        "# Changelog\n\nThis file moved: the changes of each release are published on the blog.\n",
+    )
+    .await;
+    let (_keep, cache) = cache();
+    let run = plan(
+        &server,
+        &cache,
+        &["gitea/gitea", "1.22.7", "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let said = "notes file read but no version headings recognised (CHANGELOG.md) in gitea/gitea";
+    assert_eq!(report["risk"], "UNKNOWN");
+    assert_eq!(report["reason"], said);
+    assert_eq!(report["notes_missing"], said);
+    let message = report["commit_message"].as_str().expect("message");
+    assert!(
+        message.contains(&format!("Changelog summary: {said}")),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("Risk: UNKNOWN ({said})")),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_finds_a_changelog_named_and_placed_as_real_projects_do() {
+    let server = github().await;
+    let repo = "ekofr/pihole-exporter";
+    serve_repo(&server, repo, serde_json::json!([])).await;
+    serve_listing(
+        &server,
+        repo,
+        "",
+        &[("README.md", "file"), ("main.go", "file"), ("misc", "dir")],
+    )
+    .await;
+    serve_listing(
+        &server,
+        repo,
+        "misc",
+        &[("CHANGELOG", "file"), ("grafana.json", "file")],
+    )
+    .await;
+    serve_file(
+        &server,
+        repo,
+        "misc/CHANGELOG",
+        "v1.0.2 (2025-02-10)\n===================\n\n* Export the number of blocked domains per client\n\nv1.0.1 (2024-11-02)\n===================\n\n* Fix the TLS verification flag\n",
+    )
+    .await;
+    let (_keep, cache) = cache();
+    let run = plan(
+        &server,
+        &cache,
+        &["ekofr/pihole-exporter", "v1.0.2", "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(report["notes_origin"], "misc/CHANGELOG");
+    assert_eq!(report["releases"], serde_json::json!(["v1.0.2"]));
+    assert_eq!(report["risk"], "SAFE");
 }

@@ -3,7 +3,8 @@
 //! - [`candidates`] and [`resolve`] find the GitHub repository of an image, chart, provider
 //!   or module (config overrides first, then registry naming conventions);
 //! - [`GitHub`] fetches politely: paginated, rate-limit aware, cached with ETags; and
-//!   [`fetch_notes`] reads the releases, or splits the changelog file when there are none;
+//!   [`fetch_notes`] reads the releases, and the changelog file (found by listing the
+//!   repository, split by [`split_changelog`]) where releases are missing or say little;
 //! - [`crossed`] picks the releases an upgrade crosses, by version order;
 //! - a [`RuleSet`] says which rules fire, each with its evidence, and [`decide`] turns that
 //!   into SAFE / CAUTION / UNKNOWN and a step plan;
@@ -14,6 +15,7 @@ mod assess;
 mod cache;
 mod changelog;
 mod crossref;
+mod discover;
 mod fetch;
 mod github;
 mod release;
@@ -25,11 +27,13 @@ pub use assess::{Decision, Risk, decide};
 pub use cache::{Cache, CachedResponse};
 pub use changelog::{Order, order_of, split_changelog};
 pub use crossref::{BreakingLine, CrossReference, breaking_lines, cross_reference};
-pub use fetch::{CHANGELOG_PATHS, Notes, fetch_notes, own_releases};
+pub use discover::{CHANGELOG_FOLDERS, changelog_files, changelog_folders, changelog_rank};
+pub use fetch::{FileRead, Notes, fetch_notes, own_releases};
 pub use github::{
-    DEFAULT_API_URL, FetchError, GitHub, GitHubOptions, GitHubRelease, Progress, RepoFile, RepoId,
+    ContentEntry, DEFAULT_API_URL, FetchError, GitHub, GitHubOptions, GitHubRelease, Progress,
+    RepoFile, RepoId,
 };
-pub use release::{Release, crossed};
+pub use release::{Release, crossed, says_little};
 pub use rules::{
     Condition, DEFAULT_KEYWORDS, Evaluation, Evidence, Finding, Highlight, Rule, RuleError,
     RuleSet, RuleSpec, Upgrade, Verdict, glob_matches,

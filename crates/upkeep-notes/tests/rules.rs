@@ -216,7 +216,7 @@ fn config_rules_fire_for_their_images_only() {
     let other = evaluate(&rules, &["x/app"], "2.7.4", "2.8.0", &releases);
     assert_eq!(fired(&other), ["postgres-major"]);
     // A note decides nothing.
-    let decision = decide(&other, &releases, &v("2.7.4"), &v("2.8.0"), true);
+    let decision = decide(&other, &releases, &v("2.7.4"), &v("2.8.0"), None);
     assert_eq!(decision.risk, Risk::Safe);
 }
 
@@ -233,11 +233,24 @@ fn risk_is_unknown_without_notes_unless_the_versions_decide() {
     let rules = RuleSet::builtin(&[], &[]);
     let minor = evaluate(&rules, &["x/app"], "1.2.0", "1.3.0", &[]);
     assert_eq!(
-        decide(&minor, &[], &v("1.2.0"), &v("1.3.0"), false).risk,
+        decide(
+            &minor,
+            &[],
+            &v("1.2.0"),
+            &v("1.3.0"),
+            Some("no release notes found")
+        )
+        .risk,
         Risk::Unknown
     );
     let major = evaluate(&rules, &["x/app"], "1.2.0", "2.0.0", &[]);
-    let decision = decide(&major, &[], &v("1.2.0"), &v("2.0.0"), false);
+    let decision = decide(
+        &major,
+        &[],
+        &v("1.2.0"),
+        &v("2.0.0"),
+        Some("no release notes found"),
+    );
     assert_eq!(
         (decision.risk, decision.reason.as_str()),
         (Risk::Caution, "major-bump")
@@ -260,7 +273,7 @@ fn caution_steps_through_breaking_releases_and_the_end_of_each_major_line() {
     let (old, new) = (v("1.3.0"), v("3.1.0"));
     let releases = crossed(&all, &old, &new);
     let evaluation = evaluate(&rules, &["x/app"], "1.3.0", "3.1.0", &releases);
-    let decision = decide(&evaluation, &releases, &old, &new, true);
+    let decision = decide(&evaluation, &releases, &old, &new, None);
     assert_eq!(decision.risk, Risk::Caution);
     assert_eq!(decision.steps, ["1.5.2", "2.1.0", "2.3.1", "3.1.0"]);
     // SAFE jumps directly.
@@ -268,7 +281,7 @@ fn caution_steps_through_breaking_releases_and_the_end_of_each_major_line() {
     let quiet = crossed(&all, &old, &new);
     let evaluation = evaluate(&rules, &["x/app"], "2.1.0", "2.3.1", &quiet);
     assert_eq!(
-        decide(&evaluation, &quiet, &old, &new, true).steps,
+        decide(&evaluation, &quiet, &old, &new, None).steps,
         ["2.3.1"]
     );
 }
@@ -285,7 +298,7 @@ fn below_one_every_minor_line_is_a_step() {
     let (old, new) = (v("0.24.3"), v("0.26.1"));
     let releases = crossed(&all, &old, &new);
     let evaluation = evaluate(&rules, &["x/app"], "0.24.3", "0.26.1", &releases);
-    let decision = decide(&evaluation, &releases, &old, &new, true);
+    let decision = decide(&evaluation, &releases, &old, &new, None);
     assert_eq!(decision.steps, ["0.24.4", "0.25.3", "0.26.1"]);
 }
 

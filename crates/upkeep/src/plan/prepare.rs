@@ -102,11 +102,19 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
     let _context = runtime.enter();
     let github = github_client(request, config)?;
     let (resolution, notes) =
-        runtime.block_on(gather(&github, &subject, &config.overrides(), &new))?;
-    let all = notes
-        .as_ref()
-        .map_or(&[][..], |notes| notes.releases.as_slice());
-    let releases = crossed(all, &old, &new);
+        runtime.block_on(gather(&github, &subject, &config.overrides(), &old, &new))?;
+    let releases = crossed(&notes.releases, &old, &new);
+    let missing = releases
+        .is_empty()
+        .then(|| match resolution.repo.as_deref() {
+            None => format!("no release notes found ({})", resolution.how),
+            Some(repo) if notes.releases.is_empty() => notes.missing(repo),
+            Some(repo) => format!(
+                "no release notes between {} and {} in {repo}",
+                old.as_str(),
+                new.as_str()
+            ),
+        });
     let names = [pins[0].canonical.clone(), pins[0].name.clone()];
     let evaluation = rules.evaluate(&Upgrade {
         names: &names,
@@ -114,7 +122,7 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         new: &new,
         releases: &releases,
     });
-    let decision = decide(&evaluation, &releases, &old, &new, !releases.is_empty());
+    let decision = decide(&evaluation, &releases, &old, &new, missing.as_deref());
     let stack_dirs: BTreeSet<PathBuf> = pins.iter().map(Pin::stack).collect();
     let files = stack_files(request.root, &stack_dirs);
     let cross_references = cross_reference(&breaking_lines(&releases, &evaluation), &files);
@@ -135,7 +143,7 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         new: new.as_str(),
         releases: &releases,
         source: resolution.repo.as_deref(),
-        no_source: &resolution.how,
+        missing: missing.as_deref(),
         highlights: &evaluation.highlights,
         decision: &decision,
         findings: &evaluation.findings,
@@ -156,7 +164,8 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         steps: decision.steps.clone(),
         source: resolution.repo.clone(),
         resolution,
-        notes_origin: notes.map(|notes| notes.origin),
+        notes_origin: notes.origin(),
+        notes_missing: missing,
         cross_references,
         pins,
         db_backup,
@@ -169,13 +178,14 @@ async fn gather(
     github: &GitHub,
     subject: &Subject,
     overrides: &Overrides,
+    old: &Version,
     new: &Version,
-) -> anyhow::Result<(Resolution, Option<Notes>)> {
+) -> anyhow::Result<(Resolution, Notes)> {
     let resolution = resolve(github, subject, overrides).await?;
     let Some(repo) = resolution.repo.as_deref().and_then(RepoId::parse) else {
-        return Ok((resolution, None));
+        return Ok((resolution, Notes::default()));
     };
-    let notes = fetch_notes(github, &repo, subject, new)
+    let notes = fetch_notes(github, &repo, subject, old, new)
         .await
         .with_context(|| format!("cannot read the release notes of {repo}"))?;
     Ok((resolution, notes))
