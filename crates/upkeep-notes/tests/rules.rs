@@ -337,3 +337,48 @@ fn identifiers_in_breaking_lines_are_looked_up_in_the_stack() {
         ]
     );
 }
+
+#[test]
+fn sections_that_say_nothing_are_not_breaking_signals() {
+    let rules = RuleSet::builtin(&[], &[]);
+    // A project that writes every Keep-a-Changelog section in every release.
+    let quiet = [
+        "### Added\n* Support for WebP thumbnails\n\n### Changed\n* *Nothing*\n\n### Deprecated\n* *Nothing*\n\n### Removed\n* *Nothing*\n\n### Fixed\n* Fix the login redirect\n\n### Security\n* *Nothing*",
+        "### Added\n- None\n\n### Removed\n- None\n\n### Fixed\n- Keep the session on refresh",
+        "## Breaking Changes\n\nN/A\n\n## Bug fixes\n\n- Retry webhooks",
+        "### Removed\n\n### Fixed\n- Correct the time zone of reminders",
+        "**Breaking changes:** none\n\n- Faster startup",
+        "### ⚠️ Breaking changes\n- _Nothing._\n### Deprecations\n- No deprecations in this release.",
+    ];
+    for notes in quiet {
+        let releases = [release("1.4.1", notes)];
+        let evaluation = evaluate(&rules, &["x/app"], "1.4.0", "1.4.1", &releases);
+        assert_eq!(fired(&evaluation), Vec::<&str>::new(), "{notes}");
+    }
+    // A section with content still fires, on its heading and its line.
+    let loud = [release(
+        "1.4.1",
+        "### Removed\n* *Nothing*\n\n### Deprecated\n* The `LEGACY_LDAP` setting; use `AUTH_LDAP_*`",
+    )];
+    let evaluation = evaluate(&rules, &["x/app"], "1.4.0", "1.4.1", &loud);
+    assert_eq!(fired(&evaluation), ["breaking-keyword", "breaking-heading"]);
+    let lines: Vec<Option<usize>> = evaluation
+        .findings
+        .iter()
+        .flat_map(|f| f.evidence.iter().map(|e| e.line))
+        .collect();
+    assert_eq!(
+        lines,
+        [Some(4), Some(4)],
+        "the Deprecated heading, not the empty Removed"
+    );
+    // A heading or bold line that is itself the news is no empty section.
+    for notes in [
+        "## The v1 API was removed",
+        "**Breaking:** the `--legacy` flag is removed",
+    ] {
+        let releases = [release("1.4.1", notes)];
+        let evaluation = evaluate(&rules, &["x/app"], "1.4.0", "1.4.1", &releases);
+        assert!(fired(&evaluation).contains(&"breaking-keyword"), "{notes}");
+    }
+}
