@@ -74,6 +74,7 @@ fn bench_rules(c: &mut Criterion) {
         b.iter(|| {
             let evaluation = rules.evaluate(&Upgrade {
                 names: &names,
+                stacks: &[],
                 old: &old,
                 new: &new,
                 releases: black_box(&releases),

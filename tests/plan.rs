@@ -182,6 +182,45 @@ fn plan(server: &MockServer, cache: &Path, args: &[&str]) -> Run {
     }
 }
 
+/// A repository of its own: `files` are `(path, text)`; the config's `registries` point every
+/// registry at the test server, so nothing leaves the machine.
+fn repo_with(server: &MockServer, config: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (file, text) in files {
+        let path = dir.path().join(file);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("folders");
+        std::fs::write(path, text).expect("write");
+    }
+    let registries = format!(
+        "registries:\n  docker.io: {{ url: \"{0}\" }}\n  ghcr.io: {{ url: \"{0}\" }}\n",
+        server.uri()
+    );
+    std::fs::write(
+        dir.path().join(".upkeep.yaml"),
+        format!("{config}{registries}"),
+    )
+    .expect("config");
+    dir
+}
+
+/// Runs `upkeep plan` in `repo` against the test server.
+fn plan_in(repo: &Path, server: &MockServer, cache: &Path, args: &[&str]) -> Run {
+    let output = upkeep(repo)
+        .arg("plan")
+        .args(args)
+        .env("GITHUB_API_URL", server.uri())
+        .env("XDG_CACHE_HOME", cache)
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("UPKEEP_CONFIG")
+        .output()
+        .expect("run plan");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).expect("utf-8"),
+        stderr: String::from_utf8(output.stderr).expect("utf-8"),
+    }
+}
+
 fn cache() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().to_owned();
@@ -599,5 +638,81 @@ async fn plan_finds_a_changelog_named_and_placed_as_real_projects_do() {
     let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
     assert_eq!(report["notes_origin"], "misc/CHANGELOG");
     assert_eq!(report["releases"], serde_json::json!(["v1.0.2"]));
+    assert_eq!(report["risk"], "SAFE");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_listed_in_version_jump_always_step_steps() {
+    // `upgrade-config.json` lists stacks, not images: `immich` is the stack's folder.
+    let server = github().await;
+    let repo = repo_with(
+        &server,
+        "version_jump_always_step: [authentik, nextcloud, immich]\n",
+        &[(
+            "stacks/immich/main.tf",
+            "resource \"kubernetes_deployment\" \"server\" {\n  spec {\n    template {\n      spec {\n        container {\n          name  = \"server\"\n          image = \"ghcr.io/immich-app/immich-server:v2.7.4\"\n        }\n      }\n    }\n  }\n}\n",
+        )],
+    );
+    let (_keep, cache) = cache();
+    let run = plan_in(
+        repo.path(),
+        &server,
+        &cache,
+        &[
+            "ghcr.io/immich-app/immich-server",
+            "v2.7.5",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(report["risk"], "CAUTION", "{}", run.stdout);
+    assert_eq!(report["reason"], "always-step");
+    assert_eq!(
+        report["rules"][0]["evidence"][0]["text"],
+        "`immich` is listed in version_jump_always_step"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chart_override_keyed_by_the_chart_repository_url_is_used() {
+    let server = github().await;
+    let charts = format!("{}/charts", server.uri());
+    serve_repo(
+        &server,
+        "goauthentik/helm",
+        serde_json::json!([
+            {"tag_name": "authentik-2025.10.2", "name": "authentik-2025.10.2", "draft": false, "prerelease": false,
+             "body": "## What's Changed\n* fix(authentik): worker probes use the new health endpoint by @dev in #402",
+             "html_url": "https://github.com/goauthentik/helm/releases/tag/authentik-2025.10.2"}
+        ]),
+    )
+    .await;
+    let repo = repo_with(
+        &server,
+        &format!("helm_chart_repo_overrides:\n  \"{charts}\": goauthentik/helm\n"),
+        &[(
+            "stacks/authentik/main.tf",
+            &format!(
+                "resource \"helm_release\" \"authentik\" {{\n  name       = \"authentik\"\n  repository = \"{charts}\"\n  chart      = \"authentik\"\n  version    = \"2025.10.1\"\n}}\n"
+            ),
+        )],
+    );
+    let (_keep, cache) = cache();
+    let run = plan_in(
+        repo.path(),
+        &server,
+        &cache,
+        &["authentik", "2025.10.2", "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(report["source"], "goauthentik/helm", "{}", run.stdout);
+    assert_eq!(
+        report["resolution"]["how"],
+        format!("override for {charts}")
+    );
+    assert_eq!(report["releases"], serde_json::json!(["2025.10.2"]));
     assert_eq!(report["risk"], "SAFE");
 }

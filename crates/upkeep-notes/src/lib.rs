@@ -38,5 +38,5 @@ pub use rules::{
     Condition, DEFAULT_KEYWORDS, Evaluation, Evidence, Finding, Highlight, Rule, RuleError,
     RuleSet, RuleSpec, Upgrade, Verdict, glob_matches,
 };
-pub use source::{Overrides, Resolution, Subject, candidates, resolve};
+pub use source::{Overrides, Resolution, Subject, candidates, chart_key_specificity, resolve};
 pub use tags::{TagVersion, pick_prefix, tag_version};

@@ -185,6 +185,9 @@ pub struct Upgrade<'a> {
     /// The names of what is upgraded, any of which a rule's `applies_to` may match
     /// (`ghcr.io/immich-app/immich-server`, `immich-app/immich-server`).
     pub names: &'a [String],
+    /// The stacks (folders) holding its pins (`immich`): `version_jump_always_step` names
+    /// stacks as well as images.
+    pub stacks: &'a [String],
     /// The version now.
     pub old: &'a Version,
     /// The version wanted.
@@ -257,7 +260,7 @@ impl RuleSet {
         let findings = self
             .rules
             .iter()
-            .filter(|rule| applies(rule, upgrade.names))
+            .filter(|rule| applies(rule, upgrade))
             .filter_map(|rule| {
                 let evidence = evidence(rule, upgrade);
                 (!evidence.is_empty()).then(|| Finding {
@@ -286,12 +289,26 @@ impl RuleSet {
     }
 }
 
-fn applies(rule: &Rule, names: &[String]) -> bool {
-    rule.applies_to.is_empty()
-        || rule
-            .applies_to
+fn applies(rule: &Rule, upgrade: &Upgrade<'_>) -> bool {
+    rule.applies_to.is_empty() || matched_entry(rule, upgrade).is_some()
+}
+
+/// The first `(pattern, name)` of the rule's list that matches the upgrade: its names, and
+/// for `always-step` (whose config entries name stacks too) its stacks.
+fn matched_entry<'a>(rule: &'a Rule, upgrade: &Upgrade<'a>) -> Option<(&'a str, &'a str)> {
+    let stacks: &[String] = if matches!(rule.condition, Condition::Always) {
+        upgrade.stacks
+    } else {
+        &[]
+    };
+    rule.applies_to.iter().find_map(|pattern| {
+        upgrade
+            .names
             .iter()
-            .any(|pattern| names.iter().any(|name| glob_matches(pattern, name)))
+            .chain(stacks)
+            .find(|name| glob_matches(pattern, name))
+            .map(|name| (pattern.as_str(), name.as_str()))
+    })
 }
 
 /// What makes `rule` fire on `upgrade`; empty when it does not.
@@ -317,7 +334,15 @@ fn evidence(rule: &Rule, upgrade: &Upgrade<'_>) -> Vec<Evidence> {
                 new.minor()
             ))
         }
-        Condition::Always => on_versions("listed in version_jump_always_step".to_owned()),
+        Condition::Always => on_versions(match matched_entry(rule, upgrade) {
+            Some((pattern, name)) if pattern == name => {
+                format!("`{name}` is listed in version_jump_always_step")
+            }
+            Some((pattern, name)) => {
+                format!("`{name}` matches `{pattern}` in version_jump_always_step")
+            }
+            None => "listed in version_jump_always_step".to_owned(),
+        }),
         Condition::Keywords(regex) => in_notes(upgrade.releases, |notes| {
             let empty = empty_statements(notes);
             regex

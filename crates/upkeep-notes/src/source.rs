@@ -52,7 +52,8 @@ impl Subject {
 pub struct Overrides {
     /// Image name (any spelling that normalizes the same) → `owner/repo`.
     pub images: BTreeMap<String, String>,
-    /// Chart name (or `repository/chart`) → `owner/repo`.
+    /// Chart repository URL (`https://charts.goauthentik.io`, as `upgrade-config.json`
+    /// writes it), chart name, or `repository/chart` → `owner/repo`.
     pub charts: BTreeMap<String, String>,
 }
 
@@ -133,15 +134,56 @@ fn override_for(subject: &Subject, overrides: &Overrides) -> Option<(String, Str
                 .then(|| (repo.clone(), key.clone()))
         }),
         Subject::Chart { name, repository } => {
-            let qualified = repository
-                .as_deref()
-                .map(|repository| format!("{}/{name}", repository.trim_end_matches('/')));
-            overrides.charts.iter().find_map(|(key, repo)| {
-                (key == name || Some(key) == qualified.as_ref())
-                    .then(|| (repo.clone(), key.clone()))
-            })
+            // The most specific key wins: `repository/chart`, then the chart name, then the
+            // repository URL (every chart it serves).
+            let specificity = |key: &str| chart_key_specificity(key, name, repository.as_deref());
+            overrides
+                .charts
+                .iter()
+                .filter_map(|(key, repo)| Some((specificity(key)?, key, repo)))
+                .max_by_key(|(rank, _, _)| *rank)
+                .map(|(_, key, repo)| (repo.clone(), key.clone()))
         }
         _ => None,
+    }
+}
+
+/// Whether a `helm_chart_repo_overrides` key names the chart `name` served from
+/// `repository`: `Some(rank)` (higher is more specific: `repository/chart` 3, the chart name
+/// 2, the repository URL 1), `None` when it does not. URLs compare without a trailing `/`
+/// and without case in the scheme and host.
+pub fn chart_key_specificity(key: &str, name: &str, repository: Option<&str>) -> Option<u8> {
+    let repository = repository.map(normalize_url);
+    let key_url = normalize_url(key);
+    if let Some(repository) = &repository
+        && key_url == format!("{repository}/{name}")
+    {
+        return Some(3);
+    }
+    if key == name {
+        return Some(2);
+    }
+    (repository.as_deref() == Some(key_url.as_str())).then_some(1)
+}
+
+/// A URL as compared: scheme and host lower-cased, no trailing `/`.
+fn normalize_url(url: &str) -> String {
+    let url = url.trim().trim_end_matches('/');
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
+            let mut normalized = format!(
+                "{}://{}",
+                scheme.to_ascii_lowercase(),
+                host.to_ascii_lowercase()
+            );
+            if !path.is_empty() {
+                normalized.push('/');
+                normalized.push_str(path);
+            }
+            normalized
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -311,6 +353,50 @@ mod tests {
         assert_eq!(
             candidates(&chart, &overrides)[0].0.to_string(),
             "goauthentik/helm"
+        );
+    }
+
+    #[test]
+    fn chart_overrides_keyed_by_repository_url_apply_to_its_charts() {
+        // `upgrade-config.json` keys chart overrides by the chart repository's URL.
+        let mut overrides = Overrides::default();
+        overrides.charts.insert(
+            "https://charts.goauthentik.io".to_owned(),
+            "goauthentik/authentik".to_owned(),
+        );
+        let chart = |name: &str, repository: &str| Subject::Chart {
+            name: name.to_owned(),
+            repository: Some(repository.to_owned()),
+        };
+        let found = candidates(
+            &chart("authentik", "https://charts.goauthentik.io/"),
+            &overrides,
+        );
+        assert_eq!(found[0].0.to_string(), "goauthentik/authentik");
+        assert_eq!(found[0].1, "override for https://charts.goauthentik.io");
+        assert!(
+            candidates(
+                &chart("authentik", "https://charts.example.org"),
+                &overrides
+            )
+            .is_empty()
+        );
+        // A more specific key wins over the repository URL.
+        overrides
+            .charts
+            .insert("authentik".to_owned(), "goauthentik/helm".to_owned());
+        overrides.charts.insert(
+            "https://Charts.goauthentik.io/authentik".to_owned(),
+            "goauthentik/helm-charts".to_owned(),
+        );
+        assert_eq!(
+            candidates(
+                &chart("authentik", "https://charts.goauthentik.io"),
+                &overrides
+            )[0]
+            .0
+            .to_string(),
+            "goauthentik/helm-charts"
         );
     }
 }

@@ -34,6 +34,7 @@ fn evaluate(
     let (old, new) = (v(old), v(new));
     rules.evaluate(&Upgrade {
         names: &names,
+        stacks: &[],
         old: &old,
         new: &new,
         releases,
@@ -381,4 +382,68 @@ fn sections_that_say_nothing_are_not_breaking_signals() {
         let evaluation = evaluate(&rules, &["x/app"], "1.4.0", "1.4.1", &releases);
         assert!(fired(&evaluation).contains(&"breaking-keyword"), "{notes}");
     }
+}
+
+#[test]
+fn always_step_entries_name_stacks_as_the_users_file_does() {
+    // `upgrade-config.json` lists stacks: `authentik`, `nextcloud`, `immich`.
+    let rules = RuleSet::builtin(
+        &[],
+        &[
+            "authentik".to_owned(),
+            "nextcloud".to_owned(),
+            "immich".to_owned(),
+        ],
+    );
+    let names = [
+        "docker.io/library/nextcloud".to_owned(),
+        "nextcloud".to_owned(),
+    ];
+    let stacks = ["cloud".to_owned()];
+    let (old, new) = (v("30.0.4"), v("30.0.5"));
+    let upgrade = |stacks: &[String]| {
+        rules.evaluate(&Upgrade {
+            names: &names,
+            stacks,
+            old: &old,
+            new: &new,
+            releases: &[],
+        })
+    };
+    // The image's short name matches in any stack.
+    assert_eq!(fired(&upgrade(&stacks)), ["always-step"]);
+    // The stack's name matches whatever the image.
+    let ghcr = ["ghcr.io/immich-app/immich-server".to_owned()];
+    let immich = rules.evaluate(&Upgrade {
+        names: &ghcr,
+        stacks: &["immich".to_owned()],
+        old: &old,
+        new: &new,
+        releases: &[],
+    });
+    assert_eq!(fired(&immich), ["always-step"]);
+    assert_eq!(
+        immich.findings[0].evidence[0].text,
+        "`immich` is listed in version_jump_always_step"
+    );
+    // Config rules still match images only.
+    let mut with_rule = RuleSet::builtin(&[], &[]);
+    with_rule.extend([RuleSpec {
+        id: "immich-only".to_owned(),
+        keywords: vec!["vector".to_owned()],
+        pattern: None,
+        images: vec!["immich".to_owned()],
+        verdict: Verdict::Caution,
+    }
+    .compile()
+    .unwrap()]);
+    let releases = [release("30.0.5", "- vector search")];
+    let stack_named = with_rule.evaluate(&Upgrade {
+        names: &names,
+        stacks: &["immich".to_owned()],
+        old: &old,
+        new: &new,
+        releases: &releases,
+    });
+    assert_eq!(fired(&stack_named), Vec::<&str>::new());
 }

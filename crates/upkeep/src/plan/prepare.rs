@@ -116,22 +116,23 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
             ),
         });
     let names = [pins[0].canonical.clone(), pins[0].name.clone()];
+    let stack_dirs: BTreeSet<PathBuf> = pins.iter().map(Pin::stack).collect();
+    let stack_names: Vec<String> = stack_dirs
+        .iter()
+        .filter_map(|dir| dir.file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect();
     let evaluation = rules.evaluate(&Upgrade {
         names: &names,
+        stacks: &stack_names,
         old: &old,
         new: &new,
         releases: &releases,
     });
     let decision = decide(&evaluation, &releases, &old, &new, missing.as_deref());
-    let stack_dirs: BTreeSet<PathBuf> = pins.iter().map(Pin::stack).collect();
     let files = stack_files(request.root, &stack_dirs);
     let cross_references = cross_reference(&breaking_lines(&releases, &evaluation), &files);
-    let stack = stack_dirs
-        .iter()
-        .filter_map(|dir| dir.file_name())
-        .map(|name| name.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let stack = stack_names.join(", ");
     let db_backup = match config.db_backed_services.backup_of(&stack) {
         Some(Some(job)) => format!("yes (job: {job})"),
         Some(None) => "yes (before the upgrade)".to_owned(),
