@@ -83,6 +83,115 @@ async fn serve_file(server: &MockServer, repo: &str, file: &str, text: &str) {
         .await;
 }
 
+/// Serves the image `repo:tag` the way ghcr.io does: a bearer-token challenge, a
+/// multi-platform OCI index (amd64, arm64 and a build attestation), the amd64 manifest, and
+/// its config blob carrying `labels`.
+async fn serve_image(server: &MockServer, repo: &str, tag: &str, labels: serde_json::Value) {
+    let token = "djE6aW1taWNoLWFwcC9pbW1pY2gtc2VydmVyOjE3NjQ1NzY0MDA=";
+    let challenge = format!(
+        "Bearer realm=\"{}/token\",service=\"ghcr.io\",scope=\"repository:{repo}:pull\"",
+        server.uri()
+    );
+    Mock::given(method("GET"))
+        .and(path("/token"))
+        .and(query_param("scope", format!("repository:{repo}:pull")))
+        .respond_with(json(format!(r#"{{"token":"{token}"}}"#)))
+        .mount(server)
+        .await;
+    let (index, amd64, arm64, attestation, config) = (
+        "sha256:0d1f6b2c8a4e5f7091a3b5c7d9e1f20314253647586970a1b2c3d4e5f6071829",
+        "sha256:1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f809",
+        "sha256:2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a",
+        "sha256:3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b",
+        "sha256:4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c",
+    );
+    let authorized = format!("Bearer {token}");
+    let manifests = |reference: &str| format!("/v2/{repo}/manifests/{reference}");
+    for at in [
+        manifests(tag),
+        manifests(amd64),
+        format!("/v2/{repo}/blobs/{config}"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(at))
+            .respond_with(
+                ResponseTemplate::new(401)
+                    .insert_header("www-authenticate", challenge.as_str())
+                    .set_body_string(r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#),
+            )
+            .with_priority(5)
+            .mount(server)
+            .await;
+    }
+    let index_body = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": amd64, "size": 2045,
+             "platform": {"architecture": "amd64", "os": "linux"}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": arm64, "size": 2045,
+             "platform": {"architecture": "arm64", "os": "linux"}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": attestation, "size": 839,
+             "annotations": {"vnd.docker.reference.digest": amd64, "vnd.docker.reference.type": "attestation-manifest"},
+             "platform": {"architecture": "unknown", "os": "unknown"}}
+        ]
+    });
+    Mock::given(method("GET"))
+        .and(path(manifests(tag)))
+        .and(header("authorization", authorized.as_str()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/vnd.oci.image.index.v1+json")
+                .insert_header("docker-content-digest", index)
+                .set_body_string(index_body.to_string()),
+        )
+        .with_priority(1)
+        .mount(server)
+        .await;
+    let manifest_body = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 7843},
+        "layers": [
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": "sha256:5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d", "size": 29153594}
+        ]
+    });
+    Mock::given(method("GET"))
+        .and(path(manifests(amd64)))
+        .and(header("authorization", authorized.as_str()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/vnd.oci.image.manifest.v1+json")
+                .set_body_string(manifest_body.to_string()),
+        )
+        .with_priority(1)
+        .mount(server)
+        .await;
+    let config_body = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {
+            "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "NODE_ENV=production"],
+            "Entrypoint": ["tini", "--", "/bin/bash", "-c"],
+            "Cmd": ["start.sh"],
+            "WorkingDir": "/usr/src/app",
+            "Labels": labels
+        },
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e"]}
+    });
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/{repo}/blobs/{config}")))
+        .and(header("authorization", authorized.as_str()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/octet-stream")
+                .set_body_string(config_body.to_string()),
+        )
+        .with_priority(1)
+        .mount(server)
+        .await;
+}
+
 /// A GitHub API with the immich, vaultwarden and configmap-reload repositories.
 async fn github() -> MockServer {
     let server = MockServer::start().await;
@@ -92,6 +201,22 @@ async fn github() -> MockServer {
             .respond_with(json(payload("immich-repo.json")))
     };
     repo("immich-app", "immich").mount(&server).await;
+    serve_image(
+        &server,
+        "immich-app/immich-server",
+        "v2.7.4",
+        serde_json::json!({
+            "org.opencontainers.image.created": "2026-03-02T14:11:09.512Z",
+            "org.opencontainers.image.description": "High performance self-hosted photo and video management solution",
+            "org.opencontainers.image.licenses": "AGPL-3.0",
+            "org.opencontainers.image.revision": "8e3f1d2c4b5a69788796a5b4c3d2e1f0a9b8c7d6",
+            "org.opencontainers.image.source": "https://github.com/immich-app/immich",
+            "org.opencontainers.image.title": "immich",
+            "org.opencontainers.image.url": "https://github.com/immich-app/immich",
+            "org.opencontainers.image.version": "v2.7.4"
+        }),
+    )
+    .await;
     repo("dani-garcia", "vaultwarden").mount(&server).await;
     repo("jimmidyson", "configmap-reload").mount(&server).await;
     repo("grafana", "helm-charts").mount(&server).await;
@@ -164,7 +289,29 @@ struct Run {
     stderr: String,
 }
 
+/// The registries the fixture's images name, redirected to the test server (config text).
+fn registries(server: &MockServer) -> String {
+    let mut text = String::from("registries:\n");
+    for host in [
+        "docker.io",
+        "ghcr.io",
+        "quay.io",
+        "lscr.io",
+        "10.0.20.10:5000",
+        "docker.n8n.io",
+    ] {
+        text.push_str(&format!("  \"{host}\": {{ url: \"{}\" }}\n", server.uri()));
+    }
+    text
+}
+
+/// Runs `upkeep plan` on the fixture repository, with its config plus `registries` that point
+/// at the test server (nothing leaves the machine).
 fn plan(server: &MockServer, cache: &Path, args: &[&str]) -> Run {
+    let config = cache.join("upkeep.yaml");
+    let fixture_config =
+        std::fs::read_to_string(fixtures().join(".upkeep.yaml")).expect("fixture config");
+    std::fs::write(&config, format!("{fixture_config}\n{}", registries(server))).expect("config");
     let output = upkeep(&fixtures())
         .arg("plan")
         .args(args)
@@ -172,7 +319,7 @@ fn plan(server: &MockServer, cache: &Path, args: &[&str]) -> Run {
         .env("GITHUB_TOKEN", TOKEN)
         .env("XDG_CACHE_HOME", cache)
         .env("RUST_LOG", "trace")
-        .env_remove("UPKEEP_CONFIG")
+        .env("UPKEEP_CONFIG", &config)
         .output()
         .expect("run plan");
     Run {
@@ -191,13 +338,9 @@ fn repo_with(server: &MockServer, config: &str, files: &[(&str, &str)]) -> tempf
         std::fs::create_dir_all(path.parent().expect("parent")).expect("folders");
         std::fs::write(path, text).expect("write");
     }
-    let registries = format!(
-        "registries:\n  docker.io: {{ url: \"{0}\" }}\n  ghcr.io: {{ url: \"{0}\" }}\n",
-        server.uri()
-    );
     std::fs::write(
         dir.path().join(".upkeep.yaml"),
-        format!("{config}{registries}"),
+        format!("{config}{}", registries(server)),
     )
     .expect("config");
     dir
@@ -257,12 +400,21 @@ async fn a_breaking_minor_release_is_caution_with_evidence_and_steps() {
     assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN));
     assert!(run.stderr.contains("GitHub request"), "trace logs were on");
     let requests = server.received_requests().await.expect("recorded");
-    assert!(requests.iter().all(|r| {
-        r.headers["authorization"]
-            .to_str()
-            .unwrap()
-            .ends_with(TOKEN)
-    }));
+    let authorization = |r: &wiremock::Request| {
+        r.headers
+            .get("authorization")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    let (github, registry): (Vec<_>, Vec<_>) = requests
+        .iter()
+        .partition(|r| r.url.path().starts_with("/repos/"));
+    assert!(github.iter().all(|r| authorization(r).ends_with(TOKEN)));
+    assert!(!registry.is_empty(), "the image's label was read");
+    assert!(
+        registry.iter().all(|r| !authorization(r).contains(TOKEN)),
+        "the GitHub token never goes to a registry"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -340,14 +492,60 @@ async fn a_changelog_only_repository_flags_a_renamed_flag_we_use() {
     );
 }
 
+/// A Helm chart `index.yaml` at `/{folder}/index.yaml`, as `helm repo index` writes it.
+async fn serve_chart_index(server: &MockServer, folder: &str, entries: &str) {
+    let index = format!(
+        "apiVersion: v1\nentries:\n{entries}generated: \"2026-11-20T10:00:00.000000000Z\"\n"
+    );
+    Mock::given(method("GET"))
+        .and(path(format!("/{folder}/index.yaml")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/yaml")
+                .insert_header("etag", "\"5f2c9e1a\"")
+                .set_body_string(index),
+        )
+        .mount(server)
+        .await;
+}
+
+/// A `helm_release` of `chart` at `version` from the repository at `repository`.
+fn helm_release(chart: &str, repository: &str, version: &str) -> String {
+    format!(
+        "resource \"helm_release\" \"{chart}\" {{\n  name       = \"{chart}\"\n  namespace  = \"{chart}\"\n  repository = \"{repository}\"\n  chart      = \"{chart}\"\n  version    = \"{version}\"\n}}\n"
+    )
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_chart_reads_only_its_own_tags_of_a_shared_chart_repository() {
     let server = github().await;
+    let charts = format!("{}/grafana-charts", server.uri());
+    // The chart's sources name the app's repository and the charts' repository.
+    serve_chart_index(
+        &server,
+        "grafana-charts",
+        "  grafana:\n  - apiVersion: v2\n    appVersion: 11.3.1\n    name: grafana\n    sources:\n    - https://github.com/grafana/grafana\n    - https://github.com/grafana/helm-charts\n    version: 8.6.0\n  - apiVersion: v2\n    appVersion: 11.3.0\n    name: grafana\n    version: 8.5.12\n",
+    )
+    .await;
+    let repo = repo_with(
+        &server,
+        "",
+        &[(
+            "stacks/grafana/main.tf",
+            &helm_release("grafana", &charts, "8.5.1"),
+        )],
+    );
     let (_keep, cache) = cache();
-    let run = plan(&server, &cache, &["grafana", "8.6.0", "--format", "json"]);
+    let run = plan_in(
+        repo.path(),
+        &server,
+        &cache,
+        &["grafana", "8.6.0", "--format", "json"],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
     assert_eq!(report["source"], "grafana/helm-charts");
+    assert_eq!(report["resolution"]["how"], "the chart's sources");
     assert_eq!(
         report["releases"],
         serde_json::json!(["8.5.11", "8.5.12", "8.6.0"])
@@ -355,6 +553,70 @@ async fn a_chart_reads_only_its_own_tags_of_a_shared_chart_repository() {
     assert_eq!(
         report["risk"], "SAFE",
         "the loki chart's breaking note is not grafana's"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chart_changes_annotations_of_every_version_crossed_are_read() {
+    let server = github().await;
+    let charts = format!("{}/authentik-charts", server.uri());
+    serve_chart_index(
+        &server,
+        "authentik-charts",
+        "  authentik:\n  - annotations:\n      artifacthub.io/changes: |\n        - kind: removed\n          description: The bundled PostgreSQL subchart; set `authentik.postgresql.host` to your own server\n        - kind: added\n          description: Worker autoscaling\n      artifacthub.io/license: MIT\n    apiVersion: v2\n    appVersion: 2025.12.0\n    name: authentik\n    sources:\n    - https://goauthentik.io\n    - https://github.com/goauthentik/authentik\n    - https://github.com/goauthentik/helm\n    version: 2025.12.0\n  - annotations:\n      artifacthub.io/changes: |\n        - kind: fixed\n          description: Worker readiness probe\n        - kind: security\n          description: Bump the server image for CVE-2025-64521\n    apiVersion: v2\n    appVersion: 2025.10.2\n    name: authentik\n    version: 2025.10.2\n  - apiVersion: v2\n    appVersion: 2025.10.1\n    name: authentik\n    version: 2025.10.1\n",
+    )
+    .await;
+    // The chart repository exists on GitHub but publishes neither releases nor a changelog.
+    serve_repo(&server, "goauthentik/helm", serde_json::json!([])).await;
+    serve_listing(
+        &server,
+        "goauthentik/helm",
+        "",
+        &[("charts", "dir"), ("README.md", "file")],
+    )
+    .await;
+    let repo = repo_with(
+        &server,
+        "",
+        &[(
+            "stacks/authentik/main.tf",
+            &helm_release("authentik", &charts, "2025.10.1"),
+        )],
+    );
+    let (_keep, cache) = cache();
+    let run = plan_in(
+        repo.path(),
+        &server,
+        &cache,
+        &["authentik", "2025.12.0", "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(report["source"], "goauthentik/helm", "{}", run.stdout);
+    assert_eq!(
+        report["notes_origin"],
+        "chart index (artifacthub.io/changes)"
+    );
+    assert_eq!(
+        report["releases"],
+        serde_json::json!(["2025.10.2", "2025.12.0"])
+    );
+    assert_eq!(report["risk"], "CAUTION");
+    assert_eq!(report["reason"], "breaking-keyword");
+    let evidence = &report["rules"][0]["evidence"][0];
+    assert_eq!(evidence["release"], "2025.12.0");
+    assert!(
+        evidence["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("- removed: The bundled PostgreSQL subchart"),
+        "{evidence}"
+    );
+    assert_eq!(report["highlights"][0]["release"], "2025.10.2");
+    let tried = report["resolution"]["tried"][0].as_str().unwrap();
+    assert_eq!(
+        tried,
+        format!("chart index {charts}/index.yaml: 3 versions, 2 with artifacthub.io/changes")
     );
 }
 
@@ -380,9 +642,16 @@ async fn without_a_source_the_risk_is_unknown_and_nothing_is_invented() {
     assert!(report["commit_message"].as_str().unwrap().contains(
         "Changelog summary: no release notes found (no override and no naming convention applies)"
     ));
-    assert!(
-        server.received_requests().await.unwrap().is_empty(),
-        "no request for a private registry"
+    let github_requests = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path().starts_with("/repos/"))
+        .count();
+    assert_eq!(
+        github_requests, 0,
+        "no GitHub request for a private registry's image"
     );
 }
 
@@ -440,12 +709,19 @@ fn plan_offline_prints_its_error_once() {
     let url = format!("http://{}", closed.local_addr().expect("address"));
     drop(closed);
     let (_keep, cache) = cache();
+    // The registry is offline too.
+    let config = cache.join("upkeep.yaml");
+    std::fs::write(
+        &config,
+        format!("registries:\n  ghcr.io: {{ url: \"{url}\" }}\n"),
+    )
+    .expect("config");
     let output = upkeep(&fixtures())
         .args(["plan", "ghcr.io/immich-app/immich-server", "v2.8.1"])
         .env("GITHUB_API_URL", &url)
         .env("XDG_CACHE_HOME", &cache)
+        .env("UPKEEP_CONFIG", &config)
         .env_remove("RUST_LOG")
-        .env_remove("UPKEEP_CONFIG")
         .output()
         .expect("run plan");
     assert_eq!(output.status.code(), Some(2));
@@ -714,5 +990,52 @@ async fn a_chart_override_keyed_by_the_chart_repository_url_is_used() {
         format!("override for {charts}")
     );
     assert_eq!(report["releases"], serde_json::json!(["2025.10.2"]));
+    assert_eq!(report["risk"], "SAFE");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_source_is_read_from_the_images_oci_label_before_conventions() {
+    // `docker.n8n.io/n8nio/n8n`: no registry convention names its repository; the image does.
+    let server = github().await;
+    serve_image(
+        &server,
+        "n8nio/n8n",
+        "1.72.1",
+        serde_json::json!({
+            "org.opencontainers.image.title": "n8n",
+            "org.opencontainers.image.description": "Workflow Automation Tool",
+            "org.opencontainers.image.source": "https://github.com/n8n-io/n8n",
+            "org.opencontainers.image.url": "https://n8n.io",
+            "org.opencontainers.image.version": "1.72.1"
+        }),
+    )
+    .await;
+    let release = |tag: &str, body: &str| {
+        serde_json::json!({"tag_name": tag, "name": tag, "draft": false, "prerelease": false, "body": body,
+            "html_url": format!("https://github.com/n8n-io/n8n/releases/tag/{tag}")})
+    };
+    serve_repo(
+        &server,
+        "n8n-io/n8n",
+        serde_json::json!([
+            release("n8n@1.73.0", "### Bug Fixes\n\n* **core:** Keep webhook paths case-sensitive ([#12011](https://github.com/n8n-io/n8n/issues/12011))\n\n### Features\n\n* **editor:** Show the workflow history in the sidebar ([#11954](https://github.com/n8n-io/n8n/issues/11954))"),
+            release("n8n@1.72.1", "### Bug Fixes\n\n* **core:** Fix the task runner restart loop"),
+        ]),
+    )
+    .await;
+    let (_keep, cache) = cache();
+    let run = plan(
+        &server,
+        &cache,
+        &["docker.n8n.io/n8nio/n8n", "1.73.0", "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(report["source"], "n8n-io/n8n", "{}", run.stdout);
+    assert_eq!(
+        report["resolution"]["how"],
+        "OCI label org.opencontainers.image.source of docker.n8n.io/n8nio/n8n:1.72.1"
+    );
+    assert_eq!(report["releases"], serde_json::json!(["1.73.0"]));
     assert_eq!(report["risk"], "SAFE");
 }

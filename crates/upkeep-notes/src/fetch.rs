@@ -23,6 +23,8 @@ pub struct Notes {
     pub files: Vec<FileRead>,
     /// The versions whose notes come from the changelog file.
     pub from_changelog: Vec<String>,
+    /// The versions whose notes come from the chart index's `artifacthub.io/changes`.
+    pub from_chart_index: Vec<String>,
 }
 
 /// A changelog file that was read.
@@ -38,16 +40,47 @@ impl Notes {
     /// Where the notes came from, in a few words: `releases`, `docs/changelog.md`, or
     /// `releases + CHANGELOG.md (v1.2.3)`; `None` when nothing was found.
     pub fn origin(&self) -> Option<String> {
-        let file = self.files.iter().find(|file| file.versions > 0);
-        match (self.github_releases > 0, file) {
-            (true, Some(file)) if !self.from_changelog.is_empty() => Some(format!(
-                "releases + {} ({})",
-                file.path,
-                self.from_changelog.join(", ")
-            )),
-            (true, _) => Some("releases".to_owned()),
-            (false, Some(file)) => Some(file.path.clone()),
-            (false, None) => None,
+        let mut parts = Vec::new();
+        if self.github_releases > 0 {
+            parts.push("releases".to_owned());
+        }
+        if let Some(file) = self.files.iter().find(|file| file.versions > 0) {
+            parts.push(if self.github_releases > 0 {
+                if self.from_changelog.is_empty() {
+                    String::new()
+                } else {
+                    format!("{} ({})", file.path, self.from_changelog.join(", "))
+                }
+            } else {
+                file.path.clone()
+            });
+        }
+        if !self.from_chart_index.is_empty() {
+            parts.push("chart index (artifacthub.io/changes)".to_owned());
+        }
+        parts.retain(|part| !part.is_empty());
+        (!parts.is_empty()).then(|| parts.join(" + "))
+    }
+
+    /// Adds a chart's notes from its index (see [`crate::chart_releases`]): a release that
+    /// says little takes them, one that says more gets them appended, and versions with no
+    /// release are added.
+    pub fn add_chart_changes(&mut self, releases: Vec<Release>) {
+        for chart in releases {
+            let version = chart.version.as_str().to_owned();
+            match self
+                .releases
+                .iter_mut()
+                .find(|release| release.version == chart.version)
+            {
+                Some(release) if says_little(&release.notes) => release.notes = chart.notes,
+                Some(release) => {
+                    release.notes.push_str("\n\n");
+                    release.notes.push_str(&chart.notes);
+                }
+                None => self.releases.push(chart),
+            }
+            self.from_chart_index.push(version);
         }
     }
 

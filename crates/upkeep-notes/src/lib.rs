@@ -1,7 +1,10 @@
 //! Release notes between two versions, and the rules that decide how risky an upgrade is.
 //!
 //! - [`candidates`] and [`resolve`] find the GitHub repository of an image, chart, provider
-//!   or module (config overrides first, then registry naming conventions);
+//!   or module (config overrides first, then what the artifact says of itself — a chart's
+//!   `sources`, an image's `org.opencontainers.image.source` label — then registry naming
+//!   conventions);
+//! - [`chart_releases`] reads a chart index's `artifacthub.io/changes` annotations as notes;
 //! - [`GitHub`] fetches politely: paginated, rate-limit aware, cached with ETags; and
 //!   [`fetch_notes`] reads the releases, and the changelog file (found by listing the
 //!   repository, split by [`split_changelog`]) where releases are missing or say little;
@@ -14,6 +17,7 @@
 mod assess;
 mod cache;
 mod changelog;
+mod chart;
 mod crossref;
 mod discover;
 mod fetch;
@@ -26,6 +30,7 @@ mod tags;
 pub use assess::{Decision, Risk, decide};
 pub use cache::{Cache, CachedResponse};
 pub use changelog::{Order, order_of, split_changelog};
+pub use chart::{CHANGE_KINDS, ChartVersion, change_notes, chart_releases, github_sources};
 pub use crossref::{BreakingLine, CrossReference, breaking_lines, cross_reference};
 pub use discover::{CHANGELOG_FOLDERS, changelog_files, changelog_folders, changelog_rank};
 pub use fetch::{FileRead, Notes, fetch_notes, own_releases};

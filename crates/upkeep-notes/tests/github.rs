@@ -45,6 +45,7 @@ fn v(text: &str) -> Version {
 fn image(canonical: &str) -> Subject {
     Subject::Image {
         canonical: canonical.to_owned(),
+        source_label: None,
     }
 }
 
@@ -248,6 +249,7 @@ async fn chart_tags_of_other_charts_in_the_repository_are_left_out() {
     let chart = Subject::Chart {
         name: "grafana".to_owned(),
         repository: Some("https://grafana.github.io/helm-charts".to_owned()),
+        sources: Vec::new(),
     };
     let notes = fetch_notes(
         &github,

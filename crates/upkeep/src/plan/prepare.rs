@@ -2,6 +2,8 @@
 //! pinned and the wanted version, decide the risk with its evidence, and draft the review.
 
 use crate::config::Config;
+use crate::detect::chart_index::ChartIndexes;
+use crate::detect::registry::Registries;
 use crate::dirs::default_cache_dir;
 use crate::plan::review::{MessageParts, PlanReport, RuleOutput, commit_message};
 use anyhow::{Context, anyhow, bail};
@@ -10,10 +12,14 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use upkeep_notes::{
-    DEFAULT_API_URL, GitHub, GitHubOptions, Notes, Overrides, Release, RepoId, Resolution, Subject,
-    Upgrade, breaking_lines, cross_reference, crossed, decide, fetch_notes, resolve,
+    Cache, ChartVersion, DEFAULT_API_URL, GitHub, GitHubOptions, Notes, Overrides, Release, RepoId,
+    Resolution, Subject, Upgrade, breaking_lines, chart_releases, cross_reference, crossed, decide,
+    fetch_notes, resolve,
 };
 use upkeep_pins::{Pin, PinKind, ScanOptions, SetError, SetRequest, Version, plan_set, scan};
+
+/// The OCI label naming the repository an image is built from.
+const SOURCE_LABEL: &str = "org.opencontainers.image.source";
 
 /// Extensions of the stack files searched by the config cross-reference.
 const STACK_FILE_EXTENSIONS: [&str; 7] = ["tf", "tfvars", "hcl", "yaml", "yml", "tpl", "json"];
@@ -94,15 +100,42 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
                 request.name
             )
         })?;
-    let subject = subject_of(&pins[0]);
+    // What the artifact says of itself, read before GitHub (blocking clients, no runtime).
+    let mut looked_up = Vec::new();
+    let chart = chart_index(&pins[0], &new, request.no_cache, &mut looked_up);
+    let sources = chart
+        .as_ref()
+        .map(|chart| chart.sources.clone())
+        .unwrap_or_default();
+    let mut subject = subject_of(&pins[0], sources);
+    let overrides = config.overrides();
+    if let Subject::Image { source_label, .. } = &mut subject
+        && !overrides.covers(&Subject::Image {
+            canonical: pins[0].canonical.clone(),
+            source_label: None,
+        })
+    {
+        *source_label = image_source_label(&pins[0], config, &mut looked_up);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     let _context = runtime.enter();
     let github = github_client(request, config)?;
-    let (resolution, notes) =
-        runtime.block_on(gather(&github, &subject, &config.overrides(), &old, &new))?;
+    let (mut resolution, mut notes) =
+        runtime.block_on(gather(&github, &subject, &overrides, &old, &new))?;
+    looked_up.append(&mut resolution.tried);
+    resolution.tried = looked_up;
+    if let Some(chart) = &chart {
+        notes.add_chart_changes(chart_releases(&chart.versions, &chart.url));
+    }
+    let source_label = resolution.repo.clone().or_else(|| {
+        let chart = chart
+            .as_ref()
+            .filter(|_| !notes.from_chart_index.is_empty())?;
+        Some(format!("the chart index {}", chart.url))
+    });
     let releases = crossed(&notes.releases, &old, &new);
     let missing = releases
         .is_empty()
@@ -143,7 +176,7 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         old: old.as_str(),
         new: new.as_str(),
         releases: &releases,
-        source: resolution.repo.as_deref(),
+        source: source_label.as_deref(),
         missing: missing.as_deref(),
         highlights: &evaluation.highlights,
         decision: &decision,
@@ -235,12 +268,114 @@ fn github_client(request: &Request<'_>, config: &Config) -> anyhow::Result<GitHu
     })))
 }
 
-/// What the notes are looked up for.
-fn subject_of(pin: &Pin) -> Subject {
+/// A chart's versions as its repository index lists them.
+struct ChartIndex {
+    /// The index URL.
+    url: String,
+    /// Every version, with its changes annotation.
+    versions: Vec<ChartVersion>,
+    /// The `sources` of the target version (else of the newest listed).
+    sources: Vec<String>,
+}
+
+/// The index entries of a chart pin served from a classic repository (`https://…`); `None`
+/// for anything else, or when the index cannot be read (said in `looked_up`: the notes are
+/// then read without it).
+fn chart_index(
+    pin: &Pin,
+    new: &Version,
+    no_cache: bool,
+    looked_up: &mut Vec<String>,
+) -> Option<ChartIndex> {
+    let repository = pin
+        .repository
+        .as_deref()
+        .filter(|_| pin.kind == PinKind::HelmChart)?;
+    if !(repository.starts_with("https://") || repository.starts_with("http://")) {
+        return None;
+    }
+    let url = format!("{}/index.yaml", repository.trim_end_matches('/'));
+    let cache = (!no_cache)
+        .then(|| default_cache_dir("charts"))
+        .flatten()
+        .map(|dir| Cache::new(&dir));
+    let read = ChartIndexes::new(cache).and_then(|indexes| indexes.entries(repository, &pin.name));
+    let versions = match read {
+        Ok(versions) => versions,
+        Err(error) => {
+            looked_up.push(format!("chart index {url}: skipped ({error:#})"));
+            return None;
+        }
+    };
+    let with_changes = versions.iter().filter(|v| v.changes.is_some()).count();
+    looked_up.push(format!(
+        "chart index {url}: {} versions, {with_changes} with artifacthub.io/changes",
+        versions.len()
+    ));
+    let sources = versions
+        .iter()
+        .find(|entry| Version::parse(&entry.version).is_some_and(|v| v == *new))
+        .or(versions.first())
+        .map(|entry| entry.sources.clone())
+        .unwrap_or_default();
+    Some(ChartIndex {
+        url,
+        versions,
+        sources,
+    })
+}
+
+/// The label `org.opencontainers.image.source` of the image a pin holds now, read from its
+/// registry (said in `looked_up`, found or not); `None` when it has none or the registry
+/// cannot be read (then the source is resolved without it).
+fn image_source_label(
+    pin: &Pin,
+    config: &Config,
+    looked_up: &mut Vec<String>,
+) -> Option<(String, String)> {
+    let reference = pin
+        .users
+        .iter()
+        .find(|user| user.canonical == pin.canonical)
+        .map(|user| user.resolved.clone())
+        .unwrap_or_else(|| format!("{}:{}", pin.canonical, pin.version.as_deref().unwrap_or("")));
+    let tag = image_tag(&reference)?;
+    let image = format!("{}:{tag}", pin.canonical);
+    let said = |what: String| format!("image label {SOURCE_LABEL} of {image}: {what}");
+    let labels = Registries::new(&config.registries).and_then(|r| r.labels(&pin.canonical, tag));
+    match labels {
+        Ok(labels) => match labels.get(SOURCE_LABEL) {
+            Some(source) => {
+                looked_up.push(said(source.clone()));
+                Some((source.clone(), image))
+            }
+            None => {
+                looked_up.push(said("none".to_owned()));
+                None
+            }
+        },
+        Err(error) => {
+            looked_up.push(said(format!("skipped ({error:#})")));
+            None
+        }
+    }
+}
+
+/// The tag of an image reference (`ghcr.io/x/y:v1.2-cuda@sha256:…` → `v1.2-cuda`).
+fn image_tag(reference: &str) -> Option<&str> {
+    let without_digest = reference.split('@').next().unwrap_or(reference);
+    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    let (_, tag) = last.rsplit_once(':')?;
+    (!tag.is_empty()).then_some(tag)
+}
+
+/// What the notes are looked up for; `sources` are a chart's, from its index.
+fn subject_of(pin: &Pin, sources: Vec<String>) -> Subject {
     match pin.kind {
         PinKind::HelmChart => Subject::Chart {
             name: pin.name.clone(),
             repository: pin.repository.clone(),
+            sources,
         },
         PinKind::Provider => Subject::Provider {
             source: pin.name.clone(),
@@ -250,6 +385,7 @@ fn subject_of(pin: &Pin) -> Subject {
         },
         _ => Subject::Image {
             canonical: pin.canonical.clone(),
+            source_label: None,
         },
     }
 }
