@@ -4,8 +4,8 @@
 //! `artifacthub.io/changes` annotation and its `sources`. (OCI charts are listed by the
 //! registry client.)
 
-use crate::detect::http_retry;
-use anyhow::{Context, anyhow, bail};
+use crate::detect::http_retry::{self, Cause, HttpError};
+use anyhow::{Context, anyhow};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -120,9 +120,16 @@ impl ChartIndexes {
                 }
                 body
             }
-            _ => bail!("{url} answered {status}"),
+            _ => return Err(HttpError::status(url, status).into()),
         };
-        parse_index(&body).with_context(|| format!("{url} is not a Helm repository index"))
+        parse_index(&body).map_err(|e| {
+            HttpError::other(
+                url,
+                Cause::Answer,
+                format!("{url} is not a Helm repository index: {e:#}"),
+            )
+            .into()
+        })
     }
 }
 

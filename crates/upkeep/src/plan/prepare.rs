@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::detect::chart_index::ChartIndexes;
 use crate::detect::registry::Registries;
 use crate::dirs::default_cache_dir;
+use crate::plan::downgrade;
 use crate::plan::review::{MessageParts, PlanReport, RuleOutput, commit_message};
 use anyhow::{Context, anyhow, bail};
 use indicatif::ProgressBar;
@@ -155,13 +156,17 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         .filter_map(|dir| dir.file_name())
         .map(|name| name.to_string_lossy().into_owned())
         .collect();
-    let evaluation = rules.evaluate(&Upgrade {
+    let mut evaluation = rules.evaluate(&Upgrade {
         names: &names,
         stacks: &stack_names,
         old: &old,
         new: &new,
         releases: &releases,
     });
+    // Going back is decided first: no release note outweighs it.
+    let downgrade = downgrade::finding(&pins, &new);
+    let is_downgrade = downgrade.is_some();
+    evaluation.findings.splice(0..0, downgrade);
     let decision = decide(&evaluation, &releases, &old, &new, missing.as_deref());
     let files = stack_files(request.root, &stack_dirs);
     let cross_references = cross_reference(&breaking_lines(&releases, &evaluation), &files);
@@ -185,11 +190,16 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         config_changes: &[],
         cross_references: &cross_references,
     });
+    let message = match is_downgrade {
+        true => downgrade::retitle(&message),
+        false => message,
+    };
     Ok(Prepared::Plan(Box::new(PlanReport {
         name: request.name.to_owned(),
         stack,
         old: old.as_str().to_owned(),
         new: new.as_str().to_owned(),
+        downgrade: is_downgrade,
         risk: decision.risk,
         reason: decision.reason.clone(),
         rules: evaluation.findings.iter().map(RuleOutput::from).collect(),
