@@ -314,9 +314,17 @@ pub struct FilterArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Check a config file: exits 0 when valid, 2 with the problem and its line otherwise.
+    ///
+    /// A valid config is also compared with the repository: every entry that matches nothing
+    /// (a stack, image or chart that is not there, a chart override keyed the way no chart
+    /// is served) gets a warning with its line, so a dead section shows up. Warnings do not
+    /// change the exit code.
     Check {
         /// The file [default: the one upkeep would use].
         file: Option<PathBuf>,
+        /// The repository the entries are compared with [default: the config file's folder].
+        #[arg(long, value_name = "DIR")]
+        path: Option<PathBuf>,
     },
     /// Print the effective config, defaults included (YAML, or JSON with --format json).
     Show {
