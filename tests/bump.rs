@@ -426,3 +426,264 @@ async fn a_diun_notification_is_judged_then_bumped() {
         skipped.stdout
     );
 }
+
+/// Runs `upkeep bump` with extra environment variables.
+fn bump_with(server: &MockServer, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = upkeep(dir);
+    command
+        .arg("bump")
+        .args(args)
+        .env("GITHUB_API_URL", server.uri())
+        .env("SLACK_WEBHOOK_URL", format!("{}/slack/hook", server.uri()))
+        .env("XDG_CACHE_HOME", dir.join(".git/test-cache"))
+        .env("HOME", dir.join(".git/test-home"))
+        .env("UPKEEP_VIRTUAL_CLOCK", "1")
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("UPKEEP_CONFIG")
+        .env_remove("KUBECONFIG")
+        .env_remove("WOODPECKER_SERVER")
+        .env_remove("WOODPECKER_TOKEN");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("run bump");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+/// Someone else pushes a commit touching `file` to the remote.
+fn push_from_elsewhere(repos: &Repos, file: &str, text: &str, subject: &str) -> String {
+    let other = repos.clone.with_file_name("elsewhere");
+    if !other.exists() {
+        git(
+            repos.clone.parent().unwrap(),
+            &[
+                "clone",
+                "-q",
+                repos.remote.to_str().unwrap(),
+                other.to_str().unwrap(),
+            ],
+        );
+    }
+    git(&other, &["pull", "-q", "--ff-only"]);
+    std::fs::write(other.join(file), text).unwrap();
+    git(&other, &["add", "-A"]);
+    git(&other, &["commit", "-q", "-m", subject]);
+    git(&other, &["push", "-q", "origin", "main"]);
+    git(&other, &["rev-parse", "HEAD"]).trim().to_owned()
+}
+
+/// Commits `file` in the clone, as an operator would, without pushing.
+fn commit_locally(repos: &Repos, file: &str, text: &str, subject: &str) -> String {
+    std::fs::write(repos.clone.join(file), text).unwrap();
+    git(&repos.clone, &["add", "-A"]);
+    git(&repos.clone, &["commit", "-q", "-m", subject]);
+    git(&repos.clone, &["rev-parse", "HEAD"]).trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bump_refuses_local_unpushed_commits_when_the_remote_moved() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    let local = commit_locally(
+        &repos,
+        "stacks/n8n/NOTES.md",
+        "work in progress\n",
+        "local unpushed work",
+    );
+    let theirs = push_from_elsewhere(&repos, "stacks/gitea/NOTES.md", "x\n", "gitea notes");
+    let run = bump_with(&server, &repos.clone, &["vaultwarden/server", "1.36.0"], &[]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("{} local unpushed work", &local[..7])),
+        "the local commit is listed: {}",
+        run.stderr
+    );
+    assert_eq!(
+        git(&repos.clone, &["rev-parse", "HEAD"]).trim(),
+        local,
+        "the local commit is still the branch's tip"
+    );
+    assert_eq!(git(&repos.remote, &["rev-parse", "main"]).trim(), theirs);
+    assert!(git(&repos.clone, &["status", "--porcelain"]).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bump_never_pushes_a_local_wip_commit() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    let before = git(&repos.remote, &["rev-parse", "main"]);
+    let wip = commit_locally(&repos, "stacks/n8n/NOTES.md", "half done\n", "WIP");
+    let run = bump_with(&server, &repos.clone, &["vaultwarden/server", "1.36.0"], &[]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(&format!("{} WIP", &wip[..7])),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        git(&repos.remote, &["rev-parse", "main"]),
+        before,
+        "nothing pushed"
+    );
+    assert_eq!(git(&repos.clone, &["rev-parse", "HEAD"]).trim(), wip);
+    assert!(
+        slack_messages(&server).await.is_empty(),
+        "refused before anything started"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_no_push_commit_is_pushed_deliberately_by_the_next_bump() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    let first = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.35.5", "--no-push", "--format", "json"],
+        &[],
+    );
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    let kept = git(&repos.clone, &["rev-parse", "HEAD"]).trim().to_owned();
+    // Someone else pushes meanwhile: the earlier commit is replayed, not lost.
+    push_from_elsewhere(&repos, "stacks/gitea/NOTES.md", "x\n", "gitea notes");
+    let second = bump_with(&server, &repos.clone, &["vaultwarden/server", "1.36.0"], &[]);
+    assert_eq!(second.code, 0, "{}{}", second.stdout, second.stderr);
+    assert!(
+        second.stdout.contains("1 earlier upkeep commit")
+            && second
+                .stdout
+                .contains("upgrade: vaultwarden 1.35.4 -> 1.35.5"),
+        "the bump says it pushes the earlier commit: {}",
+        second.stdout
+    );
+    let log = git(&repos.remote, &["log", "--format=%s", "-4", "main"]);
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        [
+            "upgrade: vaultwarden 1.35.5 -> 1.36.0",
+            "upgrade: vaultwarden 1.35.4 -> 1.35.5",
+            "gitea notes",
+            "infrastructure"
+        ]
+    );
+    assert_ne!(
+        git(&repos.remote, &["rev-parse", "main~1"]).trim(),
+        kept,
+        "replayed onto the new tip"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_push_replays_only_upkeeps_commit_and_resets_nothing_away() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    // A pre-push hook that lets another push land first, once: the remote moves between
+    // upkeep's fetch and its push.
+    let hook = repos.clone.join(".git/hooks/pre-push");
+    let other = repos.clone.with_file_name("racer");
+    git(
+        repos.clone.parent().unwrap(),
+        &[
+            "clone",
+            "-q",
+            repos.remote.to_str().unwrap(),
+            other.to_str().unwrap(),
+        ],
+    );
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nif [ ! -e '{flag}' ]; then touch '{flag}'; cd '{other}' && echo raced > stacks/gitea/NOTES.md && git add -A && git -c user.name=R -c user.email=r@example.org commit -q -m 'raced ahead' && git push -q origin main; fi\nexit 0\n",
+            flag = repos.clone.join(".git/raced").display(),
+            other = other.display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let run = bump_with(&server, &repos.clone, &["vaultwarden/server", "1.36.0"], &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let log = git(&repos.remote, &["log", "--format=%s", "-3", "main"]);
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        [
+            "upgrade: vaultwarden 1.35.4 -> 1.36.0",
+            "raced ahead",
+            "infrastructure"
+        ]
+    );
+    assert_eq!(
+        git(&repos.clone, &["rev-parse", "HEAD"]),
+        git(&repos.remote, &["rev-parse", "main"])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bump_with_a_woodpecker_server_but_no_repo_stops_before_any_commit() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    let before = git(&repos.clone, &["rev-parse", "HEAD"]);
+    let run = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0", "--verify", "none"],
+        &[
+            ("WOODPECKER_SERVER", &server.uri()),
+            ("WOODPECKER_TOKEN", "wp-secret-token-123"),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("woodpecker.repo"),
+        "says what is missing: {}",
+        run.stderr
+    );
+    assert_eq!(git(&repos.clone, &["rev-parse", "HEAD"]), before, "no commit");
+    assert_eq!(
+        git(&repos.remote, &["rev-parse", "main"]),
+        before,
+        "nothing pushed"
+    );
+    assert!(git(&repos.clone, &["status", "--porcelain"]).is_empty());
+    assert!(!run.stderr.contains("wp-secret-token-123"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bump_stops_before_any_commit_when_woodpecker_rejects_the_token() {
+    let server = github_and_slack().await;
+    wiremock::Mock::given(wiremock::matchers::path_regex("^/api/"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(401).set_body_string("token is expired\n"),
+        )
+        .mount(&server)
+        .await;
+    let repos = repos();
+    let config = std::fs::read_to_string(repos.clone.join(".upkeep.yaml")).unwrap()
+        + "woodpecker:\n  repo: homelab/infrastructure\n";
+    std::fs::write(repos.clone.join(".upkeep.yaml"), config).unwrap();
+    git(&repos.clone, &["commit", "-q", "-am", "ci settings"]);
+    git(&repos.clone, &["push", "-q", "origin", "main"]);
+    let before = git(&repos.clone, &["rev-parse", "HEAD"]);
+    let run = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0", "--verify", "none"],
+        &[
+            ("WOODPECKER_SERVER", &server.uri()),
+            ("WOODPECKER_TOKEN", "wp-secret-token-123"),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("401"), "{}", run.stderr);
+    assert_eq!(git(&repos.clone, &["rev-parse", "HEAD"]), before, "no commit");
+    assert_eq!(git(&repos.remote, &["rev-parse", "main"]), before);
+    assert!(!run.stderr.contains("wp-secret-token-123"));
+}

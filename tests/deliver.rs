@@ -382,3 +382,355 @@ async fn a_check_that_cannot_run_is_reported_skipped_not_passed() {
     );
     assert!(stage(&report, "ci").is_empty(), "--ci none");
 }
+
+/// A seed edit: the user's own backup settings (`upgrade-config.json` shapes) for vaultwarden,
+/// a stack on the shared PostgreSQL whose backup is the CronJob `dbaas/postgresql-backup`.
+fn shared_postgres_backup(seed: &Path) {
+    let config = std::fs::read_to_string(seed.join(".upkeep.yaml"))
+        .unwrap()
+        .replace(
+            "db_backed_services:\n",
+            "db_backed_services:\n  vaultwarden: { type: postgresql, shared: true, database: vaultwarden }\n",
+        )
+        + "backup_infrastructure:\n  postgresql: { cronjob_name: postgresql-backup, namespace: dbaas }\n  mysql: { cronjob_name: mysql-backup, namespace: dbaas }\n";
+    std::fs::write(seed.join(".upkeep.yaml"), config).unwrap();
+}
+
+/// A stack as the real ones are written: the ingress comes from a module that turns a bare
+/// `host = "headscale"` into `headscale.<domain>`.
+fn headscale_stack(seed: &Path) {
+    let dir = seed.join("stacks/headscale");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("main.tf"),
+        r#"resource "kubernetes_namespace" "headscale" {
+  metadata {
+    name = "headscale"
+  }
+}
+
+resource "kubernetes_deployment" "headscale" {
+  metadata {
+    name      = "headscale"
+    namespace = kubernetes_namespace.headscale.metadata[0].name
+  }
+  spec {
+    template {
+      spec {
+        container {
+          name  = "headscale"
+          image = "headscale/headscale:0.26.0"
+        }
+      }
+    }
+  }
+}
+
+module "ingress" {
+  source    = "../../modules/ingress"
+  name      = "headscale"
+  namespace = kubernetes_namespace.headscale.metadata[0].name
+  host      = "headscale"
+  port      = 8080
+}
+"#,
+    )
+    .unwrap();
+}
+
+struct Plain {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    remote: PathBuf,
+    clone: PathBuf,
+    server: MockServer,
+}
+
+/// A clone (after `edit` of the seed), and one local server playing GitHub, Slack, the
+/// Kubernetes API and Prometheus; the caller mounts what the scenario needs.
+async fn plain(edit: impl FnOnce(&Path)) -> Plain {
+    let dir = tempfile::tempdir().unwrap();
+    let server = MockServer::start().await;
+    let (remote, clone) = remote_and_clone(dir.path(), edit);
+    git(&clone, &["config", "user.name", "Ops Bot"]);
+    git(&clone, &["config", "user.email", "ops@example.org"]);
+    Mock::given(method("GET"))
+        .and(path("/repos/dani-garcia/vaultwarden"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/dani-garcia/vaultwarden/releases"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(payload("vaultwarden-releases.json")))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/slack/hook"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    Plain {
+        root: dir.path().to_owned(),
+        _dir: dir,
+        remote,
+        clone,
+        server,
+    }
+}
+
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Ran {
+    fn report(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|_| panic!("JSON report: {}{}", self.stdout, self.stderr))
+    }
+}
+
+/// Runs upkeep in the clone with the test server for every service; `kube` writes a
+/// kubeconfig pointing at it.
+fn run_upkeep(setup: &Plain, args: &[&str], kube: bool, env: &[(&str, &str)]) -> Ran {
+    let mut command = upkeep(&setup.clone);
+    command
+        .args(args)
+        .env("GITHUB_API_URL", setup.server.uri())
+        .env("SLACK_WEBHOOK_URL", format!("{}/slack/hook", setup.server.uri()))
+        .env("UPKEEP_VIRTUAL_CLOCK", "1")
+        .env("XDG_CACHE_HOME", setup.root.join("cache"))
+        .env("HOME", setup.root.join("home"))
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("UPKEEP_CONFIG")
+        .env_remove("WOODPECKER_SERVER")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBECONFIG");
+    if kube {
+        command.env(
+            "KUBECONFIG",
+            common::cluster::kubeconfig(&setup.root, &setup.server.uri()),
+        );
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("run upkeep");
+    Ran {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_never_requests_a_url_made_from_a_module_input() {
+    let setup = plain(headscale_stack).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/namespaces/headscale/pods"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(common::cluster::pod_list(
+            "headscale",
+            &[("headscale-5d8f7c9b6-m4x2q", true, 0, None)],
+        )))
+        .mount(&setup.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/apis/networking.k8s.io/v1/namespaces/headscale/ingresses"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(common::cluster::ingress_list("headscale", &[])),
+        )
+        .mount(&setup.server)
+        .await;
+    let run = run_upkeep(
+        &setup,
+        &[
+            "bump",
+            "headscale/headscale",
+            "0.26.1",
+            "--ci",
+            "none",
+            "--verify",
+            "on",
+            "--format",
+            "json",
+        ],
+        true,
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report = run.report();
+    assert_eq!(report["outcome"], "success");
+    let verify = stage(&report, "verify");
+    assert!(
+        !verify[0].contains("https://headscale"),
+        "no URL is invented from a module input: {verify:?}"
+    );
+    assert!(verify[0].contains("no URL"), "{verify:?}");
+    assert!(verify[0].contains("1 pod(s) ready"), "{verify:?}");
+    let messages = slack_messages(&setup.server).await;
+    assert!(
+        !messages.iter().any(|m| m.contains("CRITICAL") || m.contains("rolled back")),
+        "{messages:?}"
+    );
+    assert!(!remote_head(&setup.remote).1, "not reverted");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_verification_where_no_check_can_run_is_skipped_and_not_rolled_back() {
+    let setup = plain(headscale_stack).await;
+    let run = run_upkeep(
+        &setup,
+        &[
+            "bump",
+            "headscale/headscale",
+            "0.26.1",
+            "--ci",
+            "none",
+            "--verify",
+            "on",
+            "--format",
+            "json",
+        ],
+        false,
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report = run.report();
+    assert_eq!(report["outcome"], "success");
+    let verify = stage(&report, "verify");
+    assert!(verify[0].starts_with("Skipped"), "{verify:?}");
+    assert!(!remote_head(&setup.remote).1, "not reverted");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_db_backed_stack_is_backed_up_by_a_job_from_the_shared_cronjob() {
+    let setup = plain(shared_postgres_backup).await;
+    let polls = common::cluster::mount_backup(
+        &setup.server,
+        "dbaas",
+        "postgresql-backup",
+        common::cluster::JobRun::Succeeds,
+    )
+    .await;
+    let run = run_upkeep(
+        &setup,
+        &["bump", "vaultwarden/server", "1.36.0", "--ci", "none", "--verify", "none", "--format", "json"],
+        true,
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let message = git(&setup.remote, &["log", "-1", "--format=%B", "main"]);
+    let line = message
+        .lines()
+        .find(|l| l.starts_with("DB backup: "))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        line.starts_with("DB backup: yes (job: dbaas/pre-upgrade-vaultwarden-"),
+        "{message}"
+    );
+    assert!(polls.load(Ordering::SeqCst) >= 3, "waited for completion");
+    let created = common::cluster::requests_to(&setup.server, "/apis/batch/v1/namespaces/dbaas/jobs").await;
+    let post: Vec<_> = created.iter().filter(|r| r.method.as_str() == "POST").collect();
+    assert_eq!(post.len(), 1, "one job created");
+    let job: serde_json::Value = serde_json::from_slice(&post[0].body).unwrap();
+    assert_eq!(job["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"], "manual");
+    assert_eq!(job["metadata"]["ownerReferences"][0]["kind"], "CronJob");
+    assert_eq!(job["metadata"]["ownerReferences"][0]["name"], "postgresql-backup");
+    assert_eq!(
+        job["spec"]["template"]["spec"]["containers"][0]["image"],
+        "10.0.20.10:5000/infra/db-backup:2026.2.5",
+        "the CronJob's jobTemplate"
+    );
+    let name = job["metadata"]["name"].as_str().unwrap();
+    assert!(name.starts_with("pre-upgrade-vaultwarden-") && name.len() <= 63, "{name}");
+    let report = run.report();
+    let backup = stage(&report, "backup");
+    assert!(backup[0].contains("wrote s3://backups/db/vaultwarden"), "log tail kept: {backup:?}");
+    let auth: Vec<String> = common::cluster::requests_to(&setup.server, "/apis/")
+        .await
+        .iter()
+        .map(|r| r.headers["authorization"].to_str().unwrap().to_owned())
+        .collect();
+    assert!(auth.iter().all(|a| a == "Bearer k8s-secret-token-456"), "{auth:?}");
+    assert!(!run.stdout.contains("k8s-secret-token-456") && !run.stderr.contains("k8s-secret-token-456"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_db_backed_stack_that_cannot_be_backed_up_is_refused_unless_no_backup() {
+    let setup = plain(shared_postgres_backup).await;
+    let before = git(&setup.clone, &["rev-parse", "HEAD"]);
+    // No cluster access at all: the backup cannot be made.
+    let run = run_upkeep(
+        &setup,
+        &["bump", "vaultwarden/server", "1.36.0", "--ci", "none", "--verify", "none"],
+        false,
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("--no-backup"), "says how to go on: {}", run.stderr);
+    assert_eq!(git(&setup.clone, &["rev-parse", "HEAD"]), before);
+    assert_eq!(git(&setup.remote, &["rev-parse", "main"]), before);
+    assert!(git(&setup.clone, &["status", "--porcelain"]).is_empty());
+    let run = run_upkeep(
+        &setup,
+        &["bump", "vaultwarden/server", "1.36.0", "--ci", "none", "--verify", "none", "--no-backup"],
+        false,
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let message = git(&setup.remote, &["log", "-1", "--format=%B", "main"]);
+    assert!(message.contains("DB backup: skipped (--no-backup)"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_backup_job_aborts_before_any_edit_and_alerts() {
+    let setup = plain(shared_postgres_backup).await;
+    common::cluster::mount_backup(
+        &setup.server,
+        "dbaas",
+        "postgresql-backup",
+        common::cluster::JobRun::Fails,
+    )
+    .await;
+    let before = git(&setup.clone, &["rev-parse", "HEAD"]);
+    let run = run_upkeep(
+        &setup,
+        &["bump", "vaultwarden/server", "1.36.0", "--ci", "none", "--verify", "none"],
+        true,
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("BackoffLimitExceeded") || run.stderr.contains("backoff limit"), "{}", run.stderr);
+    assert!(run.stderr.contains("password authentication failed"), "the log tail: {}", run.stderr);
+    assert_eq!(git(&setup.clone, &["rev-parse", "HEAD"]), before);
+    assert_eq!(git(&setup.remote, &["rev-parse", "main"]), before);
+    assert!(git(&setup.clone, &["status", "--porcelain"]).is_empty());
+    let messages = slack_messages(&setup.server).await;
+    assert!(messages.iter().any(|m| m.contains("backup failed")), "{messages:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_job_that_never_ends_times_out_on_the_clock_and_aborts() {
+    let setup = plain(shared_postgres_backup).await;
+    common::cluster::mount_backup(
+        &setup.server,
+        "dbaas",
+        "postgresql-backup",
+        common::cluster::JobRun::Hangs,
+    )
+    .await;
+    let before = git(&setup.clone, &["rev-parse", "HEAD"]);
+    let run = run_upkeep(
+        &setup,
+        &["bump", "vaultwarden/server", "1.36.0", "--ci", "none", "--verify", "none"],
+        true,
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("300 s"), "{}", run.stderr);
+    assert_eq!(git(&setup.remote, &["rev-parse", "main"]), before);
+    assert!(git(&setup.clone, &["status", "--porcelain"]).is_empty());
+}
