@@ -39,8 +39,11 @@ fn bump(server: &MockServer, dir: &Path, args: &[&str]) -> Run {
         .env("GITHUB_API_URL", server.uri())
         .env("SLACK_WEBHOOK_URL", format!("{}/slack/hook", server.uri()))
         .env("XDG_CACHE_HOME", dir.join(".git/test-cache"))
+        .env("HOME", dir.join(".git/test-home"))
         .env_remove("GITHUB_TOKEN")
         .env_remove("UPKEEP_CONFIG")
+        .env_remove("KUBECONFIG")
+        .env_remove("WOODPECKER_SERVER")
         .output()
         .expect("run bump");
     Run {
@@ -240,10 +243,11 @@ async fn a_failing_backup_hook_stops_before_any_edit() {
     let config = std::fs::read_to_string(repos.clone.join(".upkeep.yaml")).unwrap();
     let config = config.replace(
         "db_backed_services:\n",
-        "db_backed_services:\n  vaultwarden: { backup_job: vaultwarden-db-backup }\n",
+        "db_backed_services:\n  vaultwarden: {}\n",
     ) + "hooks:\n  pre_upgrade:\n    - command: [\"sh\", \"-c\", \"echo backup of {stack} in {namespace} refused >&2; exit 3\"]\n";
     std::fs::write(repos.clone.join(".upkeep.yaml"), config).unwrap();
     git(&repos.clone, &["commit", "-q", "-am", "backup hook"]);
+    git(&repos.clone, &["push", "-q", "origin", "main"]);
     let run = bump(&server, &repos.clone, &["vaultwarden/server", "1.36.0"]);
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(
@@ -321,6 +325,7 @@ async fn rollback_reverts_exactly_the_upgrade_even_with_commits_on_top() {
     std::fs::write(repos.clone.join("stacks/n8n/NOTES.md"), "later work\n").unwrap();
     git(&repos.clone, &["add", "-A"]);
     git(&repos.clone, &["commit", "-q", "-m", "later work"]);
+    git(&repos.clone, &["push", "-q", "origin", "main"]);
     let output = upkeep(&repos.clone)
         .args(["rollback", &sha[..10]])
         .env("SLACK_WEBHOOK_URL", format!("{}/slack/hook", server.uri()))
@@ -361,6 +366,7 @@ async fn a_caution_upgrade_steps_through_one_commit_per_step() {
             "v2.8.1",
             "--format",
             "json",
+            "--no-backup",
         ],
     );
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
@@ -379,7 +385,7 @@ async fn a_caution_upgrade_steps_through_one_commit_per_step() {
     );
     let message = git(&repos.remote, &["log", "-1", "--format=%B", "main"]);
     assert!(
-        message.contains("DB backup: skipped (DB-backed, but no pre_upgrade hook is configured)"),
+        message.contains("DB backup: skipped (--no-backup)"),
         "{message}"
     );
     assert!(
@@ -404,7 +410,13 @@ async fn a_diun_notification_is_judged_then_bumped() {
     );
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(report["stages"][0]["name"], "filter");
+    let stages: Vec<&str> = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages[..3], ["git", "filter", "plan"], "judged before planning");
     assert_eq!(
         git(&repos.remote, &["log", "-1", "--format=%s", "main"]).trim(),
         "upgrade: vaultwarden 1.35.4 -> 1.36.0"

@@ -1,6 +1,7 @@
 //! End-to-end tests of what happens after the push: a local server plays Woodpecker (the
-//! pipeline of the pushed commit appears after a few polls), the service and Slack; a fake
-//! `kubectl` on PATH reports the pods. Both answer from what the bare remote holds, as a real
+//! pipeline of the pushed commit appears after a few polls), the service, Slack, and the
+//! Kubernetes API (reached through a kubeconfig the test writes) with its pods. They answer
+//! from what the bare remote holds, as a real
 //! CI and cluster would. Waits run on the virtual clock, so a 2-minute verification takes
 //! milliseconds.
 
@@ -76,6 +77,30 @@ impl Respond for Service {
     }
 }
 
+/// The Kubernetes API's pod list for vaultwarden: what runs depends on what the remote holds.
+struct Pods {
+    remote: PathBuf,
+    crash_after_upgrade: bool,
+}
+
+impl Respond for Pods {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let subject = git(&self.remote, &["log", "-1", "--format=%s", "main"]);
+        let list = if self.crash_after_upgrade && subject.starts_with("upgrade") {
+            common::cluster::pod_list(
+                "vaultwarden",
+                &[("vaultwarden-7c9d5f6b4-q8zrt", false, 4, Some("CrashLoopBackOff"))],
+            )
+        } else {
+            common::cluster::pod_list(
+                "vaultwarden",
+                &[("vaultwarden-6f7d9c8b5-x2kqp", true, 0, None)],
+            )
+        };
+        ResponseTemplate::new(200).set_body_json(list)
+    }
+}
+
 struct Setup {
     _dir: tempfile::TempDir,
     remote: PathBuf,
@@ -96,33 +121,18 @@ async fn setup(world: World, pods_crash_after_upgrade: bool) -> Setup {
             );
         std::fs::write(seed.join(".upkeep.yaml"), config).unwrap();
     });
-    // A fake kubectl: pods ready, or crash-looping while the upgrade (not a revert) is live.
     let bin = dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    let ready = r#"{"apiVersion":"v1","kind":"List","items":[{"metadata":{"name":"vaultwarden-6f7d9c8b5-x2kqp","namespace":"vaultwarden"},"status":{"phase":"Running","containerStatuses":[{"name":"vaultwarden","ready":true,"restartCount":0,"state":{"running":{"startedAt":"2026-11-21T08:00:00Z"}}}]}}]}"#;
-    let crashing = r#"{"apiVersion":"v1","kind":"List","items":[{"metadata":{"name":"vaultwarden-7c9d5f6b4-q8zrt","namespace":"vaultwarden"},"status":{"phase":"Running","containerStatuses":[{"name":"vaultwarden","ready":false,"restartCount":4,"state":{"waiting":{"reason":"CrashLoopBackOff","message":"back-off 1m20s restarting failed container"}}}]}}]}"#;
-    std::fs::write(bin.join("ready.json"), ready).unwrap();
-    std::fs::write(
-        bin.join("crashing.json"),
-        if pods_crash_after_upgrade {
-            crashing
-        } else {
-            ready
-        },
-    )
-    .unwrap();
-    let script = format!(
-        "#!/bin/sh\n# fake kubectl: get pods -n NS -o json\nsubject=$(git --git-dir='{remote}' log -1 --format=%s main)\ncase \"$subject\" in\n  Revert*) cat '{bin}/ready.json' ;;\n  upgrade*) cat '{bin}/crashing.json' ;;\n  *) cat '{bin}/ready.json' ;;\nesac\n",
-        remote = remote.display(),
-        bin = bin.display()
-    );
-    let kubectl = bin.join("kubectl");
-    std::fs::write(&kubectl, script).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&kubectl, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    // The cluster: vaultwarden's pods ready, or crash-looping while the upgrade (not a
+    // revert) is live.
+    Mock::given(method("GET"))
+        .and(path("/api/v1/namespaces/vaultwarden/pods"))
+        .respond_with(Pods {
+            remote: remote.clone(),
+            crash_after_upgrade: pods_crash_after_upgrade,
+        })
+        .mount(&server)
+        .await;
     let releases = payload("vaultwarden-releases.json");
     Mock::given(method("GET"))
         .and(path("/repos/dani-garcia/vaultwarden"))
@@ -181,14 +191,13 @@ struct Run {
 }
 
 fn run_bump(setup: &Setup) -> Run {
-    let path = format!(
-        "{}:{}",
-        setup.bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
     let output = upkeep(&setup.clone)
         .args(["bump", "vaultwarden/server", "1.36.0", "--format", "json"])
-        .env("PATH", path)
+        .env(
+            "KUBECONFIG",
+            common::cluster::kubeconfig(&setup.bin, &setup.server.uri()),
+        )
+        .env("HOME", setup.bin.join("home"))
         .env("GITHUB_API_URL", setup.server.uri())
         .env("WOODPECKER_TOKEN", "wp-secret-token-123")
         .env(
@@ -365,7 +374,8 @@ async fn a_check_that_cannot_run_is_reported_skipped_not_passed() {
             "--ci",
             "none",
         ])
-        .env("PATH", &empty)
+        .env("HOME", &empty)
+        .env_remove("KUBECONFIG")
         .env("GITHUB_API_URL", setup.server.uri())
         .env("UPKEEP_VIRTUAL_CLOCK", "1")
         .env("XDG_CACHE_HOME", setup.clone.join(".git/test-cache"))
@@ -377,7 +387,7 @@ async fn a_check_that_cannot_run_is_reported_skipped_not_passed() {
     let verify = stage(&report, "verify");
     assert!(verify[0].contains("http: Passed"), "{verify:?}");
     assert!(
-        verify[0].contains("pods: Skipped(\"kubectl cannot run"),
+        verify[0].contains("pods: Skipped(\"no cluster access"),
         "{verify:?}"
     );
     assert!(stage(&report, "ci").is_empty(), "--ci none");

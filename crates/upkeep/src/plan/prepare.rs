@@ -124,11 +124,12 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         .map(|name| name.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join(", ");
-    let db_backup = match config.db_backed_services.backup_of(&stack) {
-        Some(Some(job)) => format!("yes (job: {job})"),
-        Some(None) => "yes (before the upgrade)".to_owned(),
-        None => "no (not DB-backed)".to_owned(),
-    };
+    let namespace = stack_dirs.first().map_or_else(
+        || stack.clone(),
+        |dir| crate::deliver::stack::namespace(&request.root.join(dir), &stack),
+    );
+    let db_backup = crate::deliver::backup::Backup::of(config, &stack, &namespace, false).describe();
+    let migrations = crate::deliver::migrations::releases_with_migrations(&releases);
     let message = commit_message(&MessageParts {
         stack: &stack,
         old: old.as_str(),
@@ -160,6 +161,7 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         cross_references,
         pins,
         db_backup,
+        migrations,
         commit_message: message,
     })))
 }
