@@ -416,7 +416,11 @@ async fn a_diun_notification_is_judged_then_bumped() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(stages[..3], ["git", "filter", "plan"], "judged before planning");
+    assert_eq!(
+        stages[..3],
+        ["git", "filter", "plan"],
+        "judged before planning"
+    );
     assert_eq!(
         git(&repos.remote, &["log", "-1", "--format=%s", "main"]).trim(),
         "upgrade: vaultwarden 1.35.4 -> 1.36.0"
@@ -507,7 +511,12 @@ async fn bump_refuses_local_unpushed_commits_when_the_remote_moved() {
         "local unpushed work",
     );
     let theirs = push_from_elsewhere(&repos, "stacks/gitea/NOTES.md", "x\n", "gitea notes");
-    let run = bump_with(&server, &repos.clone, &["vaultwarden/server", "1.36.0"], &[]);
+    let run = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0"],
+        &[],
+    );
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stderr
@@ -530,7 +539,12 @@ async fn bump_never_pushes_a_local_wip_commit() {
     let repos = repos();
     let before = git(&repos.remote, &["rev-parse", "main"]);
     let wip = commit_locally(&repos, "stacks/n8n/NOTES.md", "half done\n", "WIP");
-    let run = bump_with(&server, &repos.clone, &["vaultwarden/server", "1.36.0"], &[]);
+    let run = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0"],
+        &[],
+    );
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stderr.contains(&format!("{} WIP", &wip[..7])),
@@ -556,14 +570,25 @@ async fn a_no_push_commit_is_pushed_deliberately_by_the_next_bump() {
     let first = bump_with(
         &server,
         &repos.clone,
-        &["vaultwarden/server", "1.35.5", "--no-push", "--format", "json"],
+        &[
+            "vaultwarden/server",
+            "1.35.5",
+            "--no-push",
+            "--format",
+            "json",
+        ],
         &[],
     );
     assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
     let kept = git(&repos.clone, &["rev-parse", "HEAD"]).trim().to_owned();
     // Someone else pushes meanwhile: the earlier commit is replayed, not lost.
     push_from_elsewhere(&repos, "stacks/gitea/NOTES.md", "x\n", "gitea notes");
-    let second = bump_with(&server, &repos.clone, &["vaultwarden/server", "1.36.0"], &[]);
+    let second = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0"],
+        &[],
+    );
     assert_eq!(second.code, 0, "{}{}", second.stdout, second.stderr);
     assert!(
         second.stdout.contains("1 earlier upkeep commit")
@@ -621,7 +646,12 @@ async fn a_retried_push_replays_only_upkeeps_commit_and_resets_nothing_away() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let run = bump_with(&server, &repos.clone, &["vaultwarden/server", "1.36.0"], &[]);
+    let run = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0"],
+        &[],
+    );
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let log = git(&repos.remote, &["log", "--format=%s", "-3", "main"]);
     assert_eq!(
@@ -658,7 +688,11 @@ async fn bump_with_a_woodpecker_server_but_no_repo_stops_before_any_commit() {
         "says what is missing: {}",
         run.stderr
     );
-    assert_eq!(git(&repos.clone, &["rev-parse", "HEAD"]), before, "no commit");
+    assert_eq!(
+        git(&repos.clone, &["rev-parse", "HEAD"]),
+        before,
+        "no commit"
+    );
     assert_eq!(
         git(&repos.remote, &["rev-parse", "main"]),
         before,
@@ -672,9 +706,7 @@ async fn bump_with_a_woodpecker_server_but_no_repo_stops_before_any_commit() {
 async fn bump_stops_before_any_commit_when_woodpecker_rejects_the_token() {
     let server = github_and_slack().await;
     wiremock::Mock::given(wiremock::matchers::path_regex("^/api/"))
-        .respond_with(
-            wiremock::ResponseTemplate::new(401).set_body_string("token is expired\n"),
-        )
+        .respond_with(wiremock::ResponseTemplate::new(401).set_body_string("token is expired\n"))
         .mount(&server)
         .await;
     let repos = repos();
@@ -695,7 +727,178 @@ async fn bump_stops_before_any_commit_when_woodpecker_rejects_the_token() {
     );
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("401"), "{}", run.stderr);
-    assert_eq!(git(&repos.clone, &["rev-parse", "HEAD"]), before, "no commit");
+    assert_eq!(
+        git(&repos.clone, &["rev-parse", "HEAD"]),
+        before,
+        "no commit"
+    );
     assert_eq!(git(&repos.remote, &["rev-parse", "main"]), before);
     assert!(!run.stderr.contains("wp-secret-token-123"));
+}
+
+/// The real git program on PATH.
+fn real_git() -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|dir| dir.join("git"))
+        .find(|path| path.is_file())
+        .expect("git on PATH")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn git_children_get_no_secrets_and_the_token_only_through_a_helper() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    // A git in front of the real one that records what upkeep hands it.
+    let bin = repos.clone.with_file_name("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = repos.clone.with_file_name("git-calls.log");
+    let wrapper = bin.join("git");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\n{{ echo \"ARGS: $*\"; env; echo ---; }} >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real_git().display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0"],
+        &[
+            ("PATH", &path),
+            ("GIT_TOKEN", "ghp-test-git-token-789"),
+            ("WOODPECKER_TOKEN", "wp-secret-token-123"),
+            ("UPKEEP_SERVE_TOKENS", "serve-secret-token-0123456789"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        calls.contains(" fetch ") && calls.contains(" push "),
+        "{calls}"
+    );
+    for secret in [
+        "SLACK_WEBHOOK_URL",
+        "WOODPECKER_TOKEN",
+        "wp-secret-token-123",
+        "UPKEEP_SERVE_TOKENS",
+        "GITHUB_API_URL",
+    ] {
+        assert!(!calls.contains(secret), "{secret} reached git:\n{calls}");
+    }
+    assert!(
+        calls.contains("GIT_TOKEN=ghp-test-git-token-789"),
+        "{calls}"
+    );
+    assert!(
+        calls.contains("GIT_CONFIG_KEY_1=credential.helper"),
+        "{calls}"
+    );
+    assert!(
+        calls
+            .lines()
+            .filter(|l| l.starts_with("ARGS: "))
+            .all(|l| !l.contains("ghp-test-git-token-789")),
+        "never on the command line: {calls}"
+    );
+    assert!(!run.stdout.contains("ghp-test") && !run.stderr.contains("ghp-test"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_amended_upkeep_commit_is_no_longer_upkeeps_and_is_not_pushed() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    let before = git(&repos.remote, &["rev-parse", "main"]);
+    let first = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.35.5", "--no-push"],
+        &[],
+    );
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    // Someone slips a change of their own into upkeep's commit.
+    std::fs::write(repos.clone.join("stacks/n8n/NOTES.md"), "mine\n").unwrap();
+    git(&repos.clone, &["add", "-A"]);
+    git(&repos.clone, &["commit", "-q", "--amend", "--no-edit"]);
+    let second = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0"],
+        &[],
+    );
+    assert_eq!(second.code, 2, "{}{}", second.stdout, second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("upgrade: vaultwarden 1.35.4 -> 1.35.5"),
+        "listed as not upkeep's: {}",
+        second.stderr
+    );
+    assert_eq!(git(&repos.remote, &["rev-parse", "main"]), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_refuses_local_work_and_reports_json() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    let run = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0", "--format", "json"],
+        &[],
+    );
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let sha = report["commits"][0]["sha"].as_str().unwrap().to_owned();
+    let local = commit_locally(&repos, "stacks/n8n/NOTES.md", "draft\n", "draft notes");
+    let rollback = |dir: &Path| {
+        upkeep(dir)
+            .args(["rollback", &sha, "--format", "json"])
+            .env("HOME", dir.join(".git/test-home"))
+            .env_remove("UPKEEP_CONFIG")
+            .env_remove("SLACK_WEBHOOK_URL")
+            .env_remove("KUBECONFIG")
+            .env_remove("WOODPECKER_SERVER")
+            .output()
+            .unwrap()
+    };
+    let refused = rollback(&repos.clone);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&format!("{} draft notes", &local[..7])),
+        "{stderr}"
+    );
+    assert_eq!(git(&repos.remote, &["rev-parse", "main"]).trim(), sha);
+    git(&repos.clone, &["reset", "-q", "--hard", "HEAD~1"]);
+    let done = rollback(&repos.clone);
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+    assert_eq!(report["outcome"], "rolled_back");
+    assert_eq!(report["reverted"], sha.as_str());
+    let revert = report["revert"].as_str().unwrap();
+    assert_eq!(git(&repos.remote, &["rev-parse", "main"]).trim(), revert);
+    assert!(
+        report["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "push")
+    );
 }

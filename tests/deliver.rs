@@ -89,7 +89,12 @@ impl Respond for Pods {
         let list = if self.crash_after_upgrade && subject.starts_with("upgrade") {
             common::cluster::pod_list(
                 "vaultwarden",
-                &[("vaultwarden-7c9d5f6b4-q8zrt", false, 4, Some("CrashLoopBackOff"))],
+                &[(
+                    "vaultwarden-7c9d5f6b4-q8zrt",
+                    false,
+                    4,
+                    Some("CrashLoopBackOff"),
+                )],
             )
         } else {
             common::cluster::pod_list(
@@ -266,7 +271,7 @@ async fn ci_is_awaited_and_the_service_verified_before_success() {
     assert!(
         requests
             .iter()
-            .filter(|r| r.url.path().starts_with("/api/"))
+            .filter(|r| r.url.path().starts_with("/api/repos"))
             .all(|r| r.headers["authorization"] == "Bearer wp-secret-token-123")
     );
     assert!(
@@ -332,7 +337,8 @@ async fn a_failing_verification_is_reverted_reverified_and_reported() {
         messages
             .last()
             .unwrap()
-            .contains("verification failed; rolled back"),
+            .contains("failed: verification failed (http: ")
+            && messages.last().unwrap().contains("rolled back with"),
         "{messages:?}"
     );
 }
@@ -471,7 +477,9 @@ async fn plain(edit: impl FnOnce(&Path)) -> Plain {
         .await;
     Mock::given(method("GET"))
         .and(path("/repos/dani-garcia/vaultwarden/releases"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(payload("vaultwarden-releases.json")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string(payload("vaultwarden-releases.json")),
+        )
         .mount(&server)
         .await;
     Mock::given(method("POST"))
@@ -508,7 +516,10 @@ fn run_upkeep(setup: &Plain, args: &[&str], kube: bool, env: &[(&str, &str)]) ->
     command
         .args(args)
         .env("GITHUB_API_URL", setup.server.uri())
-        .env("SLACK_WEBHOOK_URL", format!("{}/slack/hook", setup.server.uri()))
+        .env(
+            "SLACK_WEBHOOK_URL",
+            format!("{}/slack/hook", setup.server.uri()),
+        )
         .env("UPKEEP_VIRTUAL_CLOCK", "1")
         .env("XDG_CACHE_HOME", setup.root.join("cache"))
         .env("HOME", setup.root.join("home"))
@@ -539,14 +550,18 @@ async fn verify_never_requests_a_url_made_from_a_module_input() {
     let setup = plain(headscale_stack).await;
     Mock::given(method("GET"))
         .and(path("/api/v1/namespaces/headscale/pods"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(common::cluster::pod_list(
-            "headscale",
-            &[("headscale-5d8f7c9b6-m4x2q", true, 0, None)],
-        )))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(common::cluster::pod_list(
+                "headscale",
+                &[("headscale-5d8f7c9b6-m4x2q", true, 0, None)],
+            )),
+        )
         .mount(&setup.server)
         .await;
     Mock::given(method("GET"))
-        .and(path("/apis/networking.k8s.io/v1/namespaces/headscale/ingresses"))
+        .and(path(
+            "/apis/networking.k8s.io/v1/namespaces/headscale/ingresses",
+        ))
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(common::cluster::ingress_list("headscale", &[])),
@@ -581,7 +596,9 @@ async fn verify_never_requests_a_url_made_from_a_module_input() {
     assert!(verify[0].contains("1 pod(s) ready"), "{verify:?}");
     let messages = slack_messages(&setup.server).await;
     assert!(
-        !messages.iter().any(|m| m.contains("CRITICAL") || m.contains("rolled back")),
+        !messages
+            .iter()
+            .any(|m| m.contains("CRITICAL") || m.contains("rolled back")),
         "{messages:?}"
     );
     assert!(!remote_head(&setup.remote).1, "not reverted");
@@ -626,7 +643,17 @@ async fn a_db_backed_stack_is_backed_up_by_a_job_from_the_shared_cronjob() {
     .await;
     let run = run_upkeep(
         &setup,
-        &["bump", "vaultwarden/server", "1.36.0", "--ci", "none", "--verify", "none", "--format", "json"],
+        &[
+            "bump",
+            "vaultwarden/server",
+            "1.36.0",
+            "--ci",
+            "none",
+            "--verify",
+            "none",
+            "--format",
+            "json",
+        ],
         true,
         &[],
     );
@@ -642,30 +669,52 @@ async fn a_db_backed_stack_is_backed_up_by_a_job_from_the_shared_cronjob() {
         "{message}"
     );
     assert!(polls.load(Ordering::SeqCst) >= 3, "waited for completion");
-    let created = common::cluster::requests_to(&setup.server, "/apis/batch/v1/namespaces/dbaas/jobs").await;
-    let post: Vec<_> = created.iter().filter(|r| r.method.as_str() == "POST").collect();
+    let created =
+        common::cluster::requests_to(&setup.server, "/apis/batch/v1/namespaces/dbaas/jobs").await;
+    let post: Vec<_> = created
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .collect();
     assert_eq!(post.len(), 1, "one job created");
     let job: serde_json::Value = serde_json::from_slice(&post[0].body).unwrap();
-    assert_eq!(job["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"], "manual");
+    assert_eq!(
+        job["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"],
+        "manual"
+    );
     assert_eq!(job["metadata"]["ownerReferences"][0]["kind"], "CronJob");
-    assert_eq!(job["metadata"]["ownerReferences"][0]["name"], "postgresql-backup");
+    assert_eq!(
+        job["metadata"]["ownerReferences"][0]["name"],
+        "postgresql-backup"
+    );
     assert_eq!(
         job["spec"]["template"]["spec"]["containers"][0]["image"],
         "10.0.20.10:5000/infra/db-backup:2026.2.5",
         "the CronJob's jobTemplate"
     );
     let name = job["metadata"]["name"].as_str().unwrap();
-    assert!(name.starts_with("pre-upgrade-vaultwarden-") && name.len() <= 63, "{name}");
+    assert!(
+        name.starts_with("pre-upgrade-vaultwarden-") && name.len() <= 63,
+        "{name}"
+    );
     let report = run.report();
     let backup = stage(&report, "backup");
-    assert!(backup[0].contains("wrote s3://backups/db/vaultwarden"), "log tail kept: {backup:?}");
+    assert!(
+        backup[0].contains("wrote s3://backups/db/vaultwarden"),
+        "log tail kept: {backup:?}"
+    );
     let auth: Vec<String> = common::cluster::requests_to(&setup.server, "/apis/")
         .await
         .iter()
         .map(|r| r.headers["authorization"].to_str().unwrap().to_owned())
         .collect();
-    assert!(auth.iter().all(|a| a == "Bearer k8s-secret-token-456"), "{auth:?}");
-    assert!(!run.stdout.contains("k8s-secret-token-456") && !run.stderr.contains("k8s-secret-token-456"));
+    assert!(
+        auth.iter().all(|a| a == "Bearer k8s-secret-token-456"),
+        "{auth:?}"
+    );
+    assert!(
+        !run.stdout.contains("k8s-secret-token-456")
+            && !run.stderr.contains("k8s-secret-token-456")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -675,24 +724,48 @@ async fn a_db_backed_stack_that_cannot_be_backed_up_is_refused_unless_no_backup(
     // No cluster access at all: the backup cannot be made.
     let run = run_upkeep(
         &setup,
-        &["bump", "vaultwarden/server", "1.36.0", "--ci", "none", "--verify", "none"],
+        &[
+            "bump",
+            "vaultwarden/server",
+            "1.36.0",
+            "--ci",
+            "none",
+            "--verify",
+            "none",
+        ],
         false,
         &[],
     );
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("--no-backup"), "says how to go on: {}", run.stderr);
+    assert!(
+        run.stderr.contains("--no-backup"),
+        "says how to go on: {}",
+        run.stderr
+    );
     assert_eq!(git(&setup.clone, &["rev-parse", "HEAD"]), before);
     assert_eq!(git(&setup.remote, &["rev-parse", "main"]), before);
     assert!(git(&setup.clone, &["status", "--porcelain"]).is_empty());
     let run = run_upkeep(
         &setup,
-        &["bump", "vaultwarden/server", "1.36.0", "--ci", "none", "--verify", "none", "--no-backup"],
+        &[
+            "bump",
+            "vaultwarden/server",
+            "1.36.0",
+            "--ci",
+            "none",
+            "--verify",
+            "none",
+            "--no-backup",
+        ],
         false,
         &[],
     );
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let message = git(&setup.remote, &["log", "-1", "--format=%B", "main"]);
-    assert!(message.contains("DB backup: skipped (--no-backup)"), "{message}");
+    assert!(
+        message.contains("DB backup: skipped (--no-backup)"),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -708,18 +781,37 @@ async fn a_failed_backup_job_aborts_before_any_edit_and_alerts() {
     let before = git(&setup.clone, &["rev-parse", "HEAD"]);
     let run = run_upkeep(
         &setup,
-        &["bump", "vaultwarden/server", "1.36.0", "--ci", "none", "--verify", "none"],
+        &[
+            "bump",
+            "vaultwarden/server",
+            "1.36.0",
+            "--ci",
+            "none",
+            "--verify",
+            "none",
+        ],
         true,
         &[],
     );
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("BackoffLimitExceeded") || run.stderr.contains("backoff limit"), "{}", run.stderr);
-    assert!(run.stderr.contains("password authentication failed"), "the log tail: {}", run.stderr);
+    assert!(
+        run.stderr.contains("BackoffLimitExceeded") || run.stderr.contains("backoff limit"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("password authentication failed"),
+        "the log tail: {}",
+        run.stderr
+    );
     assert_eq!(git(&setup.clone, &["rev-parse", "HEAD"]), before);
     assert_eq!(git(&setup.remote, &["rev-parse", "main"]), before);
     assert!(git(&setup.clone, &["status", "--porcelain"]).is_empty());
     let messages = slack_messages(&setup.server).await;
-    assert!(messages.iter().any(|m| m.contains("backup failed")), "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m.contains("backup failed")),
+        "{messages:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -735,7 +827,15 @@ async fn a_backup_job_that_never_ends_times_out_on_the_clock_and_aborts() {
     let before = git(&setup.clone, &["rev-parse", "HEAD"]);
     let run = run_upkeep(
         &setup,
-        &["bump", "vaultwarden/server", "1.36.0", "--ci", "none", "--verify", "none"],
+        &[
+            "bump",
+            "vaultwarden/server",
+            "1.36.0",
+            "--ci",
+            "none",
+            "--verify",
+            "none",
+        ],
         true,
         &[],
     );
@@ -743,4 +843,367 @@ async fn a_backup_job_that_never_ends_times_out_on_the_clock_and_aborts() {
     assert!(run.stderr.contains("300 s"), "{}", run.stderr);
     assert_eq!(git(&setup.remote, &["rev-parse", "main"]), before);
     assert!(git(&setup.clone, &["status", "--porcelain"]).is_empty());
+}
+
+/// Mounts GitHub's answers for immich (its repository and releases) on `server`.
+async fn mount_immich_notes(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/repos/immich-app/immich"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(payload("immich-repo.json")))
+        .mount(server)
+        .await;
+    let mut releases: Vec<serde_json::Value> =
+        serde_json::from_str(&payload("immich-releases-page-1.json")).unwrap();
+    releases.extend(
+        serde_json::from_str::<Vec<serde_json::Value>>(&payload("immich-releases-page-2.json"))
+            .unwrap(),
+    );
+    Mock::given(method("GET"))
+        .and(path("/repos/immich-app/immich/releases"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(releases))
+        .mount(server)
+        .await;
+}
+
+/// Prometheus answering a different list of firing alerts on each request (the last one
+/// repeats).
+struct AlertsOverTime {
+    answers: Vec<serde_json::Value>,
+    calls: Arc<AtomicUsize>,
+}
+
+impl Respond for AlertsOverTime {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst);
+        let answer = &self.answers[call.min(self.answers.len() - 1)];
+        ResponseTemplate::new(200).set_body_json(answer)
+    }
+}
+
+fn alerts(firing: &[(&str, &str)]) -> serde_json::Value {
+    let alerts: Vec<serde_json::Value> = firing
+        .iter()
+        .map(|(name, namespace)| {
+            serde_json::json!({"labels": {"alertname": name, "namespace": namespace, "severity": "warning"},
+                "annotations": {"summary": "firing"}, "state": "firing",
+                "activeAt": "2026-11-21T09:02:00Z", "value": "1e+00"})
+        })
+        .collect();
+    serde_json::json!({"status": "success", "data": {"alerts": alerts}})
+}
+
+/// A seed edit: Prometheus at the test server, and a soak time.
+fn with_gates(server: String, soak_minutes: u64) -> impl FnOnce(&Path) {
+    move |seed: &Path| {
+        let config = std::fs::read_to_string(seed.join(".upkeep.yaml")).unwrap()
+            + &format!("gates:\n  prometheus_url: {server}\n  soak_minutes: {soak_minutes}\n");
+        std::fs::write(seed.join(".upkeep.yaml"), config).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_firing_alert_gates_the_bump_with_nothing_changed() {
+    let prometheus = MockServer::start().await;
+    common::cluster::mount_alerts(
+        &prometheus,
+        &[("Watchdog", None), ("KubePodCrashLooping", Some("immich"))],
+    )
+    .await;
+    let setup = plain(with_gates(prometheus.uri(), 0)).await;
+    let before = git(&setup.clone, &["rev-parse", "HEAD"]);
+    let run = run_upkeep(
+        &setup,
+        &[
+            "bump",
+            "vaultwarden/server",
+            "1.36.0",
+            "--ci",
+            "none",
+            "--verify",
+            "none",
+            "--format",
+            "json",
+        ],
+        false,
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report = run.report();
+    assert_eq!(report["outcome"], "gated");
+    assert_eq!(
+        report["gated"],
+        serde_json::json!(["firing alerts: KubePodCrashLooping (immich)"]),
+        "Watchdog is ignored"
+    );
+    assert!(
+        run.stderr
+            .contains("gated: firing alerts: KubePodCrashLooping (immich)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(git(&setup.clone, &["rev-parse", "HEAD"]), before);
+    assert_eq!(git(&setup.remote, &["rev-parse", "main"]), before);
+    assert!(
+        slack_messages(&setup.server).await.is_empty(),
+        "nothing started"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_ignored_alerts_firing_let_the_bump_through() {
+    let prometheus = MockServer::start().await;
+    common::cluster::mount_alerts(
+        &prometheus,
+        &[
+            ("Watchdog", None),
+            ("RebootRequired", None),
+            ("InfoInhibitor", None),
+        ],
+    )
+    .await;
+    let setup = plain(with_gates(prometheus.uri(), 0)).await;
+    let run = run_upkeep(
+        &setup,
+        &[
+            "bump",
+            "vaultwarden/server",
+            "1.36.0",
+            "--ci",
+            "none",
+            "--verify",
+            "none",
+            "--format",
+            "json",
+        ],
+        false,
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(stage(&run.report(), "gates"), ["open"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_upgraded_within_its_soak_time_is_gated() {
+    let prometheus = MockServer::start().await;
+    common::cluster::mount_alerts(&prometheus, &[]).await;
+    let setup = plain(with_gates(prometheus.uri(), 60)).await;
+    let args = |version: &'static str| -> Vec<&'static str> {
+        vec![
+            "bump",
+            "vaultwarden/server",
+            version,
+            "--ci",
+            "none",
+            "--verify",
+            "none",
+            "--format",
+            "json",
+        ]
+    };
+    let first = run_upkeep(&setup, &args("1.35.5"), false, &[]);
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    let second = run_upkeep(&setup, &args("1.36.0"), false, &[]);
+    assert_eq!(second.code, 1, "{}{}", second.stdout, second.stderr);
+    let report = second.report();
+    assert_eq!(report["outcome"], "gated");
+    let why = report["gated"][0].as_str().unwrap();
+    assert!(
+        why.starts_with("soak: ") && why.contains("upgrade: vaultwarden 1.35.4 -> 1.35.5"),
+        "{why}"
+    );
+    assert_eq!(
+        git(&setup.remote, &["log", "-1", "--format=%s", "main"]).trim(),
+        "upgrade: vaultwarden 1.35.4 -> 1.35.5"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_alert_for_the_namespace_during_verification_fails_it() {
+    let prometheus = MockServer::start().await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    Mock::given(method("GET"))
+        .and(path("/api/v1/alerts"))
+        .respond_with(AlertsOverTime {
+            // The gate and the verification's baseline see a quiet cluster (Watchdog always
+            // fires); then the upgraded service starts failing its probes, and a job of
+            // another namespace fails. After the revert it is quiet again.
+            answers: vec![
+                alerts(&[("Watchdog", "monitoring")]),
+                alerts(&[("Watchdog", "monitoring")]),
+                alerts(&[
+                    ("Watchdog", "monitoring"),
+                    ("KubeDeploymentReplicasMismatch", "vaultwarden"),
+                    ("KubeJobFailed", "media"),
+                ]),
+                alerts(&[
+                    ("Watchdog", "monitoring"),
+                    ("KubeDeploymentReplicasMismatch", "vaultwarden"),
+                    ("KubeJobFailed", "media"),
+                ]),
+                alerts(&[("Watchdog", "monitoring")]),
+            ],
+            calls: calls.clone(),
+        })
+        .mount(&prometheus)
+        .await;
+    let setup = plain(with_gates(prometheus.uri(), 0)).await;
+    Mock::given(method("GET"))
+        .and(path("/alive"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&setup.server)
+        .await;
+    append_config(
+        &setup,
+        &format!(
+            "verify:\n  urls: {{ vaultwarden: \"{}/alive\" }}\n",
+            setup.server.uri()
+        ),
+    );
+    let run = run_upkeep(
+        &setup,
+        &[
+            "bump",
+            "vaultwarden/server",
+            "1.36.0",
+            "--ci",
+            "none",
+            "--verify",
+            "on",
+            "--format",
+            "json",
+        ],
+        false,
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report = run.report();
+    assert_eq!(report["outcome"], "rolled_back");
+    let verify = stage(&report, "verify");
+    assert!(
+        verify[0].starts_with("Failed")
+            && verify[0]
+                .contains("new alert(s) firing in vaultwarden: KubeDeploymentReplicasMismatch"),
+        "{verify:?}"
+    );
+    assert!(
+        !verify[0].contains("KubeJobFailed"),
+        "alerts of other namespaces do not count"
+    );
+}
+
+/// Appends `text` to the clone's config, commits and pushes it, as an operator would.
+fn append_config(setup: &Plain, text: &str) {
+    let file = setup.clone.join(".upkeep.yaml");
+    let config = std::fs::read_to_string(&file).unwrap() + text;
+    std::fs::write(&file, config).unwrap();
+    git(&setup.clone, &["commit", "-q", "-am", "upkeep settings"]);
+    git(&setup.clone, &["push", "-q", "origin", "main"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_upgrade_that_ran_migrations_is_held_not_reverted() {
+    let setup = plain(|_| {}).await;
+    mount_immich_notes(&setup.server).await;
+    common::cluster::mount_backup(
+        &setup.server,
+        "immich",
+        "immich-db-backup",
+        common::cluster::JobRun::Succeeds,
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/apis/networking.k8s.io/v1/namespaces/immich/ingresses",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(common::cluster::ingress_list("immich", &[])),
+        )
+        .mount(&setup.server)
+        .await;
+    let run = run_upkeep(
+        &setup,
+        &[
+            "bump",
+            "ghcr.io/immich-app/immich-server",
+            "v2.8.1",
+            "--ci",
+            "none",
+            "--verify",
+            "on",
+            "--format",
+            "json",
+        ],
+        true,
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    let report = run.report();
+    assert_eq!(report["outcome"], "held");
+    let (head, revert) = remote_head(&setup.remote);
+    assert!(!revert, "no blind revert");
+    let message = git(&setup.remote, &["log", "-1", "--format=%B", &head]);
+    assert!(
+        message.contains("Rollback: may not be safe: migrations in v2.8.0"),
+        "{message}"
+    );
+    assert!(
+        message.contains("DB backup: yes (job: immich/pre-upgrade-immich-"),
+        "{message}"
+    );
+    let messages = slack_messages(&setup.server).await;
+    let critical = messages.last().unwrap();
+    assert!(
+        critical.contains("CRITICAL")
+            && critical.contains("backup Job immich/pre-upgrade-immich-")
+            && critical.contains("is not ready"),
+        "names the backup and the failing check: {messages:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_says_exactly_which_backup_will_be_made_and_makes_none() {
+    let setup = plain(shared_postgres_backup).await;
+    common::cluster::mount_backup(
+        &setup.server,
+        "dbaas",
+        "postgresql-backup",
+        common::cluster::JobRun::Succeeds,
+    )
+    .await;
+    let run = run_upkeep(
+        &setup,
+        &["bump", "vaultwarden/server", "1.36.0", "--dry-run"],
+        true,
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    for line in [
+        "Preflight:",
+        "  git        ok      `origin` answers, main at ",
+        "  backup     ok      yes (a Job from CronJob dbaas/postgresql-backup)",
+        "DB backup: yes (a Job from CronJob dbaas/postgresql-backup)",
+        "  DB backup: yes (a Job from CronJob dbaas/postgresql-backup)",
+        "dry run: nothing was written, committed or pushed",
+    ] {
+        assert!(
+            run.stdout.contains(line),
+            "missing {line:?} in\n{}",
+            run.stdout
+        );
+    }
+    let created =
+        common::cluster::requests_to(&setup.server, "/apis/batch/v1/namespaces/dbaas/jobs").await;
+    assert!(created.is_empty(), "no Job in a dry run");
+    let plan = run_upkeep(
+        &setup,
+        &["plan", "vaultwarden/server", "1.36.0"],
+        false,
+        &[],
+    );
+    assert!(
+        plan.stdout
+            .contains("DB backup: yes (a Job from CronJob dbaas/postgresql-backup)"),
+        "plan says the same: {}",
+        plan.stdout
+    );
 }

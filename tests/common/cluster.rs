@@ -126,8 +126,7 @@ struct Created;
 
 impl Respond for Created {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let mut job: serde_json::Value =
-            serde_json::from_slice(&request.body).unwrap_or_default();
+        let mut job: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
         job["metadata"]["uid"] = "7d1f0c3a-2b4e-4c5d-9e8f-1a2b3c4d5e6f".into();
         job["metadata"]["creationTimestamp"] = "2026-11-21T09:00:00Z".into();
         ResponseTemplate::new(201).set_body_json(job)
@@ -217,9 +216,11 @@ pub async fn mount_alerts(server: &MockServer, firing: &[(&str, Option<&str>)]) 
         .collect();
     Mock::given(method("GET"))
         .and(path("/api/v1/alerts"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"status": "success", "data": {"alerts": alerts}}),
-        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"status": "success", "data": {"alerts": alerts}}),
+            ),
+        )
         .mount(server)
         .await;
 }

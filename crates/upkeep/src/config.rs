@@ -381,14 +381,12 @@ impl DbBackedServices {
     /// The entry of a DB-backed stack (a default one for the list form).
     pub fn service(&self, stack: &str) -> Option<DbService> {
         match self {
-            DbBackedServices::Names(names) => names
-                .iter()
-                .any(|n| n == stack)
-                .then(DbService::default),
+            DbBackedServices::Names(names) => {
+                names.iter().any(|n| n == stack).then(DbService::default)
+            }
             DbBackedServices::Detailed(map) => map.get(stack).cloned(),
         }
     }
-
 }
 
 impl Config {
@@ -421,8 +419,12 @@ impl Config {
                 path.display()
             );
         }
-        regex::Regex::new(&config.gates.ignore_alerts)
-            .with_context(|| format!("in {}: `gates.ignore_alerts` is not a regex", path.display()))?;
+        regex::Regex::new(&config.gates.ignore_alerts).with_context(|| {
+            format!(
+                "in {}: `gates.ignore_alerts` is not a regex",
+                path.display()
+            )
+        })?;
         config
             .rule_set()
             .with_context(|| format!("in {}", path.display()))?;
@@ -553,7 +555,10 @@ mod tests {
         let config = Config::parse("verify:\n  kubectl: /usr/local/bin/kubectl\n").unwrap();
         assert!(config.verify.kubectl.is_some());
         let shown = serde_json::to_value(&config).unwrap();
-        assert!(shown["verify"].get("kubectl").is_none(), "not shown as a setting");
+        assert!(
+            shown["verify"].get("kubectl").is_none(),
+            "not shown as a setting"
+        );
     }
 
     #[test]

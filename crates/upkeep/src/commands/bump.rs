@@ -27,7 +27,7 @@ use std::process::ExitCode;
 use std::sync::LazyLock;
 use std::time::Duration;
 use upkeep_notes::Risk;
-use upkeep_pins::{EditPlan, Pin, ScanOptions, SetRequest, plan_set, scan};
+use upkeep_pins::{EditPlan, Pin, ScanOptions, SetRequest, Version, plan_set, scan};
 
 /// Markers that make a CI skip a commit; an upgrade commit must be applied.
 static CI_SKIP: LazyLock<regex::Regex> = LazyLock::new(|| {
@@ -120,7 +120,7 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
             Ok((aligned, detail))
         })?;
         let detail = aligned.describe();
-        if let Aligned::Own(lines) = &aligned {
+        if let (Aligned::Own(lines), Format::Human) = (&aligned, args.format) {
             output::print(&format!(
                 "{} earlier upkeep commit(s), not yet pushed, go out with this push:\n  {}\n",
                 lines.len(),
@@ -204,7 +204,9 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     }
     if !progress.gated.is_empty() {
         let gated = progress.gated.join(", ");
-        progress.stages.run("gates", || Ok(((), format!("gated: {gated}"))))?;
+        progress
+            .stages
+            .run("gates", || Ok(((), format!("gated: {gated}"))))?;
         print_report(args, "gated", &report, progress)?;
         #[allow(clippy::print_stderr)]
         {
@@ -212,7 +214,9 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         }
         return Ok(ExitCode::from(1));
     }
-    progress.stages.run("gates", || Ok(((), "open".to_owned())))?;
+    progress
+        .stages
+        .run("gates", || Ok(((), "open".to_owned())))?;
     let notifier = &resources.notifier;
     let headline = format!(
         "{} {} -> {} ({})",
@@ -221,9 +225,7 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     notifier.send(Level::Start, &format!("upkeep: upgrading {headline}"));
     let clock = Clock::from_env();
     let made = progress.stages.run("backup", || {
-        let made = resources
-            .backup
-            .run(resources.cluster(), &clock, now())?;
+        let made = resources.backup.run(resources.cluster(), &clock, now())?;
         let last = made.log.trim_end().lines().last().unwrap_or_default();
         let detail = match last {
             "" => made.line.clone(),
@@ -281,8 +283,9 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         });
         if let Some(why) = failure {
             let text = format!("upkeep: {headline}: {step} ({sha}) failed: {why}");
+            let migrations = migrations_in(&report, &previous, step);
             let hold = db_backed
-                && !report.migrations.is_empty()
+                && !migrations.is_empty()
                 && config.rollback.on_migration == OnMigration::Hold;
             if hold {
                 let backup = made.job.as_deref().map_or_else(
@@ -291,7 +294,7 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
                 );
                 let detail = format!(
                     "not reverted: the notes of {} mention database migrations, which may have run; the old version may not start on the migrated database. Roll forward, or restore from the {backup}",
-                    report.migrations.join(", ")
+                    migrations.join(", ")
                 );
                 notifier.send(Level::Critical, &format!("{text}; {detail}: look now"));
                 progress.stages.run("hold", || Ok(((), detail)))?;
@@ -542,6 +545,19 @@ fn repo_paths(repo_root: &Path, root: &Path, files: &[PathBuf]) -> anyhow::Resul
         .collect()
 }
 
+/// The releases after `from` up to `to` whose notes mention database migrations.
+fn migrations_in(report: &PlanReport, from: &str, to: &str) -> Vec<String> {
+    let (Some(from), Some(to)) = (Version::parse(from), Version::parse(to)) else {
+        return report.migrations.clone();
+    };
+    report
+        .migrations
+        .iter()
+        .filter(|release| Version::parse(release).is_some_and(|v| v > from && v <= to))
+        .cloned()
+        .collect()
+}
+
 /// The commit message of one step: the plan's review with this step's versions, the backup
 /// actually made, a warning when a revert may not be safe, and the trailer; no CI-skip
 /// marker survives.
@@ -557,10 +573,11 @@ fn message(report: &PlanReport, from: &str, to: &str, db_backup: &str, db_backed
             at = Some(index + 1);
         }
     }
-    if db_backed && !report.migrations.is_empty() {
+    let migrations = migrations_in(report, from, to);
+    if db_backed && !migrations.is_empty() {
         let warning = format!(
             "Rollback: may not be safe: migrations in {}",
-            report.migrations.join(", ")
+            migrations.join(", ")
         );
         lines.insert(at.unwrap_or(lines.len()), warning);
     }

@@ -51,7 +51,10 @@ pub fn run(args: &RollbackArgs, config_file: Option<&Path>) -> anyhow::Result<Ex
         .resolve(&args.sha)
         .with_context(|| format!("`{}` is not a commit of this repository", args.sha))?;
     if !git.contains(sha) {
-        bail!("{sha} is not on `{}`; nothing to revert there", git.branch());
+        bail!(
+            "{sha} is not on `{}`; nothing to revert there",
+            git.branch()
+        );
     }
     let verify_on = !args.no_push
         && match args.verify {

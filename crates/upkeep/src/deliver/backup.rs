@@ -153,7 +153,9 @@ impl Backup {
             Source::Unknown(why) => refuse(why.clone()),
             Source::CronJob { .. } | Source::FindIn(_) => {
                 let Some(cluster) = cluster else {
-                    return refuse("no cluster access (no kubeconfig, not in a cluster)".to_owned());
+                    return refuse(
+                        "no cluster access (no kubeconfig, not in a cluster)".to_owned(),
+                    );
                 };
                 if let Source::FindIn(namespace) = &self.source {
                     let names = match cluster.cronjob_names(namespace) {
@@ -197,7 +199,12 @@ impl Backup {
 
     /// Makes the backup: the Job, waited for on `clock` up to `backup.timeout_seconds`,
     /// then the hooks. An error says what failed, with the end of the Job's log.
-    pub fn run(&self, cluster: Option<&Cluster>, clock: &Clock, epoch: u64) -> anyhow::Result<Made> {
+    pub fn run(
+        &self,
+        cluster: Option<&Cluster>,
+        clock: &Clock,
+        epoch: u64,
+    ) -> anyhow::Result<Made> {
         let mut made = match &self.source {
             Source::NotDbBacked | Source::Declined => {
                 return Ok(Made {
@@ -343,11 +350,19 @@ mod tests {
             namespace: namespace.to_owned(),
             name: name.to_owned(),
         };
-        assert_eq!(source("vaultwarden", false), cronjob("dbaas", "postgresql-backup"));
+        assert_eq!(
+            source("vaultwarden", false),
+            cronjob("dbaas", "postgresql-backup")
+        );
         assert_eq!(source("nextcloud", false), cronjob("dbaas", "mysql-backup"));
         assert_eq!(source("immich", false), Source::FindIn("immich".to_owned()));
-        assert_eq!(source("paperless", false), cronjob("paperless", "paperless-db-backup"));
-        assert!(matches!(source("gitea", false), Source::Unknown(why) if why.contains("backup_infrastructure.sqlite")));
+        assert_eq!(
+            source("paperless", false),
+            cronjob("paperless", "paperless-db-backup")
+        );
+        assert!(
+            matches!(source("gitea", false), Source::Unknown(why) if why.contains("backup_infrastructure.sqlite"))
+        );
         assert!(matches!(source("n8n", false), Source::Unknown(_)));
         assert_eq!(source("vaultwarden", true), Source::Declined);
         assert_eq!(source("grafana", false), Source::NotDbBacked);

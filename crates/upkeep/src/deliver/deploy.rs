@@ -151,7 +151,10 @@ impl Delivery<'_> {
             if verification.verdict == Verdict::Failed {
                 return Ok(Err((
                     sha,
-                    format!("verification failed ({})", verification.failures().join("; ")),
+                    format!(
+                        "verification failed ({})",
+                        verification.failures().join("; ")
+                    ),
                 )));
             }
         }

@@ -48,7 +48,11 @@ impl Aligned {
         match self {
             Aligned::UpToDate => "up to date with the remote".to_owned(),
             Aligned::FastForwarded { from, to } => {
-                format!("fast-forwarded {:.7} -> {:.7}", from.to_string(), to.to_string())
+                format!(
+                    "fast-forwarded {:.7} -> {:.7}",
+                    from.to_string(),
+                    to.to_string()
+                )
             }
             Aligned::Own(lines) => format!(
                 "{} earlier upkeep commit(s) not yet pushed go out with this push: {}",
@@ -247,7 +251,6 @@ impl Git {
         }
     }
 
-
     /// Fetches the branch and brings it in line with the remote before anything is read:
     /// nothing to do when equal; moved to the remote's tip when merely behind; upkeep's own
     /// unpushed commits kept (replayed onto the tip when the remote moved). Local commits
@@ -261,7 +264,10 @@ impl Git {
         let ours = self.own_commits(tip, head)?;
         if ours.is_empty() {
             self.move_to(tip)?;
-            return Ok(Aligned::FastForwarded { from: head, to: tip });
+            return Ok(Aligned::FastForwarded {
+                from: head,
+                to: tip,
+            });
         }
         let lines = self.lines(&ours)?;
         if !self.repo.graph_descendant_of(head, tip)? {
@@ -309,12 +315,8 @@ impl Git {
             let commits = self.lines(&ours)?;
             match remote::push(&self.root(), &self.remote, &head.to_string(), &self.branch)? {
                 Pushed::Accepted => {
-                    self.repo.reference(
-                        &self.tracking_ref(),
-                        head,
-                        true,
-                        "upkeep: pushed",
-                    )?;
+                    self.repo
+                        .reference(&self.tracking_ref(), head, true, "upkeep: pushed")?;
                     return Ok(Push { sha: head, commits });
                 }
                 Pushed::Behind(reason) => {
@@ -457,9 +459,7 @@ impl Git {
             })
         });
         match (claimed, parent.tree()) {
-            (Some(claimed), Ok(base)) => {
-                self.fingerprint(&base, &tree).is_ok_and(|f| f == claimed)
-            }
+            (Some(claimed), Ok(base)) => self.fingerprint(&base, &tree).is_ok_and(|f| f == claimed),
             _ => false,
         }
     }
@@ -519,11 +519,7 @@ impl Git {
                 );
             }
             let tree = self.repo.find_tree(index.write_tree_to(&self.repo)?)?;
-            let message = self.owned(
-                commit.message().unwrap_or_default(),
-                &base.tree()?,
-                &tree,
-            )?;
+            let message = self.owned(commit.message().unwrap_or_default(), &base.tree()?, &tree)?;
             let new = self.repo.commit(
                 None,
                 &commit.author(),

@@ -45,8 +45,7 @@ const PASSED: [&str; 24] = [
 ];
 
 /// The credential helper that answers with the token in the child's `GIT_TOKEN`.
-const TOKEN_HELPER: &str =
-    "!f() { test \"$1\" = get || return 0; echo username=x-access-token; echo \"password=$GIT_TOKEN\"; }; f";
+const TOKEN_HELPER: &str = "!f() { test \"$1\" = get || return 0; echo username=x-access-token; echo \"password=$GIT_TOKEN\"; }; f";
 
 /// The token for HTTPS remotes: `GIT_TOKEN`, else `GITHUB_TOKEN`.
 fn token() -> Option<OsString> {
@@ -117,9 +116,8 @@ fn last_line(stderr: &[u8]) -> String {
 
 /// `scheme://user:secret@host` → `scheme://***@host`.
 fn redact(line: &str) -> String {
-    static CREDENTIALS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"://[^/@\s]+@").expect("valid regex")
-    });
+    static CREDENTIALS: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"://[^/@\s]+@").expect("valid regex"));
     CREDENTIALS.replace_all(line, "://***@").into_owned()
 }
 
@@ -193,9 +191,14 @@ pub fn push(dir: &Path, remote: &str, sha: &str, branch: &str) -> anyhow::Result
         // The remote moved: before the push (`fetch first`, `non-fast-forward`), or while it
         // was under way (the ref changed under the server's compare-and-swap).
         Some(reason)
-            if ["fetch first", "non-fast-forward", "failed to update ref", "cannot lock ref"]
-                .iter()
-                .any(|known| reason.contains(known)) =>
+            if [
+                "fetch first",
+                "non-fast-forward",
+                "failed to update ref",
+                "cannot lock ref",
+            ]
+            .iter()
+            .any(|known| reason.contains(known)) =>
         {
             Ok(Pushed::Behind(reason))
         }

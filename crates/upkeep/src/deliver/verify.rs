@@ -219,15 +219,13 @@ fn pods_check(
     restarts: &mut HashMap<String, i32>,
 ) -> Check {
     let Some(cluster) = cluster else {
-        return Check::Skipped(
-            "no cluster access (no kubeconfig, not in a cluster)".to_owned(),
-        );
+        return Check::Skipped("no cluster access (no kubeconfig, not in a cluster)".to_owned());
     };
-    let (pods, containers) =
-        match cluster.containers(&target.namespace, target.selector.as_deref()) {
-            Ok(found) => found,
-            Err(error) => return Check::Skipped(format!("{error:#}")),
-        };
+    let (pods, containers) = match cluster.containers(&target.namespace, target.selector.as_deref())
+    {
+        Ok(found) => found,
+        Err(error) => return Check::Skipped(format!("{error:#}")),
+    };
     if pods == 0 {
         return Check::Failed(format!("no pods in namespace {}", target.namespace));
     }
@@ -314,11 +312,17 @@ mod tests {
         assert_eq!(vaultwarden.literal, ["http://vault.home.arpa"]);
         assert_eq!(
             vaultwarden.urls(None).unwrap(),
-            (vec!["http://vault.home.arpa".to_owned()], "the stack's kubernetes_ingress_v1")
+            (
+                vec!["http://vault.home.arpa".to_owned()],
+                "the stack's kubernetes_ingress_v1"
+            )
         );
         let configured = VerifyConfig {
-            urls: [("vaultwarden".to_owned(), "https://vault.example.org/alive".to_owned())]
-                .into(),
+            urls: [(
+                "vaultwarden".to_owned(),
+                "https://vault.example.org/alive".to_owned(),
+            )]
+            .into(),
             ..VerifyConfig::default()
         };
         let vaultwarden = Target::of(

@@ -81,7 +81,11 @@ impl Woodpecker {
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             return Err(anyhow!(
                 "Woodpecker answered {status} for {path}: WOODPECKER_TOKEN is {}",
-                if self.token.is_some() { "not accepted" } else { "not set" }
+                if self.token.is_some() {
+                    "not accepted"
+                } else {
+                    "not set"
+                }
             ));
         }
         if !status.is_success() {
@@ -116,8 +120,12 @@ impl Woodpecker {
             ));
         }
         let id = self.repo_id()?;
-        let _: Vec<serde_json::Value> = self.get(&format!("/api/repos/{id}/pipelines?perPage=1"))?;
-        let name = self.repo.as_deref().map_or_else(|| format!("repo {id}"), |repo| format!("{repo} (id {id})"));
+        let _: Vec<serde_json::Value> =
+            self.get(&format!("/api/repos/{id}/pipelines?perPage=1"))?;
+        let name = self
+            .repo
+            .as_deref()
+            .map_or_else(|| format!("repo {id}"), |repo| format!("{repo} (id {id})"));
         Ok(format!("{name} at {}", self.server))
     }
 

@@ -128,7 +128,8 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         || stack.clone(),
         |dir| crate::deliver::stack::namespace(&request.root.join(dir), &stack),
     );
-    let db_backup = crate::deliver::backup::Backup::of(config, &stack, &namespace, false).describe();
+    let db_backup =
+        crate::deliver::backup::Backup::of(config, &stack, &namespace, false).describe();
     let migrations = crate::deliver::migrations::releases_with_migrations(&releases);
     let message = commit_message(&MessageParts {
         stack: &stack,
