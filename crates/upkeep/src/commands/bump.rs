@@ -6,11 +6,10 @@ use crate::deliver::backup::{Backup, Made, Source};
 use crate::deliver::clock::Clock;
 use crate::deliver::cluster::Cluster;
 use crate::deliver::deploy::{Delivery, Stages, ci_for, render_stages};
-use crate::deliver::gates::{Alert, Prometheus, soaking};
+use crate::deliver::gates::{self, Prometheus};
 use crate::deliver::git::{Aligned, Git, TRAILER};
 use crate::deliver::notify::{Level, Notifier};
 use crate::deliver::preflight::{self, Preflight};
-use crate::deliver::remote;
 use crate::deliver::tree_lock::TreeLock;
 use crate::deliver::verify::{Check, Target};
 use crate::deliver::woodpecker::Woodpecker;
@@ -109,7 +108,7 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     let mut lock = TreeLock::of(&args.path)?;
     // Before anything is read: a clean tree on a branch, in line with the remote.
     let (git, git_check) = if args.dry_run {
-        let (git, check) = dry_git_check(&args.path, &config.git.remote, &state_file);
+        let (git, check) = preflight::git_standing(&args.path, &config.git.remote, &state_file);
         (git, check)
     } else {
         lock.acquire()?;
@@ -188,7 +187,12 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     let failures = progress.preflight.failures();
     let summary = progress.preflight.summary();
     progress.stages.run("preflight", || Ok(((), summary)))?;
-    progress.gated = gates(&config, alerts.as_deref(), git.as_ref(), &report.stack)?;
+    progress.gated = gates::evaluate(
+        &config.gates,
+        alerts.as_deref(),
+        git.as_ref(),
+        &report.stack,
+    )?;
     if args.dry_run {
         return dry_run(args, &report, &name, &resources, &progress);
     }
@@ -329,42 +333,6 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-/// For `--dry-run`: the repository, and whether a bump could start from it — a clean tree
-/// on a branch, a remote that answers (`ls-remote`), no local commits but upkeep's own —
-/// without fetching or changing anything.
-fn dry_git_check(path: &Path, remote_name: &str, state_file: &Path) -> (Option<Git>, Check) {
-    let git = match Git::discover(path, remote_name) {
-        Ok(git) => git,
-        Err(error) => return (None, Check::Failed(format!("{error:#}"))),
-    };
-    let check = (|| {
-        let dirty = git.changes_except(Some(state_file))?;
-        if !dirty.is_empty() {
-            bail!(
-                "the working tree has changes; a bump would refuse to start:\n  {}",
-                dirty.join("\n  ")
-            );
-        }
-        let branch = format!("refs/heads/{}", git.branch());
-        let refs = remote::ls_remote(Some(&git.root()), git.remote(), &[&branch])?;
-        let Some((tip, _)) = refs.iter().find(|(_, name)| *name == branch) else {
-            bail!("`{}` has no branch `{}`", git.remote(), git.branch());
-        };
-        Ok(format!(
-            "`{}` answers, {} at {:.7}; {}",
-            git.remote(),
-            git.branch(),
-            tip,
-            git.standing(tip)?
-        ))
-    })();
-    let check = match check {
-        Ok(detail) => Check::Passed(detail),
-        Err(error) => Check::Failed(format!("{error:#}")),
-    };
-    (Some(git), check)
-}
-
 /// Connects what the run will use: CI, the cluster, Prometheus, Slack; the backup and the
 /// verification target of the stack.
 fn resources(args: &BumpArgs, config: &Config, report: &PlanReport) -> Resources {
@@ -411,32 +379,6 @@ fn preflight(args: &BumpArgs, resources: &mut Resources, preflight: &mut Preflig
     let cluster = resources.cluster.as_ref().ok().and_then(Option::as_ref);
     let backup = resources.backup.check(cluster);
     preflight.add("backup", backup);
-}
-
-/// Why the bump may not start now: blocking firing alerts, or the stack still soaking.
-fn gates(
-    config: &Config,
-    alerts: Option<&[Alert]>,
-    git: Option<&Git>,
-    stack: &str,
-) -> anyhow::Result<Vec<String>> {
-    let mut gated = Vec::new();
-    if let Some(alerts) = alerts {
-        let ignore = regex::Regex::new(&config.gates.ignore_alerts)
-            .context("`gates.ignore_alerts` is not a regex")?;
-        let blocking = crate::deliver::gates::blocking(alerts, &ignore);
-        if !blocking.is_empty() {
-            gated.push(format!("firing alerts: {}", blocking.join(", ")));
-        }
-    }
-    if let (Some(git), minutes @ 1..) = (git, config.gates.soak_minutes) {
-        let last = git.last_with_subject(&format!("upgrade: {stack} "), 5_000)?;
-        let now = i64::try_from(now()).unwrap_or(i64::MAX);
-        if let Some(why) = soaking(last, now, minutes) {
-            gated.push(why);
-        }
-    }
-    Ok(gated)
 }
 
 /// How this bump's commits are delivered: CI and verification as checked in preflight,

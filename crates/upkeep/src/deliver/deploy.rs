@@ -34,7 +34,7 @@ pub fn render_stages(stages: &[Stage]) -> String {
         .iter()
         .map(|stage| {
             format!(
-                "  {:<7} {:>7.3} s  {}\n",
+                "  {:<9} {:>7.3} s  {}\n",
                 stage.name, stage.seconds, stage.detail
             )
         })

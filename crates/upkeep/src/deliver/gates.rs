@@ -4,6 +4,7 @@
 //! `gates.soak_minutes` ago (its last `upgrade: <stack> …` commit) is not bumped again yet.
 
 use crate::config::GatesConfig;
+use crate::deliver::git::Git;
 use anyhow::{Context, anyhow};
 use serde::Deserialize;
 use std::time::Duration;
@@ -107,6 +108,33 @@ pub fn blocking(alerts: &[Alert], ignore: &regex::Regex) -> Vec<String> {
     keys.sort();
     keys.dedup();
     keys
+}
+
+/// Why a bump of `stack` may not start now: blocking firing `alerts` (when Prometheus was
+/// asked), or the stack still soaking after its last upgrade commit in `git`. Empty: go.
+pub fn evaluate(
+    config: &GatesConfig,
+    alerts: Option<&[Alert]>,
+    git: Option<&Git>,
+    stack: &str,
+) -> anyhow::Result<Vec<String>> {
+    let mut gated = Vec::new();
+    if let Some(alerts) = alerts {
+        let ignore = regex::Regex::new(&config.ignore_alerts)
+            .context("`gates.ignore_alerts` is not a regex")?;
+        let blocking = blocking(alerts, &ignore);
+        if !blocking.is_empty() {
+            gated.push(format!("firing alerts: {}", blocking.join(", ")));
+        }
+    }
+    if let (Some(git), minutes @ 1..) = (git, config.soak_minutes) {
+        let last = git.last_with_subject(&format!("upgrade: {stack} "), 5_000)?;
+        let now = i64::try_from(crate::policy::rate_limit::now()).unwrap_or(i64::MAX);
+        if let Some(why) = soaking(last, now, minutes) {
+            gated.push(why);
+        }
+    }
+    Ok(gated)
 }
 
 /// Why the stack is still soaking: its last upgrade commit was made `age` seconds ago,

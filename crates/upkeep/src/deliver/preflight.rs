@@ -5,9 +5,13 @@
 
 use crate::deliver::cluster::Cluster;
 use crate::deliver::gates::Prometheus;
+use crate::deliver::git::Git;
+use crate::deliver::remote;
 use crate::deliver::verify::Check;
 use crate::deliver::woodpecker::Woodpecker;
+use anyhow::bail;
 use std::fmt::Write;
+use std::path::Path;
 
 /// The checks made, in order.
 #[derive(Debug, Default)]
@@ -59,6 +63,42 @@ impl Preflight {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// The `git` check of `--dry-run`: the repository, and whether a bump could start from it — a clean tree
+/// on a branch, a remote that answers (`ls-remote`), no local commits but upkeep's own —
+/// without fetching or changing anything.
+pub fn git_standing(path: &Path, remote_name: &str, state_file: &Path) -> (Option<Git>, Check) {
+    let git = match Git::discover(path, remote_name) {
+        Ok(git) => git,
+        Err(error) => return (None, Check::Failed(format!("{error:#}"))),
+    };
+    let check = (|| {
+        let dirty = git.changes_except(Some(state_file))?;
+        if !dirty.is_empty() {
+            bail!(
+                "the working tree has changes; a bump would refuse to start:\n  {}",
+                dirty.join("\n  ")
+            );
+        }
+        let branch = format!("refs/heads/{}", git.branch());
+        let refs = remote::ls_remote(Some(&git.root()), git.remote(), &[&branch])?;
+        let Some((tip, _)) = refs.iter().find(|(_, name)| *name == branch) else {
+            bail!("`{}` has no branch `{}`", git.remote(), git.branch());
+        };
+        Ok(format!(
+            "`{}` answers, {} at {:.7}; {}",
+            git.remote(),
+            git.branch(),
+            tip,
+            git.standing(tip)?
+        ))
+    })();
+    let check = match check {
+        Ok(detail) => Check::Passed(detail),
+        Err(error) => Check::Failed(format!("{error:#}")),
+    };
+    (Some(git), check)
 }
 
 /// The CI check: `ci` is what the flags and config chose.
