@@ -14,6 +14,7 @@ use crate::deliver::tree_lock::TreeLock;
 use crate::deliver::verify::{Check, Target};
 use crate::deliver::woodpecker::Woodpecker;
 use crate::output;
+use crate::plan::downgrade;
 use crate::plan::prepare::{Prepared, Request, prepare};
 use crate::plan::review::{PlanReport, render};
 use crate::policy::filter::{Update, judge};
@@ -168,6 +169,7 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         }
         Prepared::Plan(report) => report,
     };
+    downgrade::check(&report, args.allow_downgrade)?;
     // Everything the run needs, checked before any change.
     progress.preflight.add("git", git_check);
     let mut resources = resources(args, &config, &report);
@@ -507,6 +509,9 @@ fn message(report: &PlanReport, from: &str, to: &str, db_backup: &str, db_backed
     let mut lines: Vec<String> = report.commit_message.lines().map(str::to_owned).collect();
     if let Some(first) = lines.first_mut() {
         *first = format!("upgrade: {} {from} -> {to}", report.stack);
+        if report.downgrade {
+            *first = downgrade::retitle(first);
+        }
     }
     let mut at = None;
     for (index, line) in lines.iter_mut().enumerate() {
