@@ -293,11 +293,15 @@ fn bump_with_hooks(server: &MockServer, repos: &Repos, hooks: &str) -> Run {
     let config = std::fs::read_to_string(repos.clone.join(".upkeep.yaml")).unwrap();
     let config = config.replace(
         "db_backed_services:\n",
-        "db_backed_services:\n  vaultwarden: { backup_job: vaultwarden-db-backup }\n",
+        // No CronJob named: the hooks are the backup.
+        "db_backed_services:\n  vaultwarden: {}\n",
     ) + "hooks:\n  pre_upgrade:\n"
         + hooks;
     std::fs::write(repos.clone.join(".upkeep.yaml"), config).unwrap();
     git(&repos.clone, &["commit", "-q", "-am", "backup hooks"]);
+    // The settings are the operator's commit, on the remote before the bump (forced by the
+    // test only, to start its second case afresh).
+    git(&repos.clone, &["push", "-q", "--force", "origin", "main"]);
     let mut command = upkeep(&repos.clone);
     command
         .args(["bump", "vaultwarden/server", "1.36.0", "--no-push"])
