@@ -178,11 +178,13 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
     let files = stack_files(request.root, &stack_dirs);
     let cross_references = cross_reference(&breaking_lines(&releases, &evaluation), &files);
     let stack = stack_names.join(", ");
-    let db_backup = match config.db_backed_services.backup_of(&stack) {
-        Some(Some(job)) => format!("yes (job: {job})"),
-        Some(None) => "yes (before the upgrade)".to_owned(),
-        None => "no (not DB-backed)".to_owned(),
-    };
+    let namespace = stack_dirs.first().map_or_else(
+        || stack.clone(),
+        |dir| crate::deliver::stack::namespace(request.root, dir, &stack),
+    );
+    let db_backup =
+        crate::deliver::backup::Backup::of(config, &stack, &namespace, false).describe();
+    let migrations = crate::deliver::migrations::releases_with_migrations(&releases);
     let message = commit_message(&MessageParts {
         stack: &stack,
         old: old.as_str(),
@@ -220,6 +222,7 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         cross_references,
         pins,
         db_backup,
+        migrations,
         commit_message: message,
     })))
 }

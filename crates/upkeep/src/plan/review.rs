@@ -49,6 +49,8 @@ pub struct PlanReport {
     pub pins: Vec<Pin>,
     /// Whether the stack's database is backed up first, in the commit's words.
     pub db_backup: String,
+    /// Releases crossed whose notes mention database or schema migrations.
+    pub migrations: Vec<String>,
     /// The draft commit message.
     pub commit_message: String,
 }
