@@ -174,7 +174,7 @@ fn config_disables_rules_and_changes_severities() {
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("disabled") && stderr.contains("line 2"),
+        stderr.contains("disabled") && stderr.contains(".upkeep.yaml:2:3"),
         "{stderr}"
     );
 }

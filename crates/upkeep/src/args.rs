@@ -14,9 +14,28 @@ pub struct Cli {
     /// UPKEEP_CONFIG also names one].
     #[arg(long, global = true, value_name = "FILE", env = "PLUGIN_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Log only errors and draw no progress bars.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log more: -v what happens, -vv requests and other crates' warnings, -vvv everything
+    /// [default: warnings; RUST_LOG applies when neither -q nor -v is given].
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// How much to log.
+    pub fn verbosity(&self) -> crate::output::terminal::Verbosity {
+        use crate::output::terminal::Verbosity;
+        match (self.quiet, self.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, 0) => Verbosity::Default,
+            (false, n) => Verbosity::Verbose(n),
+        }
+    }
 }
 
 /// The subcommands.
@@ -259,7 +278,7 @@ pub struct LintArgs {
     pub format: LintFormat,
     /// Parse every byte of every file, so that `parse-error` covers syntax errors where no
     /// pin can be (slower; the default reports errors where pins may be).
-    #[arg(long, env = "PLUGIN_STRICT")]
+    #[arg(long, env = "PLUGIN_STRICT", value_parser = clap::builder::BoolishValueParser::new())]
     pub strict: bool,
 }
 

@@ -2,6 +2,7 @@
 
 pub mod diff;
 pub mod table;
+pub mod terminal;
 
 use serde::Serialize;
 use std::io::{BufWriter, ErrorKind, Write};
