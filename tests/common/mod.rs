@@ -10,6 +10,18 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/homelab")
 }
 
+/// A stack whose `main.tf` does not parse (a brace never closed), kept apart from the
+/// homelab fixtures so that they scan clean; tests lay it over a copy with
+/// [`add_broken_stack`].
+pub fn broken_stack() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/broken/stacks/uptime-kuma")
+}
+
+/// Adds the [`broken_stack`] to a repository copy as `stacks/uptime-kuma`.
+pub fn add_broken_stack(repo: &Path) {
+    copy_dir(&broken_stack(), &repo.join("stacks/uptime-kuma"));
+}
+
 /// A temporary copy of the fixture repository that a test may modify.
 pub fn fixture_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");

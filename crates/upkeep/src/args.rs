@@ -280,6 +280,18 @@ pub struct LintArgs {
     /// pin can be (slower; the default reports errors where pins may be).
     #[arg(long, env = "PLUGIN_STRICT", value_parser = clap::builder::BoolishValueParser::new())]
     pub strict: bool,
+    /// Write the report to FILE instead of standard output (any format).
+    #[arg(long, short, value_name = "FILE", env = "PLUGIN_OUTPUT")]
+    pub output: Option<PathBuf>,
+    /// Report only findings not recorded in this baseline (written by --write-baseline).
+    /// Findings are matched by rule, file and pin, not by line, so edits that move a known
+    /// finding do not make it new.
+    #[arg(long, value_name = "FILE", env = "PLUGIN_BASELINE")]
+    pub baseline: Option<PathBuf>,
+    /// Record today's findings in FILE (paths relative to the repository root) and exit 0;
+    /// commit it and pass it to --baseline.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub write_baseline: Option<PathBuf>,
 }
 
 /// Output formats of `upkeep lint`.
