@@ -43,6 +43,19 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// An HTTP client for a test to talk to local servers (or to serve), with ring as the TLS
+/// provider as in the binary (reqwest has none of its own).
+pub fn http() -> reqwest::blocking::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::new()
+}
+
+/// The async flavour of [`http`].
+pub fn http_async() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// The `upkeep` binary, run in `dir`.
 pub fn upkeep(dir: &Path) -> Command {
     let mut command = Command::cargo_bin("upkeep").expect("binary");

@@ -10,12 +10,14 @@ mod output;
 mod plan;
 mod policy;
 mod serve;
+mod tls;
 
 use clap::Parser;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    tls::install();
     let args = args::Cli::parse();
     output::terminal::init(args.verbosity());
     match commands::run(args) {
