@@ -110,7 +110,7 @@ pub fn verify(
     window: Duration,
     clock: &Clock,
 ) -> Verification {
-    let http = reqwest::blocking::Client::builder()
+    let http = crate::tls::blocking_client()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))
         .build()

@@ -13,7 +13,7 @@ const MAX_WAIT: Duration = Duration::from_secs(30);
 
 /// A blocking HTTP client with upkeep's user agent and a request timeout.
 pub fn client() -> anyhow::Result<Client> {
-    Ok(Client::builder()
+    Ok(crate::tls::blocking_client()
         .timeout(Duration::from_secs(20))
         .user_agent(concat!("upkeep/", env!("CARGO_PKG_VERSION")))
         .build()?)
