@@ -14,10 +14,7 @@ use std::path::PathBuf;
 
 /// The repository root.
 fn root() -> PathBuf {
-    common::fixtures()
-        .join("../..")
-        .canonicalize()
-        .expect("repository root")
+    common::repo_root().canonicalize().expect("repository root")
 }
 
 fn readme() -> String {

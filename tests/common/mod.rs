@@ -5,16 +5,26 @@
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
+/// The repository root: the nearest folder at or above the package's manifest that holds the
+/// fixtures.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|dir| dir.join("fixtures/homelab").is_dir())
+        .expect("the fixtures are in the repository")
+        .to_path_buf()
+}
+
 /// The bundled example infrastructure repository.
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/homelab")
+    repo_root().join("fixtures/homelab")
 }
 
 /// A stack whose `main.tf` does not parse (a brace never closed), kept apart from the
 /// homelab fixtures so that they scan clean; tests lay it over a copy with
 /// [`add_broken_stack`].
 pub fn broken_stack() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/broken/stacks/uptime-kuma")
+    repo_root().join("fixtures/broken/stacks/uptime-kuma")
 }
 
 /// Adds the [`broken_stack`] to a repository copy as `stacks/uptime-kuma`.

@@ -242,7 +242,11 @@ mod tests {
 
     #[test]
     fn the_namespace_and_host_come_from_the_stack() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/homelab");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .map(|dir| dir.join("fixtures/homelab"))
+            .find(|dir| dir.is_dir())
+            .expect("the fixtures");
         let config = VerifyConfig::default();
         let immich = Target::of(
             &root,
