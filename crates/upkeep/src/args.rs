@@ -74,7 +74,10 @@ pub enum Command {
     /// `# upkeep:ignore <rule-id> <reason>`; disable a rule or change its severity in the
     /// config's `lint:` section. Given files (as pre-commit passes them), each file's whole
     /// module folder is read so variables resolve, and only findings in those files are
-    /// reported. As a Woodpecker plugin, PLUGIN_PATH and PLUGIN_FORMAT are read.
+    /// reported. With --baseline, only findings not recorded by --write-baseline are
+    /// reported. SARIF locations are relative to the repository root (the folder holding
+    /// `.git`). As a Woodpecker plugin, PLUGIN_PATH, PLUGIN_FORMAT, PLUGIN_STRICT,
+    /// PLUGIN_CONFIG, PLUGIN_BASELINE and PLUGIN_OUTPUT are read.
     /// Exits 1 when a finding has error severity, else 0; 2 when lint could not run.
     Lint(LintArgs),
     /// Decide whether a detected update (a DIUN notification) should be acted on: prints
