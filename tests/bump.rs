@@ -273,6 +273,150 @@ async fn a_failing_backup_hook_stops_before_any_edit() {
     );
 }
 
+/// Secrets a bump's environment holds, which no hook may see unless its config lists them.
+const SECRETS: [(&str, &str); 6] = [
+    ("GITHUB_TOKEN", "ghp_hookleak0000000000000000000000000000"),
+    ("GIT_TOKEN", "git-token-hookleak-5e1f"),
+    ("WOODPECKER_TOKEN", "wp-token-hookleak-77aa"),
+    ("UPKEEP_REGISTRY_PASSWORD", "registry-password-hookleak"),
+    ("UPKEEP_SERVE_TOKENS", "serve-token-hookleak-0123456789"),
+    ("AWS_SECRET_ACCESS_KEY", "aws-secret-hookleak"),
+];
+
+/// Runs a bump of vaultwarden (DB-backed) whose pre-upgrade hooks are `hooks` (YAML list
+/// items), with the secrets and `PGHOST` in the environment.
+fn bump_with_hooks(server: &MockServer, repos: &Repos, hooks: &str) -> Run {
+    let config = std::fs::read_to_string(repos.clone.join(".upkeep.yaml")).unwrap();
+    let config = config.replace(
+        "db_backed_services:\n",
+        "db_backed_services:\n  vaultwarden: { backup_job: vaultwarden-db-backup }\n",
+    ) + "hooks:\n  pre_upgrade:\n"
+        + hooks;
+    std::fs::write(repos.clone.join(".upkeep.yaml"), config).unwrap();
+    git(&repos.clone, &["commit", "-q", "-am", "backup hooks"]);
+    let mut command = upkeep(&repos.clone);
+    command
+        .args(["bump", "vaultwarden/server", "1.36.0", "--no-push"])
+        .env("GITHUB_API_URL", server.uri())
+        .env("SLACK_WEBHOOK_URL", format!("{}/slack/hook", server.uri()))
+        .env("XDG_CACHE_HOME", repos.clone.join(".git/test-cache"))
+        .env("PGHOST", "db.home.arpa")
+        .env_remove("UPKEEP_CONFIG");
+    for (name, value) in SECRETS {
+        command.env(name, value);
+    }
+    let output = command.output().expect("run bump");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hooks_get_only_the_environment_their_config_lists() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    let dumps = tempfile::tempdir().unwrap();
+    let plain = dumps.path().join("plain.env");
+    let listed = dumps.path().join("listed.env");
+    let run = bump_with_hooks(
+        &server,
+        &repos,
+        &format!(
+            "    - command: [\"sh\", \"-c\", \"env > {}\"]\n",
+            plain.display()
+        ),
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let env = std::fs::read_to_string(&plain).unwrap();
+    for (name, value) in SECRETS {
+        assert!(!env.contains(value), "{name} reached the hook:\n{env}");
+    }
+    assert!(!env.contains("db.home.arpa"), "not listed: {env}");
+    assert!(!env.contains("SLACK_WEBHOOK_URL"), "{env}");
+    assert!(env.lines().any(|l| l.starts_with("PATH=")), "{env}");
+    assert!(env.lines().any(|l| l.starts_with("HOME=")), "{env}");
+
+    // A hook's `env:` passes the names it lists, and nothing more.
+    git(&repos.clone, &["reset", "-q", "--hard", "HEAD~2"]);
+    let run = bump_with_hooks(
+        &server,
+        &repos,
+        &format!(
+            "    - command: [\"sh\", \"-c\", \"env > {}\"]\n      env: [PGHOST, AWS_SECRET_ACCESS_KEY]\n",
+            listed.display()
+        ),
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let env = std::fs::read_to_string(&listed).unwrap();
+    assert!(env.contains("PGHOST=db.home.arpa\n"), "{env}");
+    assert!(
+        env.contains("AWS_SECRET_ACCESS_KEY=aws-secret-hookleak\n"),
+        "{env}"
+    );
+    assert!(!env.contains("ghp_hookleak"), "{env}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bump_to_an_older_version_is_a_downgrade_refused_without_allow_downgrade() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    // vaultwarden is pinned at 1.35.4.
+    let run = bump(&server, &repos.clone, &["vaultwarden/server", "1.35.0"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("downgrade"), "{}", run.stderr);
+    assert!(run.stderr.contains("--allow-downgrade"), "{}", run.stderr);
+    assert!(run.stderr.contains("1.35.4 -> 1.35.0"), "{}", run.stderr);
+    assert!(git(&repos.clone, &["status", "--porcelain"]).is_empty());
+    assert_eq!(
+        git(&repos.remote, &["log", "--format=%s", "main"]).trim(),
+        "infrastructure",
+        "nothing committed or pushed"
+    );
+
+    // The plan says so too, and rates it CAUTION: what a newer release migrated may not run
+    // backwards.
+    let plan = upkeep(&repos.clone)
+        .args(["plan", "vaultwarden/server", "1.35.0", "--format", "json"])
+        .env("GITHUB_API_URL", server.uri())
+        .env("XDG_CACHE_HOME", repos.clone.join(".git/test-cache"))
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("UPKEEP_CONFIG")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(report["risk"], "CAUTION", "{report}");
+    assert_eq!(report["reason"], "downgrade", "{report}");
+    assert_eq!(report["downgrade"], true, "{report}");
+    assert!(
+        report["commit_message"]
+            .as_str()
+            .unwrap()
+            .starts_with("downgrade: vaultwarden 1.35.4 -> 1.35.0\n"),
+        "{report}"
+    );
+
+    let run = bump(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.35.0", "--allow-downgrade"],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let message = git(&repos.remote, &["log", "-1", "--format=%B", "main"]);
+    assert!(
+        message.starts_with("downgrade: vaultwarden 1.35.4 -> 1.35.0\n"),
+        "{message}"
+    );
+    assert!(message.contains("Risk: CAUTION (downgrade)"), "{message}");
+    assert!(!message.contains("upgrade:"), "{message}");
+    assert!(!message.contains("SAFE"), "{message}");
+
+    // An upgrade is not held to the flag.
+    let run = bump(&server, &repos.clone, &["vaultwarden/server", "1.36.0"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dry_run_shows_everything_and_touches_nothing() {
     let server = github_and_slack().await;

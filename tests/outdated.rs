@@ -8,7 +8,7 @@ mod common;
 
 use common::{git, upkeep};
 use std::path::Path;
-use wiremock::matchers::{header, method, path, path_regex, query_param};
+use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn repo(images: &[&str], server: &MockServer) -> tempfile::TempDir {
@@ -46,6 +46,7 @@ fn outdated_at_home(dir: &Path, home: &Path, args: &[&str]) -> (i32, String) {
         .args(args)
         .env_remove("UPKEEP_CONFIG")
         .env_remove("UPKEEP_REGISTRY_USERNAME")
+        .env("GITHUB_TOKEN", "ghp_outdated0000000000000000000000000000")
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("DOCKER_CONFIG", home.join("docker"))
         .env(
@@ -175,30 +176,85 @@ async fn the_token_flow_and_pagination_of_a_real_registry() {
     assert_eq!(first["status"], "update");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn one_hundred_fifty_images_on_a_slow_registry_take_under_two_seconds() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path_regex(r"^/v2/example/app-[0-9]+/tags/list$"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_delay(std::time::Duration::from_millis(50))
-                .set_body_string(r#"{"tags":["1.0.0","1.0.1","1.1.0"]}"#),
-        )
-        .mount(&server)
-        .await;
-    let images: Vec<String> = (0..150).map(|i| format!("example/app-{i}:1.0.0")).collect();
-    let refs: Vec<&str> = images.iter().map(String::as_str).collect();
-    let dir = repo(&refs, &server);
-    let started = std::time::Instant::now();
+/// A registry answering every tag list with `1.0.0, 1.0.1, 1.1.0`, which holds the first
+/// requests until `batch` of them are in flight at once (or a minute passed), and counts the
+/// most it ever had in flight. The count it reports does not depend on how fast the machine is.
+fn batching_registry(batch: usize) -> (String, std::sync::Arc<std::sync::Mutex<usize>>) {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Condvar, Mutex};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let uri = format!("http://{}", listener.local_addr().unwrap());
+    // (in flight, most in flight, released)
+    let state = Arc::new((Mutex::new((0usize, 0usize, false)), Condvar::new()));
+    let most = Arc::new(Mutex::new(0));
+    let reported = most.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let state = state.clone();
+            let most = most.clone();
+            std::thread::spawn(move || {
+                let mut request = Vec::new();
+                let mut buffer = [0; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buffer) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let (lock, released) = &*state;
+                let mut guard = lock.lock().unwrap();
+                guard.0 += 1;
+                guard.1 = guard.1.max(guard.0);
+                *most.lock().unwrap() = guard.1;
+                if guard.0 >= batch {
+                    guard.2 = true;
+                    released.notify_all();
+                }
+                let (mut guard, _) = released
+                    .wait_timeout_while(guard, std::time::Duration::from_secs(60), |s| !s.2)
+                    .unwrap();
+                // Only the first batch waits, even when it never fills.
+                guard.2 = true;
+                guard.0 -= 1;
+                drop(guard);
+                let body = r#"{"tags":["1.0.0","1.0.1","1.1.0"]}"#;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    (uri, reported)
+}
+
+#[test]
+fn one_hundred_fifty_images_are_looked_up_eight_at_a_time() {
+    let (uri, most) = batching_registry(8);
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("stacks/app");
+    std::fs::create_dir_all(&stack).unwrap();
+    let containers: String = (0..150)
+        .map(|i| format!("        container {{\n          name  = \"c{i}\"\n          image = \"example/app-{i}:1.0.0\"\n        }}\n"))
+        .collect();
+    std::fs::write(
+        stack.join("main.tf"),
+        format!("resource \"kubernetes_deployment\" \"app\" {{\n  spec {{\n    template {{\n      spec {{\n{containers}      }}\n    }}\n  }}\n}}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join(".upkeep.yaml"),
+        format!("registries:\n  docker.io: {{ url: \"{uri}\" }}\n"),
+    )
+    .unwrap();
     let (code, out) = outdated(dir.path(), &["--format", "json"]);
-    let elapsed = started.elapsed();
     assert_eq!(code, 1, "{out}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["updates"].as_array().unwrap().len(), 150);
-    assert!(elapsed.as_millis() < 2000, "{elapsed:?}");
-    // Eight in flight: 150 × 50 ms ≥ 0.9 s; one at a time would be 7.5 s.
-    assert!(elapsed.as_millis() >= 900, "{elapsed:?}");
+    // `--concurrency` is 8: the registry saw eight requests at once, and never more.
+    assert_eq!(*most.lock().unwrap(), 8);
 }
 
 /// Writes `main.tf` and `.upkeep.yaml` into a new repository.
@@ -529,7 +585,7 @@ async fn docker_config_credentials_go_to_their_own_host_only() {
     let helper = home.path().join("bin/docker-credential-homelab");
     std::fs::write(
         &helper,
-        "#!/bin/sh\nread server\necho \"$1 $server\" >> \"$(dirname \"$0\")/asked\"\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"ci-robot\",\"Secret\":\"hunter22\"}' \"$server\"\n",
+        "#!/bin/sh\nread server\necho \"$1 $server\" >> \"$(dirname \"$0\")/asked\"\nenv > \"$(dirname \"$0\")/env\"\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"ci-robot\",\"Secret\":\"hunter22\"}' \"$server\"\n",
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -547,6 +603,13 @@ async fn docker_config_credentials_go_to_their_own_host_only() {
         "get registry.lan:5000\n",
         "asked once, for its own host only"
     );
+    // The helper runs with the environment, less upkeep's own secrets.
+    let env = std::fs::read_to_string(home.path().join("bin/env")).unwrap();
+    assert!(env.lines().any(|l| l.starts_with("PATH=")), "{env}");
+    assert!(
+        !env.contains("ghp_outdated"),
+        "GITHUB_TOKEN reached the helper: {env}"
+    );
 
     // Without the config file the LAN registry is an error that says why.
     std::fs::remove_file(home.path().join("docker/config.json")).unwrap();
@@ -554,5 +617,177 @@ async fn docker_config_credentials_go_to_their_own_host_only() {
     assert!(
         out.contains("asks for credentials and none are configured"),
         "{out}"
+    );
+}
+
+/// A local port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_lookups_are_listed_in_every_format_with_host_and_cause_and_exit_2() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/example/private/tags/list"))
+        .respond_with(ResponseTemplate::new(403).set_body_string(
+            r#"{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}"#,
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/example/app/tags/list"))
+        .respond_with(json_body(
+            r#"{"name":"example/app","tags":["1.0.0","1.1.0"]}"#,
+        ))
+        .mount(&server)
+        .await;
+    let port = server.address().port();
+    let closed = closed_port();
+    let main_tf = r#"variable "mirror_registry" {
+  type = string
+}
+
+resource "kubernetes_deployment" "apps" {
+  spec {
+    template {
+      spec {
+        container {
+          name  = "ok"
+          image = "registry.example.org/example/app:1.0.0"
+        }
+        container {
+          name  = "denied"
+          image = "registry.example.org/example/private:1.0.0"
+        }
+        container {
+          name  = "refused"
+          image = "refused.example.org/example/app:1.0.0"
+        }
+        container {
+          name  = "tls"
+          image = "tls.example.org/example/app:1.0.0"
+        }
+        container {
+          name  = "dns"
+          image = "registry.nowhere.invalid/example/app:1.0.0"
+        }
+        container {
+          name  = "mirror"
+          image = "${var.mirror_registry}/library/nginx:1.27.3"
+        }
+      }
+    }
+  }
+}
+"#;
+    let config = format!(
+        "registries:\n  registry.example.org: {{ url: \"{}\" }}\n  refused.example.org: {{ url: \"http://127.0.0.1:{}\" }}\n  tls.example.org: {{ url: \"https://127.0.0.1:{port}\" }}\n",
+        server.uri(),
+        closed
+    );
+    let dir = stack(main_tf, &config);
+
+    let (code, out) = outdated(dir.path(), &["--format", "json"]);
+    assert_eq!(code, 2, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["updates"].as_array().unwrap().len(), 1, "{out}");
+    let errors: Vec<(String, String, String)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_owned(),
+                e["host"].as_str().unwrap().to_owned(),
+                e["cause"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let here = format!("127.0.0.1:{port}");
+    let expected = [
+        (
+            "registry.example.org/example/private",
+            here.as_str(),
+            "status",
+        ),
+        (
+            "refused.example.org/example/app",
+            &format!("127.0.0.1:{closed}"),
+            "refused",
+        ),
+        ("tls.example.org/example/app", here.as_str(), "tls"),
+        (
+            "registry.nowhere.invalid/example/app",
+            "registry.nowhere.invalid",
+            "dns",
+        ),
+    ]
+    .map(|(name, host, cause)| (name.to_owned(), host.to_owned(), cause.to_owned()));
+    assert_eq!(errors, expected, "{out}");
+    let messages = report["errors"].to_string();
+    assert!(messages.contains("answered 403 Forbidden"), "{messages}");
+    assert!(messages.contains("connection refused"), "{messages}");
+    assert!(messages.contains("TLS"), "{messages}");
+    assert!(messages.contains("DNS"), "{messages}");
+    let unchecked = report["unchecked"].to_string();
+    assert!(
+        unchecked.contains("the registry host is an expression (`${var.mirror_registry}`)"),
+        "{unchecked}"
+    );
+    let asked: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert!(!asked.iter().any(|p| p.contains("nginx")), "{asked:?}");
+
+    let (code, table) = outdated(dir.path(), &[]);
+    assert_eq!(code, 2, "{table}");
+    assert!(
+        table.contains("error: registry.nowhere.invalid/example/app: registry.nowhere.invalid: DNS lookup failed"),
+        "{table}"
+    );
+    assert!(
+        table.contains("1 outdated pin(s); 4 lookup(s) failed"),
+        "{table}"
+    );
+
+    // `--emit diun` prints the update on stdout and the errors on stderr.
+    let home = tempfile::tempdir().unwrap();
+    let output = common::upkeep(dir.path())
+        .args(["outdated", "--emit", "diun"])
+        .env_remove("UPKEEP_CONFIG")
+        .env("XDG_CACHE_HOME", home.path().join("cache"))
+        .env("DOCKER_CONFIG", home.path().join("docker"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.contains("registry.example.org/example/app:1.1.0"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("registry.nowhere.invalid: DNS lookup failed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("4 lookup(s) failed"), "{stderr}");
+
+    // Every lookup failing is not "nothing outdated".
+    let offline = stack(
+        "resource \"kubernetes_deployment\" \"a\" {\n  spec {\n    template {\n      spec {\n        container {\n          name  = \"a\"\n          image = \"registry.nowhere.invalid/example/app:1.0.0\"\n        }\n      }\n    }\n  }\n}\n",
+        "",
+    );
+    let (code, table) = outdated(offline.path(), &[]);
+    assert_eq!(code, 2, "{table}");
+    assert!(
+        table.contains("0 outdated pin(s); 1 lookup(s) failed"),
+        "{table}"
     );
 }

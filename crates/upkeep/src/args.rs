@@ -115,8 +115,10 @@ pub enum Command {
     /// Pins the config skips are listed, not queried; ranges are listed as unchecked. Registries are reached as written (`docker.io` through
     /// registry-1.docker.io) unless the config's `registries:` redirects them; tokens are
     /// fetched as the registry asks, with credentials for that host only (environment, then
-    /// Docker's config.json). Exits 1 when something is outdated, 0 when nothing is, 2 on
-    /// error.
+    /// Docker's config.json). A lookup that fails (a status, DNS, TLS, a refused connection,
+    /// a timeout) is listed with its host and cause, on standard error with `--emit diun`.
+    /// Exits 2 when a lookup failed or on error, else 1 when something is outdated, 0 when
+    /// nothing is.
     Outdated(OutdatedArgs),
     /// Run the webhook service: DIUN notifications and `/bump` requests become jobs in a
     /// SQLite queue, run as `upkeep bump` with bounded concurrency.
@@ -161,6 +163,18 @@ pub struct ServeArgs {
     /// tests).
     #[arg(long, value_name = "PROGRAM")]
     pub bump_command: Option<PathBuf>,
+    /// Connections open at once, at most. At the cap, a new connection closes the oldest one
+    /// that is not inside a request (a slow or idle client), so probes still get in. Lowered
+    /// to fit the open-file limit (`ulimit -n`) with room for the database and the bumps.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (also the idle time allowed between
+    /// requests on a kept-alive connection); then the connection is closed.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+    /// Seconds a client has to send a request's body; then it gets 408.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout: u64,
 }
 
 /// Arguments of `upkeep outdated`.
@@ -231,6 +245,10 @@ pub struct BumpArgs {
     /// Output format of the final report.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Accept a VERSION older than the pinned one. A downgrade is rated CAUTION and its
+    /// commit is titled `downgrade:`; without this flag it is refused before anything changes.
+    #[arg(long)]
+    pub allow_downgrade: bool,
 }
 
 /// Arguments of `upkeep rollback`.

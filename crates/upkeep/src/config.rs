@@ -174,6 +174,10 @@ pub struct Hook {
     /// Seconds before it is killed and counted as failed.
     #[serde(default = "default_hook_timeout")]
     pub timeout_seconds: u64,
+    /// Environment variables passed to it by name, besides PATH, HOME, the locale and the
+    /// cluster's (see `child_env`); no other variable of upkeep's reaches it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
 }
 
 fn default_hook_timeout() -> u64 {

@@ -1,6 +1,7 @@
 //! `upkeep`: keep the version pins of a Terraform/Helm infrastructure repo current, safely.
 
 mod args;
+mod child_env;
 mod commands;
 mod config;
 mod deliver;

@@ -10,6 +10,7 @@ use crate::deliver::notify::{Level, Notifier};
 use crate::deliver::tree_lock::TreeLock;
 use crate::deliver::verify::Target;
 use crate::output;
+use crate::plan::downgrade;
 use crate::plan::prepare::{Prepared, Request, prepare};
 use crate::plan::review::{PlanReport, render};
 use crate::policy::filter::{Update, judge};
@@ -118,6 +119,7 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         }
         Prepared::Plan(report) => report,
     };
+    downgrade::check(&report, args.allow_downgrade)?;
     let Some(git) = git else {
         return dry_run(args, &report, &name);
     };
@@ -339,6 +341,9 @@ fn message(report: &PlanReport, from: &str, to: &str, db_backup: &str) -> String
     let mut lines: Vec<String> = report.commit_message.lines().map(str::to_owned).collect();
     if let Some(first) = lines.first_mut() {
         *first = format!("upgrade: {} {from} -> {to}", report.stack);
+        if report.downgrade {
+            *first = downgrade::retitle(first);
+        }
     }
     for line in &mut lines {
         if line.starts_with("DB backup: ") {

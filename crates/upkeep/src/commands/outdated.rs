@@ -4,6 +4,7 @@
 use crate::args::{Emit, Format, OutdatedArgs};
 use crate::commands::scan::scan_paths;
 use crate::config::Config;
+use crate::detect::http_retry::{Cause, HttpError};
 use crate::detect::lookup::{Lookup, Sources, cut_to_prefix};
 use crate::output;
 use crate::policy::skip::skip_reason;
@@ -31,14 +32,46 @@ struct Update<'a> {
     source: String,
 }
 
+/// A pin whose versions could not be listed.
+#[derive(Serialize)]
+struct LookupError<'a> {
+    /// The pin's kind and name, and where it is.
+    kind: &'static str,
+    name: &'a str,
+    file: &'a Path,
+    line: usize,
+    #[serde(flatten)]
+    failure: &'a Failure,
+}
+
+/// Why a listing failed: the host asked, the cause in a word, and the whole message.
+#[derive(Debug, Clone, Serialize)]
+struct Failure {
+    host: String,
+    cause: Cause,
+    message: String,
+}
+
+impl Failure {
+    /// From the error of a listing; `source` names the host when the error does not.
+    fn of(error: &anyhow::Error, source: &str) -> Failure {
+        let http = error.chain().find_map(|e| e.downcast_ref::<HttpError>());
+        Failure {
+            host: http.map_or_else(|| source.to_owned(), |http| http.host.clone()),
+            cause: http.map_or(Cause::Other, |http| http.cause),
+            message: format!("{error:#}"),
+        }
+    }
+}
+
 /// The JSON report.
 #[derive(Serialize)]
 struct Report<'a> {
     updates: Vec<Update<'a>>,
     /// `name: reason` of pins skipped by the config.
     skipped: Vec<String>,
-    /// `name: problem` of pins whose registry could not answer.
-    errors: Vec<String>,
+    /// Pins whose versions could not be listed: a registry down, offline, refused.
+    errors: Vec<LookupError<'a>>,
     /// `kind name: why` of pins that cannot be checked (ranges, charts without a repository).
     unchecked: Vec<String>,
 }
@@ -77,8 +110,14 @@ pub fn run(args: &OutdatedArgs, config_file: Option<&Path>) -> anyhow::Result<Ex
     for (pin, lookup) in checked {
         let list = match &versions[&lookup] {
             Ok(list) => list,
-            Err(error) => {
-                errors.push(format!("{}: {error}", pin.name));
+            Err(failure) => {
+                errors.push(LookupError {
+                    kind: pin.kind.as_str(),
+                    name: &pin.name,
+                    file: &pin.file,
+                    line: pin.line,
+                    failure,
+                });
                 continue;
             }
         };
@@ -104,10 +143,21 @@ pub fn run(args: &OutdatedArgs, config_file: Option<&Path>) -> anyhow::Result<Ex
             });
         }
     }
-    errors.dedup();
+    errors.dedup_by(|a, b| a.name == b.name && a.file == b.file && a.line == b.line);
     let outdated = !updates.is_empty();
+    let failed = errors.len();
     match (args.emit, args.format) {
-        (Some(Emit::Diun), _) => output::print(&diun_lines(&updates))?,
+        (Some(Emit::Diun), _) => {
+            output::print(&diun_lines(&updates))?;
+            // Standard output feeds `bump --diun`; what could not be checked goes beside it.
+            if failed > 0 {
+                let mut text = error_lines(&errors);
+                text.push_str(&format!(
+                    "{failed} lookup(s) failed: those pins were not checked\n"
+                ));
+                let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
+            }
+        }
         (None, Format::Json) => output::print_json(&Report {
             updates,
             skipped,
@@ -116,11 +166,20 @@ pub fn run(args: &OutdatedArgs, config_file: Option<&Path>) -> anyhow::Result<Ex
         })?,
         (None, Format::Human) => output::print(&table(&updates, &skipped, &errors, &unchecked))?,
     }
-    Ok(if outdated {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+    // A failed lookup is an error whatever else was found: "nothing outdated" would be a guess.
+    Ok(match (failed, outdated) {
+        (1.., _) => ExitCode::from(2),
+        (0, true) => ExitCode::from(1),
+        (0, false) => ExitCode::SUCCESS,
     })
+}
+
+/// `error: NAME: MESSAGE`, one line per failed lookup.
+fn error_lines(errors: &[LookupError<'_>]) -> String {
+    errors
+        .iter()
+        .map(|error| format!("error: {}: {}\n", error.name, error.failure.message))
+        .collect()
 }
 
 /// The candidate policy of one pin: its `allowed_versions` and `ignore_versions`.
@@ -142,7 +201,7 @@ fn policy(config: &Config, canonical: &str) -> anyhow::Result<CandidatePolicy> {
     Ok(CandidatePolicy { allowed, ignore })
 }
 
-type Fetched = BTreeMap<Lookup, Result<Vec<String>, String>>;
+type Fetched = BTreeMap<Lookup, Result<Vec<String>, Failure>>;
 
 /// Lists the versions of every lookup, `concurrency` requests at a time, with a progress bar
 /// on a terminal.
@@ -159,7 +218,9 @@ fn fetch_all(sources: &Sources, lookups: BTreeSet<Lookup>, concurrency: usize) -
                 loop {
                     let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
                     let Some(lookup) = next else { break };
-                    let versions = sources.versions(&lookup).map_err(|e| format!("{e:#}"));
+                    let versions = sources
+                        .versions(&lookup)
+                        .map_err(|e| Failure::of(&e, lookup.source()));
                     results
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -213,7 +274,7 @@ fn diun_lines(updates: &[Update<'_>]) -> String {
 fn table(
     updates: &[Update<'_>],
     skipped: &[String],
-    errors: &[String],
+    errors: &[LookupError<'_>],
     unchecked: &[String],
 ) -> String {
     use std::fmt::Write;
@@ -261,9 +322,18 @@ fn table(
     for line in unchecked {
         let _ = writeln!(out, "unchecked: {line}");
     }
-    for line in errors {
-        let _ = writeln!(out, "error: {line}");
+    out.push_str(&error_lines(errors));
+    match errors.len() {
+        0 => {
+            let _ = writeln!(out, "{} outdated pin(s)", updates.len());
+        }
+        failed => {
+            let _ = writeln!(
+                out,
+                "{} outdated pin(s); {failed} lookup(s) failed: those pins were not checked",
+                updates.len()
+            );
+        }
     }
-    let _ = writeln!(out, "{} outdated pin(s)", updates.len());
     out
 }

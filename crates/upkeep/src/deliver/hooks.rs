@@ -1,6 +1,8 @@
 //! Pre-upgrade hooks (a database backup): argument arrays run without a shell, with the
-//! stack's placeholders filled in, each under a timeout, their output captured.
+//! stack's placeholders filled in, each under a timeout, their output captured, and only the
+//! environment their config lists (see [`crate::child_env`]).
 
+use crate::child_env::{self, Child};
 use crate::config::Hook;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -31,7 +33,11 @@ pub fn run_all(hooks: &[Hook], stack: &str, namespace: &str, epoch: u64) -> Vec<
                     .replace("{epoch}", &epoch.to_string())
             })
             .collect();
-        let run = run_one(command, Duration::from_secs(hook.timeout_seconds));
+        let run = run_one(
+            command,
+            Duration::from_secs(hook.timeout_seconds),
+            &hook.env,
+        );
         let ok = run.ok;
         runs.push(run);
         if !ok {
@@ -41,7 +47,7 @@ pub fn run_all(hooks: &[Hook], stack: &str, namespace: &str, epoch: u64) -> Vec<
     runs
 }
 
-fn run_one(command: Vec<String>, timeout: Duration) -> HookRun {
+fn run_one(command: Vec<String>, timeout: Duration, env: &[String]) -> HookRun {
     let started = Instant::now();
     let finish = |ok, detail: String| HookRun {
         command: command.clone(),
@@ -54,6 +60,8 @@ fn run_one(command: Vec<String>, timeout: Duration) -> HookRun {
     };
     let mut child = match Command::new(program)
         .args(args)
+        .env_clear()
+        .envs(child_env::of(Child::Hook(env)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -102,6 +110,7 @@ mod tests {
         Hook {
             command: command.iter().map(|c| (*c).to_owned()).collect(),
             timeout_seconds,
+            env: Vec::new(),
         }
     }
 

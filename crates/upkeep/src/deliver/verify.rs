@@ -181,7 +181,10 @@ struct PodList {
 
 fn pods_check(target: &Target, kubectl: &str, restarts: &mut HashMap<String, u64>) -> Check {
     let mut command = std::process::Command::new(kubectl);
-    command.args(["get", "pods", "-n", &target.namespace, "-o", "json"]);
+    command
+        .args(["get", "pods", "-n", &target.namespace, "-o", "json"])
+        .env_clear()
+        .envs(crate::child_env::of(crate::child_env::Child::Tool));
     if let Some(selector) = &target.selector {
         command.args(["-l", selector]);
     }

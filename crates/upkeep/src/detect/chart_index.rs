@@ -2,8 +2,8 @@
 //! once per run and repository, and kept in a disk cache with its `ETag` so a later run only
 //! downloads it when it changed. (OCI charts are listed by the registry client.)
 
-use crate::detect::http_retry;
-use anyhow::{Context, anyhow, bail};
+use crate::detect::http_retry::{self, Cause, HttpError};
+use anyhow::{Context, anyhow};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -93,9 +93,16 @@ impl ChartIndexes {
                 }
                 body
             }
-            _ => bail!("{url} answered {status}"),
+            _ => return Err(HttpError::status(url, status).into()),
         };
-        parse_index(&body).with_context(|| format!("{url} is not a Helm repository index"))
+        parse_index(&body).map_err(|e| {
+            HttpError::other(
+                url,
+                Cause::Answer,
+                format!("{url} is not a Helm repository index: {e:#}"),
+            )
+            .into()
+        })
     }
 }
 

@@ -42,6 +42,9 @@ impl Lookup {
                 .unwrap_or_default();
             return Err(format!("not one version ({status})"));
         }
+        if let Some(why) = expression_in_name(pin) {
+            return Err(why);
+        }
         match pin.kind {
             PinKind::Image | PinKind::HelmSet | PinKind::ValuesImage => {
                 Ok(Lookup::Image(pin.canonical.clone()))
@@ -131,6 +134,28 @@ impl Sources {
             Lookup::GitTags(url) => crate::deliver::git::remote_tags(url),
         }
     }
+}
+
+/// Why a pin whose name holds an expression (`${var.mirror_registry}/library/nginx`) cannot be
+/// looked up: where to ask is only known when Terraform runs.
+fn expression_in_name(pin: &Pin) -> Option<String> {
+    let start = pin.name.find("${").or_else(|| pin.name.find("%{"))?;
+    let end = pin.name[start..]
+        .find('}')
+        .map_or(pin.name.len(), |at| start + at + 1);
+    let expression = &pin.name[start..end];
+    let in_host = !pin.name[..start].contains('/')
+        && matches!(
+            pin.kind,
+            PinKind::Image | PinKind::HelmSet | PinKind::ValuesImage
+        );
+    Some(if in_host {
+        format!(
+            "the registry host is an expression (`{expression}`); upkeep cannot know where to look"
+        )
+    } else {
+        format!("the name holds an expression (`{expression}`); upkeep cannot know what to look up")
+    })
 }
 
 /// The repository URL of a git module source (`git::https://host/repo.git//dir?ref=v1`,

@@ -3,8 +3,8 @@
 //! `<modules.v1><namespace>/<name>/<system>/versions`.
 
 use crate::config::Registry as RegistryConfig;
-use crate::detect::http_retry;
-use anyhow::{Context, anyhow, bail};
+use crate::detect::http_retry::{self, Cause, HttpError};
+use anyhow::{anyhow, bail};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -127,11 +127,15 @@ impl TerraformRegistry {
                         modules: Some("/v1/modules/".to_owned()),
                     }
                 } else if response.status().is_success() {
-                    response
-                        .json()
-                        .with_context(|| format!("{url} is not a discovery document"))?
+                    response.json().map_err(|e| {
+                        HttpError::other(
+                            &url,
+                            Cause::Answer,
+                            format!("{url} is not a discovery document: {e}"),
+                        )
+                    })?
                 } else {
-                    bail!("{url} answered {}", response.status());
+                    return Err(HttpError::status(&url, response.status()).into());
                 };
                 self.services
                     .lock()
@@ -161,11 +165,16 @@ impl TerraformRegistry {
         let response = http_retry::get(&self.http, url, |r| r)?;
         let status = response.status();
         if !status.is_success() {
-            bail!("{url} answered {status}");
+            return Err(HttpError::status(url, status).into());
         }
-        response
-            .json()
-            .with_context(|| format!("{url} did not answer the registry's JSON"))
+        response.json().map_err(|e| {
+            HttpError::other(
+                url,
+                Cause::Answer,
+                format!("{url} did not answer the registry's JSON: {e}"),
+            )
+            .into()
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::dirs::default_cache_dir;
+use crate::plan::downgrade;
 use crate::plan::review::{MessageParts, PlanReport, RuleOutput, commit_message};
 use anyhow::{Context, anyhow, bail};
 use indicatif::ProgressBar;
@@ -108,12 +109,16 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         .map_or(&[][..], |notes| notes.releases.as_slice());
     let releases = crossed(all, &old, &new);
     let names = [pins[0].canonical.clone(), pins[0].name.clone()];
-    let evaluation = rules.evaluate(&Upgrade {
+    let mut evaluation = rules.evaluate(&Upgrade {
         names: &names,
         old: &old,
         new: &new,
         releases: &releases,
     });
+    // Going back is decided first: no release note outweighs it.
+    let downgrade = downgrade::finding(&pins, &new);
+    let is_downgrade = downgrade.is_some();
+    evaluation.findings.splice(0..0, downgrade);
     let decision = decide(&evaluation, &releases, &old, &new, !releases.is_empty());
     let stack_dirs: BTreeSet<PathBuf> = pins.iter().map(Pin::stack).collect();
     let files = stack_files(request.root, &stack_dirs);
@@ -143,11 +148,16 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         config_changes: &[],
         cross_references: &cross_references,
     });
+    let message = match is_downgrade {
+        true => downgrade::retitle(&message),
+        false => message,
+    };
     Ok(Prepared::Plan(Box::new(PlanReport {
         name: request.name.to_owned(),
         stack,
         old: old.as_str().to_owned(),
         new: new.as_str().to_owned(),
+        downgrade: is_downgrade,
         risk: decision.risk,
         reason: decision.reason.clone(),
         rules: evaluation.findings.iter().map(RuleOutput::from).collect(),

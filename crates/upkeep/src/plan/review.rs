@@ -19,6 +19,8 @@ pub struct PlanReport {
     pub old: String,
     /// The version asked for.
     pub new: String,
+    /// Whether `new` is older than a pin it moves (see `plan::downgrade`).
+    pub downgrade: bool,
     /// SAFE, CAUTION or UNKNOWN.
     pub risk: Risk,
     /// The deciding rule, or why no rule decided.

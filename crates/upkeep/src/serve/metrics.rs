@@ -2,6 +2,7 @@
 //! (version 0.0.4). Every series is prefixed `upkeep_`. Job counts by status come from the
 //! database at scrape time, so they survive restarts; the rest counts since start.
 
+use crate::serve::connections::Closed;
 use crate::serve::store::Status;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -60,6 +61,7 @@ pub struct Metrics {
     unauthorized: AtomicU64,
     skipped: Mutex<BTreeMap<&'static str, u64>>,
     finished: Mutex<BTreeMap<&'static str, u64>>,
+    closed: Mutex<BTreeMap<&'static str, u64>>,
     intake: Histogram,
     jobs: Histogram,
 }
@@ -73,6 +75,7 @@ impl Default for Metrics {
             unauthorized: AtomicU64::new(0),
             skipped: Mutex::new(BTreeMap::new()),
             finished: Mutex::new(BTreeMap::new()),
+            closed: Mutex::new(BTreeMap::new()),
             intake: Histogram::new(&INTAKE_BUCKETS),
             jobs: Histogram::new(&JOB_BUCKETS),
         }
@@ -124,8 +127,19 @@ impl Metrics {
         self.jobs.observe(took);
     }
 
-    /// The exposition text; `counts` are the jobs per status in the database.
-    pub fn render(&self, counts: &[(Status, u64)]) -> String {
+    /// The service closed a connection, for `why`.
+    pub fn connection_closed(&self, why: Closed) {
+        *self
+            .closed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(why.label())
+            .or_default() += 1;
+    }
+
+    /// The exposition text; `counts` are the jobs per status in the database, `open` the
+    /// HTTP connections open.
+    pub fn render(&self, counts: &[(Status, u64)], open: usize) -> String {
         let mut out = String::new();
         let counter = |out: &mut String, name: &str, help: &str, value: u64| {
             let _ = writeln!(
@@ -195,6 +209,27 @@ impl Metrics {
                 .map_or(0, |(_, n)| *n);
             let _ = writeln!(out, "upkeep_jobs{{status=\"{}\"}} {n}", status.as_str());
         }
+        let _ = writeln!(
+            out,
+            "# HELP upkeep_http_connections_open HTTP connections open now.\n# TYPE upkeep_http_connections_open gauge\nupkeep_http_connections_open {open}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP upkeep_http_connections_closed_total Connections the service closed: headers not sent in time, the oldest idle one evicted at the cap, or refused at the cap.\n# TYPE upkeep_http_connections_closed_total counter"
+        );
+        let closed = self
+            .closed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for why in [Closed::HeaderTimeout, Closed::Evicted, Closed::Refused] {
+            let n = closed.get(why.label()).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "upkeep_http_connections_closed_total{{reason=\"{}\"}} {n}",
+                why.label()
+            );
+        }
         self.intake.render(
             &mut out,
             "upkeep_intake_duration_seconds",
@@ -212,6 +247,7 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::Metrics;
+    use crate::serve::connections::Closed;
     use crate::serve::store::Status;
     use std::time::Duration;
 
@@ -222,7 +258,8 @@ mod tests {
         metrics.accepted(Duration::from_millis(3));
         metrics.skipped("not_pinned", Duration::from_millis(1));
         metrics.finished(Status::Succeeded, Duration::from_secs(42));
-        let text = metrics.render(&[(Status::Queued, 4)]);
+        metrics.connection_closed(Closed::HeaderTimeout);
+        let text = metrics.render(&[(Status::Queued, 4)], 7);
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             assert!(line.starts_with("upkeep_"), "{line}");
         }
@@ -232,5 +269,10 @@ mod tests {
         assert!(text.contains("upkeep_intake_duration_seconds_bucket{le=\"0.005\"} 2\n"));
         assert!(text.contains("upkeep_job_duration_seconds_bucket{le=\"60\"} 1\n"));
         assert!(text.contains("upkeep_job_duration_seconds_count 1\n"));
+        assert!(text.contains("upkeep_http_connections_open 7\n"));
+        assert!(
+            text.contains("upkeep_http_connections_closed_total{reason=\"header_timeout\"} 1\n")
+        );
+        assert!(text.contains("upkeep_http_connections_closed_total{reason=\"evicted\"} 0\n"));
     }
 }

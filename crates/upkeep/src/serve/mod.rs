@@ -2,13 +2,17 @@
 //! jobs in a SQLite queue, and workers run them as `upkeep bump`.
 //!
 //! - [`auth`]: bearer tokens;
+//! - [`connections`]: the HTTP connections: header timeout, connection cap;
 //! - [`store`]: the queue, coalescing and the rate limit;
 //! - [`routes`]: the HTTP API;
+//! - [`names`]: what a name or version may be, and the one spelling a job is kept under;
 //! - [`runner`]: the workers;
 //! - [`metrics`]: the Prometheus exposition.
 
 mod auth;
+mod connections;
 mod metrics;
+mod names;
 mod routes;
 mod runner;
 mod store;
@@ -19,6 +23,7 @@ use crate::deliver::notify::{Level, Notifier};
 use crate::dirs::default_state_path;
 use anyhow::Context;
 use auth::Tokens;
+use connections::{Closed, Connections, Limits, Observer};
 use metrics::Metrics;
 use runner::{BumpCommand, unix_now, worker};
 use std::path::{Path, PathBuf};
@@ -41,6 +46,16 @@ pub struct App {
     wake: Notify,
     /// The repository's pins, for the filter; dropped when a job ends.
     pins: Mutex<Option<Arc<ScanReport>>>,
+    /// The open HTTP connections.
+    connections: Arc<Connections>,
+    /// Time a client has to send a request's body.
+    body_timeout: Duration,
+}
+
+impl Observer for App {
+    fn closed(&self, why: Closed) {
+        self.metrics.connection_closed(why);
+    }
 }
 
 impl App {
@@ -91,20 +106,29 @@ pub fn run(args: &ServeArgs, config_file: Option<&Path>) -> anyhow::Result<ExitC
             ),
         );
     }
+    let hook_env: Vec<String> = config
+        .hooks
+        .pre_upgrade
+        .iter()
+        .flat_map(|hook| hook.env.iter().cloned())
+        .collect();
     let bump = match &args.bump_command {
         Some(program) => BumpCommand {
             program: program.clone(),
             prefix: Vec::new(),
             repo: args.path.clone(),
             config: config_file.map(Path::to_owned),
+            hook_env,
         },
         None => BumpCommand {
             program: std::env::current_exe().context("cannot find upkeep's own executable")?,
             prefix: vec!["bump".to_owned(), "--sync".to_owned()],
             repo: args.path.clone(),
             config: config_file.map(Path::to_owned),
+            hook_env,
         },
     };
+    let limits = limits(args);
     let app = Arc::new(App {
         store,
         tokens,
@@ -114,17 +138,46 @@ pub fn run(args: &ServeArgs, config_file: Option<&Path>) -> anyhow::Result<ExitC
         bump,
         wake: Notify::new(),
         pins: Mutex::new(None),
+        connections: Arc::new(Connections::new(limits.max_connections)),
+        body_timeout: limits.body_timeout,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(app, args))?;
+    runtime.block_on(serve(app, args, limits))?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(app: Arc<App>, args: &ServeArgs) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
+/// Descriptors kept free of connections: the database and its journal, logs, and three pipes
+/// per running bump.
+fn reserved_files(concurrency: usize) -> u64 {
+    64 + 3 * concurrency as u64
+}
+
+/// The connection limits of the arguments, the cap lowered to fit the open-file limit.
+fn limits(args: &ServeArgs) -> Limits {
+    let mut max_connections = args.max_connections.max(1);
+    if let Some(files) = connections::open_file_limit() {
+        let fits = files
+            .saturating_sub(reserved_files(args.concurrency))
+            .max(16);
+        if max_connections as u64 > fits {
+            tracing::warn!(
+                files,
+                "--max-connections lowered from {max_connections} to {fits}: the open-file limit (ulimit -n) is {files}"
+            );
+            max_connections = usize::try_from(fits).unwrap_or(usize::MAX);
+        }
+    }
+    Limits {
+        max_connections,
+        header_timeout: Duration::from_secs(args.header_timeout),
+        body_timeout: Duration::from_secs(args.body_timeout),
+    }
+}
+
+async fn serve(app: Arc<App>, args: &ServeArgs, limits: Limits) -> anyhow::Result<()> {
+    let listener = connections::listen(args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let (stop, stopped) = watch::channel(false);
     let mut workers: Vec<_> = (0..args.concurrency.max(1))
@@ -132,14 +185,21 @@ async fn serve(app: Arc<App>, args: &ServeArgs) -> anyhow::Result<()> {
         .collect();
     crate::output::print(&format!("listening on {}\n", listener.local_addr()?))?;
     let signal_stop = stop.clone();
-    axum::serve(listener, routes::router(app.clone()))
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("stopping: no new requests; running jobs may finish");
-            let _ = signal_stop.send(true);
-        })
-        .await
-        .context("the HTTP server failed")?;
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: no new requests; running jobs may finish");
+        let _ = signal_stop.send(true);
+    });
+    connections::serve(
+        listener,
+        routes::router(app.clone()),
+        app.connections.clone(),
+        limits,
+        app.clone(),
+        stopped.clone(),
+        Duration::from_secs(5),
+    )
+    .await;
     let _ = stop.send(true);
     let grace = Duration::from_secs(args.grace);
     let finished = tokio::time::timeout(grace, async {

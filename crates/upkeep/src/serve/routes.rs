@@ -4,11 +4,12 @@
 
 use crate::policy::filter::{SkipRule, Update, judge};
 use crate::serve::App;
+use crate::serve::names::{self, MAX_NAME, MAX_VERSION};
 use crate::serve::runner::unix_now;
 use crate::serve::store::{Intake, Status};
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -31,6 +32,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/bump", post(bump))
         .route("/jobs", get(jobs))
         .route("/jobs/{id}", get(job))
+        .route_layer(middleware::from_fn_with_state(app.clone(), read_body))
         .route_layer(middleware::from_fn_with_state(app.clone(), authorize));
     Router::new()
         .merge(guarded)
@@ -63,6 +65,59 @@ async fn authorize(State(app): State<Arc<App>>, request: Request, next: Next) ->
     response
 }
 
+/// Reads the whole body, at most [`MAX_BODY`] bytes within the body timeout, before the
+/// handler runs: a client that stops sending gets 408 instead of holding the connection.
+async fn read_body(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY as u64) {
+        return too_large();
+    }
+    let (parts, body) = request.into_parts();
+    let read = tokio::time::timeout(app.body_timeout, axum::body::to_bytes(body, MAX_BODY)).await;
+    match read {
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        // The client's connection failed mid-body; else the only failure is the size cap.
+        Ok(Err(why)) if caused_by_connection(&why) => error(
+            StatusCode::BAD_REQUEST,
+            "the request body could not be read",
+        ),
+        Ok(Err(_)) => too_large(),
+        Err(_) => error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request body did not arrive within {} s",
+                app.body_timeout.as_secs()
+            ),
+        ),
+    }
+}
+
+fn too_large() -> Response {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the body is larger than {MAX_BODY} bytes"),
+    )
+}
+
+/// Whether a body error comes from the connection (hyper), not from the size cap.
+fn caused_by_connection(error: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if current.is::<hyper::Error>() {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({"error": message.into()}))).into_response()
 }
@@ -81,6 +136,15 @@ async fn diun(State(app): State<Arc<App>>, body: Bytes) -> Response {
         Ok(update) => update,
         Err(why) => return error(StatusCode::BAD_REQUEST, format!("{why:#}")),
     };
+    // An empty tag is the filter's to skip (`not_a_release`); any other must be clean.
+    let checked =
+        names::check("image", &update.image, MAX_NAME).and_then(|()| match update.tag.is_empty() {
+            true => Ok(()),
+            false => names::check("tag", &update.tag, MAX_VERSION),
+        });
+    if let Err(why) = checked {
+        return error(StatusCode::BAD_REQUEST, why);
+    }
     app.metrics.received();
     let worker = app.clone();
     let judged = tokio::task::spawn_blocking(move || {
@@ -133,20 +197,31 @@ async fn bump(State(app): State<Arc<App>>, body: Bytes) -> Response {
             );
         }
     };
-    let valid = |text: &str| {
-        !text.is_empty()
-            && text.len() <= 512
-            && !text.starts_with('-')
-            && !text.chars().any(|c| c.is_whitespace() || c.is_control())
-    };
-    if !valid(&request.name) || !valid(&request.version) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "`name` and `version` must be non-empty, without spaces, and not start with `-`",
-        );
+    if let Err(why) = names::check("name", &request.name, MAX_NAME)
+        .and_then(|()| names::check("version", &request.version, MAX_VERSION))
+    {
+        return error(StatusCode::BAD_REQUEST, why);
     }
     app.metrics.received();
-    intake(&app, request.name, request.version, "bump", started).await
+    // One update, one job: an image the repository pins is kept under its canonical name,
+    // as DIUN deliveries are.
+    let worker = app.clone();
+    let BumpRequest { name, version } = request;
+    let (asked, wanted) = (name.clone(), version.clone());
+    let named = tokio::task::spawn_blocking(move || {
+        let pins = worker.scan()?;
+        Ok::<_, anyhow::Error>(names::job_name(&worker.repo, &asked, &wanted, &pins))
+    })
+    .await;
+    let name = match named {
+        Ok(Ok(name)) => name,
+        Ok(Err(why)) => {
+            tracing::warn!(error = %format!("{why:#}"), "cannot scan the repository; the name is kept as written");
+            name
+        }
+        Err(_) => name,
+    };
+    intake(&app, name, version, "bump", started).await
 }
 
 /// Queues (or coalesces, or rate-limits) an update and answers.
@@ -294,7 +369,7 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        app.metrics.render(&counts),
+        app.metrics.render(&counts, app.connections.open()),
     )
         .into_response()
 }

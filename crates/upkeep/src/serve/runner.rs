@@ -1,8 +1,10 @@
 //! The workers: each takes the oldest queued job, runs its bump as a child process
 //! (`upkeep bump NAME VERSION --path REPO --format json`), and records how it ended. At most
 //! `--concurrency` run at once; bumps in one checkout take turns at the working tree through
-//! its tree lock, and wait for CI and verification side by side.
+//! its tree lock, and wait for CI and verification side by side. A bump gets the environment
+//! a bump uses, never the service's tokens (see [`crate::child_env`]).
 
+use crate::child_env::{self, Child};
 use crate::serve::App;
 use crate::serve::store::{Outcome, Status};
 use std::path::PathBuf;
@@ -25,6 +27,8 @@ pub struct BumpCommand {
     pub repo: PathBuf,
     /// The config file given to `serve`, passed on.
     pub config: Option<PathBuf>,
+    /// Environment variables the bump's hooks list, passed on with what a bump uses.
+    pub hook_env: Vec<String>,
 }
 
 /// Runs jobs until `shutdown` turns true; a running job is finished first.
@@ -105,6 +109,8 @@ async fn bump(
         .arg("--path")
         .arg(&command.repo)
         .args(["--format", "json"])
+        .env_clear()
+        .envs(child_env::of(Child::Bump(&command.hook_env)))
         .env("UPKEEP_JOB_ID", id.to_string())
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);

@@ -6,6 +6,7 @@
 //! Credentials are only ever looked up for the host an image names, so one registry's
 //! password is never sent to another.
 
+use crate::child_env::{self, Child};
 use anyhow::{Context, anyhow};
 use base64::Engine;
 use serde::Deserialize;
@@ -212,6 +213,8 @@ fn ask_helper(helper: &str, server: &str) -> anyhow::Result<Option<Credential>> 
     let program = format!("docker-credential-{helper}");
     let mut child = match Command::new(&program)
         .arg("get")
+        .env_clear()
+        .envs(child_env::of(Child::Tool))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

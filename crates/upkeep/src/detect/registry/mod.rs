@@ -7,7 +7,7 @@
 mod credentials;
 
 use crate::config::Registry as RegistryConfig;
-use crate::detect::http_retry;
+use crate::detect::http_retry::{self, Cause, HttpError};
 use anyhow::{Context, anyhow, bail};
 use credentials::{Credential, Credentials};
 use std::collections::BTreeMap;
@@ -83,9 +83,13 @@ impl Registries {
                         link
                     }
                 });
-            let list: TagList = response
-                .json()
-                .with_context(|| format!("{canonical}: the registry's tag list is not JSON"))?;
+            let list: TagList = response.json().map_err(|e| {
+                HttpError::other(
+                    &current,
+                    Cause::Answer,
+                    format!("the tag list is not JSON ({current}): {e}"),
+                )
+            })?;
             tags.extend(list.tags.unwrap_or_default());
             url = next;
         }
@@ -113,13 +117,23 @@ impl Registries {
                     .get("www-authenticate")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned)
-                    .ok_or_else(|| anyhow!("{url}: 401 without a WWW-Authenticate challenge"))?;
+                    .ok_or_else(|| {
+                        HttpError::other(
+                            url,
+                            Cause::Auth,
+                            "answered 401 Unauthorized without a WWW-Authenticate challenge",
+                        )
+                    })?;
                 let credential = self.credentials.for_host(&located.host)?;
                 auth = Some(if challenge.trim_start().starts_with("Basic") {
                     Auth::Basic(credential.ok_or_else(|| {
-                        anyhow!(
-                            "{} asks for credentials and none are configured for it",
-                            located.host
+                        HttpError::other(
+                            url,
+                            Cause::Auth,
+                            format!(
+                                "{} asks for credentials and none are configured for it",
+                                located.host
+                            ),
                         )
                     })?)
                 } else {
@@ -127,7 +141,7 @@ impl Registries {
                 });
                 continue;
             }
-            bail!("{url} answered {status}");
+            return Err(HttpError::status(url, status).into());
         }
     }
 
@@ -167,21 +181,27 @@ impl Registries {
             token: Option<String>,
             access_token: Option<String>,
         }
-        let answer: Token =
-            http_retry::get(&self.http, url.as_str(), |request| match &credential {
-                Some(c) => request.basic_auth(&c.username, Some(&c.password)),
-                None => request,
-            })
-            .map_err(|e| anyhow!("cannot get a registry token from {realm}: {e:#}"))?
-            .error_for_status()
-            .map_err(|e| {
-                anyhow!(
-                    "cannot get a registry token from {realm}: {}",
-                    e.without_url()
-                )
-            })?
-            .json()
-            .context("the registry's token answer is not JSON")?;
+        let answer = http_retry::get(&self.http, url.as_str(), |request| match &credential {
+            Some(c) => request.basic_auth(&c.username, Some(&c.password)),
+            None => request,
+        })
+        .map_err(|e| e.context(format!("cannot get a registry token from {realm}")))?;
+        if !answer.status().is_success() {
+            let refused = HttpError::status(url.as_str(), answer.status());
+            return Err(HttpError {
+                cause: Cause::Auth,
+                detail: format!("the token service {}", refused.detail),
+                ..refused
+            }
+            .into());
+        }
+        let answer: Token = answer.json().map_err(|e| {
+            HttpError::other(
+                url.as_str(),
+                Cause::Answer,
+                format!("the token answer of {realm} is not JSON: {e}"),
+            )
+        })?;
         let token = answer
             .token
             .or(answer.access_token)
