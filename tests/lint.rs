@@ -477,6 +477,18 @@ fn a_baseline_hides_known_findings_even_when_their_lines_move() {
     );
     assert_eq!(code, 1, "new error findings fail the hook");
 
+    // Files given alone (as pre-commit passes them) say nothing about the other files'
+    // entries: none is "no longer found".
+    let human = lint(
+        repo.path(),
+        &["stacks/b/main.tf", "--baseline", ".upkeep-baseline.json"],
+    );
+    assert!(
+        !human.stdout.contains("no longer found"),
+        "{}",
+        human.stdout
+    );
+
     // Fixing the known finding is reported, so the baseline can shrink.
     std::fs::write(&file, deployment("          image = \"x/app:1.0\"")).unwrap();
     let human = lint(

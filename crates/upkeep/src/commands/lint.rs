@@ -39,7 +39,8 @@ pub fn run(args: &LintArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     }
     let mut note = None;
     if let Some(baseline) = &baseline {
-        let applied = baseline.apply(findings, &root);
+        let scope: Vec<String> = args.paths.iter().filter_map(|p| root.given(p)).collect();
+        let applied = baseline.apply(findings, &root, &scope);
         findings = applied.new;
         note = Some(format!(
             "baseline: {} known finding(s) not shown{}\n",

@@ -78,7 +78,8 @@ pub struct Applied {
     pub new: Vec<Finding>,
     /// Findings the baseline knew, and hid.
     pub known: usize,
-    /// Baseline entries no longer found (fixed, or moved to another file or pin).
+    /// Baseline entries of the files linted that are no longer found (fixed, or moved to
+    /// another file or pin).
     pub gone: usize,
 }
 
@@ -142,8 +143,10 @@ impl Baseline {
     }
 
     /// Keeps the findings the baseline does not know. Of several findings with one key, the
-    /// first (in report order) are the known ones.
-    pub fn apply(&self, findings: Vec<Finding>, root: &RepoRoot) -> Applied {
+    /// first (in report order) are the known ones. `scope` holds the paths linted (relative
+    /// to the root; empty: the whole repository): only their entries can be gone, since
+    /// pre-commit lints a few files and the others' entries were not looked for.
+    pub fn apply(&self, findings: Vec<Finding>, root: &RepoRoot, scope: &[String]) -> Applied {
         let mut left = self.counts.clone();
         let mut new = Vec::new();
         let mut known = 0;
@@ -156,10 +159,23 @@ impl Baseline {
                 _ => new.push(finding),
             }
         }
+        let linted = |file: &str| {
+            scope.iter().any(|path| {
+                path.is_empty()
+                    || file == path
+                    || file
+                        .strip_prefix(path.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+        };
         Applied {
             new,
             known,
-            gone: left.values().sum(),
+            gone: left
+                .iter()
+                .filter(|(key, _)| linted(&key.file))
+                .map(|(_, count)| count)
+                .sum(),
         }
     }
 }

@@ -56,6 +56,18 @@ impl RepoRoot {
         Some(parts.join("/"))
     }
 
+    /// A path given on the command line (relative to the current directory) relative to the
+    /// root, `/`-separated (empty for the root itself); `None` when it lies outside.
+    pub fn given(&self, path: &Path) -> Option<String> {
+        let full = std::fs::canonicalize(path).ok()?;
+        let relative = full.strip_prefix(&self.root).ok()?;
+        let parts: Vec<String> = relative
+            .components()
+            .map(|part| part.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        Some(parts.join("/"))
+    }
+
     /// The path of `file` as lint's report shows it, made absolute.
     pub fn absolute(&self, file: &Path) -> PathBuf {
         normalize(&self.base.join(file))
