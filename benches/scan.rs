@@ -15,7 +15,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::path::{Path, PathBuf};
 use upkeep_pins::{EditPlan, ScanOptions, SetRequest, plan_set, scan};
 
-/// Fixture files, relative path and content, without the deliberately broken stack.
+/// Fixture files, relative path and content.
 fn fixture_files() -> Vec<(PathBuf, Vec<u8>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/homelab/stacks");
     let mut files = Vec::new();
@@ -25,7 +25,7 @@ fn fixture_files() -> Vec<(PathBuf, Vec<u8>)> {
             let path = entry.expect("entry").path();
             if path.is_dir() {
                 stack.push(path);
-            } else if !path.to_string_lossy().contains("uptime-kuma") {
+            } else {
                 let rel = path.strip_prefix(&root).expect("under root").to_path_buf();
                 files.push((rel, std::fs::read(&path).expect("read")));
             }
