@@ -141,6 +141,7 @@ pub fn remote_and_clone(dir: &Path, edit: impl FnOnce(&Path)) -> (PathBuf, PathB
     );
     copy_dir(&fixtures(), &seed);
     edit(&seed);
+    offline_registries(&seed);
     git(&seed, &["init", "-q", "-b", "main"]);
     git(&seed, &["add", "-A"]);
     git(&seed, &["commit", "-q", "-m", "infrastructure"]);
@@ -159,6 +160,31 @@ pub fn remote_and_clone(dir: &Path, edit: impl FnOnce(&Path)) -> (PathBuf, PathB
         ],
     );
     (remote, clone)
+}
+
+/// Points the public registries at a closed loopback port in `repo`'s `.upkeep.yaml`, unless
+/// the test set `registries:` itself: `plan` reads an image's source label from its registry,
+/// and a test never reaches the internet (the lookup fails at once and is reported skipped).
+pub fn offline_registries(repo: &Path) {
+    let path = repo.join(".upkeep.yaml");
+    let mut config = std::fs::read_to_string(&path).unwrap_or_default();
+    if config.lines().any(|line| line.starts_with("registries:")) {
+        return;
+    }
+    if !config.is_empty() && !config.ends_with('\n') {
+        config.push('\n');
+    }
+    config.push_str("registries:\n");
+    for host in [
+        "docker.io",
+        "ghcr.io",
+        "lscr.io",
+        "quay.io",
+        "registry.k8s.io",
+    ] {
+        config.push_str(&format!("  {host}: {{ url: \"http://127.0.0.1:9\" }}\n"));
+    }
+    std::fs::write(&path, config).expect("write .upkeep.yaml");
 }
 
 /// A GitHub API payload from `fixtures/github`.
