@@ -14,10 +14,7 @@ ARG RUST_IMAGE=docker.io/library/rust:1.89-slim-bookworm
 ARG RUNTIME_IMAGE=docker.io/library/debian:bookworm-slim
 
 FROM ${RUST_IMAGE} AS build
-# libgit2 links OpenSSL, found with pkg-config.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends pkg-config libssl-dev \
- && rm -rf /var/lib/apt/lists/*
+# Nothing to install: libgit2, zlib and SQLite are compiled in, and TLS is rustls (no OpenSSL).
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked -p upkeep \
@@ -25,11 +22,12 @@ RUN cargo build --release --locked -p upkeep \
  && ./target/release/upkeep --version
 
 FROM ${RUNTIME_IMAGE}
-# git: bump commits, pushes and lists tags with it; openssh-client: ssh remotes; libssl3:
-# libgit2's TLS. A checkout owned by another user (a CI workspace, a mounted volume) is
-# trusted: upkeep only works in the folder it is pointed at.
+# git: bump fetches, pushes and lists tags with it; openssh-client: ssh remotes;
+# ca-certificates: the CA store that git and upkeep's HTTPS clients (rustls) trust. A checkout
+# owned by another user (a CI workspace, a mounted volume) is trusted: upkeep only works in the
+# folder it is pointed at.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates git openssh-client libssl3 \
+ && apt-get install -y --no-install-recommends ca-certificates git openssh-client \
  && rm -rf /var/lib/apt/lists/* \
  && git config --system --add safe.directory '*' \
  && useradd --uid 10001 --user-group --create-home --home-dir /home/upkeep upkeep
