@@ -1236,3 +1236,70 @@ fn healthz_answers_while_seven_thousand_half_sent_headers_are_open() {
         latencies.last().unwrap()
     );
 }
+
+/// A stand-in for a bump stopped by a gate while the file `gate-closed` exists beside it (it
+/// reports `gated` and exits 1, as `upkeep bump` does), and succeeding once it is gone. Each
+/// run appends a line to `runs`.
+fn gated_stub(dir: &Path) -> PathBuf {
+    let path = dir.join("gated-bump");
+    std::fs::write(
+        &path,
+        r#"#!/bin/sh
+here="$(dirname "$0")"
+echo "$UPKEEP_JOB_ID" >> "$here/runs"
+if [ -e "$here/gate-closed" ]; then
+  printf '{"outcome":"gated","gated":["alert KubePodCrashLooping is firing"],"commits":[],"stages":[]}\n'
+  echo "gated: alert KubePodCrashLooping is firing" >&2
+  exit 1
+fi
+printf '{"outcome":"success","commits":[{"version":"%s","sha":"stub-%s","pushed":true}],"stages":[]}\n' "$2" "$UPKEEP_JOB_ID"
+"#,
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+fn a_gated_job_waits_in_the_queue_and_runs_again_until_the_gate_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut setup = Setup::stubbed(dir.path(), 100, 1, "0").with_args(&["--gate-retry", "1"]);
+    setup.stub = Some(gated_stub(dir.path()));
+    std::fs::write(dir.path().join("gate-closed"), "").unwrap();
+    let server = start(&setup);
+    let update = webhook("ghcr.io/example/app-2", "1.1.0");
+    let accepted = call(&server, "POST", "/webhook/diun", Some(TOKEN), &update);
+    assert_eq!(accepted.status, 202, "{}", accepted.text);
+    let id = accepted.body["job"].as_i64().expect("a job id");
+    // Twice gated: the job went back to the queue after the first run, and ran again.
+    let runs = |dir: &Path| {
+        std::fs::read_to_string(dir.join("runs"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let started = Instant::now();
+    while runs(dir.path()) < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the gated job never ran again"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let job = call(&server, "GET", &format!("/jobs/{id}"), Some(TOKEN), "").body;
+    assert!(
+        matches!(job["status"].as_str(), Some("queued" | "running")),
+        "a gated job is not final: {job}"
+    );
+    // A second delivery of the same update coalesces onto the waiting job.
+    let again = call(&server, "POST", "/webhook/diun", Some(TOKEN), &update);
+    assert_eq!(again.body["job"].as_i64(), Some(id), "{}", again.text);
+    std::fs::remove_file(dir.path().join("gate-closed")).unwrap();
+    let jobs = wait_until_final(&server, Duration::from_secs(120));
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    let job = call(&server, "GET", &format!("/jobs/{id}"), Some(TOKEN), "").body;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["outcome"], "success", "{job}");
+    assert_eq!(job["deliveries"], 2, "{job}");
+}

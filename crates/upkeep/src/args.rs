@@ -185,6 +185,10 @@ pub struct ServeArgs {
     /// Seconds a client has to send a request's body; then it gets 408.
     #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub body_timeout: u64,
+    /// Seconds a job whose bump was gated (a firing alert, a stack within its soak time) waits
+    /// before it runs again; it stays `queued` meanwhile, with `outcome: gated` and its log.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub gate_retry: u64,
 }
 
 /// Arguments of `upkeep outdated`.

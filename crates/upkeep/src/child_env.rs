@@ -8,9 +8,12 @@
 //!   git, Woodpecker, Slack, the registry credentials its plan reads an image's source label
 //!   with, proxies, upkeep's own settings) and the names its hooks list, so it can pass them
 //!   on; never the service's tokens.
-//! - A **tool** upkeep runs for the user — `kubectl`, a Docker credential helper — gets the
-//!   environment upkeep has, less upkeep's own secrets ([`SECRETS`]): such tools read settings
-//!   of their own (a kubeconfig's exec plugin, a password store) that upkeep cannot list.
+//! - **git** (fetch, ls-remote, push) gets the base and what git needs to reach a remote
+//!   ([`GIT`]: ssh agent and commands, git's config and CA settings, proxies); the push token
+//!   is added by [`crate::deliver::remote`] through a credential helper, never inherited.
+//! - A **tool** upkeep runs for the user — a Docker credential helper — gets the environment
+//!   upkeep has, less upkeep's own secrets ([`SECRETS`]): such tools read settings of their
+//!   own (a password store) that upkeep cannot list.
 //!
 //! `UPKEEP_SERVE_TOKENS` reaches no child, whatever a config lists.
 
@@ -65,6 +68,27 @@ pub const BUMP: [&str; 25] = [
     "no_proxy",
 ];
 
+/// What git needs besides the base to reach a remote.
+pub const GIT: [&str; 17] = [
+    "XDG_CONFIG_HOME",
+    "SSH_AUTH_SOCK",
+    "GIT_SSH",
+    "GIT_SSH_COMMAND",
+    "GIT_SSH_VARIANT",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_NOSYSTEM",
+    "GIT_SSL_CAINFO",
+    "GIT_SSL_CAPATH",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+];
+
 /// Upkeep's own secrets, kept from tools; `PLUGIN_*` too (Woodpecker hands a plugin its
 /// secrets that way).
 pub const SECRETS: [&str; 8] = [
@@ -88,7 +112,9 @@ pub enum Child<'a> {
     Hook(&'a [String]),
     /// A bump started by `serve`, with the names its hooks list.
     Bump(&'a [String]),
-    /// A program acting for the user (kubectl, a credential helper).
+    /// `git`, for upkeep's network operations.
+    Git,
+    /// A program acting for the user (a Docker credential helper).
     Tool,
 }
 
@@ -122,6 +148,7 @@ fn passes(child: Child<'_>, name: &OsStr) -> bool {
         Child::Bump(names) => {
             base || BUMP.contains(&name) || name.starts_with("GIT_") || listed(names)
         }
+        Child::Git => base || GIT.contains(&name),
         Child::Tool => !SECRETS.contains(&name) && !name.starts_with("PLUGIN_"),
     }
 }
@@ -208,6 +235,14 @@ mod tests {
                 "PGPASSWORD",
                 "AWS_PROFILE"
             ]
+        );
+    }
+
+    #[test]
+    fn git_gets_what_reaches_a_remote_and_no_token_by_inheritance() {
+        assert_eq!(
+            names(Child::Git),
+            ["PATH", "HOME", "LC_TIME", "KUBECONFIG", "GIT_SSH_COMMAND"]
         );
     }
 }

@@ -11,38 +11,11 @@
 //! Repository hooks (`pre-push`) run as they do for any push: an operator who installed one
 //! expects it to guard every push, upkeep's too.
 
+use crate::child_env::{self, Child};
 use anyhow::{Context, anyhow, bail};
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-
-/// Variables passed to git as they are, when set.
-const PASSED: [&str; 24] = [
-    "PATH",
-    "HOME",
-    "USER",
-    "LOGNAME",
-    "LANG",
-    "LANGUAGE",
-    "TZ",
-    "TMPDIR",
-    "XDG_CONFIG_HOME",
-    "SSH_AUTH_SOCK",
-    "GIT_SSH",
-    "GIT_SSH_COMMAND",
-    "GIT_SSH_VARIANT",
-    "GIT_CONFIG_GLOBAL",
-    "GIT_CONFIG_NOSYSTEM",
-    "GIT_SSL_CAINFO",
-    "GIT_SSL_CAPATH",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "NO_PROXY",
-    "https_proxy",
-    "no_proxy",
-];
 
 /// The credential helper that answers with the token in the child's `GIT_TOKEN`.
 const TOKEN_HELPER: &str = "!f() { test \"$1\" = get || return 0; echo username=x-access-token; echo \"password=$GIT_TOKEN\"; }; f";
@@ -59,17 +32,7 @@ fn token() -> Option<OsString> {
 /// credential fails at once instead of waiting for a terminal that is not there.
 pub fn git(dir: Option<&Path>) -> Command {
     let mut command = Command::new("git");
-    command.env_clear();
-    for name in PASSED {
-        if let Some(value) = std::env::var_os(name) {
-            command.env(name, value);
-        }
-    }
-    for (name, value) in std::env::vars_os() {
-        if name.to_str().is_some_and(|n| n.starts_with("LC_")) {
-            command.env(name, value);
-        }
-    }
+    command.env_clear().envs(child_env::of(Child::Git));
     command
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_ASKPASS", "")

@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use store::Store;
 use tokio::sync::{Notify, watch};
-use upkeep_pins::{ScanOptions, ScanReport, scan};
+use upkeep_pins::{ScanReport, scan};
 
 /// What the handlers and workers share.
 pub struct App {
@@ -50,6 +50,8 @@ pub struct App {
     connections: Arc<Connections>,
     /// Time a client has to send a request's body.
     body_timeout: Duration,
+    /// How long a gated job waits before it runs again.
+    gate_retry: Duration,
 }
 
 impl Observer for App {
@@ -66,7 +68,7 @@ impl App {
             return Ok(report.clone());
         }
         let report = Arc::new(
-            scan(&self.repo, &ScanOptions::default())
+            scan(&self.repo, &self.config.scan_options())
                 .with_context(|| format!("cannot scan {}", self.repo.display()))?,
         );
         *cached = Some(report.clone());
@@ -140,6 +142,7 @@ pub fn run(args: &ServeArgs, config_file: Option<&Path>) -> anyhow::Result<ExitC
         pins: Mutex::new(None),
         connections: Arc::new(Connections::new(limits.max_connections)),
         body_timeout: limits.body_timeout,
+        gate_retry: Duration::from_secs(args.gate_retry),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

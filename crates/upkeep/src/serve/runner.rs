@@ -12,6 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
+/// The outcome word of a bump that a gate stopped before any change.
+const GATED: &str = "gated";
+
 /// The end of a job's output kept in the database.
 const LOG_LIMIT: usize = 64 * 1024;
 
@@ -75,6 +78,25 @@ async fn run_job(app: &Arc<App>, id: i64, name: &str, version: &str) {
         },
     };
     let took = started.elapsed();
+    // Gated (a firing alert, a stack still soaking): nothing changed; the job waits and runs
+    // again later, coalescing the deliveries that arrive meanwhile.
+    if outcome.outcome.as_deref() == Some(GATED) {
+        let retry = i64::try_from(app.gate_retry.as_secs()).unwrap_or(i64::MAX);
+        let not_before = unix_now().saturating_add(retry);
+        tracing::info!(job = id, name, version, retry_in = ?app.gate_retry, "job gated; it waits and runs again");
+        app.forget_scan();
+        let store = app.clone();
+        let recorded =
+            tokio::task::spawn_blocking(move || store.store.requeue(id, &outcome, not_before))
+                .await;
+        if !matches!(recorded, Ok(Ok(()))) {
+            tracing::error!(
+                job = id,
+                "cannot put a gated job back in the queue: {recorded:?}"
+            );
+        }
+        return;
+    }
     tracing::info!(
         job = id,
         name,

@@ -88,6 +88,9 @@ pub struct Job {
     pub stages: serde_json::Value,
     /// SHAs of the commits it made.
     pub commits: Vec<String>,
+    /// A queued job that was gated runs again from then (Unix seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<i64>,
     /// What the bump printed (the end of it, when long).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
@@ -138,7 +141,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     outcome     TEXT,
     stages      TEXT    NOT NULL DEFAULT '[]',
     commits     TEXT    NOT NULL DEFAULT '[]',
-    log         TEXT    NOT NULL DEFAULT ''
+    log         TEXT    NOT NULL DEFAULT '',
+    not_before  INTEGER
 );
 -- At most one live job per update: the coalescing rule, enforced by the database too.
 CREATE UNIQUE INDEX IF NOT EXISTS one_live_job_per_update
@@ -161,6 +165,16 @@ impl Store {
         db.busy_timeout(std::time::Duration::from_secs(10))?;
         db.execute_batch(SCHEMA)
             .with_context(|| format!("cannot create the tables of {}", path.display()))?;
+        // A database made before gated jobs could wait gains the column.
+        let has_not_before: bool = db.query_row(
+            "SELECT count(*) FROM pragma_table_info('jobs') WHERE name = 'not_before'",
+            [],
+            |row| row.get::<_, i64>(0).map(|n| n > 0),
+        )?;
+        if !has_not_before {
+            db.execute("ALTER TABLE jobs ADD COLUMN not_before INTEGER", [])
+                .with_context(|| format!("cannot add a column to {}", path.display()))?;
+        }
         Ok(Store { db: Mutex::new(db) })
     }
 
@@ -213,13 +227,14 @@ impl Store {
         Ok(Intake::Accepted(id))
     }
 
-    /// Takes the oldest queued job for a worker: `(id, name, version)`.
+    /// Takes the oldest queued job that may run now for a worker: `(id, name, version)`.
     pub fn claim(&self, now: i64) -> anyhow::Result<Option<(i64, String, String)>> {
         Ok(self
             .db()
             .query_row(
                 "UPDATE jobs SET status = 'running', started_at = ?1
-                 WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1)
+                 WHERE id = (SELECT id FROM jobs WHERE status = 'queued'
+                             AND (not_before IS NULL OR not_before <= ?1) ORDER BY id LIMIT 1)
                  RETURNING id, name, version",
                 [now],
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
@@ -240,6 +255,24 @@ impl Store {
                 serde_json::to_string(&outcome.commits)?,
                 outcome.log,
                 now
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Puts a job whose bump was gated (firing alerts, soak time) back in the queue, to be run
+    /// again from `not_before` (Unix seconds); what the bump said is kept for `GET /jobs`.
+    pub fn requeue(&self, id: i64, outcome: &Outcome, not_before: i64) -> anyhow::Result<()> {
+        self.db().execute(
+            "UPDATE jobs SET status = 'queued', started_at = NULL, outcome = ?2, stages = ?3,
+                 log = ?4, not_before = ?5
+             WHERE id = ?1",
+            params![
+                id,
+                outcome.outcome,
+                outcome.stages.to_string(),
+                outcome.log,
+                not_before
             ],
         )?;
         Ok(())
@@ -314,6 +347,7 @@ fn job_of(row: &rusqlite::Row<'_>, with_log: bool) -> rusqlite::Result<Job> {
         outcome: row.get("outcome")?,
         stages: serde_json::from_str(&text("stages")?).unwrap_or_default(),
         commits: serde_json::from_str(&text("commits")?).unwrap_or_default(),
+        not_before: row.get("not_before")?,
         log: if with_log { Some(text("log")?) } else { None },
     })
 }
@@ -393,5 +427,35 @@ mod tests {
         assert_eq!(store.jobs(Some(Status::Queued), 10).unwrap().len(), 1);
         let counts = store.counts().unwrap();
         assert!(counts.contains(&(Status::Interrupted, 1)));
+    }
+
+    #[test]
+    fn a_requeued_job_is_not_claimed_before_its_time_and_an_old_database_gains_the_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jobs.sqlite3");
+        // A database of the previous schema, without `not_before`.
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(&super::SCHEMA.replace(",\n    not_before  INTEGER", ""))
+            .unwrap();
+        drop(old);
+        let store = Store::open(&path).unwrap();
+        store
+            .intake("ghcr.io/a/b", "1.2.0", "diun", 10, (10, 0))
+            .unwrap();
+        assert_eq!(store.claim(11).unwrap().map(|c| c.0), Some(1));
+        let gated = Outcome {
+            status: Status::Queued,
+            outcome: Some("gated".to_owned()),
+            stages: serde_json::json!([]),
+            commits: Vec::new(),
+            log: "gated: alert X is firing".to_owned(),
+        };
+        store.requeue(1, &gated, 100).unwrap();
+        assert_eq!(store.claim(99).unwrap(), None, "not before its time");
+        let job = store.job(1).unwrap().unwrap();
+        assert_eq!(job.status, Status::Queued);
+        assert_eq!(job.outcome.as_deref(), Some("gated"));
+        assert_eq!(job.not_before, Some(100));
+        assert_eq!(store.claim(100).unwrap().map(|c| c.0), Some(1));
     }
 }
