@@ -3,10 +3,11 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-/// Words that start a pre-release suffix (`-rc.1`, `-beta2`, `-alpha`).
-const PRE_RELEASE_WORDS: [&str; 13] = [
+/// Words that start a pre-release suffix (`-rc.1`, `-beta2`, `-alpha`, traefik's early access
+/// `-ea.1`).
+const PRE_RELEASE_WORDS: [&str; 14] = [
     "alpha", "a", "beta", "b", "rc", "cr", "pre", "preview", "dev", "snapshot", "canary",
-    "nightly", "m",
+    "nightly", "m", "ea",
 ];
 
 /// Words that start a revision suffix (`-r1`, `-patch3`, `-ls45`, `-p2`): a rebuild of the same
@@ -276,7 +277,7 @@ mod tests {
     #[test]
     fn orders_the_version_styles_of_real_tags() {
         // Each list is in ascending release order.
-        let ladders: [&[&str]; 8] = [
+        let ladders: [&[&str]; 9] = [
             &["1.9.9", "1.10.0", "1.10.1", "2.0.0"],
             &["v1.0.34.0", "v1.0.35.0", "v1.0.35.1", "v1.1.0.0"],
             &["4.6.3", "4.6.3-r1", "4.6.3-r2", "4.6.4"],
@@ -293,6 +294,7 @@ mod tests {
             ],
             &["2.0.0-beta2", "2.0.0-beta10", "2.0.0"],
             &["2024.12.0", "2025.1.0", "2025.10.1"],
+            &["3.6.9", "3.7.0-ea.1", "3.7.0-ea.2", "3.7.0-rc.1", "3.7.0"],
         ];
         for ladder in ladders {
             for pair in ladder.windows(2) {
