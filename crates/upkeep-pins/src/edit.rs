@@ -3,7 +3,7 @@
 use crate::error::ScanError;
 use crate::hcl::unescape;
 use crate::location::LineIndex;
-use crate::scan::{FileType, ScanOptions, read_text, scan_with, syntax_error};
+use crate::scan::{FileType, Reach, ScanOptions, read_text, scan_with, syntax_error};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::ops::Range;
@@ -164,8 +164,8 @@ impl EditPlan {
         &self.changes
     }
 
-    /// Re-parses every edited file and re-resolves the tree with the new contents, to confirm
-    /// each new version reads back at its place.
+    /// Re-parses every edited file and re-resolves the module folders holding them with the
+    /// new contents, to confirm each new version reads back at its place.
     fn check_read_back(&self) -> Result<(), EditError> {
         for change in &self.changes {
             if let Some(Err(error)) =
@@ -187,7 +187,8 @@ impl EditPlan {
             strict: true,
             ..ScanOptions::default()
         };
-        let report = scan_with(&self.root, &strict, &overlay).map_err(EditError::Rescan)?;
+        let report =
+            scan_with(&self.root, &strict, &overlay, Reach::Overlaid).map_err(EditError::Rescan)?;
         for (file, start, new) in &self.placed {
             let found = report.pins.iter().any(|pin| {
                 &pin.file == file

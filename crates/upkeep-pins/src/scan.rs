@@ -58,7 +58,17 @@ pub struct ScanReport {
 /// Hidden directories (`.terraform`, `.git`, …) and files ignored by `.gitignore` are skipped.
 /// Fails only when `root` itself cannot be read; problems with single files are in the report.
 pub fn scan(root: &Path, options: &ScanOptions) -> io::Result<ScanReport> {
-    scan_with(root, options, &HashMap::new())
+    scan_with(root, options, &HashMap::new(), Reach::Everything)
+}
+
+/// Which module folders a scan reads and resolves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Every one under the root.
+    Everything,
+    /// Only those holding a file of the overlay: an edit changes no pin elsewhere, so checking
+    /// it costs the folders edited, not a second scan of the whole tree.
+    Overlaid,
 }
 
 /// [`scan`], reading the files in `overlay` from memory instead of disk (keys relative to
@@ -67,6 +77,7 @@ pub(crate) fn scan_with(
     root: &Path,
     options: &ScanOptions,
     overlay: &HashMap<PathBuf, String>,
+    reach: Reach,
 ) -> io::Result<ScanReport> {
     let metadata = std::fs::metadata(root)?;
     if !metadata.is_dir() {
@@ -77,7 +88,10 @@ pub(crate) fn scan_with(
     }
     let canonical_root = root.canonicalize()?;
     let (entries, mut errors) = walk(root, &canonical_root);
-    let units = group_into_units(entries);
+    let mut units = group_into_units(entries);
+    if reach == Reach::Overlaid {
+        units.retain(|_, entries| entries.iter().any(|entry| overlay.contains_key(&entry.rel)));
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.unwrap_or(0))
         .stack_size(THREAD_STACK)
