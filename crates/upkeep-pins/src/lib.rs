@@ -29,6 +29,7 @@ mod hcl;
 mod image;
 mod location;
 mod module;
+mod ordered;
 mod pin;
 mod scan;
 mod select;
@@ -41,7 +42,7 @@ pub use error::{ErrorKind, ScanError};
 pub use image::{ImageRef, canonical_image_name};
 pub use location::LineIndex;
 pub use pin::{Pin, PinKind, PinStatus, PinUser, Place};
-pub use scan::{DEFAULT_MAX_FILE_SIZE, ScanOptions, ScanReport, scan};
+pub use scan::{DEFAULT_MAX_FILE_SIZE, ScanOptions, ScanReport, scan, scan_each};
 pub use select::{Change, SetError, SetPlan, SetRequest, SkipReason, plan_set};
 pub use version::{
     CandidatePolicy, UpdateKind, Updates, Version, VersionError, choose_updates, retarget,

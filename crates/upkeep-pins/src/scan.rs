@@ -4,21 +4,19 @@ use crate::error::{ErrorKind, ScanError};
 use crate::hcl::{self, Flavor, SyntaxError};
 use crate::location::LineIndex;
 use crate::module::{self, SourceFile};
+use crate::ordered::{self, path_key};
 use crate::pin::Pin;
 use crate::site::{FileFacts, Precedence};
 use crate::yaml;
-use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Read};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 /// Files larger than this are reported, not read, unless [`ScanOptions::max_file_size`] says
 /// otherwise. Real Terraform and values files are kilobytes.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
-
-/// Stack size of the scanning threads; the HCL parser recurses once per nesting level.
-const THREAD_STACK: usize = 32 * 1024 * 1024;
 
 /// How to scan.
 #[derive(Debug, Clone)]
@@ -61,6 +59,18 @@ pub fn scan(root: &Path, options: &ScanOptions) -> io::Result<ScanReport> {
     scan_with(root, options, &HashMap::new(), Reach::Everything)
 }
 
+/// [`scan`], handing each pin to `on_pin` in the order of [`ScanReport::pins`] as soon as no
+/// pin sorting before it can still be found, and returning the errors (sorted). A caller that
+/// writes the pins out holds a few module folders' worth of them instead of the whole tree's.
+/// `on_pin` may break to stop the scan early; the errors are then those found so far.
+pub fn scan_each(
+    root: &Path,
+    options: &ScanOptions,
+    on_pin: impl FnMut(Pin) -> ControlFlow<()>,
+) -> io::Result<Vec<ScanError>> {
+    scan_units(root, options, &HashMap::new(), Reach::Everything, on_pin)
+}
+
 /// Which module folders a scan reads and resolves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reach {
@@ -79,6 +89,23 @@ pub(crate) fn scan_with(
     overlay: &HashMap<PathBuf, String>,
     reach: Reach,
 ) -> io::Result<ScanReport> {
+    let mut pins = Vec::new();
+    let errors = scan_units(root, options, overlay, reach, |pin| {
+        pins.push(pin);
+        ControlFlow::Continue(())
+    })?;
+    Ok(ScanReport { pins, errors })
+}
+
+/// Walks the tree, groups its files by module folder, and scans the folders `reach` asks for
+/// on worker threads, handing pins on in report order (see [`ordered::run`]).
+fn scan_units(
+    root: &Path,
+    options: &ScanOptions,
+    overlay: &HashMap<PathBuf, String>,
+    reach: Reach,
+    on_pin: impl FnMut(Pin) -> ControlFlow<()>,
+) -> io::Result<Vec<ScanError>> {
     let metadata = std::fs::metadata(root)?;
     if !metadata.is_dir() {
         return Err(io::Error::new(
@@ -92,35 +119,19 @@ pub(crate) fn scan_with(
     if reach == Reach::Overlaid {
         units.retain(|_, entries| entries.iter().any(|entry| overlay.contains_key(&entry.rel)));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads.unwrap_or(0))
-        .stack_size(THREAD_STACK)
-        .build()
-        .map_err(io::Error::other)?;
-    let results: Vec<(Vec<Pin>, Vec<ScanError>)> = pool.install(|| {
-        units
-            .par_iter()
-            .map(|(dir, entries)| scan_unit(root, dir, entries, options, overlay))
-            .collect()
-    });
-    let mut pins = Vec::new();
-    for (unit_pins, unit_errors) in results {
-        pins.extend(unit_pins);
-        errors.extend(unit_errors);
-    }
-    pins.sort_by_cached_key(|pin| (path_key(&pin.file), pin.line, pin.column, pin.kind));
+    let units: Vec<(PathBuf, Vec<Entry>)> = units.into_iter().collect();
+    let dirs: Vec<&Path> = units.iter().map(|(dir, _)| dir.as_path()).collect();
+    let threads = match options.threads {
+        Some(threads) if threads > 0 => threads,
+        _ => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    let scan_one = |unit: usize| {
+        let (dir, entries) = &units[unit];
+        scan_unit(root, dir, entries, options, overlay)
+    };
+    errors.extend(ordered::run(&dirs, threads, scan_one, on_pin)?);
     errors.sort_by_cached_key(|error| (path_key(&error.file), error.line, error.column));
-    Ok(ScanReport { pins, errors })
-}
-
-/// A key that orders paths as [`Path`]'s own comparison does (component by component), but
-/// compares as plain bytes: each separator becomes the lowest byte.
-fn path_key(path: &Path) -> Vec<u8> {
-    let mut key = path.as_os_str().as_encoded_bytes().to_vec();
-    key.iter_mut()
-        .filter(|byte| **byte == b'/')
-        .for_each(|byte| *byte = 0);
-    key
+    Ok(errors)
 }
 
 /// The kinds of file upkeep reads.
@@ -353,28 +364,4 @@ pub(crate) fn read_text(root: &Path, rel: &Path, max_size: u64) -> Result<String
             ),
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::path_key;
-    use std::path::Path;
-
-    #[test]
-    fn path_key_orders_like_path_comparison() {
-        let names = [
-            "stacks/a-b/x.tf",
-            "stacks/a/x.tf",
-            "stacks/a/b/y.tf",
-            "stacks/ab/x.tf",
-            "stacks/a.tf",
-            "z.tf",
-            "stacks/a b/x.tf",
-        ];
-        let mut by_path: Vec<&Path> = names.iter().map(Path::new).collect();
-        let mut by_key = by_path.clone();
-        by_path.sort();
-        by_key.sort_by_key(|path| path_key(path));
-        assert_eq!(by_key, by_path);
-    }
 }

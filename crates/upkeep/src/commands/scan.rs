@@ -3,12 +3,15 @@
 use crate::args::{Format, ScanArgs};
 use crate::config::Config;
 use crate::output;
+use crate::output::streamed::PinsWriter;
 use crate::policy::skip::skip_reason;
 use anyhow::{Context, bail};
 use serde::Serialize;
+use std::io::{BufWriter, ErrorKind, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use upkeep_pins::{Pin, ScanError, ScanOptions, ScanReport, scan};
+use upkeep_pins::{Pin, ScanError, ScanOptions, ScanReport, scan, scan_each};
 
 /// Scans the paths and prints the report, with the pins the config skips marked.
 pub fn run(args: &ScanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -19,6 +22,11 @@ pub fn run(args: &ScanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         strict: args.strict,
         ..ScanOptions::default()
     };
+    if let (Format::Json, [dir]) = (args.format, args.paths.as_slice())
+        && dir.is_dir()
+    {
+        return stream_json(dir, &options, &config);
+    }
     let report = scan_paths(&args.paths, &options)?;
     let skipped: Vec<Option<String>> = report
         .pins
@@ -42,6 +50,41 @@ pub fn run(args: &ScanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `scan --format json DIR`: each pin is written as soon as its place in the report is known,
+/// so memory does not grow with the number of pins.
+fn stream_json(dir: &Path, options: &ScanOptions, config: &Config) -> anyhow::Result<ExitCode> {
+    let stdout = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut writer = PinsWriter::begin(stdout)?;
+    let mut failed = None;
+    let errors = scan_each(dir, options, |pin| {
+        let skipped = skip_reason(config, &pin.canonical);
+        match writer.pin(&PinOutput {
+            pin: &pin,
+            skipped: &skipped,
+        }) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(error) => {
+                failed = Some(error);
+                ControlFlow::Break(())
+            }
+        }
+    })
+    .with_context(|| format!("cannot scan {}", dir.display()))?;
+    let finished = match failed {
+        Some(error) => Err(error),
+        None => writer.finish(&errors).and_then(|mut stdout| stdout.flush()),
+    };
+    match finished {
+        // `upkeep scan | head`: the reader left; what it read is all it wanted.
+        Err(error) if error.kind() != ErrorKind::BrokenPipe => Err(error.into()),
+        _ => Ok(if errors.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }),
+    }
 }
 
 /// The folder the paths of a [`scan_paths`] report are relative to.
