@@ -64,7 +64,7 @@ pub fn check_hcl(text: &str) -> Result<(), (usize, usize, String)> {
 /// Parses YAML text the way values files are scanned, with the same error shape as
 /// [`check_hcl`].
 pub fn check_yaml(text: &str) -> Result<(), (usize, usize, String)> {
-    yaml::parse(text).map(drop).map_err(|error| {
+    yaml::parse(text, true).map(drop).map_err(|error| {
         let (line, column) = LineIndex::new(text).line_col(error.offset);
         (line, column, error.message)
     })

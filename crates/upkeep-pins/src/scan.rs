@@ -168,7 +168,7 @@ impl FileType {
     pub(crate) fn parse(self, text: &str, strict: bool) -> Result<FileFacts, SyntaxError> {
         match self {
             FileType::Hcl(flavor) => hcl::parse(text, flavor, strict),
-            FileType::Yaml => yaml::parse(text),
+            FileType::Yaml => yaml::parse(text, strict),
         }
     }
 }

@@ -3,25 +3,57 @@
 //! The file is read as a stream of parser events (saphyr-parser), which carry positions;
 //! nothing is re-serialized. `%{ … }` template directives are blanked to spaces before
 //! parsing (same byte length, so positions stay valid) and `${name}` interpolations become
-//! references to the variables of the `templatefile()` call that renders the file.
+//! references to the variables of the `templatefile()` call that renders the file. Outside
+//! `--strict`, the bodies of block scalars that cannot be pins are not read (see [`blocks`]).
 
 use crate::hcl::SyntaxError;
 use crate::pin::PinKind;
 use crate::site::{FileFacts, Lit, Piece, Reference, Site, SiteKind, Value};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+mod blocks;
+
 use std::borrow::Cow;
 
 /// How deep mappings and sequences may nest before upkeep refuses a file.
 const MAX_NESTING: usize = 256;
 
-/// Parses `src` (the whole file) and collects its image sites.
-pub(crate) fn parse(src: &str) -> Result<FileFacts, SyntaxError> {
+/// Parses `src` (the whole file) and collects its image sites. Unless `strict`, the bodies of
+/// block scalars that cannot hold a pin are left out of what the parser reads (see [`blocks`]);
+/// if the parse does not confirm every one, or fails, the whole text is read instead, so the
+/// sites and errors are a full parse's.
+pub(crate) fn parse(src: &str, strict: bool) -> Result<FileFacts, SyntaxError> {
     let blanked = blank_directives(src);
-    let text: &str = &blanked;
-    let positions = CharToByte::new(text);
+    if !strict {
+        let cuts = blocks::block_bodies(&blanked, key_may_hold_pin);
+        if !cuts.is_empty() {
+            let positions = Positions::new(&blanked, &cuts);
+            if let Ok(Some(facts)) = read(src, &positions, &cuts) {
+                return Ok(facts);
+            }
+        }
+    }
+    let positions = Positions::new(&blanked, &[]);
+    Ok(read(src, &positions, &[])?.unwrap_or_default())
+}
+
+/// Whether a block scalar under `key` could be a pin's value, so it must be read.
+fn key_may_hold_pin(key: &str) -> bool {
+    is_image_key(key) || matches!(key, "tag" | "repository" | "registry")
+}
+
+/// Reads the text of `positions` (`src` with `cuts` left out). `None` when a cut is not
+/// confirmed by the parse: a block scalar with an empty value ending where its body was.
+fn read(
+    src: &str,
+    positions: &Positions,
+    cuts: &[blocks::Cut],
+) -> Result<Option<FileFacts>, SyntaxError> {
+    debug_assert_eq!(cuts.len(), positions.cut_points.len());
+    // Where each body was in the text read, and whether the parse confirmed it.
+    let mut cuts: Vec<(usize, bool)> = positions.cut_points.iter().map(|&at| (at, false)).collect();
     let mut frames: Vec<Frame> = Vec::new();
     let mut facts = FileFacts::default();
-    for event in Parser::new_from_str(text) {
+    for event in Parser::new_from_str(&positions.text) {
         let (event, span) = event.map_err(|error| SyntaxError {
             offset: positions.byte(error.marker().index()),
             message: error.info().to_owned(),
@@ -60,13 +92,17 @@ pub(crate) fn parse(src: &str) -> Result<FileFacts, SyntaxError> {
                 }
             }
             Event::Scalar(value, style, ..) => {
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+                    let end = positions.text_byte(span.end.index());
+                    confirm(&mut cuts, &positions.text, end, &value);
+                }
                 let Some(frame) = frames.last_mut() else {
                     continue;
                 };
                 if frame.mapping && frame.pending.is_none() {
                     frame.pending = Some(value.into_owned());
                 } else {
-                    let node = scalar(src, &positions, &value, style, span);
+                    let node = scalar(src, positions, &value, style, span);
                     frame.value(Node::Scalar(node));
                 }
             }
@@ -82,7 +118,23 @@ pub(crate) fn parse(src: &str) -> Result<FileFacts, SyntaxError> {
             _ => {}
         }
     }
-    Ok(facts)
+    Ok(cuts
+        .iter()
+        .all(|&(_, confirmed)| confirmed)
+        .then_some(facts))
+}
+
+/// Marks a cut confirmed by a block scalar that ends at `end` (a byte offset of `text`) with an
+/// empty value: the parser ends a block at the line after it, past that line's indentation.
+fn confirm(cuts: &mut [(usize, bool)], text: &str, end: usize, value: &str) {
+    let before = cuts.partition_point(|&(at, _)| at <= end);
+    let Some(cut) = before.checked_sub(1) else {
+        return;
+    };
+    let indentation = text.get(cuts[cut].0..end).unwrap_or("x");
+    if indentation.bytes().all(|b| b == b' ') && value.bytes().all(|b| b == b'\n') {
+        cuts[cut].1 = true;
+    }
 }
 
 /// A value in a mapping: a scalar as a [`Value`], or anything else.
@@ -170,7 +222,7 @@ fn is_image_key(key: &str) -> bool {
 }
 
 /// Reduces a scalar to a [`Value`] whose literal pieces point at the source bytes.
-fn scalar(src: &str, positions: &CharToByte, value: &str, style: ScalarStyle, span: Span) -> Value {
+fn scalar(src: &str, positions: &Positions, value: &str, style: ScalarStyle, span: Span) -> Value {
     let range = positions.byte(span.start.index())..positions.byte(span.end.index());
     let raw = src.get(range.clone()).unwrap_or_default();
     let quote = match style {
@@ -246,42 +298,80 @@ fn blank_directives(src: &str) -> Cow<'_, str> {
     Cow::Owned(String::from_utf8(bytes).unwrap_or_else(|_| src.to_owned()))
 }
 
-/// Converts the parser's character indices to byte offsets.
-struct CharToByte {
-    /// Byte offset of each character; empty when the text is ASCII (identity).
-    offsets: Vec<usize>,
+/// The text the parser reads (the file, directives blanked, cut bodies left out) and the map
+/// from the parser's character indices back to byte offsets of the file.
+struct Positions {
+    text: String,
+    /// Runs of `text` copied from the file: `(start in text, start in the file)`, in order.
+    runs: Vec<(usize, usize)>,
+    /// Where each cut body was, as a byte offset of `text`.
+    cut_points: Vec<usize>,
+    /// Byte offset in `text` of each character; empty when `text` is ASCII (identity).
+    chars: Vec<usize>,
+    /// Length of the file.
     len: usize,
 }
 
-impl CharToByte {
-    fn new(text: &str) -> Self {
-        let offsets = if text.is_ascii() {
+impl Positions {
+    /// `file` without the `cuts` (sorted, disjoint, within `file`).
+    fn new(file: &str, cuts: &[blocks::Cut]) -> Positions {
+        let mut text = String::with_capacity(file.len());
+        let mut runs = vec![(0, 0)];
+        let mut cut_points = Vec::with_capacity(cuts.len());
+        let mut copied = 0;
+        for cut in cuts {
+            text.push_str(&file[copied..cut.body.start]);
+            cut_points.push(text.len());
+            copied = cut.body.end;
+            runs.push((text.len(), copied));
+        }
+        text.push_str(&file[copied..]);
+        let chars = if text.is_ascii() {
             Vec::new()
         } else {
             text.char_indices().map(|(i, _)| i).collect()
         };
-        CharToByte {
-            offsets,
-            len: text.len(),
+        Positions {
+            text,
+            runs,
+            cut_points,
+            chars,
+            len: file.len(),
         }
     }
 
-    fn byte(&self, index: usize) -> usize {
-        if self.offsets.is_empty() {
-            index.min(self.len)
+    /// The byte offset in the text read of the parser's character index `index`.
+    fn text_byte(&self, index: usize) -> usize {
+        if self.chars.is_empty() {
+            index.min(self.text.len())
         } else {
-            self.offsets.get(index).copied().unwrap_or(self.len)
+            self.chars.get(index).copied().unwrap_or(self.text.len())
         }
+    }
+
+    /// The byte offset in the file of the parser's character index `index`.
+    fn byte(&self, index: usize) -> usize {
+        let at = self.text_byte(index);
+        let run = self.runs.partition_point(|&(start, _)| start <= at);
+        let (start, origin) = self.runs[run.saturating_sub(1)];
+        (origin + at - start).min(self.len)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{blank_directives, parse};
+    use super::{Positions, blank_directives, blocks, key_may_hold_pin, parse, read};
     use crate::site::{Piece, SiteKind};
 
+    /// The sites of `src` as text; both modes must find the same.
     fn tags(src: &str) -> Vec<String> {
-        parse(src)
+        let fast = tags_in(src, false);
+        assert_eq!(fast, tags_in(src, true), "{src:?}");
+        fast
+    }
+
+    fn tags_in(src: &str, strict: bool) -> Vec<String> {
+        parse(src, strict)
             .unwrap()
             .sites
             .iter()
@@ -345,12 +435,112 @@ mod tests {
     fn quoted_scalar_next_to_multibyte_text_does_not_panic() {
         // Found by fuzzing: the parser's span of this scalar ends inside a 3-byte character.
         let src = "N: \" \" # \" \u{feef}\u{feef}";
-        let _ = parse(src);
+        let _ = parse(src, false);
+        let _ = parse(src, true);
+    }
+
+    #[test]
+    fn block_scalar_bodies_left_out_change_no_site_and_no_position() {
+        let src = "config: |\n  image: not/read:1.0\n  more: text\n\nsidecar:\n  image: busybox:1.36.1\nnotes: >-\n  folded\n  é text\nagent:\n  image:\n    repository: x/y\n    tag: \"2.0\"\n";
+        assert_eq!(
+            tags(src),
+            vec!["image=busybox:1.36.1", "agent.image.tag=2.0"]
+        );
+        assert_eq!(cut_read(src), (2, Some(true)));
+        // The parser ends a nested block past the next line's indentation.
+        let src = "rules:\n  - alert: A\n    expr: |\n      rate(x[5m])\n    for: 15m\n    image: a/b:1\n";
+        assert_eq!(tags(src), vec!["image=a/b:1"]);
+        assert_eq!(cut_read(src), (1, Some(true)));
+    }
+
+    /// How many bodies `src` has to leave out, and whether the parse without them confirms
+    /// them all (`None`: it fails).
+    fn cut_read(src: &str) -> (usize, Option<bool>) {
+        let cuts = blocks::block_bodies(src, key_may_hold_pin);
+        let read = read(src, &Positions::new(src, &cuts), &cuts);
+        (cuts.len(), read.ok().map(|facts| facts.is_some()))
+    }
+
+    #[test]
+    fn a_cut_the_parse_does_not_confirm_falls_back_to_the_whole_text() {
+        // `word - |` is one plain scalar; the line below continues it.
+        let src = "a: word\n  - |\n    b\nimage: c/d:1.0\n";
+        assert_eq!(tags(src), vec!["image=c/d:1.0"]);
+        assert_eq!(cut_read(src), (1, Some(false)));
+        // A parse error with the bodies left out is the whole text's error.
+        let src = "a: |\n  x\nb: [1, 2\n";
+        assert_eq!(
+            parse(src, false).unwrap_err(),
+            parse(src, true).unwrap_err()
+        );
     }
 
     #[test]
     fn syntax_error_has_an_offset() {
-        let error = parse("a: [1, 2\nb: c\n").unwrap_err();
+        let error = parse("a: [1, 2\nb: c\n", false).unwrap_err();
         assert!(error.offset > 0, "{error:?}");
+    }
+
+    /// Random YAML lines made of what block scalars meet (indentation, sequence dashes, keys
+    /// that hold pins and keys that do not, indicators with and without chomping, explicit
+    /// indentation and anchors, plain, quoted and multi-line text, comments, blank lines):
+    /// wherever the whole text parses, leaving bodies out finds the same sites; wherever it
+    /// does not, the same error.
+    #[test]
+    fn random_yaml_reads_the_same_with_bodies_left_out() {
+        const INDENT: [&str; 5] = ["", "  ", "    ", "      ", " "];
+        const LEAD: [&str; 4] = ["", "", "- ", "- - "];
+        const KEY: [&str; 8] = [
+            "a: ",
+            "config: ",
+            "image: ",
+            "tag: ",
+            "repository: ",
+            "'k': ",
+            "",
+            "? ",
+        ];
+        const VALUE: [&str; 16] = [
+            "|", "|-", ">", ">+", "|2", "&x |", "!!str |", "| # c", "x/y:1.0", "text", "'q: |'",
+            "\"d |\"", "*x", "", "word - |", "[a, |]",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let (mut parsed, mut cut) = (0, 0);
+        for _ in 0..60_000 {
+            let mut src = String::new();
+            for _ in 0..2 + next(10) {
+                if next(6) == 0 {
+                    src.push_str(INDENT[next(INDENT.len())]);
+                } else {
+                    for part in [&INDENT[..], &LEAD, &KEY, &VALUE] {
+                        src.push_str(part[next(part.len())]);
+                    }
+                }
+                src.push_str(if next(20) == 0 { "\r\n" } else { "\n" });
+            }
+            let render = |strict| {
+                parse(&src, strict).map(|facts| {
+                    facts
+                        .sites
+                        .iter()
+                        .map(|site| (site.value.span.clone(), site.value.source.clone()))
+                        .collect::<Vec<_>>()
+                })
+            };
+            let strict = render(true);
+            parsed += usize::from(strict.is_ok());
+            cut += usize::from(matches!(cut_read(&src), (1.., Some(true))));
+            assert_eq!(render(false), strict, "{src:?}");
+        }
+        assert!(
+            parsed > 5_000 && cut > 500,
+            "{parsed} parsed, {cut} with bodies left out"
+        );
     }
 }
