@@ -15,9 +15,10 @@ use std::sync::{Condvar, Mutex, mpsc};
 /// Stack size of the scanning threads; the HCL parser recurses once per nesting level.
 const THREAD_STACK: usize = 32 * 1024 * 1024;
 
-/// How many folders per worker may be finished ahead of the first unfinished one; bounds the
-/// results waiting for a slow folder.
-const AHEAD_PER_WORKER: usize = 4;
+/// How many folders per worker may be finished ahead of the first unfinished one: enough that
+/// one slow folder (a stack with megabytes of values) does not leave the other workers idle,
+/// few enough that the results waiting for it stay small (a folder holds tens of pins).
+const AHEAD_PER_WORKER: usize = 64;
 
 /// What one folder gave: its pins and its errors.
 pub(crate) type UnitResult = (Vec<Pin>, Vec<ScanError>);
