@@ -10,13 +10,19 @@ use std::io::{self, Write};
 pub struct PinsWriter<W: Write> {
     out: W,
     pins: usize,
+    /// One element's JSON, reused from pin to pin.
+    buffer: Vec<u8>,
 }
 
 impl<W: Write> PinsWriter<W> {
     /// Opens the object and its `pins` list.
     pub fn begin(mut out: W) -> io::Result<Self> {
         out.write_all(b"{\n  \"pins\": [")?;
-        Ok(PinsWriter { out, pins: 0 })
+        Ok(PinsWriter {
+            out,
+            pins: 0,
+            buffer: Vec::new(),
+        })
     }
 
     /// Writes one element of the list.
@@ -28,7 +34,7 @@ impl<W: Write> PinsWriter<W> {
         };
         self.out.write_all(separator)?;
         self.pins += 1;
-        pretty(&mut self.out, pin, b"\n    ")
+        pretty(&mut self.out, &mut self.buffer, pin, b"\n    ")
     }
 
     /// Closes the list, writes `errors` and closes the object with a final newline.
@@ -36,7 +42,7 @@ impl<W: Write> PinsWriter<W> {
         self.out
             .write_all(if self.pins == 0 { b"]" } else { b"\n  ]" })?;
         self.out.write_all(b",\n  \"errors\": ")?;
-        pretty(&mut self.out, errors, b"\n  ")?;
+        pretty(&mut self.out, &mut Vec::new(), errors, b"\n  ")?;
         self.out.write_all(b"\n}\n")?;
         Ok(self.out)
     }
@@ -44,32 +50,22 @@ impl<W: Write> PinsWriter<W> {
 
 /// Writes `value` as pretty JSON, each line after the first starting with `newline`'s
 /// indentation. A JSON string never holds a raw newline, so every newline is a line break.
-fn pretty(out: &mut dyn Write, value: &impl Serialize, newline: &[u8]) -> io::Result<()> {
-    let mut indented = Indented { out, newline };
-    serde_json::to_writer_pretty(&mut indented, value).map_err(io::Error::from)
-}
-
-/// A writer that replaces each newline with `newline`.
-struct Indented<'a> {
-    out: &'a mut dyn Write,
-    newline: &'a [u8],
-}
-
-impl Write for Indented<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let mut rest = buf;
-        while let Some(at) = memchr::memchr(b'\n', rest) {
-            self.out.write_all(&rest[..at])?;
-            self.out.write_all(self.newline)?;
-            rest = &rest[at + 1..];
-        }
-        self.out.write_all(rest)?;
-        Ok(buf.len())
+/// The JSON is made in `buffer` first: the pretty printer writes token by token.
+fn pretty(
+    out: &mut impl Write,
+    buffer: &mut Vec<u8>,
+    value: &impl Serialize,
+    newline: &[u8],
+) -> io::Result<()> {
+    buffer.clear();
+    serde_json::to_writer_pretty(&mut *buffer, value).map_err(io::Error::from)?;
+    let mut rest = buffer.as_slice();
+    while let Some(at) = memchr::memchr(b'\n', rest) {
+        out.write_all(&rest[..at])?;
+        out.write_all(newline)?;
+        rest = &rest[at + 1..];
     }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
-    }
+    out.write_all(rest)
 }
 
 #[cfg(test)]
@@ -95,7 +91,16 @@ mod tests {
                 writer.pin(pin).unwrap();
             }
             let streamed = writer.finish(&errors).unwrap();
-            let whole = json!({"pins": pins, "errors": errors});
+            // Field order as the report's struct has it (a JSON map would sort the keys).
+            #[derive(serde::Serialize)]
+            struct Whole<'a> {
+                pins: &'a [serde_json::Value],
+                errors: &'a [serde_json::Value],
+            }
+            let whole = Whole {
+                pins: &pins,
+                errors: &errors,
+            };
             let mut expected = serde_json::to_vec_pretty(&whole).unwrap();
             expected.push(b'\n');
             assert_eq!(
