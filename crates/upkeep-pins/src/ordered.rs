@@ -16,9 +16,13 @@ use std::sync::{Condvar, Mutex, mpsc};
 const THREAD_STACK: usize = 32 * 1024 * 1024;
 
 /// How many folders per worker may be finished ahead of the first unfinished one: enough that
-/// one slow folder (a stack with megabytes of values) does not leave the other workers idle,
-/// few enough that the results waiting for it stay small (a folder holds tens of pins).
+/// one slow folder (a stack with megabytes of values) does not leave the other workers idle.
 const AHEAD_PER_WORKER: usize = 64;
+
+/// How many pins may be found and not yet handed on before the workers ahead of the first
+/// unfinished folder wait: what bounds memory when folders hold many pins, or when the caller
+/// takes them more slowly than the workers find them.
+const MAX_PINS_WAITING: usize = 2048;
 
 /// What one folder gave: its pins and its errors.
 pub(crate) type UnitResult = (Vec<Pin>, Vec<ScanError>);
@@ -83,6 +87,7 @@ where
     let window = workers * AHEAD_PER_WORKER;
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
+    let waiting_pins = AtomicUsize::new(0);
     // The first folder not yet handed on, and the signal that it moved.
     let frontier = (Mutex::new(0usize), Condvar::new());
     // Stops the workers: those waiting for the frontier to move, and those about to start.
@@ -97,6 +102,7 @@ where
         for _ in 0..workers {
             let send = send.clone();
             let (next, stop, frontier, work) = (&next, &stop, &frontier, &work);
+            let waiting_pins = &waiting_pins;
             let spawned = std::thread::Builder::new()
                 .stack_size(THREAD_STACK)
                 .spawn_scoped(scope, move || {
@@ -108,11 +114,21 @@ where
                         }
                         let (lock, moved) = frontier;
                         let mut first = lock.lock().unwrap_or_else(|e| e.into_inner());
-                        while unit >= *first + window && !stop.load(Relaxed) {
+                        // The worker of the first unfinished folder never waits.
+                        while unit > *first
+                            && (unit >= *first + window
+                                || waiting_pins.load(Relaxed) > MAX_PINS_WAITING)
+                            && !stop.load(Relaxed)
+                        {
                             first = moved.wait(first).unwrap_or_else(|e| e.into_inner());
                         }
                         drop(first);
-                        if stop.load(Relaxed) || send.send((unit, work(unit))).is_err() {
+                        if stop.load(Relaxed) {
+                            return;
+                        }
+                        let result = work(unit);
+                        waiting_pins.fetch_add(result.0.len(), Relaxed);
+                        if send.send((unit, result)).is_err() {
                             return;
                         }
                     }
@@ -129,6 +145,7 @@ where
         let mut found = 0;
         'receive: for (unit, result) in &receive {
             done.insert(unit, result);
+            let moved_from = first;
             while let Some((pins, unit_errors)) = done.remove(&first) {
                 errors.extend(unit_errors);
                 for pin in pins {
@@ -137,11 +154,6 @@ where
                     waiting.push(Reverse(Waiting { key, pin }));
                 }
                 first += 1;
-                {
-                    let (lock, moved) = &frontier;
-                    *lock.lock().unwrap_or_else(|e| e.into_inner()) = first;
-                    moved.notify_all();
-                }
                 let bound = dirs.get(first).map(|dir| path_key(dir));
                 while let Some(Reverse(next)) = waiting.peek() {
                     if bound.as_ref().is_some_and(|bound| next.key.0 >= *bound) {
@@ -150,11 +162,17 @@ where
                     let Some(Reverse(next)) = waiting.pop() else {
                         break;
                     };
+                    waiting_pins.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                     if on_pin(next.pin).is_break() {
                         halt();
                         break 'receive;
                     }
                 }
+            }
+            if first != moved_from {
+                let (lock, moved) = &frontier;
+                *lock.lock().unwrap_or_else(|e| e.into_inner()) = first;
+                moved.notify_all();
             }
         }
         drop(receive);
