@@ -81,5 +81,38 @@ fn bench_set(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_scan, bench_set);
+/// `set/apply`: writing a checked move of one image across the 13-stack corpus (every file
+/// staged, synced and renamed into place), back and forth between two versions.
+fn bench_apply(c: &mut Criterion) {
+    let (dir, _, _) = corpus("apply", 13, 1);
+    let plan_to = |version: &str| {
+        let report = scan(&dir, &ScanOptions::default()).expect("scan");
+        let request = SetRequest {
+            name: "vaultwarden/server",
+            version,
+            from: None,
+            kind: None,
+        };
+        let plan = plan_set(&dir, &report, &request).expect("plan");
+        EditPlan::new(&dir, &plan.edits()).expect("checked edits")
+    };
+    plan_to("1.36.0").apply().expect("write");
+    let forth = plan_to("1.36.1");
+    forth.apply().expect("write");
+    let back = plan_to("1.36.0");
+    back.apply().expect("write");
+    eprintln!("apply: {} files per write", forth.changes().len());
+    let mut group = c.benchmark_group("set");
+    group.sample_size(20);
+    let mut toggle = false;
+    group.bench_function("apply-13-stacks", |b| {
+        b.iter(|| {
+            toggle = !toggle;
+            if toggle { &forth } else { &back }.apply().expect("write")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_scan, bench_set, bench_apply);
 criterion_main!(benches);

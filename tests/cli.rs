@@ -53,7 +53,7 @@ const CASES: &[Case] = &[
         line: 139,
         column: 35,
         old: "16-alpine",
-        target: "17",
+        target: "17-alpine",
         written: "17-alpine",
         args: &["--from", "16-alpine"],
     },
@@ -65,7 +65,7 @@ const CASES: &[Case] = &[
         line: 4,
         column: 18,
         old: "v2.7.4",
-        target: "2.8.0",
+        target: "v2.8.0",
         written: "v2.8.0",
         args: &[],
     },
@@ -137,7 +137,7 @@ const CASES: &[Case] = &[
         line: 44,
         column: 70,
         old: "v1.0.35.0",
-        target: "1.0.36.0",
+        target: "v1.0.36.0",
         written: "v1.0.36.0",
         args: &[],
     },
@@ -149,7 +149,7 @@ const CASES: &[Case] = &[
         line: 18,
         column: 32,
         old: "1.22.6-rootless",
-        target: "1.23.0",
+        target: "1.23.0-rootless",
         written: "1.23.0-rootless",
         args: &[],
     },
@@ -221,7 +221,7 @@ const CASES: &[Case] = &[
         line: 13,
         column: 97,
         old: "v1.4.2",
-        target: "1.5.0",
+        target: "v1.5.0",
         written: "v1.5.0",
         args: &[],
     },
@@ -603,7 +603,7 @@ fn lifecycle_ignore_changes_and_stale_digests_are_flagged() {
 
     let repo = fixture_copy();
     let output = upkeep(repo.path())
-        .args(["set", "valkey/valkey", "8.1.2"])
+        .args(["set", "valkey/valkey", "8.1.2-alpine"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -1,11 +1,12 @@
 //! Edits as values, checked before anything is written, and written all-or-nothing.
 
+use crate::admit::RepoFiles;
 use crate::error::ScanError;
 use crate::hcl::unescape;
 use crate::location::LineIndex;
-use crate::scan::{FileType, Reach, ScanOptions, read_text, scan_with, syntax_error};
+use crate::scan::{FileType, Reach, ScanOptions, scan_with, syntax_error};
+use crate::transaction::{Replacement, WriteError, write_all};
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -78,6 +79,26 @@ pub enum EditError {
     /// A file could not be read.
     #[error(transparent)]
     Read(#[from] ScanError),
+    /// The file has other hard links; replacing it would leave them with the old content.
+    #[error("{file} has {links} hard links, which a rewrite would split into copies that drift apart; nothing written (make it one file, or a symbolic link)", file = .file.display())]
+    HardLinks {
+        /// The file.
+        file: PathBuf,
+        /// How many names it has.
+        links: u64,
+    },
+    /// The file's owner cannot be given to the rewritten file by this user.
+    #[error("{file} is owned by {uid}:{gid}, which this user cannot give to the rewritten file ({source}); nothing written (run as its owner, or change its owner)", file = .file.display())]
+    Owner {
+        /// The file.
+        file: PathBuf,
+        /// Its owner's user id.
+        uid: u32,
+        /// Its group id.
+        gid: u32,
+        /// Why the owner could not be set.
+        source: std::io::Error,
+    },
     /// Writing failed; `restored` says whether every file already replaced was put back.
     #[error("writing {file} failed: {source}{}", if *.restored { "" } else { " (some files could not be restored)" }, file = .file.display())]
     Write {
@@ -93,7 +114,8 @@ pub enum EditError {
 /// The new content of one file.
 #[derive(Debug, Clone)]
 pub struct FileChange {
-    /// File relative to the root.
+    /// File relative to the root: where the edited file is, every symbolic link resolved (an
+    /// edit made through a link changes the file it leads to).
     pub file: PathBuf,
     /// Content before the edits.
     pub before: String,
@@ -106,53 +128,70 @@ pub struct FileChange {
 #[derive(Debug, Clone)]
 pub struct EditPlan {
     root: PathBuf,
+    files: RepoFiles,
     changes: Vec<FileChange>,
+    /// Where each changed file is: an absolute path without links.
+    targets: Vec<PathBuf>,
     /// Each distinct edit: file, start of the new token after all edits, new token.
     placed: Vec<(PathBuf, usize, String)>,
 }
 
 impl EditPlan {
-    /// Checks `edits` against the files under `root` and computes the new contents.
+    /// Checks `edits` against the files under `root` and computes the new contents. Edits
+    /// of files that are one file (symbolic links to it, or the file and links to it) are
+    /// applied to that file once.
     pub fn new(root: &Path, edits: &[Edit]) -> Result<EditPlan, EditError> {
-        let mut by_file: BTreeMap<&Path, Vec<&Edit>> = BTreeMap::new();
+        let files = RepoFiles::new(root).map_err(EditError::Rescan)?;
+        let mut by_target: BTreeMap<PathBuf, Vec<&Edit>> = BTreeMap::new();
         for edit in edits {
-            by_file.entry(&edit.file).or_default().push(edit);
+            by_target
+                .entry(files.resolve(&edit.file)?)
+                .or_default()
+                .push(edit);
         }
-        let mut changes = Vec::with_capacity(by_file.len());
+        let mut changes = Vec::with_capacity(by_target.len());
+        let mut targets = Vec::with_capacity(by_target.len());
         let mut placed = Vec::with_capacity(edits.len());
-        for (file, mut edits) in by_file {
+        for (target, mut edits) in by_target {
+            let file = target
+                .strip_prefix(files.canonical_root())
+                .unwrap_or(&target)
+                .to_path_buf();
             edits.sort_by_key(|edit| (edit.span.start, edit.span.end));
             edits.dedup_by(|a, b| a.span == b.span && a.new == b.new);
             for pair in edits.windows(2) {
                 if pair[1].span.start < pair[0].span.end {
                     let (first, second) = (pair[0].span.clone(), pair[1].span.clone());
                     return Err(EditError::Overlap {
-                        file: file.to_path_buf(),
+                        file,
                         first,
                         second,
                     });
                 }
             }
-            let before = read_text(root, file, u64::MAX)?;
-            let after = apply(file, &before, &edits)?;
+            let before = files.read_text(&file, u64::MAX)?;
+            let after = apply(&file, &before, &edits)?;
             let mut delta = 0isize;
             for edit in &edits {
                 placed.push((
-                    file.to_path_buf(),
+                    edit.file.clone(),
                     edit.span.start.saturating_add_signed(delta),
                     edit.new.clone(),
                 ));
                 delta += edit.new.len() as isize - edit.span.len() as isize;
             }
             changes.push(FileChange {
-                file: file.to_path_buf(),
+                file,
                 before,
                 after,
             });
+            targets.push(target);
         }
         let plan = EditPlan {
             root: root.to_path_buf(),
+            files,
             changes,
+            targets,
             placed,
         };
         plan.check_read_back()?;
@@ -179,9 +218,10 @@ impl EditPlan {
             }
         }
         let overlay: HashMap<PathBuf, String> = self
-            .changes
+            .targets
             .iter()
-            .map(|c| (c.file.clone(), c.after.clone()))
+            .zip(&self.changes)
+            .map(|(target, c)| (target.clone(), c.after.clone()))
             .collect();
         let strict = ScanOptions {
             strict: true,
@@ -190,17 +230,22 @@ impl EditPlan {
         let report =
             scan_with(&self.root, &strict, &overlay, Reach::Overlaid).map_err(EditError::Rescan)?;
         for (file, start, new) in &self.placed {
+            // A pin's token, or a string linked to a pin, now at the new version.
             let found = report.pins.iter().any(|pin| {
-                &pin.file == file
-                    && pin.span.start == *start
-                    && pin.version.as_deref() == Some(new.as_str())
+                pin.version.as_deref() == Some(new.as_str())
+                    && ((&pin.file == file && pin.span.start == *start)
+                        || pin
+                            .linked
+                            .iter()
+                            .any(|linked| &linked.file == file && linked.span.start == *start))
             });
             if !found {
                 let text = self
-                    .changes
-                    .iter()
-                    .find(|c| &c.file == file)
-                    .map_or("", |c| c.after.as_str());
+                    .files
+                    .resolve(file)
+                    .ok()
+                    .and_then(|target| self.targets.iter().position(|t| *t == target))
+                    .map_or("", |n| self.changes[n].after.as_str());
                 let (line, column) = LineIndex::new(text).line_col(*start);
                 return Err(EditError::NoReadBack {
                     file: file.clone(),
@@ -213,43 +258,39 @@ impl EditPlan {
         Ok(())
     }
 
-    /// Writes every changed file, or none: all new contents go to temporary files in the
-    /// same folders first, each is checked to be unchanged on disk, then all are renamed into
-    /// place. If a rename fails, the files already replaced are restored.
+    /// Writes every changed file, or none, even if the process is killed on the way: the
+    /// next [`recover`](crate::recover) finishes or undoes a write a crash interrupted. Each
+    /// new content goes to a temporary file beside the file (with its mode and owner), each
+    /// file is checked to be unchanged on disk, then all are renamed into place. A symbolic
+    /// link stays a link: the file it leads to is rewritten.
     pub fn apply(&self) -> Result<(), EditError> {
-        let mut staged = Vec::with_capacity(self.changes.len());
-        for change in &self.changes {
-            let path = self.root.join(&change.file);
-            let temp = stage(&path, &change.after).map_err(|source| EditError::Write {
-                file: change.file.clone(),
+        let replacements: Vec<Replacement> = self
+            .changes
+            .iter()
+            .zip(&self.targets)
+            .map(|(change, target)| Replacement {
+                shown: &change.file,
+                target,
+                before: &change.before,
+                after: &change.after,
+            })
+            .collect();
+        write_all(&self.files, &replacements).map_err(|error| match error {
+            WriteError::Changed(file) => EditError::Changed { file },
+            WriteError::HardLinks(file, links) => EditError::HardLinks { file, links },
+            WriteError::Owner(file, uid, gid, source) => EditError::Owner {
+                file,
+                uid,
+                gid,
                 source,
-                restored: true,
-            })?;
-            staged.push((change, path, temp));
-        }
-        for (change, _, _) in &staged {
-            let current = read_text(&self.root, &change.file, u64::MAX)?;
-            if current != change.before {
-                return Err(EditError::Changed {
-                    file: change.file.clone(),
-                });
-            }
-        }
-        let mut done: Vec<(&FileChange, PathBuf)> = Vec::with_capacity(staged.len());
-        for (change, path, temp) in staged {
-            if let Err(error) = temp.persist(&path) {
-                let restored = done
-                    .iter()
-                    .all(|(change, path)| std::fs::write(path, &change.before).is_ok());
-                return Err(EditError::Write {
-                    file: change.file.clone(),
-                    source: error.error,
-                    restored,
-                });
-            }
-            done.push((change, path));
-        }
-        Ok(())
+            },
+            WriteError::Read(error) => EditError::Read(error),
+            WriteError::Io(file, source, restored) => EditError::Write {
+                file,
+                source,
+                restored,
+            },
+        })
     }
 }
 
@@ -271,18 +312,4 @@ fn apply(file: &Path, text: &str, edits: &[&Edit]) -> Result<String, EditError> 
         out.replace_range(edit.span.clone(), &edit.new);
     }
     Ok(out)
-}
-
-/// Writes `content` to a temporary file beside `path`, with `path`'s permissions, synced.
-fn stage(path: &Path, content: &str) -> std::io::Result<tempfile::NamedTempFile> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".upkeep-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    temp.write_all(content.as_bytes())?;
-    temp.as_file()
-        .set_permissions(std::fs::metadata(path)?.permissions())?;
-    temp.as_file().sync_all()?;
-    Ok(temp)
 }

@@ -60,6 +60,8 @@ pub enum ErrorKind {
     TooLarge,
     /// A symbolic link that resolves outside the scanned root; it is not followed.
     OutsideRoot,
+    /// A fifo, device, socket, directory or kernel file where a file was expected; not read.
+    SpecialFile,
     /// The file could not be read.
     Io,
 }

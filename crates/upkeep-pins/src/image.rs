@@ -18,9 +18,27 @@ pub struct ImageRef {
 
 impl ImageRef {
     /// Parses `text` as an image reference; `None` when it cannot be one (empty name,
-    /// whitespace, quotes or an empty tag).
+    /// whitespace, quotes, characters of an expression such as `(` or `,`, or an empty tag).
     pub fn parse(text: &str) -> Option<ImageRef> {
-        if text.is_empty() || text.bytes().any(|b| b.is_ascii_whitespace() || b == b'"') {
+        let foreign = |b: u8| {
+            b.is_ascii_whitespace()
+                || matches!(
+                    b,
+                    b'"' | b'\''
+                        | b'('
+                        | b')'
+                        | b','
+                        | b'['
+                        | b']'
+                        | b'?'
+                        | b'|'
+                        | b'='
+                        | b'<'
+                        | b'>'
+                        | b';'
+                )
+        };
+        if text.is_empty() || text.bytes().any(foreign) {
             return None;
         }
         let (name_and_tag, digest) = match text.find('@') {
@@ -110,7 +128,16 @@ mod tests {
 
     #[test]
     fn rejects_what_cannot_be_an_image() {
-        for text in ["", "a b:1", "x:", "x@", "registry.local/:1.0", ":1.0"] {
+        for text in [
+            "",
+            "a b:1",
+            "x:",
+            "x@",
+            "registry.local/:1.0",
+            ":1.0",
+            "tostring(var.push)",
+            "a,b:1",
+        ] {
             assert_eq!(ImageRef::parse(text), None, "{text:?}");
         }
     }

@@ -2,7 +2,6 @@
 //! soon as no pin sorting before them can still turn up: a caller that writes pins out holds
 //! a few folders' worth of them, not the whole tree's.
 
-use crate::error::ScanError;
 use crate::pin::{Pin, PinKind};
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap};
@@ -23,9 +22,6 @@ const AHEAD_PER_WORKER: usize = 64;
 /// unfinished folder wait: what bounds memory when folders hold many pins, or when the caller
 /// takes them more slowly than the workers find them.
 const MAX_PINS_WAITING: usize = 2048;
-
-/// What one folder gave: its pins and its errors.
-pub(crate) type UnitResult = (Vec<Pin>, Vec<ScanError>);
 
 /// A key that orders paths as [`Path`]'s own comparison does (component by component), but
 /// compares as plain bytes: each separator becomes the lowest byte.
@@ -68,20 +64,22 @@ impl Ord for Waiting {
 /// Runs `work` on every folder, `dirs` in path order, on up to `threads` threads, and hands
 /// each pin to `on_pin` in report order. A folder's files lie in it or below it, so once the
 /// folders before `dirs[i]` are done, every pin whose file sorts before `dirs[i]` is final.
-/// `on_pin` may break to stop the scan. Returns the folders' errors, unsorted.
-pub(crate) fn run<W, P>(
+/// `work` gives a folder's pins and the rest of what it found (errors, warnings), which is
+/// returned in folder order. `on_pin` may break to stop the scan.
+pub(crate) fn run<W, P, R>(
     dirs: &[&Path],
     threads: usize,
     work: W,
     mut on_pin: P,
-) -> io::Result<Vec<ScanError>>
+) -> io::Result<Vec<R>>
 where
-    W: Fn(usize) -> UnitResult + Sync,
+    W: Fn(usize) -> (Vec<Pin>, R) + Sync,
     P: FnMut(Pin) -> ControlFlow<()>,
+    R: Send,
 {
-    let mut errors = Vec::new();
+    let mut rests = Vec::new();
     if dirs.is_empty() {
-        return Ok(errors);
+        return Ok(rests);
     }
     let workers = threads.clamp(1, dirs.len());
     let window = workers * AHEAD_PER_WORKER;
@@ -97,7 +95,7 @@ where
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         moved.notify_all();
     };
-    let (send, receive) = mpsc::channel::<(usize, UnitResult)>();
+    let (send, receive) = mpsc::channel::<(usize, (Vec<Pin>, R))>();
     std::thread::scope(|scope| -> io::Result<()> {
         for _ in 0..workers {
             let send = send.clone();
@@ -139,15 +137,15 @@ where
             }
         }
         drop(send);
-        let mut done: BTreeMap<usize, UnitResult> = BTreeMap::new();
+        let mut done: BTreeMap<usize, (Vec<Pin>, R)> = BTreeMap::new();
         let mut waiting: BinaryHeap<Reverse<Waiting>> = BinaryHeap::new();
         let mut first = 0;
         let mut found = 0;
         'receive: for (unit, result) in &receive {
             done.insert(unit, result);
             let moved_from = first;
-            while let Some((pins, unit_errors)) = done.remove(&first) {
-                errors.extend(unit_errors);
+            while let Some((pins, rest)) = done.remove(&first) {
+                rests.push(rest);
                 for pin in pins {
                     let key = (path_key(&pin.file), pin.line, pin.column, pin.kind, found);
                     found += 1;
@@ -178,12 +176,12 @@ where
         drop(receive);
         Ok(())
     })?;
-    Ok(errors)
+    Ok(rests)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{UnitResult, path_key, run};
+    use super::{path_key, run};
     use crate::pin::{Pin, PinKind, PinStatus};
     use std::ops::ControlFlow;
     use std::path::{Path, PathBuf};
@@ -207,6 +205,7 @@ mod tests {
             repository: None,
             ignored_by_terraform: false,
             shadows: Vec::new(),
+            linked: Vec::new(),
         }
     }
 
@@ -229,19 +228,19 @@ mod tests {
         expected.sort_by_cached_key(|pin| (path_key(&pin.file), pin.line, pin.column, pin.kind));
         let dirs: Vec<&Path> = dirs.iter().map(Path::new).collect();
         for threads in 1..=4 {
-            let work = |unit: usize| -> UnitResult {
+            let work = |unit: usize| -> (Vec<Pin>, ()) {
                 // Later folders finish first, so results arrive out of order.
                 std::thread::sleep(std::time::Duration::from_millis(5 * (5 - unit as u64)));
                 let pins = files[unit].iter().map(|(f, l)| pin(f, *l)).collect();
-                (pins, Vec::new())
+                (pins, ())
             };
             let mut out = Vec::new();
-            let errors = run(&dirs, threads, work, |pin| {
+            let rests = run(&dirs, threads, work, |pin| {
                 out.push(pin);
                 ControlFlow::Continue(())
             })
             .expect("threads");
-            assert!(errors.is_empty());
+            assert_eq!(rests.len(), dirs.len());
             assert_eq!(out, expected, "{threads} threads");
         }
     }
@@ -249,11 +248,8 @@ mod tests {
     #[test]
     fn a_break_stops_the_scan() {
         let dirs: Vec<&Path> = ["a", "b", "c"].iter().map(Path::new).collect();
-        let work = |unit: usize| -> UnitResult {
-            (
-                vec![pin(["a/x.tf", "b/x.tf", "c/x.tf"][unit], 1)],
-                Vec::new(),
-            )
+        let work = |unit: usize| -> (Vec<Pin>, ()) {
+            (vec![pin(["a/x.tf", "b/x.tf", "c/x.tf"][unit], 1)], ())
         };
         let mut seen = 0;
         run(&dirs, 2, work, |_| {

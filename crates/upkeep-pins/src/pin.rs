@@ -21,6 +21,9 @@ pub enum PinKind {
     HelmSet,
     /// An image tag in a Helm values YAML file or `.tpl` template.
     ValuesImage,
+    /// Something else versioned, written as an object `{ moduleName|source|repository|name,
+    /// version }` (a Traefik plugin, an add-on): the `version`.
+    Artifact,
 }
 
 impl PinKind {
@@ -33,6 +36,7 @@ impl PinKind {
             PinKind::Module => "module",
             PinKind::HelmSet => "helm_set",
             PinKind::ValuesImage => "values_image",
+            PinKind::Artifact => "artifact",
         }
     }
 }
@@ -53,6 +57,9 @@ pub enum PinStatus {
     Range,
     /// The version comes from an expression upkeep cannot evaluate statically.
     Unresolved,
+    /// A tag with no image named next to it (a chart's default image set by `image.tag`
+    /// alone): reported with its key path as its name, never matched by name or bumped.
+    Unnamed,
 }
 
 /// One place where a version is written.
@@ -94,6 +101,27 @@ pub struct Pin {
     /// Places whose value this pin overrides (a variable default shadowed by a `.tfvars`
     /// file or Terragrunt `inputs`); editing them would change nothing.
     pub shadows: Vec<Place>,
+    /// Other string literals of the pin's file that name the same thing at the same version
+    /// (a download URL, a JSON state string): they move with the pin. Left out of JSON when
+    /// there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub linked: Vec<Linked>,
+}
+
+/// A string literal that holds a pin's name and, as a whole token, its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Linked {
+    /// File, relative to the scanned root.
+    pub file: PathBuf,
+    /// 1-based line of the version in the literal.
+    pub line: usize,
+    /// 1-based column of the version in the literal.
+    pub column: usize,
+    /// Byte range of the version in `file`.
+    #[serde(skip)]
+    pub span: Range<usize>,
+    /// The literal's text (on its line).
+    pub text: String,
 }
 
 impl Pin {

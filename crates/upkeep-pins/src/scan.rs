@@ -1,18 +1,22 @@
 //! Scanning a directory tree: find the files, group them by module, parse and resolve.
 
+use crate::admit::RepoFiles;
 use crate::error::{ErrorKind, ScanError};
 use crate::hcl::{self, Flavor, SyntaxError};
+use crate::ignore_files::IgnoreRules;
 use crate::location::LineIndex;
 use crate::module::{self, SourceFile};
 use crate::ordered::{self, path_key};
-use crate::pin::Pin;
+use crate::pin::{Pin, Place};
 use crate::site::{FileFacts, Precedence};
+use crate::warning::{ScanWarning, WarningKind};
 use crate::yaml;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{self, Read};
+use std::io;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Files larger than this are reported, not read, unless [`ScanOptions::max_file_size`] says
 /// otherwise. Real Terraform and values files are kilobytes.
@@ -30,6 +34,13 @@ pub struct ScanOptions {
     /// faster and finds the same pins, but reports a syntax error only where the outline or
     /// a parsed piece meets it. `set` and edit checks always scan strictly.
     pub strict: bool,
+    /// Paths to leave out, as gitignore patterns (`vendor/`, `legacy/**`, `*.generated.tf`)
+    /// relative to [`ScanOptions::exclude_base`], on top of the `.upkeepignore` files of the
+    /// tree.
+    pub exclude: Vec<String>,
+    /// The folder `exclude` patterns are relative to (the config file's); the scanned root
+    /// when `None`.
+    pub exclude_base: Option<PathBuf>,
 }
 
 impl Default for ScanOptions {
@@ -38,6 +49,8 @@ impl Default for ScanOptions {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             threads: None,
             strict: false,
+            exclude: Vec::new(),
+            exclude_base: None,
         }
     }
 }
@@ -49,25 +62,29 @@ pub struct ScanReport {
     pub pins: Vec<Pin>,
     /// Problems, sorted by file, line and column.
     pub errors: Vec<ScanError>,
+    /// What was noticed without failing the scan, sorted by file, line and column.
+    pub warnings: Vec<ScanWarning>,
 }
 
 /// Scans the tree under `root` (a directory). Paths in the report are relative to `root`.
 ///
-/// Hidden directories (`.terraform`, `.git`, …) and files ignored by `.gitignore` are skipped.
+/// Hidden directories (`.terraform`, `.git`, …), files ignored by `.gitignore` or
+/// `.upkeepignore` (same syntax) and files matching [`ScanOptions::exclude`] are skipped.
 /// Fails only when `root` itself cannot be read; problems with single files are in the report.
 pub fn scan(root: &Path, options: &ScanOptions) -> io::Result<ScanReport> {
     scan_with(root, options, &HashMap::new(), Reach::Everything)
 }
 
 /// [`scan`], handing each pin to `on_pin` in the order of [`ScanReport::pins`] as soon as no
-/// pin sorting before it can still be found, and returning the errors (sorted). A caller that
-/// writes the pins out holds a few module folders' worth of them instead of the whole tree's.
-/// `on_pin` may break to stop the scan early; the errors are then those found so far.
+/// pin sorting before it can still be found, and returning the rest of the report (errors and
+/// warnings, sorted; `pins` empty). A caller that writes the pins out holds a few module
+/// folders' worth of them instead of the whole tree's. `on_pin` may break to stop the scan
+/// early; the errors and warnings are then those found so far.
 pub fn scan_each(
     root: &Path,
     options: &ScanOptions,
     on_pin: impl FnMut(Pin) -> ControlFlow<()>,
-) -> io::Result<Vec<ScanError>> {
+) -> io::Result<ScanReport> {
     scan_units(root, options, &HashMap::new(), Reach::Everything, on_pin)
 }
 
@@ -81,8 +98,8 @@ pub(crate) enum Reach {
     Overlaid,
 }
 
-/// [`scan`], reading the files in `overlay` from memory instead of disk (keys relative to
-/// `root`); used to check edits before they are written.
+/// [`scan`], reading the files in `overlay` from memory instead of disk (keys are where the
+/// files lead, every link resolved); used to check edits before they are written.
 pub(crate) fn scan_with(
     root: &Path,
     options: &ScanOptions,
@@ -90,22 +107,23 @@ pub(crate) fn scan_with(
     reach: Reach,
 ) -> io::Result<ScanReport> {
     let mut pins = Vec::new();
-    let errors = scan_units(root, options, overlay, reach, |pin| {
+    let rest = scan_units(root, options, overlay, reach, |pin| {
         pins.push(pin);
         ControlFlow::Continue(())
     })?;
-    Ok(ScanReport { pins, errors })
+    Ok(ScanReport { pins, ..rest })
 }
 
 /// Walks the tree, groups its files by module folder, and scans the folders `reach` asks for
-/// on worker threads, handing pins on in report order (see [`ordered::run`]).
+/// on worker threads, handing pins on in report order (see [`ordered::run`]). Returns the
+/// errors and warnings.
 fn scan_units(
     root: &Path,
     options: &ScanOptions,
     overlay: &HashMap<PathBuf, String>,
     reach: Reach,
     on_pin: impl FnMut(Pin) -> ControlFlow<()>,
-) -> io::Result<Vec<ScanError>> {
+) -> io::Result<ScanReport> {
     let metadata = std::fs::metadata(root)?;
     if !metadata.is_dir() {
         return Err(io::Error::new(
@@ -113,11 +131,21 @@ fn scan_units(
             format!("{} is not a directory", root.display()),
         ));
     }
-    let canonical_root = root.canonicalize()?;
-    let (entries, mut errors) = walk(root, &canonical_root);
-    let mut units = group_into_units(entries);
+    let files = RepoFiles::new(root)?;
+    let exclude = match &options.exclude_base {
+        _ if options.exclude.is_empty() => None,
+        Some(base) => Some(exclusions(&base.canonicalize()?, &options.exclude)?),
+        None => Some(exclusions(files.canonical_root(), &options.exclude)?),
+    };
+    let (entries, mut errors) = walk(&files, options.max_file_size, exclude);
+    let mut units = group_into_units(without_chart_templates(entries));
     if reach == Reach::Overlaid {
-        units.retain(|_, entries| entries.iter().any(|entry| overlay.contains_key(&entry.rel)));
+        let overlaid = |entry: &Entry| {
+            files
+                .walked_target(&entry.rel, entry.linked)
+                .is_ok_and(|target| overlay.contains_key(&target))
+        };
+        units.retain(|_, entries| entries.iter().any(overlaid));
     }
     let units: Vec<(PathBuf, Vec<Entry>)> = units.into_iter().collect();
     let dirs: Vec<&Path> = units.iter().map(|(dir, _)| dir.as_path()).collect();
@@ -127,25 +155,59 @@ fn scan_units(
     };
     let scan_one = |unit: usize| {
         let (dir, entries) = &units[unit];
-        scan_unit(root, dir, entries, options, overlay)
+        let report = scan_unit(&files, dir, entries, options, overlay);
+        (report.pins, (report.errors, report.warnings))
     };
-    errors.extend(ordered::run(&dirs, threads, scan_one, on_pin)?);
+    let mut warnings = Vec::new();
+    for (unit_errors, unit_warnings) in ordered::run(&dirs, threads, scan_one, on_pin)? {
+        errors.extend(unit_errors);
+        warnings.extend(unit_warnings);
+    }
     errors.sort_by_cached_key(|error| (path_key(&error.file), error.line, error.column));
-    Ok(errors)
+    warnings.sort_by_cached_key(|warning| (path_key(&warning.file), warning.line, warning.column));
+    Ok(ScanReport {
+        pins: Vec::new(),
+        errors,
+        warnings,
+    })
 }
 
 /// The kinds of file upkeep reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FileType {
+    /// Terraform, `.tfvars` or Terragrunt.
     Hcl(Flavor),
+    /// YAML by its name (`.yaml`, `.yml`, `.yaml.tftpl`, `.yml.tfpl`): Helm values and the like.
     Yaml,
+    /// A template of any language (`.tpl`, `.tftpl`, `.tfpl`): read as values when it is YAML
+    /// or when `templatefile()` renders it into a `helm_release`'s `values`.
+    Template,
 }
+
+/// Endings of files read as YAML.
+const YAML_ENDINGS: [&str; 6] = [
+    ".yaml",
+    ".yml",
+    ".yaml.tftpl",
+    ".yml.tftpl",
+    ".yaml.tfpl",
+    ".yml.tfpl",
+];
+
+/// Endings of templates, which may or may not be YAML.
+const TEMPLATE_ENDINGS: [&str; 3] = [".tpl", ".tftpl", ".tfpl"];
 
 impl FileType {
     /// The type of a file from its name, or `None` for files upkeep does not read.
     pub(crate) fn of(path: &Path) -> Option<FileType> {
         let name = path.file_name()?.to_str()?;
-        let flavor = if name == "terraform.tfvars" {
+        let flavor = if name == "terraform.tfvars.json" {
+            Flavor::TfvarsJson(Precedence::Tfvars)
+        } else if name.ends_with(".auto.tfvars.json") {
+            Flavor::TfvarsJson(Precedence::AutoTfvars)
+        } else if name.ends_with(".tf.json") {
+            Flavor::TerraformJson
+        } else if name == "terraform.tfvars" {
             Flavor::Tfvars(Precedence::Tfvars)
         } else if name.ends_with(".auto.tfvars") {
             Flavor::Tfvars(Precedence::AutoTfvars)
@@ -153,11 +215,10 @@ impl FileType {
             Flavor::Terraform
         } else if name.ends_with(".hcl") && name != ".terraform.lock.hcl" {
             Flavor::Terragrunt
-        } else if [".yaml", ".yml", ".tpl", ".yaml.tftpl", ".yml.tftpl"]
-            .iter()
-            .any(|ext| name.ends_with(ext))
-        {
+        } else if YAML_ENDINGS.iter().any(|ext| name.ends_with(ext)) {
             return Some(FileType::Yaml);
+        } else if TEMPLATE_ENDINGS.iter().any(|ext| name.ends_with(ext)) {
+            return Some(FileType::Template);
         } else {
             return None;
         };
@@ -168,7 +229,7 @@ impl FileType {
     pub(crate) fn parse(self, text: &str, strict: bool) -> Result<FileFacts, SyntaxError> {
         match self {
             FileType::Hcl(flavor) => hcl::parse(text, flavor, strict),
-            FileType::Yaml => yaml::parse(text, strict),
+            FileType::Yaml | FileType::Template => yaml::parse(text, strict),
         }
     }
 }
@@ -177,27 +238,67 @@ impl FileType {
 struct Entry {
     rel: PathBuf,
     file_type: FileType,
+    /// Whether the file is a symbolic link (where it leads is decided when it is read).
+    linked: bool,
 }
 
-/// Lists the files under `root` that upkeep reads, and reports links leading outside it.
-fn walk(root: &Path, canonical_root: &Path) -> (Vec<Entry>, Vec<ScanError>) {
+/// The `exclude` patterns as a matcher of paths under `root`.
+fn exclusions(root: &Path, patterns: &[String]) -> io::Result<ignore::gitignore::Gitignore> {
+    let mut builder = ignore::gitignore::GitignoreBuilder::new(root);
+    for pattern in patterns {
+        builder.add_line(None, pattern).map_err(|error| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("exclude pattern `{pattern}`: {error}"),
+            )
+        })?;
+    }
+    builder.build().map_err(io::Error::other)
+}
+
+/// Lists the files under `root` whose names upkeep reads: regular files, links (where they
+/// lead is decided when they are read) and special files (reported when they are read).
+/// Files that `.gitignore`, `.upkeepignore` or `exclude` leave out are not listed.
+fn walk(
+    files: &RepoFiles,
+    max_size: u64,
+    exclude: Option<ignore::gitignore::Gitignore>,
+) -> (Vec<Entry>, Vec<ScanError>) {
+    let root = files.root().to_path_buf();
     let mut entries = Vec::new();
     let mut errors = Vec::new();
-    // `.gitignore` files are honoured; `.ignore` files, the global excludes file and
-    // `.git/info/exclude` are not looked for (each costs a failed lookup per folder).
-    let walker = ignore::WalkBuilder::new(root)
+    // `.gitignore` and `.upkeepignore` files are read through [`RepoFiles`], never by the
+    // walker; `.ignore` files, the global excludes file and `.git/info/exclude` are not looked for.
+    let rules = Arc::new(IgnoreRules::new(files.clone(), max_size));
+    let filter = Arc::clone(&rules);
+    let filter_root = root.clone();
+    let canonical_root = files.canonical_root().to_path_buf();
+    let walker = ignore::WalkBuilder::new(&root)
         .follow_links(false)
-        .require_git(false)
-        .ignore(false)
-        .git_global(false)
-        .git_exclude(false)
+        .standard_filters(false)
+        .hidden(true)
+        .filter_entry(move |entry| {
+            if entry.depth() == 0 {
+                return true;
+            }
+            let rel = relative(&filter_root, entry.path());
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            let excluded = exclude.as_ref().is_some_and(|exclude| {
+                let path = canonical_root.join(&rel);
+                path.starts_with(exclude.path())
+                    && exclude
+                        .matched_path_or_any_parents(&path, is_dir)
+                        .is_ignore()
+            });
+            !excluded && !filter.is_ignored(&rel, is_dir)
+        })
         .build();
     for item in walker {
         let entry = match item {
             Ok(entry) => entry,
             Err(error) => {
                 let file = error_path(&error)
-                    .map(|p| relative(root, p))
+                    .map(|p| relative(&root, p))
                     .unwrap_or_default();
                 errors.push(ScanError::whole_file(
                     file,
@@ -210,33 +311,21 @@ fn walk(root: &Path, canonical_root: &Path) -> (Vec<Entry>, Vec<ScanError>) {
         let Some(file_type) = FileType::of(entry.path()) else {
             continue;
         };
-        let rel = relative(root, entry.path());
-        if entry.path_is_symlink() {
-            match entry.path().canonicalize() {
-                Ok(target) if !target.starts_with(canonical_root) => {
-                    let message = format!(
-                        "symbolic link to {} leads outside the scanned root; not followed",
-                        target.display()
-                    );
-                    errors.push(ScanError::whole_file(rel, ErrorKind::OutsideRoot, message));
-                    continue;
-                }
-                Ok(target) if target.is_file() => {}
-                Ok(_) => continue,
-                Err(error) => {
-                    errors.push(ScanError::whole_file(
-                        rel,
-                        ErrorKind::Io,
-                        format!("broken symbolic link: {error}"),
-                    ));
-                    continue;
-                }
-            }
-        } else if !entry.file_type().is_some_and(|t| t.is_file()) {
+        let Some(kind) = entry.file_type() else {
+            continue;
+        };
+        // A link to a folder is not followed, as the walk does not follow it.
+        if kind.is_dir() || (kind.is_symlink() && entry.path().is_dir()) {
             continue;
         }
-        entries.push(Entry { rel, file_type });
+        let rel = relative(&root, entry.path());
+        entries.push(Entry {
+            rel,
+            file_type,
+            linked: kind.is_symlink(),
+        });
     }
+    errors.extend(rules.take_errors());
     (entries, errors)
 }
 
@@ -267,7 +356,7 @@ fn group_into_units(entries: Vec<Entry>) -> BTreeMap<PathBuf, Vec<Entry>> {
         let dir = parent(&entry.rel);
         let unit = match entry.file_type {
             FileType::Hcl(_) => dir,
-            FileType::Yaml => dir
+            FileType::Yaml | FileType::Template => dir
                 .ancestors()
                 .find(|d| hcl_dirs.contains(*d))
                 .map_or(dir.clone(), Path::to_path_buf),
@@ -280,24 +369,76 @@ fn group_into_units(entries: Vec<Entry>) -> BTreeMap<PathBuf, Vec<Entry>> {
     units
 }
 
+/// The files minus those under a Helm chart's `templates/` folder (beside its `Chart.yaml`):
+/// they are Go templates that Helm renders, not values.
+fn without_chart_templates(entries: Vec<Entry>) -> Vec<Entry> {
+    let charts: BTreeSet<PathBuf> = entries
+        .iter()
+        .filter(|entry| {
+            entry
+                .rel
+                .file_name()
+                .is_some_and(|name| name == "Chart.yaml")
+        })
+        .map(|entry| parent(&entry.rel).join("templates"))
+        .collect();
+    if charts.is_empty() {
+        return entries;
+    }
+    entries
+        .into_iter()
+        .filter(|entry| !entry.rel.ancestors().any(|dir| charts.contains(dir)))
+        .collect()
+}
+
 fn parent(path: &Path) -> PathBuf {
     path.parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
+/// What one unit contributes to the report.
+#[derive(Default)]
+struct UnitReport {
+    pins: Vec<Pin>,
+    errors: Vec<ScanError>,
+    warnings: Vec<ScanWarning>,
+}
+
 /// Reads, parses and resolves the files of one unit.
 fn scan_unit(
-    root: &Path,
+    files: &RepoFiles,
     dir: &Path,
     entries: &[Entry],
     options: &ScanOptions,
     overlay: &HashMap<PathBuf, String>,
-) -> (Vec<Pin>, Vec<ScanError>) {
-    let mut files = Vec::with_capacity(entries.len());
+) -> UnitReport {
+    let mut sources = Vec::with_capacity(entries.len());
     let mut errors = Vec::new();
-    for entry in entries {
-        let text = match overlay.get(&entry.rel) {
+    let mut warnings = Vec::new();
+    // Terraform first: its `templatefile()` calls say which templates are values files.
+    let (hcl, values): (Vec<&Entry>, Vec<&Entry>) = entries
+        .iter()
+        .partition(|entry| matches!(entry.file_type, FileType::Hcl(_)));
+    let mut values_templates: Option<BTreeSet<PathBuf>> = None;
+    for entry in hcl.into_iter().chain(values) {
+        if matches!(entry.file_type, FileType::Yaml | FileType::Template)
+            && values_templates.is_none()
+        {
+            values_templates = Some(
+                sources
+                    .iter()
+                    .flat_map(|file: &SourceFile| &file.facts.templates)
+                    .filter(|call| call.values)
+                    .map(|call| module::normalize(&dir.join(&call.path)))
+                    .collect(),
+            );
+        }
+        let overlaid = (!overlay.is_empty())
+            .then(|| files.walked_target(&entry.rel, entry.linked).ok())
+            .flatten()
+            .and_then(|target| overlay.get(&target));
+        let text = match overlaid {
             Some(text) => text.clone(),
-            None => match read_text(root, &entry.rel, options.max_file_size) {
+            None => match files.read_walked(&entry.rel, entry.linked, options.max_file_size) {
                 Ok(text) => text,
                 Err(error) => {
                     errors.push(error);
@@ -306,15 +447,94 @@ fn scan_unit(
             },
         };
         match entry.file_type.parse(&text, options.strict) {
-            Ok(facts) => files.push(SourceFile {
-                rel: entry.rel.clone(),
-                text,
-                facts,
-            }),
-            Err(error) => errors.push(syntax_error(&entry.rel, &text, &error)),
+            Ok(facts) => {
+                warnings.extend(duplicate_warnings(&entry.rel, &text, &facts));
+                sources.push(SourceFile {
+                    rel: entry.rel.clone(),
+                    text,
+                    facts,
+                });
+            }
+            Err(error) => match entry.file_type {
+                FileType::Hcl(_) => errors.push(syntax_error(&entry.rel, &text, &error)),
+                FileType::Yaml => match unexpected_content(&text) {
+                    Some(what) => warnings.push(ScanWarning {
+                        file: entry.rel.clone(),
+                        line: 1,
+                        column: 1,
+                        kind: WarningKind::UnexpectedContent,
+                        message: format!("{what}, not YAML; left out of the scan"),
+                        related: None,
+                    }),
+                    None => errors.push(syntax_error(&entry.rel, &text, &error)),
+                },
+                // A template that is not YAML is a script, a JSON or a config of some other
+                // language, unless Terraform renders it into a chart's values.
+                FileType::Template => {
+                    if values_templates
+                        .as_ref()
+                        .is_some_and(|values| values.contains(&entry.rel))
+                    {
+                        errors.push(syntax_error(&entry.rel, &text, &error));
+                    }
+                }
+            },
         }
     }
-    (module::resolve(dir, &files), errors)
+    UnitReport {
+        pins: module::resolve(dir, &sources),
+        errors,
+        warnings,
+    }
+}
+
+/// What a `.yaml`/`.yml` file that does not parse holds instead of YAML, when it can be
+/// told: a Go template, a shell-style template, Prometheus text. `None` for broken YAML.
+fn unexpected_content(text: &str) -> Option<&'static str> {
+    if text.contains("{{") && text.contains("}}") {
+        return Some("a Go template (`{{ … }}`)");
+    }
+    if text
+        .lines()
+        .any(|line| line.starts_with("# HELP ") || line.starts_with("# TYPE "))
+    {
+        return Some("Prometheus metrics text");
+    }
+    let variable = text.as_bytes().windows(2).any(|pair| {
+        pair[0] == b'$' && (pair[1] == b'{' || pair[1] == b'(' || pair[1].is_ascii_uppercase())
+    });
+    (variable || text.contains("%{")).then_some("a template (`${…}`)")
+}
+
+/// A warning for each object entry that a later one with the same key overrides.
+fn duplicate_warnings(rel: &Path, text: &str, facts: &FileFacts) -> Vec<ScanWarning> {
+    if facts.duplicates.is_empty() {
+        return Vec::new();
+    }
+    let lines = LineIndex::new(text);
+    facts
+        .duplicates
+        .iter()
+        .map(|duplicate| {
+            let (line, column) = lines.line_col(duplicate.ignored.start);
+            let (winner_line, winner_column) = lines.line_col(duplicate.winner.start);
+            let key = &text[duplicate.ignored.clone()];
+            ScanWarning {
+                file: rel.to_path_buf(),
+                line,
+                column,
+                kind: WarningKind::DuplicateKey,
+                message: format!(
+                    "key {key} is set again on line {winner_line}; Terraform keeps that value and ignores this one"
+                ),
+                related: Some(Place {
+                    file: rel.to_path_buf(),
+                    line: winner_line,
+                    column: winner_column,
+                }),
+            }
+        })
+        .collect()
 }
 
 /// Turns a parser's error into a located [`ScanError`].
@@ -327,41 +547,4 @@ pub(crate) fn syntax_error(rel: &Path, text: &str, error: &SyntaxError) -> ScanE
         kind: ErrorKind::Syntax,
         message: error.message.clone(),
     }
-}
-
-/// Reads a file as UTF-8 text, within the size limit.
-pub(crate) fn read_text(root: &Path, rel: &Path, max_size: u64) -> Result<String, ScanError> {
-    let io_error = |error: io::Error| {
-        ScanError::whole_file(rel.to_path_buf(), ErrorKind::Io, error.to_string())
-    };
-    // One open per file: the size comes from the open handle, not a second path lookup.
-    let mut file = std::fs::File::open(root.join(rel)).map_err(io_error)?;
-    let size = file.metadata().map_err(io_error)?.len();
-    if size > max_size {
-        let message = format!("file is {size} bytes, over the {max_size}-byte limit; not read");
-        return Err(ScanError::whole_file(
-            rel.to_path_buf(),
-            ErrorKind::TooLarge,
-            message,
-        ));
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    file.read_to_end(&mut bytes).map_err(io_error)?;
-    String::from_utf8(bytes).map_err(|error| {
-        let valid = error.utf8_error().valid_up_to();
-        let bytes = error.as_bytes();
-        // The prefix is valid UTF-8 by definition of `valid_up_to`.
-        let prefix = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
-        let (line, column) = LineIndex::new(prefix).line_col(valid);
-        ScanError {
-            file: rel.to_path_buf(),
-            line,
-            column,
-            kind: ErrorKind::NotUtf8,
-            message: format!(
-                "not valid UTF-8 (byte 0x{:02x} at offset {valid}); not read",
-                bytes[valid]
-            ),
-        }
-    })
 }

@@ -1,5 +1,6 @@
 //! Choosing the pins of one name and planning their move to a new version (`upkeep set`).
 
+use crate::admit::RepoFiles;
 use crate::canonical::{git_canonical, registry_canonical};
 use crate::edit::Edit;
 use crate::error::ScanError;
@@ -36,9 +37,9 @@ pub struct SetPlan {
 }
 
 impl SetPlan {
-    /// The edits that carry out the plan.
+    /// The edits that carry out the plan: each pin's token and its linked strings.
     pub fn edits(&self) -> Vec<Edit> {
-        self.changes.iter().map(Change::edit).collect()
+        self.changes.iter().flat_map(Change::edits).collect()
     }
 }
 
@@ -55,7 +56,7 @@ pub struct Change {
 }
 
 impl Change {
-    /// The edit for this change.
+    /// The edit of the pin's token.
     pub fn edit(&self) -> Edit {
         Edit {
             file: self.pin.file.clone(),
@@ -63,6 +64,19 @@ impl Change {
             old: self.pin.version.clone().unwrap_or_default(),
             new: self.new.clone(),
         }
+    }
+
+    /// The edits of the pin's token and of its linked strings (see [`Pin::linked`]).
+    pub fn edits(&self) -> Vec<Edit> {
+        let old = self.pin.version.clone().unwrap_or_default();
+        std::iter::once(self.edit())
+            .chain(self.pin.linked.iter().map(|linked| Edit {
+                file: linked.file.clone(),
+                span: linked.span.clone(),
+                old: old.clone(),
+                new: self.new.clone(),
+            }))
+            .collect()
     }
 }
 
@@ -113,7 +127,11 @@ pub fn plan_set(
     let matched: Vec<&Pin> = report
         .pins
         .iter()
-        .filter(|pin| request.kind.is_none_or(|kind| pin.kind == kind) && query.matches(pin))
+        .filter(|pin| {
+            request.kind.is_none_or(|kind| pin.kind == kind)
+                && pin.status != PinStatus::Unnamed
+                && query.matches(pin)
+        })
         .collect();
     let kinds: BTreeSet<&'static str> = matched.iter().map(|pin| family(pin.kind)).collect();
     if kinds.len() > 1 {
@@ -183,6 +201,8 @@ fn broken_files(
         .flat_map(|pin| std::iter::once(&pin.file).chain(pin.users.iter().map(|user| &user.file)))
         .map(|file| file.parent().map(Path::to_path_buf).unwrap_or_default())
         .collect();
+    // A file upkeep may not read (a link out of the root, a fifo) holds no pin of the root.
+    let files = RepoFiles::new(root).ok();
     report
         .errors
         .iter()
@@ -193,13 +213,9 @@ fn broken_files(
                 .map(Path::to_path_buf)
                 .unwrap_or_default();
             edited_dirs.contains(&dir)
-                || std::fs::read(root.join(&error.file))
-                    .map(|bytes| {
-                        String::from_utf8_lossy(&bytes)
-                            .to_ascii_lowercase()
-                            .contains(&query.needle)
-                    })
-                    .unwrap_or(false)
+                || files
+                    .as_ref()
+                    .is_some_and(|files| files.mentions(&error.file, &query.needle))
         })
         .cloned()
         .collect()

@@ -103,16 +103,22 @@ pub(crate) enum SiteKind {
         /// `image` in Terraform, `values_image` in YAML.
         kind: PinKind,
     },
-    /// The value is an image tag; the repository (and registry) may be given next to it.
+    /// The value is an image tag; the repository (and registry, digest) may be given next to
+    /// it (see [`crate::shapes`]).
     ImageTag {
-        /// `helm_set` or `values_image`.
+        /// `image`, `helm_set` or `values_image`.
         kind: PinKind,
-        /// The `repository` next to the tag, if any.
+        /// The repository (or image name) next to the tag, if any.
         repository: Option<Value>,
-        /// The `registry` next to the tag, if any.
+        /// The registry next to the tag, if any.
         registry: Option<Value>,
+        /// The digest next to the tag, if any.
+        digest: Option<Value>,
         /// Dotted key path of the tag (`server.image.tag`), for tags without a repository.
         key: String,
+        /// Byte range of the object or mapping holding the tag, when it is one: a reference
+        /// to that object (`image = local.images.app`) is a user of the pin.
+        object: Option<Range<usize>>,
     },
     /// The value is a `helm_release` version.
     Chart {
@@ -133,6 +139,14 @@ pub(crate) enum SiteKind {
     },
     /// The value is a module source with a `?ref=` version (git sources, Terragrunt).
     SourceRef,
+    /// The value is the `version` of an object that names something versioned:
+    /// `{ moduleName = …, version = … }`, `{ name, version, repository }`.
+    Versioned {
+        /// The name (`moduleName`, `source`, `repository` or `name`).
+        name: Value,
+        /// A `repository` URL next to a `name`: the object is a chart dependency.
+        repository: Option<Value>,
+    },
 }
 
 /// A place that holds or uses a version.
@@ -144,6 +158,8 @@ pub(crate) struct Site {
     pub value: Value,
     /// A `lifecycle { ignore_changes }` of the enclosing resource covers this site.
     pub ignored: bool,
+    /// The site defines a value others use (in `locals`): it is a pin, not a user of one.
+    pub definition: bool,
 }
 
 /// Where a value assigned to a variable comes from, in Terraform's order of precedence.
@@ -157,6 +173,17 @@ pub(crate) enum Precedence {
     AutoTfvars,
 }
 
+/// A `templatefile(path, { … })` call.
+#[derive(Debug, Clone)]
+pub(crate) struct TemplateCall {
+    /// The template's path as written, without `${path.module}/`.
+    pub path: String,
+    /// The variables passed to the template.
+    pub vars: Vec<(String, Value)>,
+    /// The call renders a `helm_release`'s `values`: the template is a values file.
+    pub values: bool,
+}
+
 /// Everything one file contributes to its module.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FileFacts {
@@ -168,6 +195,8 @@ pub(crate) struct FileFacts {
     pub locals: Vec<(String, Value)>,
     /// Values assigned to variables outside `variable` blocks (tfvars, Terragrunt inputs).
     pub assignments: Vec<(String, Value, Precedence)>,
-    /// `templatefile(path, { … })` calls: the template path as written and its variables.
-    pub templates: Vec<(String, Vec<(String, Value)>)>,
+    /// `templatefile(path, { … })` calls.
+    pub templates: Vec<TemplateCall>,
+    /// Object entries a later entry with the same key overrides.
+    pub duplicates: Vec<crate::hcl::Duplicate>,
 }

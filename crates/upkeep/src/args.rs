@@ -426,6 +426,8 @@ pub enum KindArg {
     HelmSet,
     /// Image tags in Helm values YAML.
     ValuesImage,
+    /// Versions of objects that name something versioned (`{ moduleName, version }`).
+    Artifact,
 }
 
 impl From<KindArg> for PinKind {
@@ -437,6 +439,7 @@ impl From<KindArg> for PinKind {
             KindArg::Module => PinKind::Module,
             KindArg::HelmSet => PinKind::HelmSet,
             KindArg::ValuesImage => PinKind::ValuesImage,
+            KindArg::Artifact => PinKind::Artifact,
         }
     }
 }

@@ -63,6 +63,12 @@ pub struct Config {
     pub woodpecker: WoodpeckerConfig,
     /// Checks after a deploy.
     pub verify: VerifyConfig,
+    /// Paths no command reads: gitignore patterns relative to the config file's folder
+    /// (`vendor/`, `legacy/**`), as in a `.upkeepignore` file.
+    pub exclude: Vec<String>,
+    /// The folder of the config file read, which `exclude` patterns are relative to.
+    #[serde(skip)]
+    pub dir: Option<PathBuf>,
 }
 
 /// `woodpecker:` settings; the token comes from `WOODPECKER_TOKEN` only.
@@ -309,6 +315,9 @@ impl DbBackedServices {
     }
 }
 
+/// No config file is larger than this.
+const MAX_CONFIG_SIZE: u64 = 4 * 1024 * 1024;
+
 impl Config {
     /// Loads the config: `explicit` (`--config`), else `UPKEEP_CONFIG`, else the nearest
     /// `.upkeep.yaml` at or above `start`, else defaults. Returns the file read, if any.
@@ -316,22 +325,34 @@ impl Config {
         explicit: Option<&Path>,
         start: &Path,
     ) -> anyhow::Result<(Config, Option<PathBuf>)> {
-        let path = match (explicit, std::env::var_os("UPKEEP_CONFIG")) {
-            (Some(path), _) => Some(path.to_owned()),
-            (None, Some(path)) if !path.is_empty() => Some(PathBuf::from(path)),
-            _ => find_upward(start),
+        let (path, found) = match (explicit, std::env::var_os("UPKEEP_CONFIG")) {
+            (Some(path), _) => (Some(path.to_owned()), false),
+            (None, Some(path)) if !path.is_empty() => (Some(PathBuf::from(path)), false),
+            _ => (find_upward(start), true),
         };
         let Some(path) = path else {
             return Ok((Config::default(), None));
         };
-        let config = Config::read(&path)?;
+        let mut config = Config::read(&path, found)?;
+        config.dir = path.parent().map(Path::to_path_buf);
         Ok((config, Some(path)))
     }
 
-    /// Reads and checks one config file.
-    pub fn read(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read config {}", path.display()))?;
+    /// Reads and checks one config file: one `found` in a repository is read only if it stays
+    /// in its folder (not a link out of it); one named by the operator may be anywhere. Neither
+    /// may be a fifo, a device or a kernel file, nor larger than [`MAX_CONFIG_SIZE`].
+    fn read(path: &Path, found: bool) -> anyhow::Result<Config> {
+        let bytes = match (found, path.parent(), path.file_name()) {
+            (true, Some(folder), Some(name)) => upkeep_pins::RepoFiles::new(folder)
+                .with_context(|| format!("cannot read config {}", path.display()))?
+                .read(Path::new(name), MAX_CONFIG_SIZE),
+            _ => upkeep_pins::read_named_file(path, MAX_CONFIG_SIZE),
+        }
+        .map_err(|error| {
+            anyhow::anyhow!("cannot read config {}: {}", path.display(), error.message)
+        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("config {} is not UTF-8 text", path.display()))?;
         let config = Config::parse(&text).with_context(|| format!("in {}", path.display()))?;
         config
             .rule_set()
@@ -345,6 +366,15 @@ impl Config {
             return Ok(Config::default());
         }
         serde_saphyr::from_str(text).map_err(|error| anyhow::anyhow!("{error}"))
+    }
+
+    /// How to scan the repository: the default options with the config's `exclude` patterns.
+    pub fn scan_options(&self) -> upkeep_pins::ScanOptions {
+        upkeep_pins::ScanOptions {
+            exclude: self.exclude.clone(),
+            exclude_base: self.dir.clone(),
+            ..upkeep_pins::ScanOptions::default()
+        }
     }
 
     /// The rule set: built-in rules with the configured keywords and always-step list, then

@@ -5,8 +5,10 @@ mod literal;
 mod outline;
 
 pub(crate) use literal::unescape;
+pub(crate) use outline::Duplicate;
 
 use crate::site::{FileFacts, Precedence};
+use std::borrow::Cow;
 
 /// Which dialect of HCL a file is, which decides how its top level is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +19,10 @@ pub(crate) enum Flavor {
     Tfvars(Precedence),
     /// A `terragrunt.hcl` file: `inputs` assign variables.
     Terragrunt,
+    /// A `.tf.json` file: Terraform in JSON syntax.
+    TerraformJson,
+    /// A `.tfvars.json` file.
+    TfvarsJson(Precedence),
 }
 
 /// A syntax error at a byte offset of the file.
@@ -35,21 +41,60 @@ pub(crate) const MAX_NESTING: usize = 128;
 /// Parses `src` and collects its sites and declarations. Unless `strict`, a Terraform file is
 /// first outlined and only its pieces that can hold pins are parsed; a file the outline does
 /// not understand is parsed whole. `strict` parses every byte, so it reports every syntax
-/// error, also where no pin can be.
+/// error, also where no pin can be. Object entries that a later entry with the same key
+/// overrides (Terraform keeps the last) are blanked out before parsing and listed in the facts.
 pub(crate) fn parse(src: &str, flavor: Flavor, strict: bool) -> Result<FileFacts, SyntaxError> {
-    if !strict && flavor == Flavor::Terraform {
+    let bom = bom_len(src);
+    if matches!(flavor, Flavor::TerraformJson | Flavor::TfvarsJson(_)) {
+        check_brackets(src)?;
+        // The expression parser takes no blanks around the document.
+        let body = src[bom..].trim_end();
+        let start = bom + (body.len() - body.trim_start().len());
+        let document =
+            hcl_edit::parser::parse_expr(&src[start..body.len() + bom]).map_err(|error| {
+                SyntaxError {
+                    offset: start + error.location().offset(),
+                    message: first_line(error.message()),
+                }
+            })?;
+        return Ok(collect::collect_json(src, start, &document, flavor));
+    }
+    let outline = outline::outline(src, bom);
+    let duplicates = outline
+        .as_ref()
+        .map(|outline| outline.duplicates.clone())
+        .unwrap_or_default();
+    let text = without_overridden(src, &duplicates);
+    let outlined = match outline {
         // The outline checks brackets itself; on anything it cannot vouch for, it gives up
         // and the whole file goes through `check_brackets` and hcl-edit below.
-        if let Some(facts) = collect::collect_outlined(src, bom_len(src)) {
-            return Ok(facts);
+        Some(outline) if !strict && flavor == Flavor::Terraform => {
+            collect::collect_outlined(&text, bom, outline)
         }
-    }
-    let body = parse_body(src)?;
-    Ok(collect::collect(src, bom_len(src), &body, flavor))
+        _ => None,
+    };
+    let mut facts = match outlined {
+        Some(facts) => facts,
+        None => {
+            let body = parse_text(&text)?;
+            collect::collect(&text, bom, &body, flavor)
+        }
+    };
+    facts.duplicates = duplicates;
+    Ok(facts)
 }
 
-/// Checks that `src` parses; used to confirm an edited file still reads back.
-pub(crate) fn parse_body(src: &str) -> Result<hcl_edit::structure::Body, SyntaxError> {
+/// `src` with the overridden object entries blanked (see [`outline::blank_overridden`]).
+fn without_overridden<'a>(src: &'a str, duplicates: &[Duplicate]) -> Cow<'a, str> {
+    if duplicates.is_empty() {
+        Cow::Borrowed(src)
+    } else {
+        Cow::Owned(outline::blank_overridden(src, duplicates))
+    }
+}
+
+/// Parses the whole text with hcl-edit, after checking its brackets.
+fn parse_text(src: &str) -> Result<hcl_edit::structure::Body, SyntaxError> {
     let bom = bom_len(src);
     check_brackets(src)?;
     hcl_edit::parser::parse_body(&src[bom..]).map_err(|error| SyntaxError {
@@ -197,7 +242,7 @@ fn heredoc_end(src: &str, from: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_NESTING, check_brackets, parse_body};
+    use super::{MAX_NESTING, check_brackets, parse_text};
 
     #[test]
     fn deep_nesting_is_refused_with_its_offset() {
@@ -230,7 +275,7 @@ mod tests {
         let input = include_bytes!("../../tests/data/hcl-backtracking.bin");
         let text = String::from_utf8_lossy(input);
         let start = std::time::Instant::now();
-        assert!(parse_body(&text).is_err());
+        assert!(parse_text(&text).is_err());
         assert!(start.elapsed().as_secs() < 2, "took {:?}", start.elapsed());
     }
 }

@@ -5,13 +5,14 @@
 //! The version part of a resolved reference is then traced back to the one literal that holds
 //! it: that literal is the token `set` rewrites.
 
+mod linked;
 mod resolved;
 mod scope;
 mod sites;
 
 use crate::location::LineIndex;
 use crate::pin::{Pin, PinKind, PinStatus, PinUser, Place};
-use crate::site::{FileFacts, Value};
+use crate::site::{FileFacts, Piece, Site, SiteKind, Value};
 use resolved::{Resolved, Token};
 use scope::Scope;
 use std::collections::HashMap;
@@ -36,87 +37,256 @@ pub(crate) struct SourceFile {
 /// belong to it) into pins. `dir` is the module directory relative to the scanned root.
 pub(crate) fn resolve(dir: &Path, files: &[SourceFile]) -> Vec<Pin> {
     let scope = Scope::new(dir, files);
-    let mut pins: Vec<Pin> = Vec::new();
-    let mut by_token: HashMap<(usize, usize), usize> = HashMap::new();
-    let mut lines: HashMap<usize, LineIndex<'_>> = HashMap::new();
+    let mut pins = Pins {
+        files,
+        pins: Vec::new(),
+        token_files: Vec::new(),
+        by_token: HashMap::new(),
+        by_object: HashMap::new(),
+        lines: HashMap::new(),
+    };
+    // References to a whole image object (`image = local.images.app`) are users of the pin
+    // that object defines, so they are joined once every pin exists.
+    let mut object_users = Vec::new();
     for (index, file) in files.iter().enumerate() {
         let template = scope.templates.get(&file.rel).copied();
         for site in &file.facts.sites {
-            let Some(found) = scope.pin(index, site, template) else {
-                continue;
-            };
-            let mut place = |file: usize, offset: usize| {
-                let lines = lines
-                    .entry(file)
-                    .or_insert_with(|| LineIndex::new(&files[file].text));
-                lines.line_col(offset)
-            };
-            let (user_line, user_column) = place(index, site.value.span.start);
-            let user = PinUser {
-                file: file.rel.clone(),
-                line: user_line,
-                column: user_column,
-                reference: unquote(&site.value.source).to_owned(),
-                resolved: found.resolved,
-                canonical: found.canonical.clone(),
-                ignored_by_terraform: site.ignored,
-            };
-            if let Some(&existing) = found
-                .token
-                .as_ref()
-                .and_then(|t| by_token.get(&(t.file, t.span.start)))
-            {
-                let pin: &mut Pin = &mut pins[existing];
-                pin.ignored_by_terraform |= user.ignored_by_terraform;
-                pin.users.push(user);
+            if let Some(target) = scope.object_reference(index, site) {
+                object_users.push((index, site, target));
                 continue;
             }
-            let (file_index, span, via, shadows) = match &found.token {
-                Some(token) => (
-                    token.file,
-                    token.span.clone(),
-                    token.via.clone(),
-                    token.shadows.clone(),
-                ),
-                None => (index, site.value.span.clone(), None, Vec::new()),
-            };
-            let (line, column) = place(file_index, span.start);
-            let shadows = shadows
-                .into_iter()
-                .map(|(file, offset)| {
-                    let (line, column) = place(file, offset);
-                    Place {
-                        file: files[file].rel.clone(),
-                        line,
-                        column,
-                    }
-                })
-                .collect();
-            if found.token.is_some() {
-                by_token.insert((file_index, span.start), pins.len());
+            if let Some(found) = scope.pin(index, site, template) {
+                pins.add(index, site, found);
             }
-            pins.push(Pin {
-                kind: found.kind,
-                name: found.name,
-                canonical: found.canonical,
-                version: found.version,
-                status: found.status,
-                file: files[file_index].rel.clone(),
-                line,
-                column,
-                span,
-                via: via.map(|r| r.display()),
-                users: vec![user],
-                digest: found.digest,
-                constraint: found.constraint,
-                expression: found.expression,
-                repository: found.repository,
-                ignored_by_terraform: site.ignored,
-                shadows,
-            });
         }
     }
+    for (index, site, target) in object_users {
+        if let Some(&pin) = pins.by_object.get(&target) {
+            let resolved = reference_of(&pins.pins[pin]);
+            let canonical = pins.pins[pin].canonical.clone();
+            let user = pins.user(index, site, resolved, canonical);
+            pins.join(pin, user);
+        }
+    }
+    pins.link();
+    let mut pins = pins.pins;
+    for pin in &mut pins {
+        pin.users
+            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    }
     pins
+}
+
+/// The pins of a unit being built, indexed by the token they rewrite.
+struct Pins<'a> {
+    files: &'a [SourceFile],
+    pins: Vec<Pin>,
+    /// The index of the file holding each pin's token.
+    token_files: Vec<usize>,
+    /// Pin by file and start of its version token.
+    by_token: HashMap<(usize, usize), usize>,
+    /// Pin by file and start of the image object its tag is an entry of.
+    by_object: HashMap<(usize, usize), usize>,
+    lines: HashMap<usize, LineIndex<'a>>,
+}
+
+impl<'a> Pins<'a> {
+    /// 1-based line and column of `offset` in file `file`.
+    fn place(&mut self, file: usize, offset: usize) -> (usize, usize) {
+        let files = self.files;
+        self.lines
+            .entry(file)
+            .or_insert_with(|| LineIndex::new(&files[file].text))
+            .line_col(offset)
+    }
+
+    /// The user a site of file `index` makes.
+    fn user(&mut self, index: usize, site: &Site, resolved: String, canonical: String) -> PinUser {
+        let (line, column) = self.place(index, site.value.span.start);
+        PinUser {
+            file: self.files[index].rel.clone(),
+            line,
+            column,
+            reference: one_line(unquote(&site.value.source)),
+            resolved,
+            canonical,
+            ignored_by_terraform: site.ignored,
+        }
+    }
+
+    /// Adds a user to pin `pin`, once.
+    fn join(&mut self, pin: usize, user: PinUser) {
+        let pin = &mut self.pins[pin];
+        let known = pin
+            .users
+            .iter()
+            .any(|u| (&u.file, u.line, u.column) == (&user.file, user.line, user.column));
+        if !known {
+            pin.ignored_by_terraform |= user.ignored_by_terraform;
+            pin.users.push(user);
+        }
+    }
+
+    /// Adds the pin material `found` of a site of file `index`: a new pin, or a user of the
+    /// pin whose token it resolves to. A site in `locals` defines a pin without using it.
+    fn add(&mut self, index: usize, site: &Site, found: Found) {
+        let token = found.token.as_ref().map(|t| (t.file, t.span.start));
+        if site.definition && token.is_none() {
+            // Its users, if any, report what cannot be resolved.
+            return;
+        }
+        // A site in `locals` that writes its version, or builds the image from written parts
+        // (`"x/y:${var.tag}"`, `{ repository = "x/y", tag = var.tag }`), defines the pin; one
+        // that only passes a reference on (`image = var.default_image`) uses it.
+        let defines = site.definition
+            && (found.token.as_ref().is_some_and(|t| t.via.is_none()) || writes_parts(site));
+        let user = (!defines)
+            .then(|| self.user(index, site, found.resolved.clone(), found.canonical.clone()));
+        if let Some(&existing) = token.as_ref().and_then(|t| self.by_token.get(t)) {
+            // A tag first seen alone (`image_tag = "…"` in locals) takes the name of an image
+            // that uses it.
+            let pin = &mut self.pins[existing];
+            if pin.status == PinStatus::Unnamed && found.status != PinStatus::Unnamed {
+                pin.kind = found.kind;
+                pin.name = one_line(&found.name);
+                pin.canonical = found.canonical.clone();
+                pin.status = found.status;
+                pin.digest = found.digest.clone();
+            }
+            if let Some(user) = user {
+                self.join(existing, user);
+            }
+            self.note_object(index, site, existing);
+            return;
+        }
+        let (file_index, span, via, shadows) = match &found.token {
+            Some(token) => (
+                token.file,
+                token.span.clone(),
+                token.via.clone(),
+                token.shadows.clone(),
+            ),
+            None => (index, site.value.span.clone(), None, Vec::new()),
+        };
+        let (line, column) = self.place(file_index, span.start);
+        let shadows = shadows
+            .into_iter()
+            .map(|(file, offset)| {
+                let (line, column) = self.place(file, offset);
+                Place {
+                    file: self.files[file].rel.clone(),
+                    line,
+                    column,
+                }
+            })
+            .collect();
+        if let Some(token) = token {
+            self.by_token.insert(token, self.pins.len());
+        }
+        self.note_object(index, site, self.pins.len());
+        self.token_files.push(file_index);
+        self.pins.push(Pin {
+            kind: found.kind,
+            name: one_line(&found.name),
+            canonical: found.canonical,
+            version: found.version,
+            status: found.status,
+            file: self.files[file_index].rel.clone(),
+            line,
+            column,
+            span,
+            via: via.map(|r| r.display()),
+            users: user.into_iter().collect(),
+            digest: found.digest,
+            constraint: found.constraint,
+            expression: found.expression,
+            repository: found.repository,
+            ignored_by_terraform: site.ignored,
+            shadows,
+            linked: Vec::new(),
+        });
+    }
+
+    /// Finds the linked strings of every pinned version: literals of the pin's file, other
+    /// than pin tokens and references, that hold the pin's name and version.
+    fn link(&mut self) {
+        let mut taken: HashMap<usize, Vec<Range<usize>>> = HashMap::new();
+        for (pin, &file) in self.pins.iter().zip(&self.token_files) {
+            taken.entry(file).or_default().push(pin.span.clone());
+        }
+        for (index, file) in self.files.iter().enumerate() {
+            let spans = file.facts.sites.iter().map(|site| site.value.span.clone());
+            taken.entry(index).or_default().extend(spans);
+        }
+        let mut literals: HashMap<usize, linked::FileLiterals<'_>> = HashMap::new();
+        for (pin, &file) in self.pins.iter_mut().zip(&self.token_files) {
+            let Some(version) = pin.version.as_deref().filter(|_| pin.is_settable()) else {
+                continue;
+            };
+            let source = &self.files[file];
+            let literals = literals.entry(file).or_insert_with(|| {
+                let hcl = !matches!(
+                    crate::scan::FileType::of(&source.rel),
+                    Some(crate::scan::FileType::Yaml | crate::scan::FileType::Template)
+                );
+                let taken = taken.remove(&file).unwrap_or_default();
+                linked::FileLiterals::new(&source.rel, &source.text, hcl, taken)
+            });
+            pin.linked = literals.find(&pin.name, version);
+        }
+    }
+
+    /// Remembers the image object a tag site belongs to, for references to the object.
+    fn note_object(&mut self, index: usize, site: &Site, pin: usize) {
+        if let SiteKind::ImageTag {
+            object: Some(object),
+            ..
+        } = &site.kind
+        {
+            self.by_object.insert((index, object.start), pin);
+        }
+    }
+}
+
+/// Whether a site writes part of what it stands for as a literal (not only references).
+fn writes_parts(site: &Site) -> bool {
+    let literal = |value: &Value| value.pieces.iter().any(|p| matches!(p, Piece::Lit(_)));
+    match &site.kind {
+        SiteKind::ImageTag { repository, .. } => {
+            literal(&site.value) || repository.as_ref().is_some_and(literal)
+        }
+        _ => literal(&site.value),
+    }
+}
+
+/// The image reference a pin stands for, as a user of it resolves: `name:tag@digest`.
+fn reference_of(pin: &Pin) -> String {
+    let mut reference = format!(
+        "{}:{}",
+        pin.name,
+        pin.version.as_deref().unwrap_or_default()
+    );
+    if let Some(digest) = &pin.digest {
+        reference.push('@');
+        reference.push_str(digest);
+    }
+    reference
+}
+
+/// An expression on one line (a multi-line one with its runs of blanks as single spaces), for
+/// names and references.
+fn one_line(text: &str) -> String {
+    if memchr::memchr(b'\n', text.as_bytes()).is_some() {
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Whether text holds a template placeholder another tool fills in (`{{inputs.parameters.tag}}`,
+/// `{{ .Values.tag }}`): not a version upkeep can read.
+fn placeholder(text: &str) -> bool {
+    text.contains("{{") || text.contains("}}")
 }
 
 /// A site turned into pin material, before locations become lines and columns.
@@ -151,6 +321,14 @@ impl Found {
         }
     }
 
+    /// Marks the pin unresolved: its version (or name) is not something upkeep can read.
+    fn unresolve(&mut self, source: &Value) {
+        self.status = PinStatus::Unresolved;
+        self.version = None;
+        self.token = None;
+        self.expression = Some(unquote(&source.source).to_owned());
+    }
+
     /// Fills in the version from the resolved `range`, or marks the pin unresolved.
     fn with_version(
         mut self,
@@ -159,6 +337,10 @@ impl Found {
         source: &Value,
     ) -> Found {
         match resolved.token(range) {
+            Some(token) if placeholder(&token.text) => {
+                self.status = PinStatus::Unresolved;
+                self.expression = Some(unquote(&source.source).to_owned());
+            }
             Some(token) => {
                 self.status = if token.text.eq_ignore_ascii_case("latest") {
                     PinStatus::Latest
@@ -186,7 +368,7 @@ fn unquote(source: &str) -> &str {
 }
 
 /// Lexically normalizes `a/./b/../c` to `a/c`.
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {

@@ -2,7 +2,7 @@
 
 use super::resolved::{Origin, Resolved};
 use super::{MAX_REFERENCE_DEPTH, SourceFile, normalize};
-use crate::site::{Piece, Reference, Value};
+use crate::site::{Piece, Reference, Site, SiteKind, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -50,10 +50,10 @@ impl<'a> Scope<'a> {
             for (name, value) in &file.facts.locals {
                 locals.insert(name.as_str(), (index, value));
             }
-            for (path, args) in &file.facts.templates {
+            for call in &file.facts.templates {
                 templates
-                    .entry(normalize(&dir.join(path)))
-                    .or_insert((index, args.as_slice()));
+                    .entry(normalize(&dir.join(&call.path)))
+                    .or_insert((index, call.vars.as_slice()));
             }
         }
         let mut assignments: Vec<_> = files
@@ -146,6 +146,26 @@ impl<'a> Scope<'a> {
                 }
             }
         }
+    }
+
+    /// When `site` is an image reference that is nothing but a reference to an object
+    /// (`image = local.images.app`), the file and start of that object.
+    pub(super) fn object_reference(&self, file: usize, site: &Site) -> Option<(usize, usize)> {
+        if !matches!(site.kind, SiteKind::Image { .. }) {
+            return None;
+        }
+        let (mut file, mut value) = (file, &site.value);
+        for _ in 0..MAX_REFERENCE_DEPTH {
+            let [Piece::Ref(reference)] = value.pieces.as_slice() else {
+                break;
+            };
+            let target = self.lookup(reference, None)?;
+            (file, value) = (target.file, target.value);
+        }
+        value
+            .source
+            .starts_with('{')
+            .then_some((file, value.span.start))
     }
 
     pub(super) fn lookup(

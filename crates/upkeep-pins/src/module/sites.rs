@@ -2,11 +2,44 @@
 
 use super::resolved::Resolved;
 use super::scope::{Scope, TemplateArgs};
-use super::{Found, unquote};
+use super::{Found, placeholder, unquote};
 use crate::canonical::{chart_canonical, git_canonical, registry_canonical};
 use crate::image::{ImageRef, canonical_image_name};
 use crate::pin::{PinKind, PinStatus};
 use crate::site::{Site, SiteKind, Value};
+
+/// Whether a version reads as a release (`1.4.2`, `v1.4.2`, `2024.10.5`): a digit (after an
+/// optional `v`) and at least one dot, so an API version (`v1`, `v1beta1`) or a range
+/// (`2.x.x`, `>= 1.0`) is not taken for one.
+fn looks_like_release(text: &str) -> bool {
+    let body = text.strip_prefix(['v', 'V']).unwrap_or(text);
+    body.starts_with(|c: char| c.is_ascii_digit())
+        && body.contains('.')
+        && body
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+'))
+        && !body
+            .split(['.', '-'])
+            .any(|part| part.eq_ignore_ascii_case("x"))
+}
+
+/// The name of an artifact as compared: lower case, without a URL scheme or trailing `/`.
+fn artifact_canonical(name: &str) -> String {
+    let name = name.split_once("://").map_or(name, |(_, rest)| rest);
+    name.trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// The one image name the quoted `name:tag` strings of an expression share
+/// (`var.gpu ? "x/y:1.6-cuda" : "x/y:cpu-1.6"` names `x/y`), or `None`.
+fn image_named_in(source: &str) -> Option<String> {
+    let mut names = source.split('"').skip(1).step_by(2).filter_map(|text| {
+        let image = ImageRef::parse(text)?;
+        image.tag.as_ref()?;
+        Some(&text[image.name])
+    });
+    let first = names.next()?;
+    names.all(|name| name == first).then(|| first.to_owned())
+}
 
 impl<'a> Scope<'a> {
     /// Turns one site into pin material, or `None` when it is not a pin after all (a string
@@ -25,22 +58,47 @@ impl<'a> Scope<'a> {
                 kind,
                 repository,
                 registry,
+                digest,
                 key,
+                ..
             } => {
                 if resolved.text.is_empty() {
                     return None;
                 }
-                let repository = repository.as_ref().map(resolve);
-                let name = match (registry.as_ref().map(resolve), repository) {
+                // An expression in a part is shown as `${…}`, as in an image string.
+                let part = |value: &'a Value| {
+                    let resolved = self.resolve(file, value, template);
+                    let all = 0..resolved.text.len();
+                    if resolved.has_unresolved(&all) && !resolved.text.contains("${") {
+                        format!("${{{}}}", resolved.text)
+                    } else {
+                        resolved.text
+                    }
+                };
+                let repository = repository.as_ref().map(part);
+                let registry = registry
+                    .as_ref()
+                    .map(part)
+                    .filter(|registry| !registry.trim().is_empty());
+                let name = match (registry, repository) {
                     (Some(registry), Some(repository))
                         if !repository.starts_with(&format!("{registry}/")) =>
                     {
-                        format!("{registry}/{repository}")
+                        Some(format!("{registry}/{repository}"))
                     }
-                    (_, Some(repository)) => repository,
-                    (_, None) => key.clone(),
+                    (_, repository) => repository,
                 };
-                let canonical = if name.contains("${") || name == *key {
+                let Some(name) = name else {
+                    // A tag whose image is not named next to it (a chart's default image set
+                    // by `image.tag` alone): where it is written is all that is known.
+                    let mut found = Found::new(*kind, key.clone(), key.clone(), &resolved)
+                        .with_version(&resolved, 0..resolved.text.len(), &site.value);
+                    if found.status == PinStatus::Pinned {
+                        found.status = PinStatus::Unnamed;
+                    }
+                    return Some(found);
+                };
+                let canonical = if name.contains("${") {
                     name.clone()
                 } else {
                     canonical_image_name(&name)
@@ -52,8 +110,15 @@ impl<'a> Scope<'a> {
                     0..tag_end,
                     &site.value,
                 );
-                found.digest = resolved.text.get(tag_end + 1..).map(str::to_owned);
+                found.digest = resolved
+                    .text
+                    .get(tag_end + 1..)
+                    .map(str::to_owned)
+                    .or_else(|| digest.as_ref().map(resolve).filter(|d| !d.is_empty()));
                 found.resolved = reference;
+                if placeholder(&found.name) {
+                    found.unresolve(&site.value);
+                }
                 Some(found)
             }
             SiteKind::Chart { chart, repository } => {
@@ -74,6 +139,29 @@ impl<'a> Scope<'a> {
                 let canonical = registry_canonical(&source, 3, None);
                 let found = Found::new(PinKind::Module, source, canonical, &resolved);
                 Some(self.constrained(found, &resolved, &site.value))
+            }
+            SiteKind::Versioned { name, repository } => {
+                let name = resolve(name);
+                let repository = repository
+                    .as_ref()
+                    .map(resolve)
+                    .filter(|repository| repository.contains("://"));
+                if name.is_empty() || name.contains("${") || !looks_like_release(&resolved.text) {
+                    return None;
+                }
+                let found = match repository {
+                    Some(repository) => {
+                        let canonical = chart_canonical(&name, Some(&repository));
+                        let mut found = Found::new(PinKind::HelmChart, name, canonical, &resolved);
+                        found.repository = Some(repository);
+                        found
+                    }
+                    None => {
+                        let canonical = artifact_canonical(&name);
+                        Found::new(PinKind::Artifact, name, canonical, &resolved)
+                    }
+                };
+                Some(found.with_version(&resolved, 0..resolved.text.len(), &site.value))
             }
             SiteKind::SourceRef => {
                 let text = &resolved.text;
@@ -97,8 +185,15 @@ impl<'a> Scope<'a> {
         let Some(image) = ImageRef::parse(&resolved.text) else {
             let unresolved = resolved.has_unresolved(&(0..resolved.text.len()));
             return unresolved.then(|| {
-                let (name, canonical) = match resolved.literal_image_name() {
-                    Some(name) => (name.to_owned(), canonical_image_name(name)),
+                let name = resolved
+                    .literal_image_name()
+                    .map(str::to_owned)
+                    .or_else(|| image_named_in(&value.source));
+                let (name, canonical) = match name {
+                    Some(name) => {
+                        let canonical = canonical_image_name(&name);
+                        (name, canonical)
+                    }
                     None => (resolved.text.clone(), resolved.text.clone()),
                 };
                 let mut found = Found::new(kind, name, canonical, resolved);
@@ -121,6 +216,12 @@ impl<'a> Scope<'a> {
             Some(tag) => {
                 Found::new(kind, name, canonical, resolved).with_version(resolved, tag, value)
             }
+            // `${var.image}` with no value: it may well hold a tag; nothing is known.
+            None if name_unresolved => {
+                let mut found = Found::new(kind, name, canonical, resolved);
+                found.unresolve(value);
+                found
+            }
             None => {
                 let mut found = Found::new(kind, name, canonical, resolved);
                 found.status = if digest.is_some() {
@@ -134,6 +235,9 @@ impl<'a> Scope<'a> {
         found.digest = digest;
         if name_unresolved {
             found.expression = Some(unquote(&value.source).to_owned());
+        }
+        if placeholder(&resolved.text) {
+            found.unresolve(value);
         }
         Some(found)
     }

@@ -1,4 +1,5 @@
-//! Versions: rewriting a version token in the style of the old one, and ordering versions.
+//! Versions: checking a target version, writing derived versions in a pin's style, and
+//! ordering versions.
 
 mod candidates;
 mod order;
@@ -23,18 +24,28 @@ pub enum VersionError {
     MovingTag(String),
 }
 
-/// Computes the text that replaces the version token `old` when the pin moves to `target`.
-///
-/// The old token's style is kept: a `v` prefix is added or dropped to match it, and a variant
-/// suffix (`-alpine`, `-cuda`, `-bookworm-slim`) is carried over when the target has no suffix
-/// of its own. Revision and pre-release suffixes (`-r1`, `-patch3`, `-rc07`) are not carried
-/// over, since they belong to one release. Returns `Ok(None)` when nothing would change.
+/// Computes the text that replaces the version token `old` when the pin moves to `target`:
+/// `target` itself, verbatim. Registry tags are opaque and upstream schemes change
+/// (`v1.1.0` → `3.2`, `1.7.4` → `v1.0.32.0`), so adding or dropping a `v` or carrying over a
+/// variant suffix would write a tag that may not exist; keeping a pin's shape is how
+/// [`choose_updates`] picks candidates, not how a pin is written. Returns `Ok(None)` when the
+/// token already reads `target`.
 pub fn retarget(old: &str, target: &str) -> Result<Option<String>, VersionError> {
     validate(target)?;
-    let mut new = match (has_v_prefix(old), has_v_prefix(target)) {
-        (true, false) if starts_with_digit(target) => format!("v{target}"),
-        (false, true) if starts_with_digit(old) => target[1..].to_owned(),
-        _ => target.to_owned(),
+    Ok((target != old).then(|| target.to_owned()))
+}
+
+/// `release` (a version read from release notes, such as an intermediate step of a staged
+/// upgrade) written in the style of the pinned `old` token: a `v` prefix added or dropped to
+/// match it, and a variant suffix (`-alpine`, `-cuda`) carried over when the release has no
+/// suffix of its own. Revision and pre-release suffixes (`-r1`, `-rc07`) are not carried
+/// over, since they belong to one release. Used only for versions upkeep derives itself; a
+/// version the user gives is written as given ([`retarget`]).
+pub fn in_style_of(old: &str, release: &str) -> String {
+    let mut new = match (has_v_prefix(old), has_v_prefix(release)) {
+        (true, false) if starts_with_digit(release) => format!("v{release}"),
+        (false, true) if starts_with_digit(old) => release[1..].to_owned(),
+        _ => release.to_owned(),
     };
     if !new.contains('-')
         && let Some(variant) = variant_suffix(old)
@@ -42,7 +53,7 @@ pub fn retarget(old: &str, target: &str) -> Result<Option<String>, VersionError>
         new.push('-');
         new.push_str(variant);
     }
-    Ok((new != old).then_some(new))
+    new
 }
 
 /// Whether two versions name the same release, ignoring a `v` prefix (`v1.2.3` ≡ `1.2.3`).
@@ -106,59 +117,55 @@ fn variant_suffix(version: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{VersionError, retarget, same_version};
+    use super::{VersionError, in_style_of, retarget, same_version};
 
     fn to(old: &str, target: &str) -> Option<String> {
         retarget(old, target).unwrap()
     }
 
-    #[test]
-    fn preserves_v_prefix_style() {
-        assert_eq!(to("v2.7.4", "2.7.5").as_deref(), Some("v2.7.5"));
-        assert_eq!(to("v2.7.4", "v2.7.5").as_deref(), Some("v2.7.5"));
-        assert_eq!(to("1.35.4", "v1.36.0").as_deref(), Some("1.36.0"));
-        assert_eq!(to("v1.0.35.0", "1.0.36.0").as_deref(), Some("v1.0.36.0"));
+    fn styled(old: &str, release: &str) -> String {
+        in_style_of(old, release)
     }
 
     #[test]
-    fn preserves_variant_suffix() {
-        assert_eq!(to("16-alpine", "17").as_deref(), Some("17-alpine"));
-        assert_eq!(to("3.12-alpine", "3.13").as_deref(), Some("3.13-alpine"));
-        assert_eq!(to("v2.7.4-cuda", "2.8.0").as_deref(), Some("v2.8.0-cuda"));
-        assert_eq!(
-            to("15-vectorchord0.4.3", "16").as_deref(),
-            Some("16-vectorchord0.4.3")
-        );
-        assert_eq!(
-            to("12.1-bookworm-slim", "12.2").as_deref(),
-            Some("12.2-bookworm-slim")
-        );
-    }
-
-    #[test]
-    fn explicit_suffix_in_target_wins() {
-        assert_eq!(
-            to("16-alpine", "17-bookworm").as_deref(),
-            Some("17-bookworm")
-        );
-    }
-
-    #[test]
-    fn drops_release_specific_suffixes() {
+    fn writes_the_target_verbatim() {
+        assert_eq!(to("v1.1.0", "3.2").as_deref(), Some("3.2"));
+        assert_eq!(to("1.7.4", "v1.0.32.0").as_deref(), Some("v1.0.32.0"));
+        assert_eq!(to("16-alpine", "17").as_deref(), Some("17"));
+        assert_eq!(to("v1.35.4", "1.35.4").as_deref(), Some("1.35.4"));
         assert_eq!(to("4.6.3-r1", "4.6.4").as_deref(), Some("4.6.4"));
-        assert_eq!(
-            to("2026.2.4-patch3", "2026.3.0").as_deref(),
-            Some("2026.3.0")
-        );
-        assert_eq!(to("3.0.2-rc07", "3.0.2").as_deref(), Some("3.0.2"));
-        assert_eq!(to("1.2.3-ls45", "1.2.4").as_deref(), Some("1.2.4"));
     }
 
     #[test]
     fn unchanged_version_is_none() {
         assert_eq!(to("1.35.4", "1.35.4"), None);
-        assert_eq!(to("v1.35.4", "1.35.4"), None);
-        assert_eq!(to("16-alpine", "16"), None);
+        assert_eq!(to("v2.7.4", "v2.7.4"), None);
+    }
+
+    #[test]
+    fn derived_steps_keep_the_v_prefix_style() {
+        assert_eq!(styled("v2.7.4", "2.7.5"), "v2.7.5");
+        assert_eq!(styled("v2.7.4", "v2.7.5"), "v2.7.5");
+        assert_eq!(styled("1.35.4", "v1.36.0"), "1.36.0");
+        assert_eq!(styled("v1.0.35.0", "1.0.36.0"), "v1.0.36.0");
+    }
+
+    #[test]
+    fn derived_steps_keep_the_variant_suffix() {
+        assert_eq!(styled("16-alpine", "17"), "17-alpine");
+        assert_eq!(styled("3.12-alpine", "3.13"), "3.13-alpine");
+        assert_eq!(styled("v2.7.4-cuda", "2.8.0"), "v2.8.0-cuda");
+        assert_eq!(styled("15-vectorchord0.4.3", "16"), "16-vectorchord0.4.3");
+        assert_eq!(styled("12.1-bookworm-slim", "12.2"), "12.2-bookworm-slim");
+        assert_eq!(styled("16-alpine", "17-bookworm"), "17-bookworm");
+    }
+
+    #[test]
+    fn derived_steps_drop_release_specific_suffixes() {
+        assert_eq!(styled("4.6.3-r1", "4.6.4"), "4.6.4");
+        assert_eq!(styled("2026.2.4-patch3", "2026.3.0"), "2026.3.0");
+        assert_eq!(styled("3.0.2-rc07", "3.0.2"), "3.0.2");
+        assert_eq!(styled("1.2.3-ls45", "1.2.4"), "1.2.4");
     }
 
     #[test]

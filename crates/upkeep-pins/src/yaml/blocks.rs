@@ -19,11 +19,12 @@ pub(super) struct Cut {
     pub body: Range<usize>,
 }
 
-/// The bodies of `src`'s block scalars that can be left out: those of keys `keep` does not
-/// ask to keep (the caller's pin keys), without an anchor (an alias could use their value
-/// elsewhere) or an explicit indentation (`|2`), nested in a mapping or sequence. Sorted,
-/// disjoint. Empty for text with a carriage return that ends no line (YAML reads it as one).
-pub(super) fn block_bodies(src: &str, keep: impl Fn(&str) -> bool) -> Vec<Cut> {
+/// The bodies of `src`'s block scalars that can be left out: those `keep` does not ask to keep
+/// (given the key, whether the block is literal, and the body), without an anchor (an alias
+/// could use their value elsewhere) or an explicit indentation (`|2`), nested in a mapping or
+/// sequence. Sorted, disjoint. Empty for text with a carriage return that ends no line (YAML
+/// reads it as a line break).
+pub(super) fn block_bodies(src: &str, keep: impl Fn(Option<&str>, bool, &str) -> bool) -> Vec<Cut> {
     let bytes = src.as_bytes();
     if memchr::memchr_iter(b'\r', bytes).any(|at| bytes.get(at + 1) != Some(&b'\n')) {
         return Vec::new();
@@ -65,10 +66,11 @@ pub(super) fn block_bodies(src: &str, keep: impl Fn(&str) -> bool) -> Vec<Cut> {
             continue;
         };
         let safe = header.cuttable
-            && !header.key.is_some_and(&keep)
             // YAML refuses a leading blank line indented past the content; keep the error.
-            && leading_blank_max <= content;
-        if safe && body_end > body_start {
+            && leading_blank_max <= content
+            && body_end > body_start
+            && !keep(header.key, header.literal, &src[body_start..body_end]);
+        if safe {
             cuts.push(Cut {
                 body: body_start..body_end,
             });
@@ -85,6 +87,8 @@ struct Header<'a> {
     key: Option<&'a str>,
     /// No anchor, no explicit indentation.
     cuttable: bool,
+    /// `|` rather than `>`.
+    literal: bool,
 }
 
 /// Reads `INDENT (- )* (KEY: )? PROPERTIES? (|/>)[+-] COMMENT?`; anything else is `None`.
@@ -112,9 +116,11 @@ fn header(line: &str) -> Option<Header<'_>> {
         at += bytes[at..].iter().take_while(|&&b| b != b' ').count();
         at += bytes[at..].iter().take_while(|&&b| b == b' ').count();
     }
-    if !matches!(bytes.get(at), Some(b'|' | b'>')) {
-        return None;
-    }
+    let literal = match bytes.get(at) {
+        Some(b'|') => true,
+        Some(b'>') => false,
+        _ => return None,
+    };
     at += 1;
     for _ in 0..2 {
         match bytes.get(at) {
@@ -136,6 +142,7 @@ fn header(line: &str) -> Option<Header<'_>> {
         parent,
         key,
         cuttable,
+        literal,
     })
 }
 
@@ -191,7 +198,7 @@ mod tests {
     use super::block_bodies;
 
     fn bodies(src: &str) -> Vec<&str> {
-        block_bodies(src, |key| key == "image")
+        block_bodies(src, |key, _, _| key == Some("image"))
             .into_iter()
             .map(|cut| &src[cut.body])
             .collect()

@@ -121,7 +121,7 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     };
     downgrade::check(&report, args.allow_downgrade)?;
     let Some(git) = git else {
-        return dry_run(args, &report, &name);
+        return dry_run(args, &config, &report, &name);
     };
     let notifier = Notifier::new(config.notify.slack_webhook_url.as_deref());
     let headline = format!(
@@ -150,7 +150,7 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     let mut previous = report.old.clone();
     for step in &steps {
         lock.acquire()?;
-        let files = stages.run("edit", || edit(&args.path, &name, step))?;
+        let files = stages.run("edit", || edit(&args.path, &config, &name, step))?;
         let message = message(&report, &previous, step, &db_backup);
         let root = git.root();
         let sha = stages.run("commit", || {
@@ -252,7 +252,7 @@ fn judge_diun(file: &Path, args: &BumpArgs, config: &Config) -> anyhow::Result<(
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
     };
     let update = Update::parse(&text)?;
-    let report = scan(&args.path, &ScanOptions::default())?;
+    let report = scan(&args.path, &config.scan_options())?;
     let verdict = match judge(&update, config, &report.pins) {
         Err(skip) => Err(skip.reason),
         Ok(_) if args.dry_run => Ok(()),
@@ -292,10 +292,15 @@ fn backup(config: &Config, report: &PlanReport, root: &Path) -> anyhow::Result<(
 }
 
 /// Moves every pin of `name` to `version`; the files written, relative to `root`.
-fn edit(root: &Path, name: &str, version: &str) -> anyhow::Result<(Vec<PathBuf>, String)> {
+fn edit(
+    root: &Path,
+    config: &Config,
+    name: &str,
+    version: &str,
+) -> anyhow::Result<(Vec<PathBuf>, String)> {
     let strict = ScanOptions {
         strict: true,
-        ..ScanOptions::default()
+        ..config.scan_options()
     };
     let report = scan(root, &strict)?;
     let request = SetRequest {
@@ -355,10 +360,15 @@ fn message(report: &PlanReport, from: &str, to: &str, db_backup: &str) -> String
     format!("{}\n\n{TRAILER}\n", body.trim_end())
 }
 
-fn dry_run(args: &BumpArgs, report: &PlanReport, name: &str) -> anyhow::Result<ExitCode> {
+fn dry_run(
+    args: &BumpArgs,
+    config: &Config,
+    report: &PlanReport,
+    name: &str,
+) -> anyhow::Result<ExitCode> {
     let strict = ScanOptions {
         strict: true,
-        ..ScanOptions::default()
+        ..config.scan_options()
     };
     let scanned = scan(&args.path, &strict)?;
     let request = SetRequest {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
-use upkeep_pins::{ScanOptions, scan};
+use upkeep_pins::scan;
 
 /// The decision, as printed with `--format json`.
 #[derive(Debug, Serialize)]
@@ -43,7 +43,7 @@ pub fn run(args: &FilterArgs, config_file: Option<&Path>) -> anyhow::Result<Exit
             .with_context(|| format!("cannot read {}", args.payload.display()))?
     };
     let update = Update::parse(&text)?;
-    let report = scan(&args.path, &ScanOptions::default())
+    let report = scan(&args.path, &config.scan_options())
         .with_context(|| format!("cannot scan {}", args.path.display()))?;
     let (reason, pins) = match judge(&update, &config, &report.pins) {
         Err(skip) => (Err(skip.reason), Vec::new()),

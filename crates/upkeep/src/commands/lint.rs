@@ -1,7 +1,7 @@
 //! `upkeep lint`: check the pins against the repository's policy.
 
 use crate::args::{LintArgs, LintFormat};
-use crate::commands::scan::{report_base, scan_paths};
+use crate::commands::scan::{report_base, scan_paths, scan_roots};
 use crate::config::{Config, Severity};
 use crate::output;
 use crate::policy::lint::{Sources, check, render};
@@ -15,14 +15,15 @@ pub fn run(args: &LintArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     let (config, _) = Config::load(config_file, start)?;
     let options = ScanOptions {
         strict: args.strict,
-        ..ScanOptions::default()
+        ..config.scan_options()
     };
     let report = scan_paths(&args.paths, &options)?;
     let base = report_base(&args.paths);
-    let findings = check(&report, &config.lint, &base);
+    let mut sources = Sources::new(&base, &scan_roots(&args.paths));
+    let findings = check(&report, &config.lint, &mut sources);
     match args.format {
         LintFormat::Human => {
-            output::print(&render::human(&findings, &mut Sources::new(&base)))?;
+            output::print(&render::human(&findings, &mut sources))?;
         }
         LintFormat::Json => output::print_json(&render::json(&findings))?,
         LintFormat::Sarif => output::print_json(&render::sarif(&findings))?,

@@ -18,7 +18,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = cli.config.as_deref();
     match cli.command {
         Command::Scan(args) => scan::run(&args, config),
-        Command::Set(args) => set::run(&args),
+        Command::Set(args) => set::run(&args, config),
         Command::Plan(args) => plan::run(&args, config),
         Command::Lint(args) => lint::run(&args, config),
         Command::Filter(args) => filter::run(&args, config),

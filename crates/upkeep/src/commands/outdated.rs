@@ -15,9 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
-use upkeep_pins::{
-    CandidatePolicy, Pin, PinKind, ScanOptions, Updates, canonical_image_name, choose_updates,
-};
+use upkeep_pins::{CandidatePolicy, Pin, PinKind, Updates, canonical_image_name, choose_updates};
 
 /// One outdated pin, as printed with `--format json`.
 #[derive(Serialize)]
@@ -80,7 +78,7 @@ struct Report<'a> {
 pub fn run(args: &OutdatedArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
     let start = args.paths.first().map_or(Path::new("."), PathBuf::as_path);
     let (config, _) = Config::load(config_file, start)?;
-    let report = scan_paths(&args.paths, &ScanOptions::default())?;
+    let report = scan_paths(&args.paths, &config.scan_options())?;
     let kinds: Vec<PinKind> = args.kind.iter().copied().map(PinKind::from).collect();
     let pins: Vec<&Pin> = report
         .pins

@@ -11,7 +11,7 @@ use std::io::{BufWriter, ErrorKind, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use upkeep_pins::{Pin, ScanError, ScanOptions, ScanReport, scan, scan_each};
+use upkeep_pins::{Pin, ScanError, ScanOptions, ScanReport, ScanWarning, scan, scan_each};
 
 /// Scans the paths and prints the report, with the pins the config skips marked.
 pub fn run(args: &ScanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -20,12 +20,13 @@ pub fn run(args: &ScanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     let options = ScanOptions {
         max_file_size: args.max_file_size,
         strict: args.strict,
-        ..ScanOptions::default()
+        ..config.scan_options()
     };
     if let (Format::Json, [dir]) = (args.format, args.paths.as_slice())
         && dir.is_dir()
     {
-        return stream_json(dir, &options, &config);
+        let rest = stream_json(dir, &options, &config)?;
+        return Ok(exit_code(&rest, args.strict));
     }
     let report = scan_paths(&args.paths, &options)?;
     let skipped: Vec<Option<String>> = report
@@ -42,23 +43,30 @@ pub fn run(args: &ScanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
                 .map(|(pin, skipped)| PinOutput { pin, skipped })
                 .collect(),
             errors: &report.errors,
+            warnings: &report.warnings,
         })?,
         Format::Human => output::print(&output::table::render(&report, &skipped))?,
     }
-    Ok(if report.errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+    Ok(exit_code(&report, args.strict))
+}
+
+/// 1 when files could not be read or parsed; a warning (a repeated key, a file that is not
+/// what its name says) fails only a strict scan.
+fn exit_code(report: &ScanReport, strict: bool) -> ExitCode {
+    if !report.errors.is_empty() || (strict && !report.warnings.is_empty()) {
         ExitCode::from(1)
-    })
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// `scan --format json DIR`: each pin is written as soon as its place in the report is known,
-/// so memory does not grow with the number of pins.
-fn stream_json(dir: &Path, options: &ScanOptions, config: &Config) -> anyhow::Result<ExitCode> {
+/// so memory does not grow with the number of pins. Returns the errors and warnings.
+fn stream_json(dir: &Path, options: &ScanOptions, config: &Config) -> anyhow::Result<ScanReport> {
     let stdout = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut writer = PinsWriter::begin(stdout)?;
     let mut failed = None;
-    let errors = scan_each(dir, options, |pin| {
+    let rest = scan_each(dir, options, |pin| {
         let skipped = skip_reason(config, &pin.canonical);
         match writer.pin(&PinOutput {
             pin: &pin,
@@ -74,17 +82,25 @@ fn stream_json(dir: &Path, options: &ScanOptions, config: &Config) -> anyhow::Re
     .with_context(|| format!("cannot scan {}", dir.display()))?;
     let finished = match failed {
         Some(error) => Err(error),
-        None => writer.finish(&errors).and_then(|mut stdout| stdout.flush()),
+        None => writer
+            .finish(&Rest {
+                errors: &rest.errors,
+                warnings: &rest.warnings,
+            })
+            .and_then(|mut stdout| stdout.flush()),
     };
     match finished {
         // `upkeep scan | head`: the reader left; what it read is all it wanted.
         Err(error) if error.kind() != ErrorKind::BrokenPipe => Err(error.into()),
-        _ => Ok(if errors.is_empty() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        }),
+        _ => Ok(rest),
     }
+}
+
+/// What follows the pins in `scan --format json`, as [`ScanOutput`] has it.
+#[derive(Serialize)]
+struct Rest<'a> {
+    errors: &'a [ScanError],
+    warnings: &'a [ScanWarning],
 }
 
 /// The folder the paths of a [`scan_paths`] report are relative to.
@@ -95,12 +111,36 @@ pub(crate) fn report_base(paths: &[PathBuf]) -> PathBuf {
     }
 }
 
+/// The folders [`scan_paths`] scans, relative to [`report_base`] (the empty path is the base
+/// itself), so that a report's files can be read again as the scan read them.
+pub(crate) fn scan_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
+    if matches!(paths, [only] if only.is_dir()) {
+        return vec![PathBuf::new()];
+    }
+    paths
+        .iter()
+        .map(|path| {
+            let root = if path.is_dir() {
+                path.as_path()
+            } else {
+                path.parent().unwrap_or(Path::new(""))
+            };
+            if root == Path::new(".") {
+                PathBuf::new()
+            } else {
+                root.to_path_buf()
+            }
+        })
+        .collect()
+}
+
 /// The JSON shape of `scan --format json`: the report, with each pin the config skips
 /// carrying `skipped` (the reason).
 #[derive(Serialize)]
 struct ScanOutput<'a> {
     pins: Vec<PinOutput<'a>>,
     errors: &'a [ScanError],
+    warnings: &'a [ScanWarning],
 }
 
 #[derive(Serialize)]
@@ -136,12 +176,14 @@ pub(crate) fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> anyhow::Re
                 .pins
                 .retain(|pin| &pin.file == file || pin.users.iter().any(|user| &user.file == file));
             report.errors.retain(|error| &error.file == file);
+            report.warnings.retain(|warning| &warning.file == file);
         }
         if !single_dir && root != Path::new(".") {
             rebase(&mut report, &root);
         }
         merged.pins.extend(report.pins);
         merged.errors.extend(report.errors);
+        merged.warnings.extend(report.warnings);
     }
     if paths.len() > 1 {
         // Each report is sorted; several may overlap (a folder and a file in it).
@@ -155,6 +197,10 @@ pub(crate) fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> anyhow::Re
             .errors
             .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         merged.errors.dedup();
+        merged
+            .warnings
+            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        merged.warnings.dedup();
     }
     Ok(merged)
 }
@@ -172,5 +218,11 @@ fn rebase(report: &mut ScanReport, root: &Path) {
     }
     for error in &mut report.errors {
         error.file = root.join(&error.file);
+    }
+    for warning in &mut report.warnings {
+        warning.file = root.join(&warning.file);
+        if let Some(place) = &mut warning.related {
+            place.file = root.join(&place.file);
+        }
     }
 }

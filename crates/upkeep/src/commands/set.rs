@@ -1,22 +1,27 @@
 //! `upkeep set`: move every pin of a name to a version.
 
 use crate::args::{Format, SetArgs};
+use crate::config::Config;
 use crate::output;
 use anyhow::Context;
 use serde::Serialize;
 use std::fmt::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use upkeep_pins::{
     EditPlan, Pin, ScanOptions, SetError, SetPlan, SetRequest, SkipReason, plan_set, scan,
 };
 
 /// Plans the move, prints it, and writes it unless `--dry-run`.
-pub fn run(args: &SetArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &SetArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
+    if !args.dry_run {
+        recover_tree(&args.path)?;
+    }
+    let (config, _) = Config::load(config_file, &args.path)?;
     // A file that does not parse anywhere must stop the edit, so `set` always scans strictly.
     let strict = ScanOptions {
         strict: true,
-        ..ScanOptions::default()
+        ..config.scan_options()
     };
     let report = scan(&args.path, &strict)
         .with_context(|| format!("cannot scan {}", args.path.display()))?;
@@ -56,6 +61,37 @@ pub fn run(args: &SetArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Finishes or undoes an edit that a crash interrupted under `root` and removes upkeep's
+/// temporary files, before anything reads or checks the tree; says on standard error what it
+/// did. Every command that writes the tree (set, bump, serve's jobs) runs it first.
+pub(crate) fn recover_tree(root: &Path) -> anyhow::Result<()> {
+    let recovery = upkeep_pins::recover(root).with_context(|| {
+        format!(
+            "cannot finish or undo an interrupted edit under {}",
+            root.display()
+        )
+    })?;
+    if !recovery.completed.is_empty() {
+        tracing::warn!(
+            "finished an edit that was interrupted: {} file(s) now hold their new content",
+            recovery.completed.len()
+        );
+    }
+    if !recovery.undone.is_empty() {
+        tracing::warn!(
+            "undid {} edit(s) that were interrupted before any file changed",
+            recovery.undone.len()
+        );
+    }
+    for conflict in &recovery.conflicts {
+        tracing::warn!("interrupted edit: {conflict}");
+    }
+    for file in &recovery.removed {
+        tracing::info!("removed upkeep's temporary file {}", file.display());
+    }
+    Ok(())
+}
+
 /// `file:line:column` of a pin's version token.
 fn place(pin: &Pin) -> String {
     format!("{}:{}:{}", pin.file.display(), pin.line, pin.column)
@@ -92,6 +128,10 @@ fn human(args: &SetArgs, plan: &SetPlan, edits: &EditPlan, written: bool) -> Str
         let _ = writeln!(out, "{}: {kind} {name} {old} -> {new}{via}", place(pin));
         for other in &change.also_moves {
             let _ = writeln!(out, "    also moves: {other}");
+        }
+        for linked in &pin.linked {
+            let (file, line, column) = (linked.file.display(), linked.line, linked.column);
+            let _ = writeln!(out, "    linked: {file}:{line}:{column}: {}", linked.text);
         }
         if pin.ignored_by_terraform {
             out.push_str(
@@ -148,6 +188,8 @@ struct ChangeOutput {
     new: String,
     via: Option<String>,
     also_moves: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    linked: Vec<upkeep_pins::Linked>,
 }
 
 #[derive(Serialize)]
@@ -186,6 +228,7 @@ impl SetOutput {
                     new: change.new.clone(),
                     via: change.pin.via.clone(),
                     also_moves: change.also_moves.clone(),
+                    linked: change.pin.linked.clone(),
                 })
                 .collect(),
             unchanged: plan.unchanged.iter().map(at).collect(),

@@ -58,7 +58,7 @@ pub struct Target {
 impl Target {
     /// The target of the stack in `dir` (relative to `root`), named `stack`.
     pub fn of(root: &Path, dir: &Path, stack: &str, config: &VerifyConfig) -> Target {
-        let texts = tf_texts(&root.join(dir));
+        let texts = tf_texts(root, dir);
         static HOST: LazyLock<regex::Regex> = LazyLock::new(|| {
             regex::Regex::new(r#"(?m)^\s*host\s*=\s*"([A-Za-z0-9.-]+)""#).expect("valid regex")
         });
@@ -88,8 +88,11 @@ impl Target {
     }
 }
 
-fn tf_texts(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+fn tf_texts(root: &Path, dir: &Path) -> Vec<String> {
+    let Ok(repo) = upkeep_pins::RepoFiles::new(root) else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
         return Vec::new();
     };
     let mut paths: Vec<PathBuf> = entries
@@ -99,7 +102,10 @@ fn tf_texts(dir: &Path) -> Vec<String> {
     paths.sort();
     paths
         .iter()
-        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .filter_map(|path| {
+            let rel = path.strip_prefix(root).ok()?;
+            repo.read_text(rel, upkeep_pins::DEFAULT_MAX_FILE_SIZE).ok()
+        })
         .collect()
 }
 

@@ -71,6 +71,7 @@ impl Lookup {
                 }
                 None => Err("a module source that is neither git nor a registry".to_owned()),
             },
+            PinKind::Artifact => Err("no registry is known for this kind of artifact".to_owned()),
         }
     }
 

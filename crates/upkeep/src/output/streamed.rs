@@ -1,12 +1,12 @@
-//! `{"pins": [...], "errors": [...]}` written pin by pin as a scan finds them, byte for byte
-//! what serde_json's pretty printer writes for the whole report, so a large report is never
-//! held in memory.
+//! `{"pins": [...], "errors": [...], …}` written pin by pin as a scan finds them, byte for
+//! byte what serde_json's pretty printer writes for the whole report, so a large report is
+//! never held in memory.
 
 use serde::Serialize;
 use std::io::{self, Write};
 
 /// Writes the report object: [`PinsWriter::begin`], one [`PinsWriter::pin`] per pin, then
-/// [`PinsWriter::finish`] with the errors.
+/// [`PinsWriter::finish`] with the fields that follow the pins.
 pub struct PinsWriter<W: Write> {
     out: W,
     pins: usize,
@@ -37,12 +37,22 @@ impl<W: Write> PinsWriter<W> {
         pretty(&mut self.out, &mut self.buffer, pin, b"\n    ")
     }
 
-    /// Closes the list, writes `errors` and closes the object with a final newline.
-    pub fn finish(mut self, errors: &impl Serialize) -> io::Result<W> {
+    /// Closes the list, writes the fields of `rest` (a struct) after it and closes the object
+    /// with a final newline.
+    pub fn finish(mut self, rest: &impl Serialize) -> io::Result<W> {
         self.out
             .write_all(if self.pins == 0 { b"]" } else { b"\n  ]" })?;
-        self.out.write_all(b",\n  \"errors\": ")?;
-        pretty(&mut self.out, &mut Vec::new(), errors, b"\n  ")?;
+        // `rest` printed alone is `{\n  "a": …\n}`: its fields are this object's next lines.
+        self.buffer.clear();
+        serde_json::to_writer_pretty(&mut self.buffer, rest).map_err(io::Error::from)?;
+        let fields = self
+            .buffer
+            .strip_prefix(b"{")
+            .and_then(|fields| fields.strip_suffix(b"\n}"))
+            .filter(|fields| !fields.is_empty())
+            .ok_or_else(|| io::Error::other("the fields after the pins are not an object"))?;
+        self.out.write_all(b",")?;
+        self.out.write_all(fields)?;
         self.out.write_all(b"\n}\n")?;
         Ok(self.out)
     }
@@ -90,16 +100,27 @@ mod tests {
             for pin in &pins {
                 writer.pin(pin).unwrap();
             }
-            let streamed = writer.finish(&errors).unwrap();
+            #[derive(serde::Serialize)]
+            struct Rest<'a> {
+                errors: &'a [serde_json::Value],
+                warnings: &'a [serde_json::Value],
+            }
+            let rest = Rest {
+                errors: &errors,
+                warnings: &[],
+            };
+            let streamed = writer.finish(&rest).unwrap();
             // Field order as the report's struct has it (a JSON map would sort the keys).
             #[derive(serde::Serialize)]
             struct Whole<'a> {
                 pins: &'a [serde_json::Value],
                 errors: &'a [serde_json::Value],
+                warnings: &'a [serde_json::Value],
             }
             let whole = Whole {
                 pins: &pins,
                 errors: &errors,
+                warnings: &[],
             };
             let mut expected = serde_json::to_vec_pretty(&whole).unwrap();
             expected.push(b'\n');

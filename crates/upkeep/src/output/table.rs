@@ -51,13 +51,27 @@ pub fn render(report: &ScanReport, skipped: &[Option<String>]) -> String {
         }
         out.push('\n');
     }
+    if !report.warnings.is_empty() {
+        let _ = writeln!(out, "warnings:");
+        for warning in &report.warnings {
+            let _ = writeln!(out, "  {warning}");
+        }
+        out.push('\n');
+    }
     let settable = report.pins.iter().filter(|pin| pin.is_settable()).count();
     let pins = count(report.pins.len(), "pin");
     let (stacks, errors) = (
         count(stacks.len(), "stack"),
         count(report.errors.len(), "error"),
     );
-    let _ = writeln!(out, "{pins} in {stacks} ({settable} settable), {errors}");
+    let warnings = match report.warnings.len() {
+        0 => String::new(),
+        n => format!(", {}", count(n, "warning")),
+    };
+    let _ = writeln!(
+        out,
+        "{pins} in {stacks} ({settable} settable), {errors}{warnings}"
+    );
     out
 }
 
@@ -123,6 +137,9 @@ fn notes(pin: &Pin) -> Vec<String> {
         PinStatus::DigestOnly => notes.push("pinned by digest only".to_owned()),
         PinStatus::Range => notes.push("version range: not rewritten".to_owned()),
         PinStatus::Unresolved => notes.push("version cannot be evaluated statically".to_owned()),
+        PinStatus::Unnamed => {
+            notes.push("no image named next to the tag: never matched by name".to_owned())
+        }
         PinStatus::Pinned => {}
     }
     if let Some(expression) = &pin.expression {
@@ -140,6 +157,8 @@ fn notes(pin: &Pin) -> Vec<String> {
         notes.push(format!("{} users: {}", users.len(), users.join(", ")));
     } else if let Some(user) = pin.users.first().filter(|user| user.file != pin.file) {
         notes.push(format!("used in {}:{}", file_name(&user.file), user.line));
+    } else if pin.users.is_empty() {
+        notes.push("defined here, used nowhere in its module".to_owned());
     }
     if pin.digest.is_some() && pin.status == PinStatus::Pinned {
         notes.push("tag+digest: the digest goes stale on a tag bump".to_owned());
@@ -149,6 +168,14 @@ fn notes(pin: &Pin) -> Vec<String> {
     }
     for place in &pin.shadows {
         notes.push(format!("overrides {}:{}", place.file.display(), place.line));
+    }
+    if !pin.linked.is_empty() {
+        let places: Vec<String> = pin
+            .linked
+            .iter()
+            .map(|linked| format!("{}:{}", file_name(&linked.file), linked.line))
+            .collect();
+        notes.push(format!("linked: {}", places.join(", ")));
     }
     notes
 }

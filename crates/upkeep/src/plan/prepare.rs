@@ -14,7 +14,7 @@ use upkeep_notes::{
     DEFAULT_API_URL, GitHub, GitHubOptions, Notes, Overrides, Release, RepoId, Resolution, Subject,
     Upgrade, breaking_lines, cross_reference, crossed, decide, fetch_notes, resolve,
 };
-use upkeep_pins::{Pin, PinKind, ScanOptions, SetError, SetRequest, Version, plan_set, scan};
+use upkeep_pins::{Pin, PinKind, SetError, SetRequest, Version, in_style_of, plan_set, scan};
 
 /// Extensions of the stack files searched by the config cross-reference.
 const STACK_FILE_EXTENSIONS: [&str; 7] = ["tf", "tfvars", "hcl", "yaml", "yml", "tpl", "json"];
@@ -48,7 +48,7 @@ pub enum Prepared {
 /// Finds the pins, reads the notes, decides the risk and drafts the review.
 pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepared> {
     let rules = config.rule_set()?;
-    let report = scan(request.root, &ScanOptions::default())
+    let report = scan(request.root, &config.scan_options())
         .with_context(|| format!("cannot scan {}", request.root.display()))?;
     let set_request = SetRequest {
         name: request.name,
@@ -119,7 +119,14 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
     let downgrade = downgrade::finding(&pins, &new);
     let is_downgrade = downgrade.is_some();
     evaluation.findings.splice(0..0, downgrade);
-    let decision = decide(&evaluation, &releases, &old, &new, !releases.is_empty());
+    let mut decision = decide(&evaluation, &releases, &old, &new, !releases.is_empty());
+    // `set` writes a version verbatim: the steps taken from release tags are written in the
+    // pin's own style (`v` prefix, variant); the last step is the version asked for.
+    if let Some((_, between)) = decision.steps.split_last_mut() {
+        for step in between {
+            *step = in_style_of(old.as_str(), step);
+        }
+    }
     let stack_dirs: BTreeSet<PathBuf> = pins.iter().map(Pin::stack).collect();
     let files = stack_files(request.root, &stack_dirs);
     let cross_references = cross_reference(&breaking_lines(&releases, &evaluation), &files);
@@ -242,7 +249,8 @@ fn subject_of(pin: &Pin) -> Subject {
         PinKind::Provider => Subject::Provider {
             source: pin.name.clone(),
         },
-        PinKind::Module => Subject::Module {
+        // An artifact is named by its source, as a module is (`github.com/org/plugin`).
+        PinKind::Module | PinKind::Artifact => Subject::Module {
             source: pin.name.clone(),
         },
         _ => Subject::Image {
@@ -254,6 +262,9 @@ fn subject_of(pin: &Pin) -> Subject {
 /// The text files directly in the stack folders, `(path relative to root, content)`.
 fn stack_files(root: &Path, dirs: &BTreeSet<PathBuf>) -> Vec<(String, String)> {
     let mut files = Vec::new();
+    let Ok(repo) = upkeep_pins::RepoFiles::new(root) else {
+        return files;
+    };
     for dir in dirs {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
             continue;
@@ -268,10 +279,10 @@ fn stack_files(root: &Path, dirs: &BTreeSet<PathBuf>) -> Vec<(String, String)> {
             .collect();
         paths.sort();
         for path in paths {
-            let Ok(text) = std::fs::read_to_string(&path) else {
+            let relative = path.strip_prefix(root).unwrap_or(&path);
+            let Ok(text) = repo.read_text(relative, upkeep_pins::DEFAULT_MAX_FILE_SIZE) else {
                 continue;
             };
-            let relative = path.strip_prefix(root).unwrap_or(&path);
             files.push((relative.display().to_string(), text));
         }
     }

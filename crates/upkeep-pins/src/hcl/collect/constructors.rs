@@ -3,11 +3,10 @@
 //! references nor constructors themselves are handed to the parser, so a large manifest or
 //! `yamlencode({…})` costs a lexical pass instead of a parse.
 
-use super::outlined::Map;
-use super::{Collector, is_image_key};
+use super::Collector;
+use super::outlined::{Map, may_be_string};
 use crate::hcl::outline::{list_elements, object_entries};
-use crate::pin::PinKind;
-use crate::site::SiteKind;
+use crate::shapes::is_image_key;
 use std::ops::Range;
 
 impl Collector<'_> {
@@ -22,15 +21,11 @@ impl Collector<'_> {
         let helm_attribute = self.path.len() == 1
             && self.helm().is_some()
             && matches!(key, "chart" | "repository" | "version" | "set");
-        let object = self.src[expr.clone()].starts_with('{');
         if helm_attribute {
             self.parsed_attribute(key, expr)
-        } else if is_image_key(key) && !object {
+        } else if is_image_key(key) && may_be_string(&self.src[expr.clone()]) {
             let value = self.value_at(expr)?;
-            let kind = SiteKind::Image {
-                kind: PinKind::Image,
-            };
-            self.site(kind, value);
+            self.image_site(value);
             Some(())
         } else {
             self.outlined_expression(map, expr)
@@ -46,7 +41,7 @@ impl Collector<'_> {
         if text.starts_with('{')
             && let Some(entries) = object_entries(self.src, expr)
         {
-            return self.outlined_object(map, &entries);
+            return self.outlined_object(map, &entries, expr);
         }
         if let Some(list) = list_elements(self.src, expr)
             && list
@@ -63,44 +58,15 @@ impl Collector<'_> {
         Some(())
     }
 
-    /// Does what [`Collector::object`] does with a parsed object of these entries.
+    /// Does what [`Collector::object`] does with a parsed object of these entries, the object
+    /// being `src[object]`.
     fn outlined_object(
         &mut self,
         map: &Map,
         entries: &[(Range<usize>, Range<usize>)],
+        object: &Range<usize>,
     ) -> Option<()> {
-        for (key, value) in entries {
-            let key = &self.src[key.clone()];
-            if !is_image_key(key) && !map.may_hold_pins(value) {
-                continue;
-            }
-            self.path.push(key.to_owned());
-            self.outlined_attribute(map, key, value)?;
-            self.path.pop();
-        }
-        let find = |name: &str| {
-            entries
-                .iter()
-                .find(|(key, _)| &self.src[key.clone()] == name)
-                .map(|(_, value)| value.clone())
-        };
-        let Some(tag) = find("tag") else {
-            return Some(());
-        };
-        if !self.is_image_object(find("repository").is_some()) {
-            return Some(());
-        }
-        let tag = self.value_at(&tag)?;
-        let repository = match find("repository") {
-            Some(range) => Some(self.value_at(&range)?),
-            None => None,
-        };
-        let registry = match find("registry") {
-            Some(range) => Some(self.value_at(&range)?),
-            None => None,
-        };
-        self.tag_site(tag, repository, registry);
-        Some(())
+        self.outlined_entries(map, entries, Some(object.clone()))
     }
 
     /// Parses the expression at `expr` and walks it as the attribute `key`.

@@ -2,6 +2,7 @@
 
 mod constructors;
 mod ignores;
+mod json;
 mod outlined;
 
 pub(super) use outlined::collect_outlined;
@@ -9,12 +10,18 @@ pub(super) use outlined::collect_outlined;
 use super::Flavor;
 use super::literal::lit;
 use crate::pin::PinKind;
-use crate::site::{FileFacts, Piece, Precedence, Reference, Site, SiteKind, Value};
+use crate::shapes::{self, is_image_key};
+use crate::site::{FileFacts, Piece, Precedence, Reference, Site, SiteKind, TemplateCall, Value};
 use hcl_edit::Span;
 use hcl_edit::expr::{Expression, Object, ObjectKey, TraversalOperator};
 use hcl_edit::structure::{Block, Body};
 use hcl_edit::template::Element;
 use std::collections::HashMap;
+use std::ops::Range;
+
+/// How deep the entries of object-valued locals and variable defaults are named
+/// (`local.images.app.tag`).
+const MAX_OBJECT_DEPTH: usize = 4;
 
 /// Collects the facts of one parsed file. `base` is the byte offset of the parsed text in
 /// `src` (the length of a byte order mark, if any).
@@ -25,6 +32,7 @@ pub(super) fn collect(src: &str, base: usize, body: &Body, flavor: Flavor) -> Fi
         facts: FileFacts::default(),
         resource: None,
         path: Vec::new(),
+        definition: false,
     };
     match flavor {
         Flavor::Tfvars(precedence) => {
@@ -45,7 +53,31 @@ pub(super) fn collect(src: &str, base: usize, body: &Body, flavor: Flavor) -> Fi
             }
             collector.top_level(body);
         }
-        Flavor::Terraform => collector.top_level(body),
+        Flavor::Terraform | Flavor::TerraformJson | Flavor::TfvarsJson(_) => {
+            collector.top_level(body)
+        }
+    }
+    collector.facts
+}
+
+/// Collects the facts of a document in Terraform's JSON syntax, parsed as one expression.
+pub(super) fn collect_json(
+    src: &str,
+    base: usize,
+    document: &Expression,
+    flavor: Flavor,
+) -> FileFacts {
+    let mut collector = Collector {
+        src,
+        base,
+        facts: FileFacts::default(),
+        resource: None,
+        path: Vec::new(),
+        definition: false,
+    };
+    match flavor {
+        Flavor::TfvarsJson(precedence) => collector.json_tfvars(document, precedence),
+        _ => collector.json_terraform(document),
     }
     collector.facts
 }
@@ -56,6 +88,38 @@ struct Resource {
     helm: Option<HelmRelease>,
     /// Attribute paths listed in `lifecycle { ignore_changes }`; an empty path means `all`.
     ignored: Vec<Vec<String>>,
+    /// A virtual machine (or its disk image): its `image` is not a container image.
+    vm: bool,
+}
+
+/// Resource types whose `image` attributes name virtual machine images.
+const VM_RESOURCES: [&str; 10] = [
+    "_instance",
+    "_instance_template",
+    "virtual_machine",
+    "virtualmachine",
+    "vm_qemu",
+    "droplet",
+    "hcloud_server",
+    "launch_template",
+    "libvirt_",
+    "_image",
+];
+
+/// Blocks that describe a virtual machine's disk.
+const VM_BLOCKS: [&str; 5] = [
+    "boot_disk",
+    "initialize_params",
+    "os_disk",
+    "source_image_reference",
+    "storage_image_reference",
+];
+
+/// Whether a resource type is a virtual machine or a machine image.
+fn is_vm_resource(kind: &str) -> bool {
+    !kind.starts_with("kubernetes_")
+        && !kind.starts_with("helm_")
+        && VM_RESOURCES.iter().any(|part| kind.contains(part))
 }
 
 /// What a `helm_release` says about its chart and `set` values.
@@ -74,15 +138,13 @@ struct Collector<'a> {
     resource: Option<Resource>,
     /// Block and key names from the resource body down to the current node.
     path: Vec<String>,
+    /// Walking `locals`: sites found define values, they do not use them.
+    definition: bool,
 }
 
 impl Collector<'_> {
     fn top_level(&mut self, body: &Body) {
-        for attr in body.attributes() {
-            self.path.push(attr.key.as_str().to_owned());
-            self.attribute(attr.key.as_str(), &attr.value);
-            self.path.pop();
-        }
+        self.attributes(body);
         for block in body.blocks() {
             match block.ident.as_str() {
                 "variable" => self.variable(block),
@@ -105,34 +167,53 @@ impl Collector<'_> {
 
     /// Records a variable and its default (object defaults also as `name.key` entries).
     fn variable_default(&mut self, name: String, default: Option<&Expression>) {
-        if let Some(Expression::Object(object)) = default {
-            for (key, value) in object_entries(object) {
-                let value = self.value(value);
-                self.facts
-                    .variables
-                    .push((format!("{name}.{key}"), Some(value)));
-            }
+        let mut entries = Vec::new();
+        if let Some(default) = default {
+            self.object_names(&name, default, 0, &mut entries);
         }
+        self.facts
+            .variables
+            .extend(entries.into_iter().map(|(name, value)| (name, Some(value))));
         let default = default.map(|expr| self.value(expr));
         self.facts.variables.push((name, default));
+    }
+
+    /// The entries of an object value as dotted names (`images.app.tag`), down to
+    /// [`MAX_OBJECT_DEPTH`].
+    fn object_names(
+        &self,
+        prefix: &str,
+        expr: &Expression,
+        depth: usize,
+        out: &mut Vec<(String, Value)>,
+    ) {
+        let Expression::Object(object) = expr else {
+            return;
+        };
+        if depth >= MAX_OBJECT_DEPTH {
+            return;
+        }
+        for (key, value) in object_entries(object) {
+            let name = format!("{prefix}.{key}");
+            self.object_names(&name, value, depth + 1, out);
+            out.push((name, self.value(value)));
+        }
     }
 
     fn locals(&mut self, block: &Block) {
         for attr in block.body.attributes() {
             let name = attr.key.as_str();
-            if let Expression::Object(object) = &attr.value {
-                for (key, value) in object_entries(object) {
-                    let value = self.value(value);
-                    self.facts.locals.push((format!("{name}.{key}"), value));
-                }
-            }
+            let mut entries = Vec::new();
+            self.object_names(name, &attr.value, 0, &mut entries);
+            self.facts.locals.extend(entries);
             let value = self.value(&attr.value);
             self.facts.locals.push((name.to_owned(), value));
-            // The local's own key is not a site (its users are); nested objects may hold some.
-            self.path.push(name.to_owned());
-            self.expression(&attr.value);
-            self.path.pop();
         }
+        // What locals hold is defined here and used elsewhere: an image in a local is a pin
+        // whose users are the references to it.
+        self.definition = true;
+        self.attributes(&block.body);
+        self.definition = false;
     }
 
     fn terraform(&mut self, block: &Block) {
@@ -190,13 +271,13 @@ impl Collector<'_> {
             .get_attribute("version")
             .map(|attr| self.value(&attr.value));
         self.module_sites(source, version);
-        for attr in block.body.attributes() {
-            if !matches!(attr.key.as_str(), "source" | "version") {
-                self.path.push(attr.key.as_str().to_owned());
-                self.attribute(attr.key.as_str(), &attr.value);
-                self.path.pop();
-            }
-        }
+        let entries: Vec<(String, &Expression)> = block
+            .body
+            .attributes()
+            .filter(|attr| !matches!(attr.key.as_str(), "source" | "version"))
+            .map(|attr| (attr.key.as_str().to_owned(), &attr.value))
+            .collect();
+        self.entries(&entries, None);
         self.blocks(&block.body);
     }
 
@@ -229,7 +310,8 @@ impl Collector<'_> {
             .flat_map(|attr| ignore_paths(&attr.value))
             .collect();
         let helm = (kind == Some("helm_release")).then(HelmRelease::default);
-        self.resource = Some(Resource { helm, ignored });
+        let vm = kind.is_some_and(is_vm_resource);
+        self.resource = Some(Resource { helm, ignored, vm });
         self.body(&block.body);
         self.end_resource();
     }
@@ -256,51 +338,142 @@ impl Collector<'_> {
             self.path = vec!["version".to_owned()];
             self.site(kind, version);
         }
-        let by_name: HashMap<&str, &Value> = helm
-            .sets
-            .iter()
-            .map(|(name, value)| (name.as_str(), value))
-            .collect();
-        for (name, value) in &helm.sets {
-            self.path = vec!["set".to_owned()];
-            let (prefix, last) = name
-                .rsplit_once('.')
-                .map_or(("", name.as_str()), |(p, l)| (p, l));
-            let sibling = |key: &str| {
-                let full = if prefix.is_empty() {
-                    key.to_owned()
-                } else {
-                    format!("{prefix}.{key}")
-                };
-                by_name.get(full.as_str()).map(|value| (*value).clone())
-            };
-            if last == "tag" || last.ends_with("Tag") {
+        self.path = vec!["set".to_owned()];
+        for (prefix, group) in set_groups(&helm.sets) {
+            let keys: Vec<&str> = group.iter().map(|(key, _)| *key).collect();
+            let scalar = vec![true; keys.len()];
+            let under_image = prefix.rsplit('.').next().is_some_and(is_image_key);
+            let (groups, used) = shapes::group(&keys, &scalar, under_image);
+            for (i, (key, value)) in group.iter().enumerate() {
+                if !used[i] && is_image_key(key) {
+                    self.image_site((*value).clone());
+                }
+            }
+            for found in groups {
+                let part = |index: Option<usize>| index.map(|i| group[i].1.clone());
+                let key = group[found.tag].0;
                 let kind = SiteKind::ImageTag {
                     kind: PinKind::HelmSet,
-                    repository: sibling("repository"),
-                    registry: sibling("registry"),
-                    key: name.clone(),
-                };
-                self.site(kind, value.clone());
-            } else if is_image_key(last) {
-                self.site(
-                    SiteKind::Image {
-                        kind: PinKind::Image,
+                    repository: part(found.repository),
+                    registry: part(found.registry),
+                    digest: part(found.digest),
+                    key: if prefix.is_empty() {
+                        key.to_owned()
+                    } else {
+                        format!("{prefix}.{key}")
                     },
-                    value.clone(),
-                );
+                    object: None,
+                };
+                self.site(kind, group[found.tag].1.clone());
             }
         }
         self.path.clear();
     }
 
     fn body(&mut self, body: &Body) {
-        for attr in body.attributes() {
-            self.path.push(attr.key.as_str().to_owned());
-            self.attribute(attr.key.as_str(), &attr.value);
+        self.attributes(body);
+        self.blocks(body);
+    }
+
+    /// The attributes of a body, as sibling entries.
+    fn attributes(&mut self, body: &Body) {
+        let entries: Vec<(String, &Expression)> = body
+            .attributes()
+            .map(|attr| (attr.key.as_str().to_owned(), &attr.value))
+            .collect();
+        self.entries(&entries, None);
+    }
+
+    /// Walks sibling entries (a body's attributes or an object's entries, `object` being the
+    /// object's span): the parts of an image split over several keys become one tag site,
+    /// every other entry is walked as an attribute.
+    fn entries(&mut self, entries: &[(String, &Expression)], object: Option<Range<usize>>) {
+        // The top level of a `helm_release` is the chart's, not an image's. Without a tag or
+        // a `version` among the keys, nothing groups: each entry is walked on its own.
+        let helm_top = self.path.is_empty() && self.helm().is_some();
+        if helm_top || !entries.iter().any(|(key, _)| shapes::may_group(key)) {
+            for (key, expr) in entries {
+                self.path.push(key.clone());
+                self.attribute(key, expr);
+                self.path.pop();
+            }
+            return;
+        }
+        let keys: Vec<&str> = entries.iter().map(|(key, _)| key.as_str()).collect();
+        let scalar: Vec<bool> = entries
+            .iter()
+            .map(|(_, expr)| may_be_string(expr))
+            .collect();
+        let (groups, used) = if helm_top {
+            (Vec::new(), vec![false; keys.len()])
+        } else {
+            shapes::group(&keys, &scalar, self.under_image())
+        };
+        for (i, (key, expr)) in entries.iter().enumerate() {
+            if used[i] {
+                continue;
+            }
+            self.path.push(key.clone());
+            self.attribute(key, expr);
             self.path.pop();
         }
-        self.blocks(body);
+        for found in groups {
+            let part = |index: Option<usize>| index.map(|i| self.value(entries[i].1));
+            let (repository, registry, digest) = (
+                part(found.repository),
+                part(found.registry),
+                part(found.digest),
+            );
+            let tag = self.value(entries[found.tag].1);
+            self.tag_site(
+                &entries[found.tag].0,
+                tag,
+                repository,
+                registry,
+                digest,
+                object.clone(),
+            );
+        }
+        // Only an object names a versioned thing; a block's `name` and `version` do not.
+        if object.is_some()
+            && let Some((name, version, repository)) = shapes::versioned(&keys, &scalar)
+        {
+            let name = self.value(entries[name].1);
+            let repository = repository.map(|i| self.value(entries[i].1));
+            let version = self.value(entries[version].1);
+            self.versioned_site(name, version, repository);
+        }
+    }
+
+    /// The site of the `version` of an object naming something versioned.
+    fn versioned_site(&mut self, name: Value, version: Value, repository: Option<Value>) {
+        self.path.push("version".to_owned());
+        self.site(SiteKind::Versioned { name, repository }, version);
+        self.path.pop();
+    }
+
+    /// Whether the current node is the value of an image key (`image = { tag = … }`).
+    fn under_image(&self) -> bool {
+        self.path.last().is_some_and(|key| is_image_key(key))
+    }
+
+    /// Whether the current node belongs to a virtual machine, whose images are disk images.
+    fn in_vm(&self) -> bool {
+        self.resource.as_ref().is_some_and(|resource| resource.vm)
+            || self
+                .path
+                .iter()
+                .any(|key| VM_BLOCKS.contains(&key.as_str()))
+    }
+
+    /// A site holding a whole image reference, unless the image is a virtual machine's.
+    fn image_site(&mut self, value: Value) {
+        if !self.in_vm() {
+            let kind = SiteKind::Image {
+                kind: PinKind::Image,
+            };
+            self.site(kind, value);
+        }
     }
 
     fn blocks(&mut self, body: &Body) {
@@ -367,14 +540,9 @@ impl Collector<'_> {
                 _ => {}
             }
         }
-        if is_image_key(key) && !matches!(expr, Expression::Object(_)) {
+        if is_image_key(key) && may_be_string(expr) {
             let value = self.value(expr);
-            self.site(
-                SiteKind::Image {
-                    kind: PinKind::Image,
-                },
-                value,
-            );
+            self.image_site(value);
         } else {
             self.expression(expr);
         }
@@ -390,7 +558,12 @@ impl Collector<'_> {
 
     fn expression(&mut self, expr: &Expression) {
         match expr {
-            Expression::Object(object) => self.object(object),
+            Expression::Object(object) => {
+                let span = expr
+                    .span()
+                    .map(|span| span.start + self.base..span.end + self.base);
+                self.object(object, span);
+            }
             Expression::Array(items) => items.iter().for_each(|item| self.expression(item)),
             Expression::Parenthesis(inner) => self.expression(inner.inner()),
             Expression::Conditional(cond) => {
@@ -417,58 +590,46 @@ impl Collector<'_> {
         let vars = object_entries(vars)
             .map(|(key, value)| (key, self.value(value)))
             .collect();
-        self.facts.templates.push((path, vars));
+        // `values = [templatefile(…)]`: the rendered file is the values document. One called
+        // deeper (`styles = templatefile(…)` inside `yamlencode`) renders a string in it.
+        let values = self.helm().is_some() && self.path == ["values"];
+        self.facts
+            .templates
+            .push(TemplateCall { path, vars, values });
     }
 
-    fn object(&mut self, object: &Object) {
+    fn object(&mut self, object: &Object, span: Option<Range<usize>>) {
         let entries: Vec<(String, &Expression)> = object_entries(object).collect();
-        for (key, value) in &entries {
-            self.path.push(key.clone());
-            self.attribute(key, value);
-            self.path.pop();
-        }
-        let find = |name: &str| {
-            entries
-                .iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, expr)| *expr)
-        };
-        let Some(tag) = find("tag") else { return };
-        if !self.is_image_object(find("repository").is_some()) {
+        self.entries(&entries, span);
+    }
+
+    /// The site of the tag of an image whose parts are sibling entries, the tag under `key`.
+    fn tag_site(
+        &mut self,
+        key: &str,
+        tag: Value,
+        repository: Option<Value>,
+        registry: Option<Value>,
+        digest: Option<Value>,
+        object: Option<Range<usize>>,
+    ) {
+        if self.in_vm() {
             return;
         }
-        let tag = self.value(tag);
-        let repository = find("repository").map(|expr| self.value(expr));
-        let registry = find("registry").map(|expr| self.value(expr));
-        self.tag_site(tag, repository, registry);
-    }
-
-    /// Whether an object with a `tag` entry, walked at the current path, is an image: it has a
-    /// `repository` entry or sits under an image key.
-    fn is_image_object(&self, has_repository: bool) -> bool {
-        has_repository || self.path.last().is_some_and(|key| is_image_key(key))
-    }
-
-    /// The site of the `tag` of an `{registry, repository, tag}` image object.
-    fn tag_site(&mut self, tag: Value, repository: Option<Value>, registry: Option<Value>) {
         let kind = if self.helm().is_some() {
             PinKind::HelmSet
         } else {
             PinKind::Image
         };
+        self.path.push(key.to_owned());
         let kind = SiteKind::ImageTag {
             kind,
             repository,
             registry,
-            key: self
-                .path
-                .iter()
-                .chain(["tag".to_owned()].iter())
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("."),
+            digest,
+            key: self.path.join("."),
+            object,
         };
-        self.path.push("tag".to_owned());
         self.site(kind, tag);
         self.path.pop();
     }
@@ -499,6 +660,7 @@ impl Collector<'_> {
             kind,
             value,
             ignored,
+            definition: self.definition,
         });
     }
 
@@ -617,7 +779,30 @@ fn object_entries(object: &Object) -> impl Iterator<Item = (String, &Expression)
     })
 }
 
-/// Whether an attribute or object key names a container image.
-fn is_image_key(key: &str) -> bool {
-    key == "image" || key.ends_with("_image") || key.ends_with("Image")
+/// Whether an expression may evaluate to a string: not `null`, a number, a boolean, an
+/// object, a list or a comprehension.
+fn may_be_string(expr: &Expression) -> bool {
+    !matches!(
+        expr,
+        Expression::Null(_)
+            | Expression::Bool(_)
+            | Expression::Number(_)
+            | Expression::Object(_)
+            | Expression::Array(_)
+            | Expression::ForExpr(_)
+    )
+}
+
+/// `set` entries grouped by the path before their last dot (`controller.image.repository`
+/// and `controller.image.tag` are siblings under `controller.image`), in order.
+fn set_groups(sets: &[(String, Value)]) -> Vec<(&str, Vec<(&str, &Value)>)> {
+    let mut groups: Vec<(&str, Vec<(&str, &Value)>)> = Vec::new();
+    for (name, value) in sets {
+        let (prefix, last) = name.rsplit_once('.').unwrap_or(("", name.as_str()));
+        match groups.iter_mut().find(|(p, _)| *p == prefix) {
+            Some((_, group)) => group.push((last, value)),
+            None => groups.push((prefix, vec![(last, value)])),
+        }
+    }
+    groups
 }

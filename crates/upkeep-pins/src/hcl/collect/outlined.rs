@@ -2,8 +2,9 @@
 //! then walked by the same [`Collector`] methods a full parse uses, so the facts are the same.
 
 use super::ignores::plain_ignore_paths;
-use super::{Collector, HelmRelease, Resource, ignore_paths, is_image_key};
-use crate::hcl::outline::{Item, Outline, object_entries, outline};
+use super::{Collector, HelmRelease, Resource, ignore_paths, is_vm_resource};
+use crate::hcl::outline::{Item, Outline, object_entries};
+use crate::shapes::{self, is_image_key};
 use crate::site::{FileFacts, Lit, Piece, Reference, Value};
 use hcl_edit::expr::Expression;
 use memchr::memmem::Finder;
@@ -13,14 +14,19 @@ use std::sync::LazyLock;
 /// Collects the facts of a Terraform file by parsing only the pieces that can hold pins (see
 /// [`super::outline`]). Returns `None` when the outline or a piece does not parse; the caller
 /// then parses the whole file, so the result is never less than a full parse finds.
-pub(in crate::hcl) fn collect_outlined(src: &str, start: usize) -> Option<FileFacts> {
-    let map = Map::new(src, outline(src, start)?);
+pub(in crate::hcl) fn collect_outlined(
+    src: &str,
+    start: usize,
+    outline: Outline,
+) -> Option<FileFacts> {
+    let map = Map::new(src, outline);
     let mut collector = Collector {
         src,
         base: start,
         facts: FileFacts::default(),
         resource: None,
         path: Vec::new(),
+        definition: false,
     };
     collector.outlined_attributes(&map, map.outline.top())?;
     for item in map.outline.top() {
@@ -43,7 +49,10 @@ pub(in crate::hcl) fn collect_outlined(src: &str, start: usize) -> Option<FileFa
             "resource" | "data" if kind == Some("helm_release") => {
                 collector.outlined_helm_release(&map, children)?
             }
-            "resource" | "data" => collector.outlined_resource(&map, children)?,
+            "resource" | "data" => {
+                let vm = kind.is_some_and(is_vm_resource);
+                collector.outlined_resource(&map, children, vm)?
+            }
             _ if map.may_hold_pins(whole) => collector.parse_block(whole)?,
             _ => {}
         }
@@ -52,9 +61,27 @@ pub(in crate::hcl) fn collect_outlined(src: &str, start: usize) -> Option<FileFa
 }
 
 /// Words without which a piece of text cannot produce a site outside the blocks that are
-/// always parsed: `mage` covers `image` and `Image`, `templatefile` a values template, and
-/// `repository` a Helm-style `image: {repository, tag}` object.
-const PIN_WORDS: [&str; 3] = ["mage", "templatefile", "repository"];
+/// always parsed: `mage` covers `image` and `Image`, `templatefile` a values template,
+/// `repo` and `uri` the name next to a tag in an image split over several keys (see
+/// [`crate::shapes`]), `version` an object naming something versioned.
+const PIN_WORDS: [(&str, Boundary); 5] = [
+    ("mage", Boundary::Any),
+    ("templatefile", Boundary::Any),
+    ("repo", Boundary::Any),
+    ("uri", Boundary::NotLetter),
+    ("version", Boundary::NotName),
+];
+
+/// What may come before a pin word for it to count.
+#[derive(Clone, Copy)]
+enum Boundary {
+    /// Anything.
+    Any,
+    /// Not a letter (`image_uri`, not `security`).
+    NotLetter,
+    /// Not a letter, digit or `_` (a `version` key, not `engine_version` or `apiVersion`).
+    NotName,
+}
 
 /// A file's outline, and where the [`PIN_WORDS`] occur in it: found in one pass over the
 /// file, so asking whether a nested body may hold pins does not read its text again.
@@ -66,14 +93,29 @@ pub(super) struct Map {
 
 impl Map {
     fn new(src: &str, outline: Outline) -> Map {
-        static FINDERS: LazyLock<Vec<Finder<'static>>> =
-            LazyLock::new(|| PIN_WORDS.iter().map(Finder::new).collect());
+        static FINDERS: LazyLock<Vec<(Finder<'static>, Boundary)>> = LazyLock::new(|| {
+            PIN_WORDS
+                .iter()
+                .map(|(word, boundary)| (Finder::new(word), *boundary))
+                .collect()
+        });
+        let bytes = src.as_bytes();
         let mut mentions: Vec<Range<usize>> = FINDERS
             .iter()
-            .flat_map(|finder| {
+            .flat_map(|(finder, boundary)| {
                 let len = finder.needle().len();
                 finder
-                    .find_iter(src.as_bytes())
+                    .find_iter(bytes)
+                    .filter(move |&start| {
+                        let before = start.checked_sub(1).map(|i| bytes[i]);
+                        match (boundary, before) {
+                            (Boundary::Any, _) | (_, None) => true,
+                            (Boundary::NotLetter, Some(b)) => !b.is_ascii_alphabetic(),
+                            (Boundary::NotName, Some(b)) => {
+                                !(b.is_ascii_alphanumeric() || b == b'_')
+                            }
+                        }
+                    })
                     .map(move |start| start..start + len)
             })
             .collect();
@@ -225,6 +267,7 @@ impl Collector<'_> {
         self.resource = Some(Resource {
             helm: Some(HelmRelease::default()),
             ignored,
+            vm: false,
         });
         for item in items {
             let Item::Attribute { key, expr } = item else {
@@ -319,12 +362,13 @@ impl Collector<'_> {
 
     /// Walks a resource body by its outline: `lifecycle` first, then the attributes that may
     /// hold pins, parsed one expression at a time.
-    fn outlined_resource(&mut self, map: &Map, children: &Range<usize>) -> Option<()> {
+    fn outlined_resource(&mut self, map: &Map, children: &Range<usize>, vm: bool) -> Option<()> {
         let items = map.children(children);
         let ignored = self.lifecycle_ignores(map, items)?;
         self.resource = Some(Resource {
             helm: None,
             ignored,
+            vm,
         });
         let walked = self.outlined_body(map, items);
         self.resource = None;
@@ -412,21 +456,116 @@ impl Collector<'_> {
         })
     }
 
+    /// Does what [`Collector::attributes`] does with the attributes among `items`.
     fn outlined_attributes(&mut self, map: &Map, items: &[Item]) -> Option<()> {
-        for item in items {
-            let Item::Attribute { key, expr } = item else {
-                continue;
-            };
+        let entries: Vec<(Range<usize>, Range<usize>)> = items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Attribute { key, expr } => Some((key.clone(), expr.clone())),
+                Item::Block { .. } => None,
+            })
+            .collect();
+        self.outlined_entries(map, &entries, None)
+    }
+
+    /// Does what [`Collector::entries`] does with these entries (key and value ranges).
+    pub(super) fn outlined_entries(
+        &mut self,
+        map: &Map,
+        entries: &[(Range<usize>, Range<usize>)],
+        object: Option<Range<usize>>,
+    ) -> Option<()> {
+        if !entries
+            .iter()
+            .any(|(key, _)| shapes::may_group(&self.src[key.clone()]))
+        {
+            for (key, value) in entries {
+                let key = &self.src[key.clone()];
+                if is_image_key(key) || map.may_hold_pins(value) {
+                    self.path.push(key.to_owned());
+                    self.outlined_attribute(map, key, value)?;
+                    self.path.pop();
+                }
+            }
+            return Some(());
+        }
+        let keys: Vec<&str> = entries
+            .iter()
+            .map(|(key, _)| &self.src[key.clone()])
+            .collect();
+        let scalar: Vec<bool> = entries
+            .iter()
+            .map(|(_, value)| may_be_string(&self.src[value.clone()]))
+            .collect();
+        let (groups, used) = shapes::group(&keys, &scalar, self.under_image());
+        for (i, (key, value)) in entries.iter().enumerate() {
             let key = &self.src[key.clone()];
-            if !is_image_key(key) && !map.may_hold_pins(expr) {
+            if used[i] || (!is_image_key(key) && !map.may_hold_pins(value)) {
                 continue;
             }
             self.path.push(key.to_owned());
-            self.outlined_attribute(map, key, expr)?;
+            self.outlined_attribute(map, key, value)?;
             self.path.pop();
+        }
+        for found in groups {
+            let mut part = |index: Option<usize>| match index {
+                Some(i) => self.value_at(&entries[i].1).map(Some),
+                None => Some(None),
+            };
+            let (repository, registry, digest) = (
+                part(found.repository)?,
+                part(found.registry)?,
+                part(found.digest)?,
+            );
+            let tag = self.value_at(&entries[found.tag].1)?;
+            let key = &self.src[entries[found.tag].0.clone()];
+            self.tag_site(key, tag, repository, registry, digest, object.clone());
+        }
+        if object.is_some()
+            && let Some((name, version, repository)) = shapes::versioned(&keys, &scalar)
+        {
+            let name = self.value_at(&entries[name].1)?;
+            let repository = match repository {
+                Some(i) => Some(self.value_at(&entries[i].1)?),
+                None => None,
+            };
+            let version = self.value_at(&entries[version].1)?;
+            self.versioned_site(name, version, repository);
         }
         Some(())
     }
+}
+
+/// What [`super::may_be_string`] says of the expression `text`, read without parsing.
+pub(super) fn may_be_string(text: &str) -> bool {
+    !(text.starts_with(['{', '[']) || matches!(text, "null" | "true" | "false") || is_number(text))
+}
+
+/// Whether `text` is an HCL number literal: digits, an optional fraction, an optional
+/// exponent.
+fn is_number(text: &str) -> bool {
+    let digits = |s: &str| s.len() - s.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let integer = digits(text);
+    if integer == 0 {
+        return false;
+    }
+    let mut rest = &text[integer..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let count = digits(fraction);
+        if count == 0 {
+            return false;
+        }
+        rest = &fraction[count..];
+    }
+    if let Some(exponent) = rest.strip_prefix(['e', 'E']) {
+        let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+        let count = digits(exponent);
+        if count == 0 {
+            return false;
+        }
+        rest = &exponent[count..];
+    }
+    rest.is_empty()
 }
 
 /// `var.a.b` or `local.a` written plainly (no spaces, no index) as a [`Reference`]; `None`

@@ -60,7 +60,7 @@ pub(in crate::hcl) fn object_entries(
             _ => return None,
         }
         let start = lexer.skip_blank(at + 1, false)?;
-        let end = lexer.expression(start, 0, Until::EntryEnd)?;
+        let end = lexer.expression(start, 0, Until::EntryEnd, None)?;
         if end <= start {
             return None;
         }
@@ -108,7 +108,7 @@ pub(in crate::hcl) fn list_elements(src: &str, range: &Range<usize>) -> Option<L
         {
             return None;
         }
-        let end = lexer.expression(at, 0, Until::ListSeparator)?;
+        let end = lexer.expression(at, 0, Until::ListSeparator, None)?;
         if end <= at || src[..end].ends_with("...") {
             return None;
         }

@@ -11,8 +11,11 @@ use super::MAX_NESTING;
 use std::ops::Range;
 
 mod constructors;
+mod keys;
 
 pub(super) use constructors::{list_elements, object_entries};
+use keys::Keys;
+pub(crate) use keys::{Duplicate, blank_overridden};
 
 /// One item of a body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +48,8 @@ pub(super) enum Item {
 pub(super) struct Outline {
     items: Vec<Item>,
     top: Range<usize>,
+    /// Object entries that a later entry with the same key overrides.
+    pub(super) duplicates: Vec<Duplicate>,
 }
 
 impl Outline {
@@ -63,10 +68,12 @@ impl Outline {
 /// understood or its brackets do not balance.
 pub(super) fn outline(src: &str, start: usize) -> Option<Outline> {
     let mut lexer = Lexer::new(src);
-    let (top, end) = lexer.body(start, 0)?;
+    let mut keys = Keys::default();
+    let (top, end) = lexer.body(start, 0, &mut keys)?;
     (end == src.len()).then_some(Outline {
         items: lexer.items,
         top,
+        duplicates: keys.duplicates,
     })
 }
 
@@ -104,6 +111,11 @@ impl Brackets {
         self.closers[self.len] = closer(opener);
         self.len += 1;
         Some(())
+    }
+
+    /// The closer the innermost open bracket expects.
+    fn innermost(&self) -> Option<u8> {
+        self.len.checked_sub(1).map(|i| self.closers[i])
     }
 
     /// Closes the innermost bracket with `byte`; `None` when it does not match.
@@ -198,7 +210,13 @@ impl Lexer<'_> {
 
     /// The range of the items of a body starting at `at` (see [`Outline::children`]), and the
     /// position of the `}` that closes it (`depth > 0`) or of the end of the input (`depth == 0`).
-    fn body(&mut self, mut at: usize, depth: usize) -> Option<(Range<usize>, usize)> {
+    /// The keys of the object constructors in its attributes are noted in `keys`.
+    fn body(
+        &mut self,
+        mut at: usize,
+        depth: usize,
+        keys: &mut Keys,
+    ) -> Option<(Range<usize>, usize)> {
         let mark = self.pending.len();
         loop {
             at = self.skip_blank(at, true)?;
@@ -213,7 +231,7 @@ impl Lexer<'_> {
             at = self.skip_blank(key_end, false)?;
             if self.byte(at) == Some(b'=') && self.byte(at + 1) != Some(b'=') {
                 let start = self.skip_blank(at + 1, false)?;
-                let end = self.expression(start, depth, Until::LineEnd)?;
+                let end = self.expression(start, depth, Until::LineEnd, Some(keys))?;
                 if end <= start {
                     return None;
                 }
@@ -240,7 +258,7 @@ impl Lexer<'_> {
                 if depth + 1 > MAX_NESTING {
                     return None;
                 }
-                let (children, close) = self.body(at + 1, depth + 1)?;
+                let (children, close) = self.body(at + 1, depth + 1, keys)?;
                 self.pending.push(Item::Block {
                     ident: key.clone(),
                     label,
@@ -263,6 +281,7 @@ impl Lexer<'_> {
     }
 
     /// Skips spaces and comments, and newlines too when `newlines`.
+    #[inline]
     fn skip_blank(&self, mut at: usize, newlines: bool) -> Option<usize> {
         loop {
             match self.byte(at) {
@@ -292,16 +311,32 @@ impl Lexer<'_> {
     }
 
     /// The end of the expression starting at `at`: the last byte before what ends it outside
-    /// any bracket (see [`Until`]). Brackets must close with their kind.
-    fn expression(&self, mut at: usize, depth: usize, until: Until) -> Option<usize> {
+    /// any bracket (see [`Until`]). Brackets must close with their kind. With `keys`, the keys
+    /// of its object constructors are noted.
+    fn expression(
+        &self,
+        mut at: usize,
+        depth: usize,
+        until: Until,
+        mut keys: Option<&mut Keys>,
+    ) -> Option<usize> {
         let mut open = Brackets::new();
         let mut last = at;
         let lines = until != Until::ListSeparator;
+        // An object entry may start at the next token (after `{`, `,` or a line break directly
+        // inside an object whose keys are noted).
+        let mut entry_next = false;
         loop {
             let Some(byte) = self.byte(at) else {
                 return open.is_empty().then_some(last);
             };
             let outside = open.is_empty();
+            if entry_next && !matches!(byte, b' ' | b'\t' | b'\r' | b'\n' | b'#' | b'/' | b'}') {
+                entry_next = false;
+                if let Some(keys) = keys.as_deref_mut() {
+                    keys.entry(self, at);
+                }
+            }
             match byte {
                 b'\n' | b'\r' | b'#' if outside && lines => return Some(last),
                 b'/' if outside && lines && self.byte(at + 1) == Some(b'/') => return Some(last),
@@ -321,15 +356,34 @@ impl Lexer<'_> {
                 }
                 b'(' | b'[' | b'{' => {
                     open.open(byte, depth)?;
+                    if byte == b'{'
+                        && let Some(keys) = keys.as_deref_mut()
+                    {
+                        keys.open();
+                        entry_next = true;
+                    }
                     at += 1;
                     last = at;
                 }
                 b')' | b']' | b'}' => {
                     open.close(byte)?;
+                    if byte == b'}'
+                        && let Some(keys) = keys.as_deref_mut()
+                    {
+                        keys.close(self.bytes, at);
+                    }
+                    entry_next = false;
                     at += 1;
                     last = at;
                 }
-                b' ' | b'\t' | b'\n' | b'\r' => at += 1,
+                b',' | b'\n' => {
+                    entry_next = keys.is_some() && open.innermost() == Some(b'}');
+                    at += 1;
+                    if byte == b',' {
+                        last = at;
+                    }
+                }
+                b' ' | b'\t' | b'\r' => at += 1,
                 _ => {
                     at = self.skip_plain(at + 1, &EXPRESSION_SPECIAL);
                     last = at;

@@ -6,7 +6,9 @@ pub mod render;
 use crate::config::{LintConfig, Severity};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use upkeep_pins::{Pin, PinKind, PinStatus, ScanReport};
+use upkeep_pins::{
+    DEFAULT_MAX_FILE_SIZE, Pin, PinKind, PinStatus, RepoFiles, ScanReport, WarningKind,
+};
 
 /// Tags that name a moving target rather than a release.
 const MUTABLE_TAGS: [&str; 12] = [
@@ -28,7 +30,7 @@ pub struct Rule {
 }
 
 /// Every rule, in report order.
-pub const RULES: [Rule; 8] = [
+pub const RULES: [Rule; 9] = [
     Rule {
         id: "parse-error",
         severity: Severity::Error,
@@ -77,6 +79,12 @@ pub const RULES: [Rule; 8] = [
         summary: "A version comes from an expression upkeep cannot evaluate, so it cannot be checked or bumped.",
         help: "Put the version in a variable default, a local or a literal.",
     },
+    Rule {
+        id: "duplicate-key",
+        severity: Severity::Error,
+        summary: "An object sets the same key twice; Terraform keeps the last value and silently ignores the first.",
+        help: "Delete the entry that is ignored, or merge the two values into one entry.",
+    },
 ];
 
 /// The rule with this id.
@@ -107,8 +115,8 @@ pub struct Finding {
 }
 
 /// Checks a scan report: every enabled rule, then the ignore comments in the files (read
-/// from `base`, the folder the report's paths are relative to).
-pub fn check(report: &ScanReport, config: &LintConfig, base: &Path) -> Vec<Finding> {
+/// through `sources`).
+pub fn check(report: &ScanReport, config: &LintConfig, sources: &mut Sources) -> Vec<Finding> {
     let mut findings = Vec::new();
     for error in &report.errors {
         findings.push(finding(
@@ -120,11 +128,22 @@ pub fn check(report: &ScanReport, config: &LintConfig, base: &Path) -> Vec<Findi
             error.message.clone(),
         ));
     }
+    for warning in &report.warnings {
+        if warning.kind == WarningKind::DuplicateKey {
+            findings.push(finding(
+                "duplicate-key",
+                &warning.file,
+                warning.line,
+                warning.column,
+                1,
+                warning.message.clone(),
+            ));
+        }
+    }
     for pin in &report.pins {
         findings.extend(pin_findings(pin));
     }
     findings.extend(drift(&report.pins));
-    let mut sources = Sources::new(base);
     findings.retain(|finding| {
         !config.disable.iter().any(|id| id == finding.rule)
             && !sources.ignores(&finding.file, finding.line, finding.rule)
@@ -291,22 +310,26 @@ fn drift(pins: &[Pin]) -> Vec<Finding> {
 }
 
 /// The files findings point into, each read once, split into lines only when a line is
-/// asked for.
+/// asked for. A file is read only as the scan would read it (see [`RepoFiles`]): a link out of
+/// the scanned folder, a fifo or an oversized file is never read, so never quoted.
 pub struct Sources {
     base: PathBuf,
+    /// The scanned folders, relative to `base`, longest first.
+    roots: Vec<PathBuf>,
+    repos: HashMap<PathBuf, Option<RepoFiles>>,
     files: HashMap<PathBuf, SourceFile>,
 }
 
-/// One file's text and, once needed, where its lines start.
+/// One file's text (none if it may not be read) and, once needed, where its lines start.
 #[derive(Default)]
 struct SourceFile {
-    text: String,
+    text: Option<String>,
     starts: Option<Vec<usize>>,
 }
 
 impl SourceFile {
     fn line(&mut self, line: usize) -> Option<&str> {
-        let text = &self.text;
+        let text = self.text.as_deref()?;
         let starts = self.starts.get_or_insert_with(|| {
             std::iter::once(0)
                 .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
@@ -320,24 +343,36 @@ impl SourceFile {
 }
 
 impl Sources {
-    /// Files are read from `base`.
-    pub fn new(base: &Path) -> Sources {
+    /// Files are named relative to `base` and read as scans of `roots` (folders relative to
+    /// `base`; the empty path is `base` itself) read them.
+    pub fn new(base: &Path, roots: &[PathBuf]) -> Sources {
+        let mut roots = roots.to_vec();
+        roots.sort_by_key(|root| std::cmp::Reverse(root.components().count()));
         Sources {
             base: base.to_owned(),
+            roots,
+            repos: HashMap::new(),
             files: HashMap::new(),
         }
     }
 
     fn file(&mut self, file: &Path) -> &mut SourceFile {
-        let base = &self.base;
-        self.files
-            .entry(file.to_owned())
-            .or_insert_with(|| SourceFile {
-                text: std::fs::read(base.join(file))
-                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                    .unwrap_or_default(),
-                starts: None,
-            })
+        let (base, roots, repos) = (&self.base, &self.roots, &mut self.repos);
+        self.files.entry(file.to_owned()).or_insert_with(|| {
+            let text = roots
+                .iter()
+                .find(|root| file.starts_with(root))
+                .and_then(|root| {
+                    let repo = repos
+                        .entry(root.clone())
+                        .or_insert_with(|| RepoFiles::new(&base.join(root)).ok())
+                        .as_ref()?;
+                    let rel = file.strip_prefix(root).ok()?;
+                    repo.read(rel, DEFAULT_MAX_FILE_SIZE).ok()
+                })
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+            SourceFile { text, starts: None }
+        })
     }
 
     /// Line `line` (1-based) of `file`, if readable.
@@ -348,7 +383,8 @@ impl Sources {
     /// Whether an `upkeep:ignore <rule>` comment on the line or the line above silences it.
     fn ignores(&mut self, file: &Path, line: usize, rule: &str) -> bool {
         let source = self.file(file);
-        if memchr::memmem::find(source.text.as_bytes(), b"upkeep:ignore").is_none() {
+        let text = source.text.as_deref().unwrap_or_default();
+        if memchr::memmem::find(text.as_bytes(), b"upkeep:ignore").is_none() {
             return false;
         }
         [line, line.saturating_sub(1)]

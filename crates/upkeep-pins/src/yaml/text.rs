@@ -1,0 +1,189 @@
+//! The text the YAML parser reads: a template's `%{ … }` directives taken out (and, outside
+//! `--strict`, block scalar bodies that cannot be pins), and a map from the parser's character
+//! positions back to bytes of the file.
+
+use std::ops::Range;
+
+/// A file's text with its template directives removed, and where each kept run came from.
+pub(super) struct Stripped {
+    /// What the YAML parser reads.
+    pub text: String,
+    /// Runs of `text` copied from the file: `(start in text, start in the file)`, in order.
+    runs: Vec<(usize, usize)>,
+    /// Byte offset in `text` of each character; empty when `text` is ASCII.
+    chars: Vec<usize>,
+    /// Length of the file.
+    len: usize,
+    /// For text read out of a block scalar: where each of its lines starts in the file,
+    /// `(start in the block's text, start in the file)`.
+    outer: Option<Vec<(usize, usize)>>,
+}
+
+impl Stripped {
+    /// Takes the `%{ if … }`, `%{ for … }`, `%{ else }`, `%{ endif }` … directives out of
+    /// `src`. A directive alone on its line goes with its line; one followed by text on its line
+    /// (`%{ if x }key: ${x}%{ endif }`) goes alone, so the text keeps its indentation. What a
+    /// directive chooses between is all kept: every branch, each loop body once.
+    pub(super) fn new(src: &str) -> Stripped {
+        let mut text = String::with_capacity(src.len());
+        let mut runs = Vec::new();
+        let mut copied = 0;
+        let mut from = 0;
+        while let Some(open) = src[from..].find("%{").map(|i| from + i) {
+            if open > 0 && src.as_bytes()[open - 1] == b'%' {
+                // `%%{` is an escaped, literal `%{`.
+                from = open + 2;
+                continue;
+            }
+            let close = src[open..].find('}').map_or(src.len(), |i| open + i + 1);
+            let line_start = src[..open].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = src[close..].find('\n').map_or(src.len(), |i| close + i + 1);
+            let alone =
+                src[line_start..open].trim().is_empty() && src[close..line_end].trim().is_empty();
+            let (cut_start, cut_end) = if alone {
+                (line_start.max(copied), line_end)
+            } else {
+                (open, close)
+            };
+            if cut_start > copied {
+                runs.push((text.len(), copied));
+                text.push_str(&src[copied..cut_start]);
+            }
+            copied = cut_end;
+            from = cut_end.max(close);
+        }
+        if copied < src.len() || runs.is_empty() {
+            runs.push((text.len(), copied));
+            text.push_str(&src[copied..]);
+        }
+        let chars = if text.is_ascii() {
+            Vec::new()
+        } else {
+            text.char_indices().map(|(i, _)| i).collect()
+        };
+        Stripped {
+            text,
+            runs,
+            chars,
+            len: src.len(),
+            outer: None,
+        }
+    }
+
+    /// Text read out of a block scalar of a file of `len` bytes, whose lines start at the
+    /// file offsets `lines` (see [`Stripped::outer`]).
+    pub(super) fn within(mut self, lines: Vec<(usize, usize)>, len: usize) -> Stripped {
+        self.outer = Some(lines);
+        self.len = len;
+        self
+    }
+
+    /// This text with the byte ranges `cuts` of it (sorted, disjoint) left out, positions still
+    /// mapping to the file; and where each cut was in the new text.
+    pub(super) fn without(&self, cuts: &[Range<usize>]) -> (Stripped, Vec<usize>) {
+        let mut text = String::with_capacity(self.text.len());
+        let mut runs = Vec::with_capacity(self.runs.len() + cuts.len());
+        let mut points = Vec::with_capacity(cuts.len());
+        let mut keep = |text: &mut String, kept: Range<usize>| {
+            // The old runs that overlap `kept`, each from where `kept` meets it.
+            let first = self.runs.partition_point(|&(start, _)| start <= kept.start);
+            for (i, &(start, origin)) in self.runs.iter().enumerate().skip(first.saturating_sub(1))
+            {
+                if start >= kept.end {
+                    break;
+                }
+                let from = start.max(kept.start);
+                let end = self
+                    .runs
+                    .get(i + 1)
+                    .map_or(kept.end, |&(next, _)| next.min(kept.end));
+                if from < end {
+                    runs.push((text.len() + from - kept.start, origin + from - start));
+                }
+            }
+            text.push_str(&self.text[kept]);
+        };
+        let mut copied = 0;
+        for cut in cuts {
+            keep(&mut text, copied..cut.start);
+            points.push(text.len());
+            copied = cut.end;
+        }
+        keep(&mut text, copied..self.text.len());
+        let chars = if text.is_ascii() {
+            Vec::new()
+        } else {
+            text.char_indices().map(|(i, _)| i).collect()
+        };
+        let stripped = Stripped {
+            text,
+            runs,
+            chars,
+            len: self.len,
+            outer: self.outer.clone(),
+        };
+        (stripped, points)
+    }
+
+    /// The byte offset in the text of the parser's character index `index`.
+    pub(super) fn text_byte(&self, index: usize) -> usize {
+        if self.chars.is_empty() {
+            index.min(self.text.len())
+        } else {
+            self.chars.get(index).copied().unwrap_or(self.text.len())
+        }
+    }
+
+    /// The byte offset in the file of the parser's character index `index`.
+    pub(super) fn byte(&self, index: usize) -> usize {
+        let at = map(&self.runs, self.text_byte(index));
+        match &self.outer {
+            Some(lines) => map(lines, at).min(self.len),
+            None => at.min(self.len),
+        }
+    }
+}
+
+/// Maps an offset through runs `(start in the new text, start in the old)`.
+fn map(runs: &[(usize, usize)], at: usize) -> usize {
+    let run = runs.partition_point(|&(start, _)| start <= at);
+    match run.checked_sub(1).map(|i| runs[i]) {
+        Some((start, origin)) => origin + at - start,
+        None => at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Stripped;
+
+    #[test]
+    fn a_directive_alone_on_its_line_goes_with_the_line() {
+        let src = "a:\n%{ for x in xs ~}\n  - ${x}\n%{ endfor }\nb: 1\n";
+        let stripped = Stripped::new(src);
+        assert_eq!(stripped.text, "a:\n  - ${x}\nb: 1\n");
+        let b = stripped.text.find("b: 1").unwrap();
+        assert_eq!(&src[stripped.byte(b)..stripped.byte(b) + 4], "b: 1");
+    }
+
+    #[test]
+    fn an_inline_directive_goes_alone_and_the_text_keeps_its_column() {
+        let src = "spec:\n  %{ if sc != null }storageClassName: ${sc}%{ endif }\n  size: 1\n";
+        let stripped = Stripped::new(src);
+        assert_eq!(
+            stripped.text,
+            "spec:\n  storageClassName: ${sc}\n  size: 1\n"
+        );
+        let size = stripped.text.find("size").unwrap();
+        assert_eq!(&src[stripped.byte(size)..stripped.byte(size) + 4], "size");
+    }
+
+    #[test]
+    fn escaped_directives_and_multibyte_text_stay() {
+        let src = "é: \"%%{ not }\"\n%{ if a }\nx: 1\n%{ endif }\n";
+        let stripped = Stripped::new(src);
+        assert_eq!(stripped.text, "é: \"%%{ not }\"\nx: 1\n");
+        let x = stripped.text.chars().position(|c| c == 'x').unwrap();
+        assert_eq!(&src[stripped.byte(x)..stripped.byte(x) + 4], "x: 1");
+    }
+}
