@@ -74,11 +74,12 @@ fn bench_rules(c: &mut Criterion) {
         b.iter(|| {
             let evaluation = rules.evaluate(&Upgrade {
                 names: &names,
+                stacks: &[],
                 old: &old,
                 new: &new,
                 releases: black_box(&releases),
             });
-            let decision = decide(&evaluation, &releases, &old, &new, true);
+            let decision = decide(&evaluation, &releases, &old, &new, None);
             let lines = breaking_lines(&releases, &evaluation);
             (decision, lines)
         })

@@ -39,8 +39,11 @@ fn bump(server: &MockServer, dir: &Path, args: &[&str]) -> Run {
         .env("GITHUB_API_URL", server.uri())
         .env("SLACK_WEBHOOK_URL", format!("{}/slack/hook", server.uri()))
         .env("XDG_CACHE_HOME", dir.join(".git/test-cache"))
+        .env("HOME", dir.join(".git/test-home"))
         .env_remove("GITHUB_TOKEN")
         .env_remove("UPKEEP_CONFIG")
+        .env_remove("KUBECONFIG")
+        .env_remove("WOODPECKER_SERVER")
         .output()
         .expect("run bump");
     Run {
@@ -240,10 +243,11 @@ async fn a_failing_backup_hook_stops_before_any_edit() {
     let config = std::fs::read_to_string(repos.clone.join(".upkeep.yaml")).unwrap();
     let config = config.replace(
         "db_backed_services:\n",
-        "db_backed_services:\n  vaultwarden: { backup_job: vaultwarden-db-backup }\n",
+        "db_backed_services:\n  vaultwarden: {}\n",
     ) + "hooks:\n  pre_upgrade:\n    - command: [\"sh\", \"-c\", \"echo backup of {stack} in {namespace} refused >&2; exit 3\"]\n";
     std::fs::write(repos.clone.join(".upkeep.yaml"), config).unwrap();
     git(&repos.clone, &["commit", "-q", "-am", "backup hook"]);
+    git(&repos.clone, &["push", "-q", "origin", "main"]);
     let run = bump(&server, &repos.clone, &["vaultwarden/server", "1.36.0"]);
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(
@@ -289,11 +293,15 @@ fn bump_with_hooks(server: &MockServer, repos: &Repos, hooks: &str) -> Run {
     let config = std::fs::read_to_string(repos.clone.join(".upkeep.yaml")).unwrap();
     let config = config.replace(
         "db_backed_services:\n",
-        "db_backed_services:\n  vaultwarden: { backup_job: vaultwarden-db-backup }\n",
+        // No CronJob named: the hooks are the backup.
+        "db_backed_services:\n  vaultwarden: {}\n",
     ) + "hooks:\n  pre_upgrade:\n"
         + hooks;
     std::fs::write(repos.clone.join(".upkeep.yaml"), config).unwrap();
     git(&repos.clone, &["commit", "-q", "-am", "backup hooks"]);
+    // The settings are the operator's commit, on the remote before the bump (forced by the
+    // test only, to start its second case afresh).
+    git(&repos.clone, &["push", "-q", "--force", "origin", "main"]);
     let mut command = upkeep(&repos.clone);
     command
         .args(["bump", "vaultwarden/server", "1.36.0", "--no-push"])
@@ -465,6 +473,7 @@ async fn rollback_reverts_exactly_the_upgrade_even_with_commits_on_top() {
     std::fs::write(repos.clone.join("stacks/n8n/NOTES.md"), "later work\n").unwrap();
     git(&repos.clone, &["add", "-A"]);
     git(&repos.clone, &["commit", "-q", "-m", "later work"]);
+    git(&repos.clone, &["push", "-q", "origin", "main"]);
     let output = upkeep(&repos.clone)
         .args(["rollback", &sha[..10]])
         .env("SLACK_WEBHOOK_URL", format!("{}/slack/hook", server.uri()))
@@ -505,6 +514,7 @@ async fn a_caution_upgrade_steps_through_one_commit_per_step() {
             "v2.8.1",
             "--format",
             "json",
+            "--no-backup",
         ],
     );
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
@@ -523,7 +533,7 @@ async fn a_caution_upgrade_steps_through_one_commit_per_step() {
     );
     let message = git(&repos.remote, &["log", "-1", "--format=%B", "main"]);
     assert!(
-        message.contains("DB backup: skipped (DB-backed, but no pre_upgrade hook is configured)"),
+        message.contains("DB backup: skipped (--no-backup)"),
         "{message}"
     );
     assert!(
@@ -548,7 +558,17 @@ async fn a_diun_notification_is_judged_then_bumped() {
     );
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(report["stages"][0]["name"], "filter");
+    let stages: Vec<&str> = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages[..3],
+        ["git", "filter", "plan"],
+        "judged before planning"
+    );
     assert_eq!(
         git(&repos.remote, &["log", "-1", "--format=%s", "main"]).trim(),
         "upgrade: vaultwarden 1.35.4 -> 1.36.0"
@@ -568,5 +588,465 @@ async fn a_diun_notification_is_judged_then_bumped() {
         skipped.stdout.starts_with("skip: tag `latest`"),
         "{}",
         skipped.stdout
+    );
+}
+
+/// Runs `upkeep bump` with extra environment variables.
+fn bump_with(server: &MockServer, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = upkeep(dir);
+    command
+        .arg("bump")
+        .args(args)
+        .env("GITHUB_API_URL", server.uri())
+        .env("SLACK_WEBHOOK_URL", format!("{}/slack/hook", server.uri()))
+        .env("XDG_CACHE_HOME", dir.join(".git/test-cache"))
+        .env("HOME", dir.join(".git/test-home"))
+        .env("UPKEEP_VIRTUAL_CLOCK", "1")
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("UPKEEP_CONFIG")
+        .env_remove("KUBECONFIG")
+        .env_remove("WOODPECKER_SERVER")
+        .env_remove("WOODPECKER_TOKEN");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("run bump");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+/// Someone else pushes a commit touching `file` to the remote.
+fn push_from_elsewhere(repos: &Repos, file: &str, text: &str, subject: &str) -> String {
+    let other = repos.clone.with_file_name("elsewhere");
+    if !other.exists() {
+        git(
+            repos.clone.parent().unwrap(),
+            &[
+                "clone",
+                "-q",
+                repos.remote.to_str().unwrap(),
+                other.to_str().unwrap(),
+            ],
+        );
+    }
+    git(&other, &["pull", "-q", "--ff-only"]);
+    std::fs::write(other.join(file), text).unwrap();
+    git(&other, &["add", "-A"]);
+    git(&other, &["commit", "-q", "-m", subject]);
+    git(&other, &["push", "-q", "origin", "main"]);
+    git(&other, &["rev-parse", "HEAD"]).trim().to_owned()
+}
+
+/// Commits `file` in the clone, as an operator would, without pushing.
+fn commit_locally(repos: &Repos, file: &str, text: &str, subject: &str) -> String {
+    std::fs::write(repos.clone.join(file), text).unwrap();
+    git(&repos.clone, &["add", "-A"]);
+    git(&repos.clone, &["commit", "-q", "-m", subject]);
+    git(&repos.clone, &["rev-parse", "HEAD"]).trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bump_refuses_local_unpushed_commits_when_the_remote_moved() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    let local = commit_locally(
+        &repos,
+        "stacks/n8n/NOTES.md",
+        "work in progress\n",
+        "local unpushed work",
+    );
+    let theirs = push_from_elsewhere(&repos, "stacks/gitea/NOTES.md", "x\n", "gitea notes");
+    let run = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0"],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("{} local unpushed work", &local[..7])),
+        "the local commit is listed: {}",
+        run.stderr
+    );
+    assert_eq!(
+        git(&repos.clone, &["rev-parse", "HEAD"]).trim(),
+        local,
+        "the local commit is still the branch's tip"
+    );
+    assert_eq!(git(&repos.remote, &["rev-parse", "main"]).trim(), theirs);
+    assert!(git(&repos.clone, &["status", "--porcelain"]).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bump_never_pushes_a_local_wip_commit() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    let before = git(&repos.remote, &["rev-parse", "main"]);
+    let wip = commit_locally(&repos, "stacks/n8n/NOTES.md", "half done\n", "WIP");
+    let run = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0"],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(&format!("{} WIP", &wip[..7])),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        git(&repos.remote, &["rev-parse", "main"]),
+        before,
+        "nothing pushed"
+    );
+    assert_eq!(git(&repos.clone, &["rev-parse", "HEAD"]).trim(), wip);
+    assert!(
+        slack_messages(&server).await.is_empty(),
+        "refused before anything started"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_no_push_commit_is_pushed_deliberately_by_the_next_bump() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    let first = bump_with(
+        &server,
+        &repos.clone,
+        &[
+            "vaultwarden/server",
+            "1.35.5",
+            "--no-push",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    let kept = git(&repos.clone, &["rev-parse", "HEAD"]).trim().to_owned();
+    // Someone else pushes meanwhile: the earlier commit is replayed, not lost.
+    push_from_elsewhere(&repos, "stacks/gitea/NOTES.md", "x\n", "gitea notes");
+    let second = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0"],
+        &[],
+    );
+    assert_eq!(second.code, 0, "{}{}", second.stdout, second.stderr);
+    assert!(
+        second.stdout.contains("1 earlier upkeep commit")
+            && second
+                .stdout
+                .contains("upgrade: vaultwarden 1.35.4 -> 1.35.5"),
+        "the bump says it pushes the earlier commit: {}",
+        second.stdout
+    );
+    let log = git(&repos.remote, &["log", "--format=%s", "-4", "main"]);
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        [
+            "upgrade: vaultwarden 1.35.5 -> 1.36.0",
+            "upgrade: vaultwarden 1.35.4 -> 1.35.5",
+            "gitea notes",
+            "infrastructure"
+        ]
+    );
+    assert_ne!(
+        git(&repos.remote, &["rev-parse", "main~1"]).trim(),
+        kept,
+        "replayed onto the new tip"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_push_replays_only_upkeeps_commit_and_resets_nothing_away() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    // A pre-push hook that lets another push land first, once: the remote moves between
+    // upkeep's fetch and its push.
+    let hook = repos.clone.join(".git/hooks/pre-push");
+    let other = repos.clone.with_file_name("racer");
+    git(
+        repos.clone.parent().unwrap(),
+        &[
+            "clone",
+            "-q",
+            repos.remote.to_str().unwrap(),
+            other.to_str().unwrap(),
+        ],
+    );
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nif [ ! -e '{flag}' ]; then touch '{flag}'; cd '{other}' && echo raced > stacks/gitea/NOTES.md && git add -A && git -c user.name=R -c user.email=r@example.org commit -q -m 'raced ahead' && git push -q origin main; fi\nexit 0\n",
+            flag = repos.clone.join(".git/raced").display(),
+            other = other.display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let run = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0"],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let log = git(&repos.remote, &["log", "--format=%s", "-3", "main"]);
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        [
+            "upgrade: vaultwarden 1.35.4 -> 1.36.0",
+            "raced ahead",
+            "infrastructure"
+        ]
+    );
+    assert_eq!(
+        git(&repos.clone, &["rev-parse", "HEAD"]),
+        git(&repos.remote, &["rev-parse", "main"])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bump_with_a_woodpecker_server_but_no_repo_stops_before_any_commit() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    let before = git(&repos.clone, &["rev-parse", "HEAD"]);
+    let run = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0", "--verify", "none"],
+        &[
+            ("WOODPECKER_SERVER", &server.uri()),
+            ("WOODPECKER_TOKEN", "wp-secret-token-123"),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("woodpecker.repo"),
+        "says what is missing: {}",
+        run.stderr
+    );
+    assert_eq!(
+        git(&repos.clone, &["rev-parse", "HEAD"]),
+        before,
+        "no commit"
+    );
+    assert_eq!(
+        git(&repos.remote, &["rev-parse", "main"]),
+        before,
+        "nothing pushed"
+    );
+    assert!(git(&repos.clone, &["status", "--porcelain"]).is_empty());
+    assert!(!run.stderr.contains("wp-secret-token-123"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bump_stops_before_any_commit_when_woodpecker_rejects_the_token() {
+    let server = github_and_slack().await;
+    wiremock::Mock::given(wiremock::matchers::path_regex("^/api/"))
+        .respond_with(wiremock::ResponseTemplate::new(401).set_body_string("token is expired\n"))
+        .mount(&server)
+        .await;
+    let repos = repos();
+    let config = std::fs::read_to_string(repos.clone.join(".upkeep.yaml")).unwrap()
+        + "woodpecker:\n  repo: homelab/infrastructure\n";
+    std::fs::write(repos.clone.join(".upkeep.yaml"), config).unwrap();
+    git(&repos.clone, &["commit", "-q", "-am", "ci settings"]);
+    git(&repos.clone, &["push", "-q", "origin", "main"]);
+    let before = git(&repos.clone, &["rev-parse", "HEAD"]);
+    let run = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0", "--verify", "none"],
+        &[
+            ("WOODPECKER_SERVER", &server.uri()),
+            ("WOODPECKER_TOKEN", "wp-secret-token-123"),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("401"), "{}", run.stderr);
+    assert_eq!(
+        git(&repos.clone, &["rev-parse", "HEAD"]),
+        before,
+        "no commit"
+    );
+    assert_eq!(git(&repos.remote, &["rev-parse", "main"]), before);
+    assert!(!run.stderr.contains("wp-secret-token-123"));
+}
+
+/// The real git program on PATH.
+fn real_git() -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|dir| dir.join("git"))
+        .find(|path| path.is_file())
+        .expect("git on PATH")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn git_children_get_no_secrets_and_the_token_only_through_a_helper() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    // A git in front of the real one that records what upkeep hands it.
+    let bin = repos.clone.with_file_name("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = repos.clone.with_file_name("git-calls.log");
+    let wrapper = bin.join("git");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\n{{ echo \"ARGS: $*\"; env; echo ---; }} >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real_git().display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0"],
+        &[
+            ("PATH", &path),
+            ("GIT_TOKEN", "ghp-test-git-token-789"),
+            ("WOODPECKER_TOKEN", "wp-secret-token-123"),
+            ("UPKEEP_SERVE_TOKENS", "serve-secret-token-0123456789"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        calls.contains(" fetch ") && calls.contains(" push "),
+        "{calls}"
+    );
+    for secret in [
+        "SLACK_WEBHOOK_URL",
+        "WOODPECKER_TOKEN",
+        "wp-secret-token-123",
+        "UPKEEP_SERVE_TOKENS",
+        "GITHUB_API_URL",
+    ] {
+        assert!(!calls.contains(secret), "{secret} reached git:\n{calls}");
+    }
+    assert!(
+        calls.contains("GIT_TOKEN=ghp-test-git-token-789"),
+        "{calls}"
+    );
+    assert!(
+        calls.contains("GIT_CONFIG_KEY_1=credential.helper"),
+        "{calls}"
+    );
+    assert!(
+        calls
+            .lines()
+            .filter(|l| l.starts_with("ARGS: "))
+            .all(|l| !l.contains("ghp-test-git-token-789")),
+        "never on the command line: {calls}"
+    );
+    assert!(!run.stdout.contains("ghp-test") && !run.stderr.contains("ghp-test"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_amended_upkeep_commit_is_no_longer_upkeeps_and_is_not_pushed() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    let before = git(&repos.remote, &["rev-parse", "main"]);
+    let first = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.35.5", "--no-push"],
+        &[],
+    );
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    // Someone slips a change of their own into upkeep's commit.
+    std::fs::write(repos.clone.join("stacks/n8n/NOTES.md"), "mine\n").unwrap();
+    git(&repos.clone, &["add", "-A"]);
+    git(&repos.clone, &["commit", "-q", "--amend", "--no-edit"]);
+    let second = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0"],
+        &[],
+    );
+    assert_eq!(second.code, 2, "{}{}", second.stdout, second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("upgrade: vaultwarden 1.35.4 -> 1.35.5"),
+        "listed as not upkeep's: {}",
+        second.stderr
+    );
+    assert_eq!(git(&repos.remote, &["rev-parse", "main"]), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_refuses_local_work_and_reports_json() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    let run = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0", "--format", "json"],
+        &[],
+    );
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let sha = report["commits"][0]["sha"].as_str().unwrap().to_owned();
+    let local = commit_locally(&repos, "stacks/n8n/NOTES.md", "draft\n", "draft notes");
+    let rollback = |dir: &Path| {
+        upkeep(dir)
+            .args(["rollback", &sha, "--format", "json"])
+            .env("HOME", dir.join(".git/test-home"))
+            .env_remove("UPKEEP_CONFIG")
+            .env_remove("SLACK_WEBHOOK_URL")
+            .env_remove("KUBECONFIG")
+            .env_remove("WOODPECKER_SERVER")
+            .output()
+            .unwrap()
+    };
+    let refused = rollback(&repos.clone);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&format!("{} draft notes", &local[..7])),
+        "{stderr}"
+    );
+    assert_eq!(git(&repos.remote, &["rev-parse", "main"]).trim(), sha);
+    git(&repos.clone, &["reset", "-q", "--hard", "HEAD~1"]);
+    let done = rollback(&repos.clone);
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+    assert_eq!(report["outcome"], "rolled_back");
+    assert_eq!(report["reverted"], sha.as_str());
+    let revert = report["revert"].as_str().unwrap();
+    assert_eq!(git(&repos.remote, &["rev-parse", "main"]).trim(), revert);
+    assert!(
+        report["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "push")
     );
 }

@@ -296,3 +296,54 @@ fn config_check_names_the_unknown_key_and_show_prints_defaults() {
         "dani-garcia/vaultwarden"
     );
 }
+
+#[test]
+fn config_check_warns_about_every_entry_that_matches_nothing() {
+    // The user's own `upgrade-config.json`, in the shape it has always had: stacks by name,
+    // chart overrides keyed by the chart repository's URL.
+    let repo = fixture_copy();
+    let file = repo.path().join("upgrade-config.json");
+    std::fs::write(
+        &file,
+        r#"{
+  "github_repo_overrides": {
+    "vaultwarden/server": "dani-garcia/vaultwarden",
+    "ghcr.io/linkwarden/linkwarden": "linkwarden/linkwarden"
+  },
+  "helm_chart_repo_overrides": {
+    "https://charts.goauthentik.io": "goauthentik/authentik",
+    "https://charts.bitnami.com/bitnami": "bitnami/charts"
+  },
+  "db_backed_services": {
+    "immich": {"backup_job": "immich-db-backup"},
+    "paperles": {"backup_job": "paperless-db-backup"}
+  },
+  "version_jump_always_step": ["authentik", "nextcloud", "immich", "jellyfn"],
+  "skip_image_patterns": ["*postgres*"]
+}
+"#,
+    )
+    .unwrap();
+    let check = upkeep(repo.path())
+        .args(["config", "check", "upgrade-config.json"])
+        .env_remove("UPKEEP_CONFIG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "warnings do not fail: {stdout}"
+    );
+    let warnings: Vec<&str> = stdout.lines().filter(|l| l.contains("warning:")).collect();
+    assert_eq!(
+        warnings,
+        [
+            "upgrade-config.json:4: warning: github_repo_overrides: `ghcr.io/linkwarden/linkwarden` matches no image in .",
+            "upgrade-config.json:8: warning: helm_chart_repo_overrides: `https://charts.bitnami.com/bitnami` matches no chart by name, repository URL or repository/chart in .",
+            "upgrade-config.json:12: warning: db_backed_services: `paperles` matches no stack in .",
+            "upgrade-config.json:14: warning: version_jump_always_step: `jellyfn` matches no stack, image or chart in .",
+        ],
+        "{stdout}"
+    );
+}

@@ -670,7 +670,7 @@ fn a_bump_request_and_a_diun_delivery_of_one_image_coalesce() {
 }
 
 #[test]
-fn bump_processes_get_the_tokens_a_bump_uses_and_never_serve_tokens_or_registry_passwords() {
+fn bump_processes_get_the_tokens_a_bump_uses_and_never_serve_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let mut setup = Setup::stubbed(dir.path(), 100, 1, "0");
     std::fs::write(
@@ -687,12 +687,11 @@ fn bump_processes_get_the_tokens_a_bump_uses_and_never_serve_tokens_or_registry_
             "https://hooks.slack.example/services/T0/B0/servechild",
         ),
         ("PGPASSWORD", "pg-password-for-the-hook"),
-    ];
-    let withheld = [
+        // The bump's plan reads the image's source label from the registry.
         ("UPKEEP_REGISTRY_USERNAME", "registry-user-servechild"),
         ("UPKEEP_REGISTRY_PASSWORD", "registry-password-servechild"),
-        ("AWS_SECRET_ACCESS_KEY", "aws-secret-servechild"),
     ];
+    let withheld = [("AWS_SECRET_ACCESS_KEY", "aws-secret-servechild")];
     setup.env = passed
         .iter()
         .chain(&withheld)

@@ -41,9 +41,10 @@ pub struct Decision {
     pub steps: Vec<String>,
 }
 
-/// Decides the risk of an upgrade from what the rules found. `notes_found` says whether any
-/// release notes were read for the crossed range; without them and without a CAUTION rule
-/// (version rules need no notes) the risk is UNKNOWN, never SAFE.
+/// Decides the risk of an upgrade from what the rules found. `missing` says why no release
+/// notes were read for the crossed range, when none were; without them and without a
+/// CAUTION rule (version rules need no notes) the risk is UNKNOWN, never SAFE, and the reason
+/// is what `missing` says.
 ///
 /// The step plan is the target alone, except under CAUTION: then every crossed release that
 /// carries a breaking signal, and the last release of each major line crossed (each minor
@@ -53,7 +54,7 @@ pub fn decide(
     releases: &[Release],
     old: &Version,
     new: &Version,
-    notes_found: bool,
+    missing: Option<&str>,
 ) -> Decision {
     let caution = evaluation
         .findings
@@ -61,8 +62,10 @@ pub fn decide(
         .find(|finding| finding.verdict == Verdict::Caution);
     let (risk, reason) = match caution {
         Some(finding) => (Risk::Caution, finding.rule.clone()),
-        None if !notes_found => (Risk::Unknown, "no release notes found".to_owned()),
-        None => (Risk::Safe, "no rule fired".to_owned()),
+        None => match missing {
+            Some(why) => (Risk::Unknown, why.to_owned()),
+            None => (Risk::Safe, "no rule fired".to_owned()),
+        },
     };
     let steps = if risk == Risk::Caution {
         let every_minor = evaluation

@@ -1,11 +1,11 @@
-//! A polite GitHub API client on octocrab: conditional requests from an ETag cache,
-//! pagination by `Link` headers, and rate limits read from the response headers (wait when
-//! the reset is near, stop with a clear message when it is not; never hammer).
+//! A polite GitHub API client on reqwest (the workspace's one HTTP stack): conditional
+//! requests from an ETag cache, pagination by `Link` headers, and rate limits read from the
+//! response headers (wait when the reset is near, stop with a clear message when it is not;
+//! never hammer).
 
 use crate::cache::{Cache, CachedResponse};
-use http::header::{ACCEPT, HeaderMap, HeaderValue, IF_NONE_MATCH};
-use http::{StatusCode, Uri};
-use octocrab::Octocrab;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, IF_NONE_MATCH};
+use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use std::fmt;
 use std::path::PathBuf;
@@ -62,6 +62,9 @@ pub struct GitHubOptions {
     pub cache_dir: Option<PathBuf>,
     /// The longest wait for a rate limit to reset before giving up.
     pub max_wait: Duration,
+    /// Waits for rate limits on a virtual clock instead of sleeping (tests and rehearsals,
+    /// `UPKEEP_VIRTUAL_CLOCK`); [`GitHub::waited`] tells how long was waited.
+    pub virtual_time: bool,
 }
 
 impl fmt::Debug for GitHubOptions {
@@ -71,6 +74,7 @@ impl fmt::Debug for GitHubOptions {
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("cache_dir", &self.cache_dir)
             .field("max_wait", &self.max_wait)
+            .field("virtual_time", &self.virtual_time)
             .finish()
     }
 }
@@ -82,6 +86,7 @@ impl Default for GitHubOptions {
             token: None,
             cache_dir: None,
             max_wait: Duration::from_secs(60),
+            virtual_time: false,
         }
     }
 }
@@ -172,18 +177,34 @@ pub struct RepoFile {
     pub url: String,
 }
 
+/// An entry of a repository folder, as the contents API lists it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct ContentEntry {
+    /// The file or folder name.
+    pub name: String,
+    /// Its path in the repository.
+    pub path: String,
+    /// `file`, `dir`, `symlink` or `submodule`.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
 /// Progress of a paginated listing: pages read so far and, when known, how many there are.
 pub type Progress = dyn Fn(usize, Option<usize>) + Send + Sync;
 
 /// The client.
 pub struct GitHub {
-    crab: Octocrab,
-    /// Scheme and authority of the API; requests and links elsewhere are refused.
-    origin: String,
+    http: reqwest::Client,
+    /// The API's origin (scheme, host, port); requests and links elsewhere are refused.
+    origin: Url,
     /// The API base URL without a trailing slash.
     base: String,
+    /// `Bearer <token>`, marked sensitive so it is never logged.
+    authorization: Option<HeaderValue>,
     cache: Option<Cache>,
     max_wait: Duration,
+    /// The time waited so far on the virtual clock, when waits are virtual.
+    virtual_waited: Option<Mutex<Duration>>,
     /// The last rate-limit state seen: remaining requests and reset time.
     limit: Mutex<Option<(u64, u64)>>,
     progress: Option<Box<Progress>>,
@@ -207,35 +228,46 @@ enum Answer {
 }
 
 impl GitHub {
-    /// A client for these options. Must be called within a Tokio runtime (the HTTP stack
-    /// spawns its worker there).
+    /// A client for these options. Requests run on the caller's Tokio runtime.
     pub fn new(options: &GitHubOptions) -> Result<GitHub, FetchError> {
         let base = options.api_url.trim_end_matches('/').to_owned();
-        let uri: Uri = base
-            .parse()
-            .map_err(|_| FetchError::BadUrl(options.api_url.clone()))?;
-        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
-            return Err(FetchError::BadUrl(options.api_url.clone()));
-        };
-        let origin = format!("{scheme}://{authority}");
-        let mut builder = Octocrab::builder()
-            .base_uri(base.as_str())
-            .map_err(|_| FetchError::BadUrl(options.api_url.clone()))?
-            .set_connect_timeout(Some(Duration::from_secs(10)))
-            .set_read_timeout(Some(Duration::from_secs(30)));
-        if let Some(token) = &options.token {
-            builder = builder.personal_token(token.clone());
+        let bad_url = || FetchError::BadUrl(options.api_url.clone());
+        let origin = Url::parse(&base).map_err(|_| bad_url())?;
+        if !matches!(origin.scheme(), "http" | "https") || origin.host_str().is_none() {
+            return Err(bad_url());
         }
-        let crab = builder.build().map_err(|error| FetchError::Transport {
-            url: base.clone(),
-            message: error.to_string(),
-        })?;
+        let authorization = match &options.token {
+            Some(token) => {
+                let mut value =
+                    HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                        FetchError::Transport {
+                            url: base.clone(),
+                            message: "GITHUB_TOKEN holds characters an HTTP header cannot carry"
+                                .to_owned(),
+                        }
+                    })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            None => None,
+        };
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("upkeep/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|error| FetchError::Transport {
+                url: base.clone(),
+                message: cause(&error),
+            })?;
         Ok(GitHub {
-            crab,
+            http,
             origin,
             base,
+            authorization,
             cache: options.cache_dir.as_deref().map(Cache::new),
             max_wait: options.max_wait,
+            virtual_waited: options.virtual_time.then(|| Mutex::new(Duration::ZERO)),
             limit: Mutex::new(None),
             progress: None,
         })
@@ -245,6 +277,16 @@ impl GitHub {
     pub fn with_progress(mut self, progress: Box<Progress>) -> GitHub {
         self.progress = Some(progress);
         self
+    }
+
+    /// How long this client has waited for rate limits on the virtual clock (zero when it
+    /// waits in real time).
+    pub fn waited(&self) -> Duration {
+        self.virtual_waited
+            .as_ref()
+            .map_or(Duration::ZERO, |waited| {
+                *waited.lock().unwrap_or_else(|e| e.into_inner())
+            })
     }
 
     /// Whether the repository exists (and is visible).
@@ -283,29 +325,59 @@ impl GitHub {
         Ok(releases)
     }
 
-    /// The first of the changelog files `paths` the repository has, as text.
-    pub async fn changelog(
+    /// The entries of a folder of the repository (`""` for the root), or `None` when there
+    /// is no such folder.
+    pub async fn list(
         &self,
         repo: &RepoId,
-        paths: &[&str],
-    ) -> Result<Option<RepoFile>, FetchError> {
-        for path in paths {
-            let url = format!("{}/repos/{repo}/contents/{path}", self.base);
-            if let Answer::Found { body, .. } = self.get(&url, true).await? {
-                return Ok(Some(RepoFile {
-                    path: (*path).to_owned(),
-                    text: body,
-                    url,
-                }));
-            }
+        folder: &str,
+    ) -> Result<Option<Vec<ContentEntry>>, FetchError> {
+        let folder = folder.trim_matches('/');
+        let url = if folder.is_empty() {
+            format!("{}/repos/{repo}/contents", self.base)
+        } else {
+            format!("{}/repos/{repo}/contents/{folder}", self.base)
+        };
+        let Answer::Found { body, .. } = self.get(&url, false).await? else {
+            return Ok(None);
+        };
+        match serde_json::from_str::<Vec<ContentEntry>>(&body) {
+            Ok(entries) => Ok(Some(entries)),
+            // A file's path answers with one object: that is no folder.
+            Err(_) if body.trim_start().starts_with('{') => Ok(None),
+            Err(error) => Err(FetchError::Decode {
+                url,
+                message: error.to_string(),
+            }),
         }
-        Ok(None)
+    }
+
+    /// A text file of the repository, or `None` when it does not exist.
+    pub async fn file(&self, repo: &RepoId, path: &str) -> Result<Option<RepoFile>, FetchError> {
+        let url = format!("{}/repos/{repo}/contents/{path}", self.base);
+        Ok(match self.get(&url, true).await? {
+            Answer::Found { body, .. } => Some(RepoFile {
+                path: path.to_owned(),
+                text: body,
+                url,
+            }),
+            Answer::NotFound => None,
+        })
+    }
+
+    /// Whether `url` is on the API's origin (same scheme, host and port).
+    fn on_origin(&self, url: &str) -> bool {
+        Url::parse(url).is_ok_and(|url| {
+            url.scheme() == self.origin.scheme()
+                && url.host_str() == self.origin.host_str()
+                && url.port_or_known_default() == self.origin.port_or_known_default()
+        })
     }
 
     /// GETs `url` (raw file content when `raw`), conditionally when cached, waiting out or
     /// refusing rate limits.
     async fn get(&self, url: &str, raw: bool) -> Result<Answer, FetchError> {
-        if !url.starts_with(&self.origin) {
+        if !self.on_origin(url) {
             return Err(FetchError::ForeignLink {
                 url: url.to_owned(),
             });
@@ -316,33 +388,32 @@ impl GitHub {
             url.to_owned()
         };
         let cached = self.cache.as_ref().and_then(|cache| cache.get(&key));
+        let transport = |error: reqwest::Error| FetchError::Transport {
+            url: url.to_owned(),
+            message: cause(&error),
+        };
         for _attempt in 0..3 {
             self.wait_for_reset().await?;
-            let mut headers = HeaderMap::new();
             let accept = if raw {
                 "application/vnd.github.raw+json"
             } else {
                 "application/vnd.github+json"
             };
-            headers.insert(ACCEPT, HeaderValue::from_static(accept));
-            headers.insert(
-                "x-github-api-version",
-                HeaderValue::from_static("2022-11-28"),
-            );
+            let mut request = self
+                .http
+                .get(url)
+                .header(ACCEPT, accept)
+                .header("x-github-api-version", "2022-11-28");
+            if let Some(authorization) = &self.authorization {
+                request = request.header(AUTHORIZATION, authorization.clone());
+            }
             if let Some(etag) = cached
                 .as_ref()
                 .and_then(|c| HeaderValue::from_str(&c.etag).ok())
             {
-                headers.insert(IF_NONE_MATCH, etag);
+                request = request.header(IF_NONE_MATCH, etag);
             }
-            let response = self
-                .crab
-                ._get_with_headers(url, Some(headers))
-                .await
-                .map_err(|error| FetchError::Transport {
-                    url: url.to_owned(),
-                    message: error.to_string(),
-                })?;
+            let response = request.send().await.map_err(transport)?;
             let status = response.status();
             let headers = response.headers().clone();
             self.note_limit(&headers);
@@ -356,16 +427,11 @@ impl GitHub {
                     pages: entry.pages,
                 });
             }
-            if let Some(wait) = rate_limited(status, &headers) {
+            if let Some(wait) = self.rate_limited(status, &headers) {
                 self.wait_or_refuse(wait).await?;
                 continue;
             }
-            let body = self.crab.body_to_string(response).await.map_err(|error| {
-                FetchError::Transport {
-                    url: url.to_owned(),
-                    message: error.to_string(),
-                }
-            })?;
+            let body = response.text().await.map_err(transport)?;
             if status == StatusCode::NOT_FOUND {
                 return Ok(Answer::NotFound);
             }
@@ -405,12 +471,36 @@ impl GitHub {
         }
     }
 
+    /// Now, in seconds since the Unix epoch, on this client's clock.
+    fn now(&self) -> u64 {
+        now() + self.waited().as_secs()
+    }
+
+    /// Seconds to wait when a response is a rate-limit refusal (primary: no requests
+    /// remaining; secondary: `retry-after`), else `None`.
+    fn rate_limited(&self, status: StatusCode, headers: &HeaderMap) -> Option<u64> {
+        if status != StatusCode::FORBIDDEN && status != StatusCode::TOO_MANY_REQUESTS {
+            return None;
+        }
+        if let Some(retry_after) = header(headers, "retry-after").and_then(|v| v.parse().ok()) {
+            return Some(retry_after);
+        }
+        let remaining: Option<u64> =
+            header(headers, "x-ratelimit-remaining").and_then(|v| v.parse().ok());
+        let reset: Option<u64> = header(headers, "x-ratelimit-reset").and_then(|v| v.parse().ok());
+        match (remaining, reset) {
+            (Some(0), Some(reset)) => Some(reset.saturating_sub(self.now())),
+            _ => None,
+        }
+    }
+
     /// Before a request: when the last response said no requests remain, waits for the reset
     /// or refuses.
     async fn wait_for_reset(&self) -> Result<(), FetchError> {
         let limit = *self.limit.lock().unwrap_or_else(|e| e.into_inner());
+        let now = self.now();
         match limit {
-            Some((0, reset)) if reset > now() => self.wait_or_refuse(reset - now()).await,
+            Some((0, reset)) if reset > now => self.wait_or_refuse(reset - now).await,
             _ => Ok(()),
         }
     }
@@ -420,7 +510,7 @@ impl GitHub {
     async fn wait_or_refuse(&self, wait_secs: u64) -> Result<(), FetchError> {
         if wait_secs > self.max_wait.as_secs() {
             return Err(FetchError::RateLimited {
-                reset_epoch: now() + wait_secs,
+                reset_epoch: self.now() + wait_secs,
                 wait_secs,
                 max_wait_secs: self.max_wait.as_secs(),
             });
@@ -429,10 +519,28 @@ impl GitHub {
             wait_secs,
             "GitHub rate limit reached; waiting for the reset"
         );
-        tokio::time::sleep(Duration::from_secs(wait_secs)).await;
+        match &self.virtual_waited {
+            Some(waited) => {
+                *waited.lock().unwrap_or_else(|e| e.into_inner()) += Duration::from_secs(wait_secs);
+            }
+            None => tokio::time::sleep(Duration::from_secs(wait_secs)).await,
+        }
         *self.limit.lock().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(())
     }
+}
+
+/// Why a request got no answer, in a few words and once: `timed out`, or the innermost
+/// cause (`Connection refused (os error 111)`). The caller names the URL.
+fn cause(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        return "timed out".to_owned();
+    }
+    let mut innermost: &dyn std::error::Error = error;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    innermost.to_string()
 }
 
 fn now() -> u64 {
@@ -443,24 +551,6 @@ fn now() -> u64 {
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|value| value.to_str().ok())
-}
-
-/// Seconds to wait when a response is a rate-limit refusal (primary: no requests remaining;
-/// secondary: `retry-after`), else `None`.
-fn rate_limited(status: StatusCode, headers: &HeaderMap) -> Option<u64> {
-    if status != StatusCode::FORBIDDEN && status != StatusCode::TOO_MANY_REQUESTS {
-        return None;
-    }
-    if let Some(retry_after) = header(headers, "retry-after").and_then(|v| v.parse().ok()) {
-        return Some(retry_after);
-    }
-    let remaining: Option<u64> =
-        header(headers, "x-ratelimit-remaining").and_then(|v| v.parse().ok());
-    let reset: Option<u64> = header(headers, "x-ratelimit-reset").and_then(|v| v.parse().ok());
-    match (remaining, reset) {
-        (Some(0), Some(reset)) => Some(reset.saturating_sub(now())),
-        _ => None,
-    }
 }
 
 /// The URL of `rel` in a `Link` header.

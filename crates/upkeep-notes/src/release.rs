@@ -27,6 +27,38 @@ fn as_text<S: serde::Serializer>(version: &Version, serializer: S) -> Result<S::
     serializer.serialize_str(version.as_str())
 }
 
+/// Words of a release body that say its notes are elsewhere.
+const POINTERS: [&str; 6] = [
+    "changelog",
+    "change log",
+    "changes.md",
+    "release notes",
+    "history.md",
+    "news.md",
+];
+
+/// Whether a release's notes say too little to judge it: empty, a few words, or a pointer
+/// elsewhere ("See CHANGELOG.md", a compare link alone). Such a release is read from the
+/// changelog file instead when it has a section for the version.
+pub fn says_little(notes: &str) -> bool {
+    let text: Vec<&str> = notes
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        // "**Full Changelog**: https://…/compare/v1...v2" is GitHub's generated footer.
+        .filter(|line| !line.to_ascii_lowercase().contains("full changelog"))
+        .filter(|line| !line.starts_with('#'))
+        .collect();
+    let words: usize = text
+        .iter()
+        .flat_map(|line| line.split_whitespace())
+        .filter(|word| !word.contains("://") && word.chars().any(char::is_alphanumeric))
+        .count();
+    let joined = text.join(" ").to_ascii_lowercase();
+    let points_elsewhere = POINTERS.iter().any(|pointer| joined.contains(pointer));
+    words < 4 || (points_elsewhere && words < 20)
+}
+
 /// The releases an upgrade from `old` to `new` crosses: strictly after `old`, up to and
 /// including `new`, in version order (never by date). Drafts are skipped, and pre-releases
 /// too unless `new` is one.
@@ -46,7 +78,7 @@ pub fn crossed(releases: &[Release], old: &Version, new: &Version) -> Vec<Releas
 
 #[cfg(test)]
 mod tests {
-    use super::{Release, crossed};
+    use super::{Release, crossed, says_little};
     use upkeep_pins::Version;
 
     fn release(tag: &str, prerelease: bool, draft: bool) -> Release {
@@ -101,5 +133,28 @@ mod tests {
             versions(&crossed(&all, &old, &rc)),
             ["1.9.1", "1.9.2", "2.0.0-rc.1", "2.0.0-rc.2"]
         );
+    }
+
+    #[test]
+    fn bodies_that_point_elsewhere_or_say_nothing_say_little() {
+        for notes in [
+            "",
+            "  \n\n",
+            "See CHANGELOG.md",
+            "Please see the [changelog](https://github.com/o/r/blob/main/CHANGELOG.md) for details.",
+            "**Full Changelog**: https://github.com/o/r/compare/v1.2.2...v1.2.3",
+            "## What's Changed\n\n**Full Changelog**: https://github.com/o/r/compare/v1.2.2...v1.2.3",
+            "Bug fixes.",
+            "Release notes: https://docs.example.org/releases/1.2.3",
+        ] {
+            assert!(says_little(notes), "{notes:?}");
+        }
+        for notes in [
+            "### Fixes\n- Fix attachment download with S3 storage",
+            "## What's Changed\n* fix(server): keep the upload session alive by @dev in #101\n\n**Full Changelog**: https://github.com/o/r/compare/v1...v2",
+            "This release removes the deprecated `LEGACY_AUTH` setting. The changelog lists every other change; read the migration notes before upgrading, since the database schema changes and a backup is strongly recommended. Downgrades are not supported after the migration runs, so plan a maintenance window.",
+        ] {
+            assert!(!says_little(notes), "{notes:?}");
+        }
     }
 }

@@ -26,7 +26,7 @@ pub const DEFAULT_KEYWORDS: [&str; 10] = [
 /// Changes`, `### Removed`, `**Upgrade notes**`).
 pub(crate) static BREAKING_HEADING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?im)^[ \t]{0,3}(?:#{1,6}[ \t]*|\*\*|__)[^A-Za-z0-9\n]*(?:breaking(?:[ \t]+changes?)?|removed|removals?|upgrade[ \t]+(?:notes?|guide|instructions)|upgrading|migration(?:[ \t]+(?:notes?|guide))?|action[ \t]+required|deprecations?)(?-u:\b)",
+        r"(?im)^[ \t]{0,3}(?:#{1,6}[ \t]*|\*\*|__)[^A-Za-z0-9\n]*(?:breaking(?:[ \t]+changes?)?|removed|removals?|upgrade[ \t]+(?:notes?|guide|instructions)|upgrading|migration(?:[ \t]+(?:notes?|guide))?|action[ \t]+required|deprecations?|deprecated)(?-u:\b)",
     )
     .expect("valid regex")
 });
@@ -185,6 +185,9 @@ pub struct Upgrade<'a> {
     /// The names of what is upgraded, any of which a rule's `applies_to` may match
     /// (`ghcr.io/immich-app/immich-server`, `immich-app/immich-server`).
     pub names: &'a [String],
+    /// The stacks (folders) holding its pins (`immich`): `version_jump_always_step` names
+    /// stacks as well as images.
+    pub stacks: &'a [String],
     /// The version now.
     pub old: &'a Version,
     /// The version wanted.
@@ -257,7 +260,7 @@ impl RuleSet {
         let findings = self
             .rules
             .iter()
-            .filter(|rule| applies(rule, upgrade.names))
+            .filter(|rule| applies(rule, upgrade))
             .filter_map(|rule| {
                 let evidence = evidence(rule, upgrade);
                 (!evidence.is_empty()).then(|| Finding {
@@ -286,12 +289,26 @@ impl RuleSet {
     }
 }
 
-fn applies(rule: &Rule, names: &[String]) -> bool {
-    rule.applies_to.is_empty()
-        || rule
-            .applies_to
+fn applies(rule: &Rule, upgrade: &Upgrade<'_>) -> bool {
+    rule.applies_to.is_empty() || matched_entry(rule, upgrade).is_some()
+}
+
+/// The first `(pattern, name)` of the rule's list that matches the upgrade: its names, and
+/// for `always-step` (whose config entries name stacks too) its stacks.
+fn matched_entry<'a>(rule: &'a Rule, upgrade: &Upgrade<'a>) -> Option<(&'a str, &'a str)> {
+    let stacks: &[String] = if matches!(rule.condition, Condition::Always) {
+        upgrade.stacks
+    } else {
+        &[]
+    };
+    rule.applies_to.iter().find_map(|pattern| {
+        upgrade
+            .names
             .iter()
-            .any(|pattern| names.iter().any(|name| glob_matches(pattern, name)))
+            .chain(stacks)
+            .find(|name| glob_matches(pattern, name))
+            .map(|name| (pattern.as_str(), name.as_str()))
+    })
 }
 
 /// What makes `rule` fire on `upgrade`; empty when it does not.
@@ -317,18 +334,30 @@ fn evidence(rule: &Rule, upgrade: &Upgrade<'_>) -> Vec<Evidence> {
                 new.minor()
             ))
         }
-        Condition::Always => on_versions("listed in version_jump_always_step".to_owned()),
+        Condition::Always => on_versions(match matched_entry(rule, upgrade) {
+            Some((pattern, name)) if pattern == name => {
+                format!("`{name}` is listed in version_jump_always_step")
+            }
+            Some((pattern, name)) => {
+                format!("`{name}` matches `{pattern}` in version_jump_always_step")
+            }
+            None => "listed in version_jump_always_step".to_owned(),
+        }),
         Condition::Keywords(regex) => in_notes(upgrade.releases, |notes| {
+            let empty = empty_statements(notes);
             regex
                 .find_iter(notes)
                 .filter(|found| !negated(&notes[..found.start()]))
                 .map(|found| found.start())
+                .filter(|&at| !empty.contains(&line_start(notes, at)))
                 .collect()
         }),
         Condition::BreakingHeading => in_notes(upgrade.releases, |notes| {
+            let empty = empty_statements(notes);
             BREAKING_HEADING
                 .find_iter(notes)
                 .map(|m| m.start())
+                .filter(|&at| !empty.contains(&line_start(notes, at)))
                 .collect()
         }),
         Condition::Pattern(regex) => in_notes(upgrade.releases, |notes| {
@@ -336,6 +365,105 @@ fn evidence(rule: &Rule, upgrade: &Upgrade<'_>) -> Vec<Evidence> {
         }),
         _ => Vec::new(),
     }
+}
+
+/// The byte offset where the line holding `at` starts.
+fn line_start(text: &str, at: usize) -> usize {
+    text[..at].rfind('\n').map_or(0, |i| i + 1)
+}
+
+/// Lines that say nothing happened, after bullets and emphasis: `*Nothing*`, `- None`,
+/// `N/A`, `No deprecations in this release.`
+fn says_nothing(line: &str) -> bool {
+    let text = line
+        .trim()
+        .trim_start_matches(['-', '*', '+', '•'])
+        .trim()
+        .trim_matches(['*', '_', '`', '.', ' ', '(', ')'])
+        .to_ascii_lowercase();
+    matches!(
+        text.as_str(),
+        "nothing" | "none" | "n/a" | "na" | "-" | "—" | "nothing yet" | "none yet" | "no changes"
+    ) || (text.starts_with("no ") && text.ends_with(" in this release"))
+}
+
+/// A line that starts bold (`**Breaking changes:** none`): the bold label and what follows.
+fn bold_start(line: &str) -> Option<(&str, &str)> {
+    let inner = line.trim().strip_prefix("**")?;
+    let (label, after) = inner.split_once("**")?;
+    Some((label, after.trim()))
+}
+
+/// Whether a line is a heading (Markdown `#`, or a line bold as a whole) and its label.
+fn heading_text(line: &str) -> Option<&str> {
+    if let Some(rest) = line.trim().strip_prefix('#') {
+        return Some(rest.trim_start_matches('#').trim());
+    }
+    let (label, after) = bold_start(line)?;
+    matches!(after, "" | ":").then_some(label)
+}
+
+/// What a heading line answers itself after a colon (`### Breaking changes: none`,
+/// `**Removed:** nothing`).
+fn heading_answer(line: &str) -> Option<&str> {
+    if let Some(text) = heading_text(line) {
+        return text.split_once(':').map(|(_, answer)| answer);
+    }
+    let (label, after) = bold_start(line)?;
+    label
+        .trim_end()
+        .ends_with(':')
+        .then_some(after)
+        .or_else(|| after.strip_prefix(':'))
+}
+
+/// Whether a heading is a section label (`Removed`, `⚠️ Breaking changes`,
+/// `Deprecations:`) rather than a sentence that is itself the news.
+fn is_label(text: &str) -> bool {
+    let label = text.split(':').next().unwrap_or(text);
+    label
+        .split_whitespace()
+        .filter(|word| word.chars().any(char::is_alphanumeric))
+        .count()
+        <= 3
+}
+
+/// The start offsets of lines that announce something but say nothing: a heading whose
+/// section (up to the next heading) holds only blank lines and "nothing" lines, a heading
+/// that says `none` itself (`**Breaking changes:** none`), and the "nothing" lines. A
+/// project that writes every Keep-a-Changelog section in every release (`### Removed` +
+/// `* *Nothing*`) announces no removal.
+fn empty_statements(notes: &str) -> Vec<usize> {
+    let mut lines: Vec<(usize, &str)> = Vec::new();
+    let mut offset = 0;
+    for line in notes.split('\n') {
+        lines.push((offset, line));
+        offset += line.len() + 1;
+    }
+    let mut empty = Vec::new();
+    for (index, &(start, line)) in lines.iter().enumerate() {
+        // `**Breaking changes:** none`: the heading answers itself.
+        if says_nothing(line) || heading_answer(line).is_some_and(says_nothing) {
+            empty.push(start);
+            continue;
+        }
+        let Some(text) = heading_text(line) else {
+            continue;
+        };
+        if !is_label(text) {
+            continue;
+        }
+        let section = lines[index + 1..]
+            .iter()
+            .take_while(|(_, next)| heading_text(next).is_none());
+        if section
+            .clone()
+            .all(|(_, next)| next.trim().is_empty() || says_nothing(next))
+        {
+            empty.push(start);
+        }
+    }
+    empty
 }
 
 /// Evidence at the lines of every release's notes where `find` reports a match (one per line).

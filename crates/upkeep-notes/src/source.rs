@@ -1,6 +1,7 @@
 //! Where the release notes of an image, chart, provider or module live: the config's
 //! overrides first, then the naming conventions of each registry, checked against GitHub.
 
+use crate::chart::github_sources;
 use crate::github::{FetchError, GitHub, RepoId};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -16,6 +17,9 @@ pub enum Subject {
     Image {
         /// The canonical name.
         canonical: String,
+        /// Its `org.opencontainers.image.source` label and the image it was read from
+        /// (`ghcr.io/immich-app/immich-server:v2.7.4`), when read from the registry.
+        source_label: Option<(String, String)>,
     },
     /// A Helm chart.
     Chart {
@@ -23,6 +27,8 @@ pub enum Subject {
         name: String,
         /// The chart repository URL, if written.
         repository: Option<String>,
+        /// The `sources` its index entry lists (`https://github.com/grafana/helm-charts`).
+        sources: Vec<String>,
     },
     /// A Terraform provider, by source (`telmate/proxmox`).
     Provider {
@@ -52,8 +58,17 @@ impl Subject {
 pub struct Overrides {
     /// Image name (any spelling that normalizes the same) → `owner/repo`.
     pub images: BTreeMap<String, String>,
-    /// Chart name (or `repository/chart`) → `owner/repo`.
+    /// Chart repository URL (`https://charts.goauthentik.io`, as `upgrade-config.json`
+    /// writes it), chart name, or `repository/chart` → `owner/repo`.
     pub charts: BTreeMap<String, String>,
+}
+
+impl Overrides {
+    /// Whether the config names the subject's repository itself (then nothing else is
+    /// looked up).
+    pub fn covers(&self, subject: &Subject) -> bool {
+        override_for(subject, self).is_some()
+    }
 }
 
 /// The outcome of resolving a subject's source.
@@ -75,10 +90,31 @@ pub fn candidates(subject: &Subject, overrides: &Overrides) -> Vec<(RepoId, Stri
             .map(|id| vec![(id, format!("override for {key}"))])
             .unwrap_or_default();
     }
+    let mut list: Vec<(RepoId, String)> = Vec::new();
+    if let Subject::Image {
+        source_label: Some((label, image)),
+        ..
+    } = subject
+        && let Some(repo) = github_sources(std::slice::from_ref(label))
+            .first()
+            .and_then(|repo| RepoId::parse(repo))
+    {
+        list.push((
+            repo,
+            format!("OCI label org.opencontainers.image.source of {image}"),
+        ));
+    }
+    if let Subject::Chart { sources, .. } = subject {
+        for source in github_sources(sources) {
+            if let Some(repo) = RepoId::parse(&source) {
+                list.push((repo, "the chart's sources".to_owned()));
+            }
+        }
+    }
     let Some((repo, how)) = convention(subject) else {
-        return Vec::new();
+        return list;
     };
-    let mut list = vec![(repo.clone(), how.clone())];
+    list.push((repo.clone(), how.clone()));
     for suffix in COMPONENT_SUFFIXES {
         if let Some(stripped) = repo.name.strip_suffix(suffix)
             && !stripped.is_empty()
@@ -90,6 +126,15 @@ pub fn candidates(subject: &Subject, overrides: &Overrides) -> Vec<(RepoId, Stri
             list.push((id, format!("{how}, without `{suffix}`")));
         }
     }
+    // Each repository once, where it was first proposed.
+    let mut seen = Vec::new();
+    list.retain(|(repo, _)| {
+        let new = !seen.contains(repo);
+        if new {
+            seen.push(repo.clone());
+        }
+        new
+    });
     list
 }
 
@@ -128,20 +173,63 @@ pub async fn resolve(
 
 fn override_for(subject: &Subject, overrides: &Overrides) -> Option<(String, String)> {
     match subject {
-        Subject::Image { canonical } => overrides.images.iter().find_map(|(key, repo)| {
+        Subject::Image { canonical, .. } => overrides.images.iter().find_map(|(key, repo)| {
             (upkeep_pins::canonical_image_name(key) == *canonical)
                 .then(|| (repo.clone(), key.clone()))
         }),
-        Subject::Chart { name, repository } => {
-            let qualified = repository
-                .as_deref()
-                .map(|repository| format!("{}/{name}", repository.trim_end_matches('/')));
-            overrides.charts.iter().find_map(|(key, repo)| {
-                (key == name || Some(key) == qualified.as_ref())
-                    .then(|| (repo.clone(), key.clone()))
-            })
+        Subject::Chart {
+            name, repository, ..
+        } => {
+            // The most specific key wins: `repository/chart`, then the chart name, then the
+            // repository URL (every chart it serves).
+            let specificity = |key: &str| chart_key_specificity(key, name, repository.as_deref());
+            overrides
+                .charts
+                .iter()
+                .filter_map(|(key, repo)| Some((specificity(key)?, key, repo)))
+                .max_by_key(|(rank, _, _)| *rank)
+                .map(|(_, key, repo)| (repo.clone(), key.clone()))
         }
         _ => None,
+    }
+}
+
+/// Whether a `helm_chart_repo_overrides` key names the chart `name` served from
+/// `repository`: `Some(rank)` (higher is more specific: `repository/chart` 3, the chart name
+/// 2, the repository URL 1), `None` when it does not. URLs compare without a trailing `/`
+/// and without case in the scheme and host.
+pub fn chart_key_specificity(key: &str, name: &str, repository: Option<&str>) -> Option<u8> {
+    let repository = repository.map(normalize_url);
+    let key_url = normalize_url(key);
+    if let Some(repository) = &repository
+        && key_url == format!("{repository}/{name}")
+    {
+        return Some(3);
+    }
+    if key == name {
+        return Some(2);
+    }
+    (repository.as_deref() == Some(key_url.as_str())).then_some(1)
+}
+
+/// A URL as compared: scheme and host lower-cased, no trailing `/`.
+fn normalize_url(url: &str) -> String {
+    let url = url.trim().trim_end_matches('/');
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
+            let mut normalized = format!(
+                "{}://{}",
+                scheme.to_ascii_lowercase(),
+                host.to_ascii_lowercase()
+            );
+            if !path.is_empty() {
+                normalized.push('/');
+                normalized.push_str(path);
+            }
+            normalized
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -152,7 +240,7 @@ fn convention(subject: &Subject) -> Option<(RepoId, String)> {
         name: name.to_owned(),
     };
     match subject {
-        Subject::Image { canonical } => {
+        Subject::Image { canonical, .. } => {
             let mut parts = canonical.split('/');
             let host = parts.next()?;
             let owner = parts.next()?;
@@ -236,6 +324,7 @@ mod tests {
     fn image(canonical: &str) -> Subject {
         Subject::Image {
             canonical: canonical.to_owned(),
+            source_label: None,
         }
     }
 
@@ -252,6 +341,7 @@ mod tests {
                 Subject::Chart {
                     name: "grafana".to_owned(),
                     repository: Some("https://grafana.github.io/helm-charts".to_owned()),
+                    sources: Vec::new(),
                 },
                 Some("grafana/helm-charts"),
             ),
@@ -277,6 +367,63 @@ mod tests {
         for (subject, expected) in cases {
             assert_eq!(first(subject.clone()).as_deref(), expected, "{subject:?}");
         }
+    }
+
+    #[test]
+    fn a_charts_sources_are_tried_before_conventions() {
+        let chart = Subject::Chart {
+            name: "grafana".to_owned(),
+            repository: Some("https://charts.example.org".to_owned()),
+            sources: vec![
+                "https://github.com/grafana/grafana".to_owned(),
+                "https://github.com/grafana/helm-charts".to_owned(),
+            ],
+        };
+        let list: Vec<(String, String)> = candidates(&chart, &Overrides::default())
+            .into_iter()
+            .map(|(repo, how)| (repo.to_string(), how))
+            .collect();
+        assert_eq!(
+            list,
+            [
+                (
+                    "grafana/helm-charts".to_owned(),
+                    "the chart's sources".to_owned()
+                ),
+                (
+                    "grafana/grafana".to_owned(),
+                    "the chart's sources".to_owned()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_images_source_label_is_tried_before_conventions() {
+        let labelled = Subject::Image {
+            canonical: "ghcr.io/immich-app/immich-server".to_owned(),
+            source_label: Some((
+                "https://github.com/immich-app/immich".to_owned(),
+                "ghcr.io/immich-app/immich-server:v2.7.4".to_owned(),
+            )),
+        };
+        let list: Vec<(String, String)> = candidates(&labelled, &Overrides::default())
+            .into_iter()
+            .map(|(repo, how)| (repo.to_string(), how))
+            .collect();
+        assert_eq!(
+            list[0],
+            (
+                "immich-app/immich".to_owned(),
+                "OCI label org.opencontainers.image.source of ghcr.io/immich-app/immich-server:v2.7.4"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            list.len(),
+            2,
+            "then the convention; each repository once: {list:?}"
+        );
     }
 
     #[test]
@@ -307,10 +454,56 @@ mod tests {
         let chart = Subject::Chart {
             name: "authentik".to_owned(),
             repository: Some("https://charts.goauthentik.io".to_owned()),
+            sources: Vec::new(),
         };
         assert_eq!(
             candidates(&chart, &overrides)[0].0.to_string(),
             "goauthentik/helm"
+        );
+    }
+
+    #[test]
+    fn chart_overrides_keyed_by_repository_url_apply_to_its_charts() {
+        // `upgrade-config.json` keys chart overrides by the chart repository's URL.
+        let mut overrides = Overrides::default();
+        overrides.charts.insert(
+            "https://charts.goauthentik.io".to_owned(),
+            "goauthentik/authentik".to_owned(),
+        );
+        let chart = |name: &str, repository: &str| Subject::Chart {
+            name: name.to_owned(),
+            repository: Some(repository.to_owned()),
+            sources: Vec::new(),
+        };
+        let found = candidates(
+            &chart("authentik", "https://charts.goauthentik.io/"),
+            &overrides,
+        );
+        assert_eq!(found[0].0.to_string(), "goauthentik/authentik");
+        assert_eq!(found[0].1, "override for https://charts.goauthentik.io");
+        assert!(
+            candidates(
+                &chart("authentik", "https://charts.example.org"),
+                &overrides
+            )
+            .is_empty()
+        );
+        // A more specific key wins over the repository URL.
+        overrides
+            .charts
+            .insert("authentik".to_owned(), "goauthentik/helm".to_owned());
+        overrides.charts.insert(
+            "https://Charts.goauthentik.io/authentik".to_owned(),
+            "goauthentik/helm-charts".to_owned(),
+        );
+        assert_eq!(
+            candidates(
+                &chart("authentik", "https://charts.goauthentik.io"),
+                &overrides
+            )[0]
+            .0
+            .to_string(),
+            "goauthentik/helm-charts"
         );
     }
 }

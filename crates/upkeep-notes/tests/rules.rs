@@ -34,6 +34,7 @@ fn evaluate(
     let (old, new) = (v(old), v(new));
     rules.evaluate(&Upgrade {
         names: &names,
+        stacks: &[],
         old: &old,
         new: &new,
         releases,
@@ -216,7 +217,7 @@ fn config_rules_fire_for_their_images_only() {
     let other = evaluate(&rules, &["x/app"], "2.7.4", "2.8.0", &releases);
     assert_eq!(fired(&other), ["postgres-major"]);
     // A note decides nothing.
-    let decision = decide(&other, &releases, &v("2.7.4"), &v("2.8.0"), true);
+    let decision = decide(&other, &releases, &v("2.7.4"), &v("2.8.0"), None);
     assert_eq!(decision.risk, Risk::Safe);
 }
 
@@ -233,11 +234,24 @@ fn risk_is_unknown_without_notes_unless_the_versions_decide() {
     let rules = RuleSet::builtin(&[], &[]);
     let minor = evaluate(&rules, &["x/app"], "1.2.0", "1.3.0", &[]);
     assert_eq!(
-        decide(&minor, &[], &v("1.2.0"), &v("1.3.0"), false).risk,
+        decide(
+            &minor,
+            &[],
+            &v("1.2.0"),
+            &v("1.3.0"),
+            Some("no release notes found")
+        )
+        .risk,
         Risk::Unknown
     );
     let major = evaluate(&rules, &["x/app"], "1.2.0", "2.0.0", &[]);
-    let decision = decide(&major, &[], &v("1.2.0"), &v("2.0.0"), false);
+    let decision = decide(
+        &major,
+        &[],
+        &v("1.2.0"),
+        &v("2.0.0"),
+        Some("no release notes found"),
+    );
     assert_eq!(
         (decision.risk, decision.reason.as_str()),
         (Risk::Caution, "major-bump")
@@ -260,7 +274,7 @@ fn caution_steps_through_breaking_releases_and_the_end_of_each_major_line() {
     let (old, new) = (v("1.3.0"), v("3.1.0"));
     let releases = crossed(&all, &old, &new);
     let evaluation = evaluate(&rules, &["x/app"], "1.3.0", "3.1.0", &releases);
-    let decision = decide(&evaluation, &releases, &old, &new, true);
+    let decision = decide(&evaluation, &releases, &old, &new, None);
     assert_eq!(decision.risk, Risk::Caution);
     assert_eq!(decision.steps, ["1.5.2", "2.1.0", "2.3.1", "3.1.0"]);
     // SAFE jumps directly.
@@ -268,7 +282,7 @@ fn caution_steps_through_breaking_releases_and_the_end_of_each_major_line() {
     let quiet = crossed(&all, &old, &new);
     let evaluation = evaluate(&rules, &["x/app"], "2.1.0", "2.3.1", &quiet);
     assert_eq!(
-        decide(&evaluation, &quiet, &old, &new, true).steps,
+        decide(&evaluation, &quiet, &old, &new, None).steps,
         ["2.3.1"]
     );
 }
@@ -285,7 +299,7 @@ fn below_one_every_minor_line_is_a_step() {
     let (old, new) = (v("0.24.3"), v("0.26.1"));
     let releases = crossed(&all, &old, &new);
     let evaluation = evaluate(&rules, &["x/app"], "0.24.3", "0.26.1", &releases);
-    let decision = decide(&evaluation, &releases, &old, &new, true);
+    let decision = decide(&evaluation, &releases, &old, &new, None);
     assert_eq!(decision.steps, ["0.24.4", "0.25.3", "0.26.1"]);
 }
 
@@ -323,4 +337,113 @@ fn identifiers_in_breaking_lines_are_looked_up_in_the_stack() {
             ("--legacy-auth", vec![]),
         ]
     );
+}
+
+#[test]
+fn sections_that_say_nothing_are_not_breaking_signals() {
+    let rules = RuleSet::builtin(&[], &[]);
+    // A project that writes every Keep-a-Changelog section in every release.
+    let quiet = [
+        "### Added\n* Support for WebP thumbnails\n\n### Changed\n* *Nothing*\n\n### Deprecated\n* *Nothing*\n\n### Removed\n* *Nothing*\n\n### Fixed\n* Fix the login redirect\n\n### Security\n* *Nothing*",
+        "### Added\n- None\n\n### Removed\n- None\n\n### Fixed\n- Keep the session on refresh",
+        "## Breaking Changes\n\nN/A\n\n## Bug fixes\n\n- Retry webhooks",
+        "### Removed\n\n### Fixed\n- Correct the time zone of reminders",
+        "**Breaking changes:** none\n\n- Faster startup",
+        "### ⚠️ Breaking changes\n- _Nothing._\n### Deprecations\n- No deprecations in this release.",
+    ];
+    for notes in quiet {
+        let releases = [release("1.4.1", notes)];
+        let evaluation = evaluate(&rules, &["x/app"], "1.4.0", "1.4.1", &releases);
+        assert_eq!(fired(&evaluation), Vec::<&str>::new(), "{notes}");
+    }
+    // A section with content still fires, on its heading and its line.
+    let loud = [release(
+        "1.4.1",
+        "### Removed\n* *Nothing*\n\n### Deprecated\n* The `LEGACY_LDAP` setting; use `AUTH_LDAP_*`",
+    )];
+    let evaluation = evaluate(&rules, &["x/app"], "1.4.0", "1.4.1", &loud);
+    assert_eq!(fired(&evaluation), ["breaking-keyword", "breaking-heading"]);
+    let lines: Vec<Option<usize>> = evaluation
+        .findings
+        .iter()
+        .flat_map(|f| f.evidence.iter().map(|e| e.line))
+        .collect();
+    assert_eq!(
+        lines,
+        [Some(4), Some(4)],
+        "the Deprecated heading, not the empty Removed"
+    );
+    // A heading or bold line that is itself the news is no empty section.
+    for notes in [
+        "## The v1 API was removed",
+        "**Breaking:** the `--legacy` flag is removed",
+    ] {
+        let releases = [release("1.4.1", notes)];
+        let evaluation = evaluate(&rules, &["x/app"], "1.4.0", "1.4.1", &releases);
+        assert!(fired(&evaluation).contains(&"breaking-keyword"), "{notes}");
+    }
+}
+
+#[test]
+fn always_step_entries_name_stacks_as_the_users_file_does() {
+    // `upgrade-config.json` lists stacks: `authentik`, `nextcloud`, `immich`.
+    let rules = RuleSet::builtin(
+        &[],
+        &[
+            "authentik".to_owned(),
+            "nextcloud".to_owned(),
+            "immich".to_owned(),
+        ],
+    );
+    let names = [
+        "docker.io/library/nextcloud".to_owned(),
+        "nextcloud".to_owned(),
+    ];
+    let stacks = ["cloud".to_owned()];
+    let (old, new) = (v("30.0.4"), v("30.0.5"));
+    let upgrade = |stacks: &[String]| {
+        rules.evaluate(&Upgrade {
+            names: &names,
+            stacks,
+            old: &old,
+            new: &new,
+            releases: &[],
+        })
+    };
+    // The image's short name matches in any stack.
+    assert_eq!(fired(&upgrade(&stacks)), ["always-step"]);
+    // The stack's name matches whatever the image.
+    let ghcr = ["ghcr.io/immich-app/immich-server".to_owned()];
+    let immich = rules.evaluate(&Upgrade {
+        names: &ghcr,
+        stacks: &["immich".to_owned()],
+        old: &old,
+        new: &new,
+        releases: &[],
+    });
+    assert_eq!(fired(&immich), ["always-step"]);
+    assert_eq!(
+        immich.findings[0].evidence[0].text,
+        "`immich` is listed in version_jump_always_step"
+    );
+    // Config rules still match images only.
+    let mut with_rule = RuleSet::builtin(&[], &[]);
+    with_rule.extend([RuleSpec {
+        id: "immich-only".to_owned(),
+        keywords: vec!["vector".to_owned()],
+        pattern: None,
+        images: vec!["immich".to_owned()],
+        verdict: Verdict::Caution,
+    }
+    .compile()
+    .unwrap()]);
+    let releases = [release("30.0.5", "- vector search")];
+    let stack_named = with_rule.evaluate(&Upgrade {
+        names: &names,
+        stacks: &["immich".to_owned()],
+        old: &old,
+        new: &new,
+        releases: &releases,
+    });
+    assert_eq!(fired(&stack_named), Vec::<&str>::new());
 }

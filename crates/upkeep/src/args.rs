@@ -71,18 +71,28 @@ pub enum Command {
     /// Validate or print the config.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Upgrade NAME to VERSION as a reviewed commit: plan (risk, steps) → pre-upgrade hooks
-    /// (DB backup) → edit → commit → push. Each stage is reported with its duration.
+    /// Upgrade NAME to VERSION as a reviewed commit: git (fetch, compare) → plan (risk,
+    /// steps) → preflight → gates → DB backup → edit → commit → push → CI → verify. Each
+    /// stage is reported with its duration.
     ///
-    /// Refuses a dirty working tree or a detached HEAD. The commit holds exactly the edited
-    /// files and the review message (DESIGN.md); it is pushed to the configured remote
-    /// (`git.remote`, default origin) and branch, rebased onto a newer tip and retried (at
-    /// most 3 times) when someone pushed first; never forced. A CAUTION plan with steps makes
-    /// one commit per step. A failing backup hook stops before any edit. With `--diun`, the
-    /// update is first judged as `upkeep filter` does. Exits 0 on success, 1 when there is
-    /// nothing to do (or the update is skipped), 2 on error.
+    /// Refuses a dirty working tree, a detached HEAD, and local commits that are not
+    /// upkeep's own (listed); fast-forwards a branch that is merely behind. Preflight checks
+    /// the remote, CI (Woodpecker: the repository resolves, the token is accepted), Slack,
+    /// Kubernetes and Prometheus settings and the backup before any edit; one failure stops
+    /// with nothing changed (exit 2). A firing alert or a stack still soaking stops with
+    /// `gated` (exit 1). A DB-backed stack is backed up first (a Job from its backup
+    /// CronJob), or refused unless --no-backup. Only upkeep's own commits are pushed, never
+    /// forced; when someone pushed first they are replayed onto the new tip (at most 3
+    /// times). A CAUTION plan with steps makes one commit per step. On failed CI or
+    /// verification the upgrade is reverted, or held when its notes mention database
+    /// migrations (`rollback.on_migration`). With `--diun`, the update is first judged as
+    /// `upkeep filter` does. Exits 0 on success, 1 when there is nothing to do, the update is
+    /// skipped or gated, or it was rolled back; 2 on error, a held or failed rollback.
     Bump(BumpArgs),
-    /// Revert exactly the upgrade commit SHA (even with commits on top), and push the revert.
+    /// Revert exactly the upgrade commit SHA (even with commits on top), push the revert,
+    /// wait for CI and verify. The same git rules as bump: fetch first, refuse local commits
+    /// that are not upkeep's, push only upkeep's own. Exits 0 when the revert is healthy, 2
+    /// when it is not (CRITICAL) or on error.
     Rollback(RollbackArgs),
     /// Ask where each pin is published which versions are newer: image and OCI chart tags
     /// from registries, Helm repository indexes, the Terraform registry for providers and
@@ -208,11 +218,15 @@ pub struct BumpArgs {
     /// Print the plan, the diff and the commit message; touch nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// First fetch the branch and fast-forward to the remote's tip, so a long-lived checkout
-    /// plans against what is really deployed (`upkeep serve` passes it for every job). A
-    /// branch with commits of its own is left as it is.
-    #[arg(long, conflicts_with = "dry_run")]
+    /// Kept for compatibility: every bump now fetches first, fast-forwards a branch that is
+    /// merely behind, and refuses local commits that are not upkeep's own.
+    #[arg(long, hide = true)]
     pub sync: bool,
+    /// Upgrade a DB-backed stack without backing up its database first (the commit says
+    /// `DB backup: skipped (--no-backup)`). Without it, a backup that cannot be made stops
+    /// the bump before any edit.
+    #[arg(long)]
+    pub no_backup: bool,
     /// Wait for CI after each push [default: woodpecker when a Woodpecker server is
     /// configured, else none].
     #[arg(long, value_enum)]
@@ -246,6 +260,9 @@ pub struct RollbackArgs {
     /// Verify the service after the deploy [default: as for bump].
     #[arg(long, value_enum)]
     pub verify: Option<VerifyMode>,
+    /// Output format of the report.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 /// `--ci`.
@@ -314,9 +331,17 @@ pub struct FilterArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Check a config file: exits 0 when valid, 2 with the problem and its line otherwise.
+    ///
+    /// A valid config is also compared with the repository: every entry that matches nothing
+    /// (a stack, image or chart that is not there, a chart override keyed the way no chart
+    /// is served) gets a warning with its line, so a dead section shows up. Warnings do not
+    /// change the exit code.
     Check {
         /// The file [default: the one upkeep would use].
         file: Option<PathBuf>,
+        /// The repository the entries are compared with [default: the config file's folder].
+        #[arg(long, value_name = "DIR")]
+        path: Option<PathBuf>,
     },
     /// Print the effective config, defaults included (YAML, or JSON with --format json).
     Show {

@@ -5,9 +5,9 @@
 //! - A **hook** (`hooks.pre_upgrade`) gets the [`BASE`] names and the names its config lists
 //!   under `env:`, nothing else.
 //! - A **bump** started by `serve` gets the base, what a bump itself uses ([`BUMP`]: GitHub,
-//!   git, Woodpecker, Slack, proxies, upkeep's own settings) and the names its hooks list, so it
-//!   can pass them on; never the service's tokens or registry credentials, which a bump does
-//!   not use.
+//!   git, Woodpecker, Slack, the registry credentials its plan reads an image's source label
+//!   with, proxies, upkeep's own settings) and the names its hooks list, so it can pass them
+//!   on; never the service's tokens.
 //! - A **tool** upkeep runs for the user — `kubectl`, a Docker credential helper — gets the
 //!   environment upkeep has, less upkeep's own secrets ([`SECRETS`]): such tools read settings
 //!   of their own (a kubeconfig's exec plugin, a password store) that upkeep cannot list.
@@ -35,13 +35,18 @@ pub const BASE: [&str; 14] = [
     "SSL_CERT_DIR",
 ];
 
-/// What a bump uses besides the base (`GIT_*` too: git's own settings and `GIT_TOKEN`).
-pub const BUMP: [&str; 21] = [
+/// What a bump uses besides the base (`GIT_*` too: git's own settings and `GIT_TOKEN`; the
+/// registry credentials, since `plan` reads an image's source label from its registry).
+pub const BUMP: [&str; 25] = [
     "GITHUB_TOKEN",
     "GITHUB_API_URL",
     "WOODPECKER_SERVER",
     "WOODPECKER_TOKEN",
     "SLACK_WEBHOOK_URL",
+    "DOCKER_CONFIG",
+    "UPKEEP_REGISTRY_USERNAME",
+    "UPKEEP_REGISTRY_PASSWORD",
+    "UPKEEP_REGISTRY_HOSTS",
     "UPKEEP_CONFIG",
     "UPKEEP_VIRTUAL_CLOCK",
     "RUST_LOG",
@@ -183,8 +188,10 @@ mod tests {
                 "GIT_SSH_COMMAND",
                 "WOODPECKER_TOKEN",
                 "SLACK_WEBHOOK_URL",
+                "UPKEEP_REGISTRY_PASSWORD",
                 "PGPASSWORD"
-            ]
+            ],
+            "a bump reads its image's source label from the registry, with its credentials"
         );
     }
 

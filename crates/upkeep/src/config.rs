@@ -69,6 +69,77 @@ pub struct Config {
     /// The folder of the config file read, which `exclude` patterns are relative to.
     #[serde(skip)]
     pub dir: Option<PathBuf>,
+    /// The pre-upgrade database backup.
+    pub backup: BackupConfig,
+    /// What must hold before a bump starts (firing alerts, soak time).
+    pub gates: GatesConfig,
+    /// What a failed upgrade does.
+    pub rollback: RollbackConfig,
+}
+
+/// `backup:` settings of the native pre-upgrade backup (a Job from the backup CronJob).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupConfig {
+    /// Seconds to wait for the backup Job to complete; past it the bump aborts.
+    pub timeout_seconds: u64,
+    /// Lines of the backup's log kept for the report.
+    pub log_lines: i64,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            timeout_seconds: 300,
+            log_lines: 20,
+        }
+    }
+}
+
+/// The alerts that never block a bump, by default: always firing, or about nodes.
+pub const DEFAULT_IGNORED_ALERTS: &str =
+    "^(Watchdog|RebootRequired|KuredNodeWasNotDrained|InfoInhibitor)$";
+
+/// `gates:` settings: a bump starts only when the cluster is quiet and the stack has soaked.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatesConfig {
+    /// Prometheus base URL (its `/api/v1/alerts` is read); no alert gate when unset.
+    pub prometheus_url: Option<String>,
+    /// Alert names (a regex) that never block a bump.
+    pub ignore_alerts: String,
+    /// Minutes after a stack's last upgrade commit before it may be bumped again (0: off).
+    pub soak_minutes: u64,
+}
+
+impl Default for GatesConfig {
+    fn default() -> Self {
+        GatesConfig {
+            prometheus_url: None,
+            ignore_alerts: DEFAULT_IGNORED_ALERTS.to_owned(),
+            soak_minutes: 0,
+        }
+    }
+}
+
+/// `rollback:` settings.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RollbackConfig {
+    /// On a failed verification of a DB-backed stack whose notes mention migrations.
+    pub on_migration: OnMigration,
+}
+
+/// What to do when an upgrade that ran database migrations fails verification.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnMigration {
+    /// No revert: the old version may not run on the migrated schema. A CRITICAL alert
+    /// names the backup and the failing checks; a person decides.
+    #[default]
+    Hold,
+    /// Revert as for any other upgrade.
+    Revert,
 }
 
 /// `woodpecker:` settings; the token comes from `WOODPECKER_TOKEN` only.
@@ -114,8 +185,9 @@ pub struct VerifyConfig {
     pub urls: BTreeMap<String, String>,
     /// Stack → pod label selector (`app=immich-server`); else every pod of the namespace.
     pub selectors: BTreeMap<String, String>,
-    /// The kubectl program to run.
-    pub kubectl: String,
+    /// Gone: pods are read from the Kubernetes API. Accepted, ignored, warned about.
+    #[serde(skip_serializing)]
+    pub kubectl: Option<serde::de::IgnoredAny>,
 }
 
 impl Default for VerifyConfig {
@@ -128,7 +200,7 @@ impl Default for VerifyConfig {
             pass_codes: vec![200, 301, 302, 401],
             urls: BTreeMap::new(),
             selectors: BTreeMap::new(),
-            kubectl: "kubectl".to_owned(),
+            kubectl: None,
         }
     }
 }
@@ -298,19 +370,31 @@ impl Default for DbBackedServices {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct DbService {
-    /// The backup job's name.
+    /// The backup CronJob's name, in the stack's namespace.
     pub backup_job: Option<String>,
+    /// The database kind (`postgresql`, `mysql`…), the key of `backup_infrastructure`.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// On the shared server of its kind: backed up by `backup_infrastructure.<type>`'s
+    /// CronJob.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub shared: bool,
+    /// Its own server: backed up by the backup CronJob in the stack's namespace.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dedicated: bool,
     /// Anything else the service entry says, kept for the backup hooks.
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
 }
 
 impl DbBackedServices {
-    /// The backup of a stack: `None` when it is not DB-backed, else its job name if known.
-    pub fn backup_of(&self, stack: &str) -> Option<Option<&str>> {
+    /// The entry of a DB-backed stack (a default one for the list form).
+    pub fn service(&self, stack: &str) -> Option<DbService> {
         match self {
-            DbBackedServices::Names(names) => names.iter().any(|n| n == stack).then_some(None),
-            DbBackedServices::Detailed(map) => map.get(stack).map(|s| s.backup_job.as_deref()),
+            DbBackedServices::Names(names) => {
+                names.iter().any(|n| n == stack).then(DbService::default)
+            }
+            DbBackedServices::Detailed(map) => map.get(stack).cloned(),
         }
     }
 }
@@ -354,6 +438,18 @@ impl Config {
         let text = String::from_utf8(bytes)
             .map_err(|_| anyhow::anyhow!("config {} is not UTF-8 text", path.display()))?;
         let config = Config::parse(&text).with_context(|| format!("in {}", path.display()))?;
+        if config.verify.kubectl.is_some() {
+            tracing::warn!(
+                "{}: `verify.kubectl` is ignored: upkeep reads pods from the Kubernetes API (KUBECONFIG or the in-cluster service account); remove the key",
+                path.display()
+            );
+        }
+        regex::Regex::new(&config.gates.ignore_alerts).with_context(|| {
+            format!(
+                "in {}: `gates.ignore_alerts` is not a regex",
+                path.display()
+            )
+        })?;
         config
             .rule_set()
             .with_context(|| format!("in {}", path.display()))?;
@@ -429,10 +525,13 @@ mod tests {
         .unwrap();
         assert_eq!(config.github_repo_overrides.len(), 1);
         assert_eq!(
-            config.db_backed_services.backup_of("immich"),
-            Some(Some("immich-db-backup"))
+            config
+                .db_backed_services
+                .service("immich")
+                .and_then(|s| s.backup_job),
+            Some("immich-db-backup".to_owned())
         );
-        assert_eq!(config.db_backed_services.backup_of("vaultwarden"), None);
+        assert!(config.db_backed_services.service("vaultwarden").is_none());
         assert_eq!(config.skip_image_patterns.len(), 2);
         assert_eq!(config.backup_infrastructure["namespace"], "backup");
     }
@@ -443,7 +542,7 @@ mod tests {
             "db_backed_services: [immich, paperless]\nskip_categories: [databases, custom_images]\nlint:\n  disable: [mutable-tag]\nrules:\n  - id: pg-major\n    pattern: '(?i)postgres(ql)? 1[5-8]'\n    verdict: note\n",
         )
         .unwrap();
-        assert_eq!(config.db_backed_services.backup_of("paperless"), Some(None));
+        assert!(config.db_backed_services.service("paperless").is_some());
         assert_eq!(
             config.skip_categories,
             [SkipCategory::Databases, SkipCategory::CustomImages]
@@ -483,6 +582,17 @@ mod tests {
                 "README example lacks `{key}`"
             );
         }
+    }
+
+    #[test]
+    fn the_old_verify_kubectl_key_is_accepted_and_ignored() {
+        let config = Config::parse("verify:\n  kubectl: /usr/local/bin/kubectl\n").unwrap();
+        assert!(config.verify.kubectl.is_some());
+        let shown = serde_json::to_value(&config).unwrap();
+        assert!(
+            shown["verify"].get("kubectl").is_none(),
+            "not shown as a setting"
+        );
     }
 
     #[test]

@@ -1,14 +1,18 @@
 //! `upkeep bump`: a decided update becomes a reviewed commit on the branch the CI applies.
 
 use crate::args::{BumpArgs, CiMode, Format, VerifyMode};
-use crate::config::Config;
+use crate::config::{Config, OnMigration};
+use crate::deliver::backup::{Backup, Made, Source};
 use crate::deliver::clock::Clock;
+use crate::deliver::cluster::Cluster;
 use crate::deliver::deploy::{Delivery, Stages, ci_for, render_stages};
-use crate::deliver::git::{Git, TRAILER};
-use crate::deliver::hooks;
+use crate::deliver::gates::{self, Prometheus};
+use crate::deliver::git::{Aligned, Git, TRAILER};
 use crate::deliver::notify::{Level, Notifier};
+use crate::deliver::preflight::{self, Preflight};
 use crate::deliver::tree_lock::TreeLock;
-use crate::deliver::verify::Target;
+use crate::deliver::verify::{Check, Target};
+use crate::deliver::woodpecker::Woodpecker;
 use crate::output;
 use crate::plan::downgrade;
 use crate::plan::prepare::{Prepared, Request, prepare};
@@ -23,7 +27,7 @@ use std::process::ExitCode;
 use std::sync::LazyLock;
 use std::time::Duration;
 use upkeep_notes::Risk;
-use upkeep_pins::{EditPlan, Pin, ScanOptions, SetRequest, plan_set, scan};
+use upkeep_pins::{EditPlan, Pin, ScanOptions, SetRequest, Version, plan_set, scan};
 
 /// Markers that make a CI skip a commit; an upgrade commit must be applied.
 static CI_SKIP: LazyLock<regex::Regex> = LazyLock::new(|| {
@@ -41,6 +45,14 @@ struct Committed {
     pushed: bool,
 }
 
+/// One preflight check, as reported.
+#[derive(Debug, Serialize)]
+struct Checked {
+    name: &'static str,
+    #[serde(flatten)]
+    check: Check,
+}
+
 /// The final report.
 #[derive(Debug, Serialize)]
 struct BumpReport {
@@ -52,38 +64,79 @@ struct BumpReport {
     risk: Risk,
     steps: Vec<String>,
     commits: Vec<Committed>,
+    preflight: Vec<Checked>,
+    gated: Vec<String>,
+    backup: Option<Made>,
     stages: Vec<crate::deliver::deploy::Stage>,
 }
 
-/// Plans, runs the hooks, edits, commits and pushes; prints the report.
+/// What the report is made of, gathered as the bump goes.
+#[derive(Default)]
+struct Progress {
+    stages: Stages,
+    preflight: Preflight,
+    gated: Vec<String>,
+    backup: Option<Made>,
+    commits: Vec<Committed>,
+}
+
+/// What a bump needs beyond the plan, connected and checked in preflight.
+struct Resources {
+    ci: anyhow::Result<Option<Woodpecker>>,
+    cluster: anyhow::Result<Option<Cluster>>,
+    prometheus: anyhow::Result<Option<Prometheus>>,
+    notifier: Notifier,
+    backup: Backup,
+    verify_on: bool,
+}
+
+impl Resources {
+    fn cluster(&self) -> Option<&Cluster> {
+        self.cluster.as_ref().ok().and_then(Option::as_ref)
+    }
+
+    fn prometheus(&self) -> Option<&Prometheus> {
+        self.prometheus.as_ref().ok().and_then(Option::as_ref)
+    }
+}
+
+/// Fetches and compares, plans, checks everything, backs up, then edits, commits and
+/// delivers each step; prints the report.
 pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
     let (config, _) = Config::load(config_file, &args.path)?;
-    let mut stages = Stages::default();
-    // Before anything is recorded: refuse a dirty tree or a detached HEAD.
+    let mut progress = Progress::default();
     let state_file = args.path.join(&config.filter.state_file);
     let mut lock = TreeLock::of(&args.path)?;
-    let git = match args.dry_run {
-        true => None,
-        false => {
-            lock.acquire()?;
-            Some(Git::open(
-                &args.path,
-                &config.git.remote,
-                Some(&state_file),
-            )?)
-        }
-    };
-    if let (Some(git), true) = (&git, args.sync) {
-        stages.run("sync", || {
-            let detail = match git.sync()? {
-                Some(tip) => format!("fast-forwarded to {tip}"),
-                None => "up to date".to_owned(),
-            };
-            Ok(((), detail))
+    // Before anything is read: a clean tree on a branch, in line with the remote.
+    let (git, git_check) = if args.dry_run {
+        let (git, check) = preflight::git_standing(&args.path, &config.git.remote, &state_file);
+        (git, check)
+    } else {
+        lock.acquire()?;
+        // A multi-file edit killed mid-way is finished or undone, and its debris removed,
+        // before the tree is judged clean.
+        super::set::recover_tree(&args.path)?;
+        let git = Git::open(&args.path, &config.git.remote, Some(&state_file))?;
+        let aligned = progress.stages.run("git", || {
+            let aligned = git.align()?;
+            let detail = aligned.describe();
+            Ok((aligned, detail))
         })?;
-    }
+        let detail = aligned.describe();
+        if let (Aligned::Own(lines), Format::Human) = (&aligned, args.format) {
+            output::print(&format!(
+                "{} earlier upkeep commit(s), not yet pushed, go out with this push:\n  {}\n",
+                lines.len(),
+                lines.join("\n  ")
+            ))?;
+        }
+        (Some(git), Check::Passed(detail))
+    };
     let (name, version) = match &args.diun {
-        Some(file) => match stages.run("filter", || judge_diun(file, args, &config))? {
+        Some(file) => match progress
+            .stages
+            .run("filter", || judge_diun(file, args, &config))?
+        {
             Ok(update) => update,
             Err(reason) => {
                 output::print(&format!("skip: {reason}\n"))?;
@@ -104,7 +157,7 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         no_cache: false,
         max_wait: 60,
     };
-    let prepared = stages.run("plan", || {
+    let prepared = progress.stages.run("plan", || {
         let prepared = prepare(&request, &config)?;
         let detail = match &prepared {
             Prepared::Nothing(why) => why.clone(),
@@ -120,45 +173,108 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         Prepared::Plan(report) => report,
     };
     downgrade::check(&report, args.allow_downgrade)?;
-    let Some(git) = git else {
-        return dry_run(args, &config, &report, &name);
+    // Everything the run needs, checked before any change.
+    progress.preflight.add("git", git_check);
+    let mut resources = resources(args, &config, &report);
+    preflight(args, &mut resources, &mut progress.preflight);
+    let alerts = match resources.prometheus() {
+        Some(prometheus) => match prometheus.firing() {
+            Ok(alerts) => Some(alerts),
+            Err(error) => {
+                progress
+                    .preflight
+                    .add("alerts", Check::Failed(format!("{error:#}")));
+                None
+            }
+        },
+        None => None,
     };
-    let notifier = Notifier::new(config.notify.slack_webhook_url.as_deref());
+    let failures = progress.preflight.failures();
+    let summary = progress.preflight.summary();
+    progress.stages.run("preflight", || Ok(((), summary)))?;
+    progress.gated = gates::evaluate(
+        &config.gates,
+        alerts.as_deref(),
+        git.as_ref(),
+        &report.stack,
+    )?;
+    if args.dry_run {
+        return dry_run(args, &config, &report, &name, &resources, &progress);
+    }
+    let Some(git) = git else {
+        bail!("no repository");
+    };
+    if !failures.is_empty() {
+        print_report(args, "aborted", &report, progress)?;
+        bail!(
+            "preflight failed; nothing was changed:\n  {}",
+            failures.join("\n  ")
+        );
+    }
+    if !progress.gated.is_empty() {
+        let gated = progress.gated.join(", ");
+        progress
+            .stages
+            .run("gates", || Ok(((), format!("gated: {gated}"))))?;
+        print_report(args, "gated", &report, progress)?;
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("gated: {gated}; nothing was changed");
+        }
+        return Ok(ExitCode::from(1));
+    }
+    progress
+        .stages
+        .run("gates", || Ok(((), "open".to_owned())))?;
+    let notifier = &resources.notifier;
     let headline = format!(
         "{} {} -> {} ({})",
         report.stack, report.old, report.new, report.risk
     );
     notifier.send(Level::Start, &format!("upkeep: upgrading {headline}"));
-    let db_backup = match stages.run("backup", || backup(&config, &report, &args.path)) {
-        Ok(line) => line,
+    let clock = Clock::from_env();
+    let made = progress.stages.run("backup", || {
+        let made = resources.backup.run(resources.cluster(), &clock, now())?;
+        let last = made.log.trim_end().lines().last().unwrap_or_default();
+        let detail = match last {
+            "" => made.line.clone(),
+            last => format!("{}; log: {last}", made.line),
+        };
+        Ok((made, detail))
+    });
+    let made = match made {
+        Ok(made) => made,
         Err(error) => {
             notifier.send(
                 Level::Failure,
                 &format!("upkeep: {headline}: backup failed, nothing changed: {error:#}"),
             );
-            print_report(args, "aborted", &report, Vec::new(), stages)?;
+            print_report(args, "aborted", &report, progress)?;
             return Err(error.context("the pre-upgrade backup failed; nothing was edited"));
         }
     };
+    progress.backup = Some(made.clone());
     let steps = if report.risk == Risk::Caution {
         report.steps.clone()
     } else {
         vec![report.new.clone()]
     };
-    let delivery = delivery(args, &config, &git, &report)?;
-    let mut commits = Vec::new();
+    let delivery = delivery(args, &config, &git, &report, &resources, clock);
+    let db_backed = resources.backup.source != Source::NotDbBacked;
     let mut previous = report.old.clone();
     for step in &steps {
         lock.acquire()?;
-        let files = stages.run("edit", || edit(&args.path, &config, &name, step))?;
-        let message = message(&report, &previous, step, &db_backup);
+        let files = progress
+            .stages
+            .run("edit", || edit(&args.path, &config, &name, step))?;
+        let message = message(&report, &previous, step, &made.line, db_backed);
         let root = git.root();
-        let sha = stages.run("commit", || {
+        let sha = progress.stages.run("commit", || {
             let paths = repo_paths(&root, &args.path, &files)?;
             let sha = git.commit(&paths, &message, config.git.author().as_ref())?;
             Ok((sha, format!("{sha} ({} file(s))", paths.len())))
         })?;
-        let delivered = match delivery.deliver(&mut stages, sha, &mut lock) {
+        let delivered = match delivery.deliver(&mut progress.stages, sha, &mut lock) {
             Ok(delivered) => delivered,
             Err(error) => {
                 notifier.send(Level::Failure, &format!("upkeep: {headline}: {error:#}"));
@@ -169,74 +285,140 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
             Ok(sha) => (sha, None),
             Err((sha, why)) => (sha, Some(why)),
         };
-        commits.push(Committed {
+        progress.commits.push(Committed {
             version: step.clone(),
             sha: sha.to_string(),
             pushed: !args.no_push,
         });
         if let Some(why) = failure {
             let text = format!("upkeep: {headline}: {step} ({sha}) failed: {why}");
-            return match delivery.roll_back(&mut stages, sha, &mut lock)? {
+            let migrations = migrations_in(&report, &previous, step);
+            let hold = db_backed
+                && !migrations.is_empty()
+                && config.rollback.on_migration == OnMigration::Hold;
+            if hold {
+                let backup = made.job.as_deref().map_or_else(
+                    || format!("no backup Job ({})", made.line),
+                    |job| format!("backup Job {job}"),
+                );
+                let detail = format!(
+                    "not reverted: the notes of {} mention database migrations, which may have run; the old version may not start on the migrated database. Roll forward, or restore from the {backup}",
+                    migrations.join(", ")
+                );
+                notifier.send(Level::Critical, &format!("{text}; {detail}: look now"));
+                progress.stages.run("hold", || Ok(((), detail)))?;
+                print_report(args, "held", &report, progress)?;
+                return Ok(ExitCode::from(2));
+            }
+            return match delivery.roll_back(&mut progress.stages, sha, &mut lock)? {
                 Ok(revert) => {
                     notifier.send(
                         Level::Failure,
                         &format!("{text}; rolled back with {revert}"),
                     );
-                    print_report(args, "rolled_back", &report, commits, stages)?;
+                    print_report(args, "rolled_back", &report, progress)?;
                     Ok(ExitCode::from(1))
                 }
                 Err(why) => {
                     let text = format!("{text}; the rollback failed too ({why}): look now");
                     notifier.send(Level::Critical, &text);
-                    print_report(args, "critical", &report, commits, stages)?;
+                    print_report(args, "critical", &report, progress)?;
                     Ok(ExitCode::from(2))
                 }
             };
         }
         previous = step.clone();
     }
-    let shas: Vec<&str> = commits.iter().map(|c| c.sha.as_str()).collect();
+    let shas: Vec<&str> = progress.commits.iter().map(|c| c.sha.as_str()).collect();
     notifier.send(
         Level::Success,
         &format!("upkeep: upgraded {headline}: {}", shas.join(", ")),
     );
-    print_report(args, "success", &report, commits, stages)?;
+    print_report(args, "success", &report, progress)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// How this bump's commits are delivered: CI and verification from the flags or config,
+/// Connects what the run will use: CI, the cluster, Prometheus, Slack; the backup and the
+/// verification target of the stack.
+fn resources(args: &BumpArgs, config: &Config, report: &PlanReport) -> Resources {
+    let verify_on = !args.no_push
+        && match args.verify {
+            Some(mode) => mode == VerifyMode::On,
+            None => config.verify.enabled,
+        };
+    let dir = report.pins.first().map(Pin::stack).unwrap_or_default();
+    let target = Target::of(&args.path, &dir, &report.stack, &config.verify);
+    let backup = Backup::of(config, &report.stack, &target.namespace, args.no_backup);
+    let ci = match args.no_push {
+        true => Ok(None),
+        false => ci_for(args.ci.map(|mode| mode == CiMode::Woodpecker), config),
+    };
+    let cluster = match verify_on || backup.needs_cluster() {
+        true => Cluster::connect(),
+        false => Ok(None),
+    };
+    Resources {
+        ci,
+        cluster,
+        prometheus: Prometheus::from_config(&config.gates),
+        notifier: Notifier::new(config.notify.slack_webhook_url.as_deref()),
+        backup,
+        verify_on,
+    }
+}
+
+/// The preflight checks after `git`: CI, Slack, Kubernetes, Prometheus, the backup.
+fn preflight(args: &BumpArgs, resources: &mut Resources, preflight: &mut Preflight) {
+    let ci = match args.no_push {
+        true => Check::Skipped("--no-push".to_owned()),
+        false => preflight::ci(&resources.ci, args.ci == Some(CiMode::None)),
+    };
+    preflight.add("ci", ci);
+    preflight.add("slack", resources.notifier.check());
+    let needed = resources.verify_on || resources.backup.needs_cluster();
+    preflight.add(
+        "kubernetes",
+        preflight::kubernetes(&resources.cluster, needed),
+    );
+    preflight.add("prometheus", preflight::prometheus(&resources.prometheus));
+    let cluster = resources.cluster.as_ref().ok().and_then(Option::as_ref);
+    let backup = resources.backup.check(cluster);
+    preflight.add("backup", backup);
+}
+
+/// How this bump's commits are delivered: CI and verification as checked in preflight,
 /// the verification window from the risk.
 fn delivery<'a>(
     args: &BumpArgs,
     config: &Config,
     git: &'a Git,
     report: &PlanReport,
-) -> anyhow::Result<Delivery<'a>> {
-    let verify_on = match args.verify {
-        Some(mode) => mode == VerifyMode::On,
-        None => config.verify.enabled,
-    };
+    resources: &'a Resources,
+    clock: Clock,
+) -> Delivery<'a> {
     let minutes = if report.risk == Risk::Caution {
         config.verify.caution_minutes
     } else {
         config.verify.safe_minutes
     };
     let verify = match report.pins.first() {
-        Some(pin) if verify_on => Some((
+        Some(pin) if resources.verify_on => Some((
             Target::of(&args.path, &pin.stack(), &report.stack, &config.verify),
             config.verify.clone(),
             Duration::from_secs(minutes * 60),
         )),
         _ => None,
     };
-    Ok(Delivery {
+    Delivery {
         git,
         no_push: args.no_push,
-        ci: ci_for(args.ci.map(|mode| mode == CiMode::Woodpecker), config)?,
+        ci: resources.ci.as_ref().ok().and_then(Option::as_ref),
         verify,
         author: config.git.author(),
-        clock: Clock::from_env(),
-    })
+        clock,
+        cluster: resources.cluster(),
+        prometheus: resources.prometheus(),
+    }
 }
 
 /// An update's image and tag, or why it is skipped.
@@ -264,31 +446,6 @@ fn judge_diun(file: &Path, args: &BumpArgs, config: &Config) -> anyhow::Result<(
         Err(reason) => format!("skip: {reason}"),
     };
     Ok((verdict.map(|()| (update.image, update.tag)), detail))
-}
-
-/// Runs the pre-upgrade hooks of a DB-backed stack; the commit's `DB backup:` line.
-fn backup(config: &Config, report: &PlanReport, root: &Path) -> anyhow::Result<(String, String)> {
-    let Some(job) = config.db_backed_services.backup_of(&report.stack) else {
-        let line = "no (not DB-backed)".to_owned();
-        return Ok((line.clone(), line));
-    };
-    if config.hooks.pre_upgrade.is_empty() {
-        let line = "skipped (DB-backed, but no pre_upgrade hook is configured)".to_owned();
-        return Ok((line.clone(), line));
-    }
-    let dir = report.pins.first().map(Pin::stack).unwrap_or_default();
-    let namespace = Target::of(root, &dir, &report.stack, &config.verify).namespace;
-    let runs = hooks::run_all(&config.hooks.pre_upgrade, &report.stack, &namespace, now());
-    let failed = runs.iter().find(|run| !run.ok);
-    if let Some(run) = failed {
-        bail!("`{}` failed: {}", run.command.join(" "), run.detail);
-    }
-    let seconds: f64 = runs.iter().map(|run| run.seconds).sum();
-    let line = match job {
-        Some(job) => format!("yes (job: {job}, {} hook(s), {seconds:.1} s)", runs.len()),
-        None => format!("yes ({} hook(s), {seconds:.1} s)", runs.len()),
-    };
-    Ok((line.clone(), line))
 }
 
 /// Moves every pin of `name` to `version`; the files written, relative to `root`.
@@ -340,9 +497,23 @@ fn repo_paths(repo_root: &Path, root: &Path, files: &[PathBuf]) -> anyhow::Resul
         .collect()
 }
 
+/// The releases after `from` up to `to` whose notes mention database migrations.
+fn migrations_in(report: &PlanReport, from: &str, to: &str) -> Vec<String> {
+    let (Some(from), Some(to)) = (Version::parse(from), Version::parse(to)) else {
+        return report.migrations.clone();
+    };
+    report
+        .migrations
+        .iter()
+        .filter(|release| Version::parse(release).is_some_and(|v| v > from && v <= to))
+        .cloned()
+        .collect()
+}
+
 /// The commit message of one step: the plan's review with this step's versions, the backup
-/// actually made, and the trailer; no CI-skip marker survives.
-fn message(report: &PlanReport, from: &str, to: &str, db_backup: &str) -> String {
+/// actually made, a warning when a revert may not be safe, and the trailer; no CI-skip
+/// marker survives.
+fn message(report: &PlanReport, from: &str, to: &str, db_backup: &str, db_backed: bool) -> String {
     let mut lines: Vec<String> = report.commit_message.lines().map(str::to_owned).collect();
     if let Some(first) = lines.first_mut() {
         *first = format!("upgrade: {} {from} -> {to}", report.stack);
@@ -350,21 +521,35 @@ fn message(report: &PlanReport, from: &str, to: &str, db_backup: &str) -> String
             *first = downgrade::retitle(first);
         }
     }
-    for line in &mut lines {
+    let mut at = None;
+    for (index, line) in lines.iter_mut().enumerate() {
         if line.starts_with("DB backup: ") {
             *line = format!("DB backup: {db_backup}");
+            at = Some(index + 1);
         }
+    }
+    let migrations = migrations_in(report, from, to);
+    if db_backed && !migrations.is_empty() {
+        let warning = format!(
+            "Rollback: may not be safe: migrations in {}",
+            migrations.join(", ")
+        );
+        lines.insert(at.unwrap_or(lines.len()), warning);
     }
     let body = lines.join("\n");
     let body = CI_SKIP.replace_all(&body, "");
     format!("{}\n\n{TRAILER}\n", body.trim_end())
 }
 
+/// `--dry-run`: the plan, the preflight, the gates, the backup, the diff and the commit
+/// message; nothing is written. Exits 2 when the preflight failed, 1 when gated.
 fn dry_run(
     args: &BumpArgs,
     config: &Config,
     report: &PlanReport,
     name: &str,
+    resources: &Resources,
+    progress: &Progress,
 ) -> anyhow::Result<ExitCode> {
     let strict = ScanOptions {
         strict: true,
@@ -379,10 +564,23 @@ fn dry_run(
     };
     let plan = plan_set(&args.path, &scanned, &request)?;
     let edits = EditPlan::new(&args.path, &plan.edits())?;
-    let message = message(report, &report.old, &report.new, &report.db_backup);
+    let db_backup = resources.backup.describe();
+    let db_backed = resources.backup.source != Source::NotDbBacked;
+    let message = message(report, &report.old, &report.new, &db_backup, db_backed);
+    let gates = match progress.gated.as_slice() {
+        [] => "open".to_owned(),
+        gated => format!("gated: {}", gated.join(", ")),
+    };
+    let failures = progress.preflight.failures();
+    let verdict = match (failures.is_empty(), progress.gated.is_empty()) {
+        (false, _) => "dry run: the preflight failed, a bump would stop before any change",
+        (true, false) => "dry run: gated, a bump would stop before any change",
+        (true, true) => "dry run: nothing was written, committed or pushed",
+    };
     let text = format!(
-        "{}\n{}\nCommit message:\n{}\ndry run: nothing was written, committed or pushed\n",
+        "{}\n{}Gates: {gates}\nDB backup: {db_backup}\n\n{}\nCommit message:\n{}\n{verdict}\n",
         render(report),
+        progress.preflight.render(),
         output::diff::unified(edits.changes()),
         message
             .lines()
@@ -391,15 +589,18 @@ fn dry_run(
             .join("\n")
     );
     output::print(&text)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(match (failures.is_empty(), progress.gated.is_empty()) {
+        (false, _) => ExitCode::from(2),
+        (true, false) => ExitCode::from(1),
+        (true, true) => ExitCode::SUCCESS,
+    })
 }
 
 fn print_report(
     args: &BumpArgs,
     outcome: &'static str,
     report: &PlanReport,
-    commits: Vec<Committed>,
-    stages: Stages,
+    progress: Progress,
 ) -> anyhow::Result<()> {
     let bump = BumpReport {
         outcome,
@@ -409,8 +610,16 @@ fn print_report(
         new: report.new.clone(),
         risk: report.risk,
         steps: report.steps.clone(),
-        commits,
-        stages: stages.0,
+        commits: progress.commits,
+        preflight: progress
+            .preflight
+            .0
+            .into_iter()
+            .map(|(name, check)| Checked { name, check })
+            .collect(),
+        gated: progress.gated,
+        backup: progress.backup,
+        stages: progress.stages.0,
     };
     match args.format {
         Format::Json => output::print_json(&bump),

@@ -1,38 +1,112 @@
 //! `upkeep rollback SHA`: revert exactly one upgrade commit, push the revert, wait for CI and
-//! verify; a revert that does not deliver is a CRITICAL notification.
+//! verify; a revert that does not deliver is a CRITICAL notification. The same git rules as
+//! `bump`: fetch and compare first, push only upkeep's own commits.
 
-use crate::args::{CiMode, RollbackArgs, VerifyMode};
+use crate::args::{CiMode, Format, RollbackArgs, VerifyMode};
 use crate::config::Config;
 use crate::deliver::clock::Clock;
-use crate::deliver::deploy::{Delivery, Stages, ci_for, render_stages};
+use crate::deliver::cluster::Cluster;
+use crate::deliver::deploy::{Delivery, Stage, Stages, ci_for, render_stages};
+use crate::deliver::gates::Prometheus;
 use crate::deliver::git::Git;
 use crate::deliver::notify::{Level, Notifier};
+use crate::deliver::preflight::{self, Preflight};
 use crate::deliver::tree_lock::TreeLock;
-use crate::deliver::verify::Target;
+use crate::deliver::verify::{Check, Target};
 use crate::output;
-use anyhow::Context;
+use anyhow::{Context, bail};
+use serde::Serialize;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Reverts, commits, delivers, and reports each stage.
+/// The report of a rollback.
+#[derive(Debug, Serialize)]
+struct RollbackReport {
+    /// `rolled_back`, `critical` or `aborted`.
+    outcome: &'static str,
+    /// The commit reverted.
+    reverted: String,
+    /// The revert commit, once made.
+    revert: Option<String>,
+    /// Why the revert did not deliver, if it did not.
+    reason: Option<String>,
+    preflight: Vec<(&'static str, Check)>,
+    stages: Vec<Stage>,
+}
+
+/// Fetches and compares, checks, reverts, commits, delivers, and reports each stage.
 pub fn run(args: &RollbackArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
     let (config, _) = Config::load(config_file, &args.path)?;
     let mut lock = TreeLock::of(&args.path)?;
     lock.acquire()?;
     let git = Git::open(&args.path, &config.git.remote, None)?;
+    let mut stages = Stages::default();
+    let aligned = stages.run("git", || {
+        let aligned = git.align()?;
+        let detail = aligned.describe();
+        Ok((aligned, detail))
+    })?;
     let sha = git
         .resolve(&args.sha)
         .with_context(|| format!("`{}` is not a commit of this repository", args.sha))?;
-    let verify_on = match args.verify {
-        Some(mode) => mode == VerifyMode::On,
-        None => config.verify.enabled,
-    };
+    if !git.contains(sha) {
+        bail!(
+            "{sha} is not on `{}`; nothing to revert there",
+            git.branch()
+        );
+    }
+    let verify_on = !args.no_push
+        && match args.verify {
+            Some(mode) => mode == VerifyMode::On,
+            None => config.verify.enabled,
+        };
     let stack_dir = git
         .changed_files(sha)?
         .first()
         .and_then(|file| file.parent())
         .map(Path::to_owned);
+    let ci = match args.no_push {
+        true => Ok(None),
+        false => ci_for(args.ci.map(|mode| mode == CiMode::Woodpecker), &config),
+    };
+    let cluster = match verify_on {
+        true => Cluster::connect(),
+        false => Ok(None),
+    };
+    let prometheus = Prometheus::from_config(&config.gates);
+    let notifier = Notifier::new(config.notify.slack_webhook_url.as_deref());
+    let mut checks = Preflight::default();
+    checks.add("git", Check::Passed(aligned.describe()));
+    checks.add(
+        "ci",
+        match args.no_push {
+            true => Check::Skipped("--no-push".to_owned()),
+            false => preflight::ci(&ci, args.ci == Some(CiMode::None)),
+        },
+    );
+    checks.add("slack", notifier.check());
+    checks.add("kubernetes", preflight::kubernetes(&cluster, verify_on));
+    checks.add("prometheus", preflight::prometheus(&prometheus));
+    let failures = checks.failures();
+    let summary = checks.summary();
+    stages.run("preflight", || Ok(((), summary)))?;
+    let mut report = RollbackReport {
+        outcome: "aborted",
+        reverted: sha.to_string(),
+        revert: None,
+        reason: None,
+        preflight: checks.0,
+        stages: Vec::new(),
+    };
+    if !failures.is_empty() {
+        report.stages = stages.0;
+        print(args, &report)?;
+        bail!(
+            "preflight failed; nothing was changed:\n  {}",
+            failures.join("\n  ")
+        );
+    }
     let verify = match &stack_dir {
         Some(dir) if verify_on => {
             let stack = dir
@@ -49,22 +123,24 @@ pub fn run(args: &RollbackArgs, config_file: Option<&Path>) -> anyhow::Result<Ex
     let delivery = Delivery {
         git: &git,
         no_push: args.no_push,
-        ci: ci_for(args.ci.map(|mode| mode == CiMode::Woodpecker), &config)?,
+        ci: ci.as_ref().ok().and_then(Option::as_ref),
         verify,
         author: config.git.author(),
         clock: Clock::from_env(),
+        cluster: cluster.as_ref().ok().and_then(Option::as_ref),
+        prometheus: prometheus.as_ref().ok().and_then(Option::as_ref),
     };
-    let mut stages = Stages::default();
-    let notifier = Notifier::new(config.notify.slack_webhook_url.as_deref());
     let outcome = delivery.roll_back(&mut stages, sha, &mut lock)?;
-    let text = render_stages(&stages.0);
+    report.stages = stages.0;
     match outcome {
         Ok(revert) => {
             notifier.send(
                 Level::Failure,
                 &format!("upkeep rollback: reverted {sha} with {revert}"),
             );
-            output::print(&format!("rolled back {sha} with {revert}\n{text}"))?;
+            report.outcome = "rolled_back";
+            report.revert = Some(revert.to_string());
+            print(args, &report)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(why) => {
@@ -72,8 +148,28 @@ pub fn run(args: &RollbackArgs, config_file: Option<&Path>) -> anyhow::Result<Ex
                 Level::Critical,
                 &format!("upkeep rollback of {sha} did not deliver: {why}: look now"),
             );
-            output::print(&format!("rollback of {sha} did not deliver: {why}\n{text}"))?;
+            report.outcome = "critical";
+            report.reason = Some(why);
+            print(args, &report)?;
             Ok(ExitCode::from(2))
+        }
+    }
+}
+
+fn print(args: &RollbackArgs, report: &RollbackReport) -> anyhow::Result<()> {
+    match args.format {
+        Format::Json => output::print_json(report),
+        Format::Human => {
+            let head = match (report.outcome, &report.revert, &report.reason) {
+                ("rolled_back", Some(revert), _) => {
+                    format!("rolled back {} with {revert}", report.reverted)
+                }
+                ("critical", _, Some(why)) => {
+                    format!("rollback of {} did not deliver: {why}", report.reverted)
+                }
+                _ => format!("rollback of {}: {}", report.reverted, report.outcome),
+            };
+            output::print(&format!("{head}\n{}", render_stages(&report.stages)))
         }
     }
 }

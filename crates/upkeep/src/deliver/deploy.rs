@@ -3,9 +3,11 @@
 
 use crate::config::{Config, VerifyConfig};
 use crate::deliver::clock::Clock;
+use crate::deliver::cluster::Cluster;
+use crate::deliver::gates::Prometheus;
 use crate::deliver::git::Git;
 use crate::deliver::tree_lock::TreeLock;
-use crate::deliver::verify::{Target, Verdict, verify};
+use crate::deliver::verify::{Sources, Target, Verdict, verify};
 use crate::deliver::woodpecker::{CiOutcome, Woodpecker};
 use git2::Oid;
 use serde::Serialize;
@@ -32,7 +34,7 @@ pub fn render_stages(stages: &[Stage]) -> String {
         .iter()
         .map(|stage| {
             format!(
-                "  {:<7} {:>7.3} s  {}\n",
+                "  {:<9} {:>7.3} s  {}\n",
                 stage.name, stage.seconds, stage.detail
             )
         })
@@ -70,13 +72,17 @@ pub struct Delivery<'a> {
     /// Commit without pushing (then no CI and no verification either).
     pub no_push: bool,
     /// The CI to wait for, if any.
-    pub ci: Option<Woodpecker>,
+    pub ci: Option<&'a Woodpecker>,
     /// What to verify and for how long, if anything.
     pub verify: Option<(Target, VerifyConfig, Duration)>,
     /// The commit author, if configured.
     pub author: Option<(String, String)>,
     /// Time for the waits.
     pub clock: Clock,
+    /// The cluster verification reads, when reachable.
+    pub cluster: Option<&'a Cluster>,
+    /// Prometheus, for new alerts during verification.
+    pub prometheus: Option<&'a Prometheus>,
 }
 
 impl Delivery<'_> {
@@ -94,11 +100,21 @@ impl Delivery<'_> {
             return Ok(Ok(sha));
         }
         let sha = stages.run("push", || {
-            let pushed = self.git.push(sha)?;
-            Ok((pushed, format!("{pushed} to {}", self.git.branch())))
+            let pushed = self.git.push()?;
+            let detail = match pushed.commits.as_slice() {
+                [_] | [] => format!("{} to {}", pushed.sha, self.git.branch()),
+                many => format!(
+                    "{} to {} with {} commits: {}",
+                    pushed.sha,
+                    self.git.branch(),
+                    many.len(),
+                    many.join("; ")
+                ),
+            };
+            Ok((pushed.sha, detail))
         })?;
         lock.release();
-        if let Some(ci) = &self.ci {
+        if let Some(ci) = self.ci {
             let outcome = stages.run("ci", || {
                 let outcome = ci.wait(&sha.to_string(), &self.clock)?;
                 let detail = match &outcome {
@@ -114,7 +130,11 @@ impl Delivery<'_> {
         }
         if let Some((target, config, window)) = &self.verify {
             let verification = stages.run("verify", || {
-                let verification = verify(target, config, *window, &self.clock);
+                let sources = Sources {
+                    cluster: self.cluster,
+                    prometheus: self.prometheus,
+                };
+                let verification = verify(target, config, *window, &self.clock, &sources);
                 let checks: Vec<String> = verification
                     .checks
                     .iter()
@@ -129,7 +149,13 @@ impl Delivery<'_> {
                 Ok((verification, detail))
             })?;
             if verification.verdict == Verdict::Failed {
-                return Ok(Err((sha, "verification failed".to_owned())));
+                return Ok(Err((
+                    sha,
+                    format!(
+                        "verification failed ({})",
+                        verification.failures().join("; ")
+                    ),
+                )));
             }
         }
         Ok(Ok(sha))

@@ -1,13 +1,19 @@
-//! The repository side of a bump, with git2: refuse a dirty tree or a detached HEAD, commit
-//! exactly the edited files, push without ever forcing (rebasing the commit onto a newer tip
-//! and retrying when someone pushed first), and revert one commit.
+//! The repository side of a bump: refuse a dirty tree or a detached HEAD; before anything is
+//! read, fetch and compare with the remote (fast-forward when merely behind, refuse local
+//! commits that are not upkeep's own); commit exactly the edited files; push only upkeep's
+//! own commits, never forcing, replaying them onto a newer tip when someone pushed first;
+//! revert one commit.
+//!
+//! Local work is libgit2's; the network is the `git` program's ([`crate::deliver::remote`]).
+//! Every commit upkeep makes carries the trailer [`OWN_TRAILER`] with a fingerprint of its
+//! change: a commit is upkeep's own when the fingerprint still matches what it changes, so an
+//! amended upkeep commit, or anyone else's, is never pushed by upkeep.
 
+use crate::deliver::remote::{self, Pushed};
 use anyhow::{Context, anyhow, bail};
-use git2::{
-    Cred, CredentialType, FetchOptions, Oid, PushOptions, RemoteCallbacks, Repository, ResetType,
-    Signature, StatusOptions,
-};
-use std::cell::Cell;
+use git2::build::CheckoutBuilder;
+use git2::{Oid, Repository, Signature, Sort, StatusOptions};
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// Push attempts before giving up on a remote that keeps moving.
@@ -15,6 +21,56 @@ const PUSH_ATTEMPTS: usize = 3;
 
 /// The trailer naming upkeep in every commit it makes.
 pub const TRAILER: &str = "Co-Authored-By: upkeep <upkeep@users.noreply.invalid>";
+
+/// The trailer that marks a commit as upkeep's own: `Upkeep-Change: <fingerprint>`.
+pub const OWN_TRAILER: &str = "Upkeep-Change";
+
+/// Where the branch stood against the remote, and what was done about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Aligned {
+    /// The branch is the remote's tip.
+    UpToDate,
+    /// The branch was behind and was moved to the remote's tip.
+    FastForwarded {
+        /// The tip before.
+        from: Oid,
+        /// The remote's tip.
+        to: Oid,
+    },
+    /// The branch holds upkeep's own unpushed commits (`abc1234 subject`), replayed onto the
+    /// remote's tip when it had moved; they go out with the next push.
+    Own(Vec<String>),
+}
+
+impl Aligned {
+    /// What the report says.
+    pub fn describe(&self) -> String {
+        match self {
+            Aligned::UpToDate => "up to date with the remote".to_owned(),
+            Aligned::FastForwarded { from, to } => {
+                format!(
+                    "fast-forwarded {:.7} -> {:.7}",
+                    from.to_string(),
+                    to.to_string()
+                )
+            }
+            Aligned::Own(lines) => format!(
+                "{} earlier upkeep commit(s) not yet pushed go out with this push: {}",
+                lines.len(),
+                lines.join("; ")
+            ),
+        }
+    }
+}
+
+/// What a push sent.
+#[derive(Debug, Clone)]
+pub struct Push {
+    /// The branch's new tip on the remote.
+    pub sha: Oid,
+    /// The commits pushed (`abc1234 subject`), oldest first.
+    pub commits: Vec<String>,
+}
 
 /// A working copy on a branch.
 pub struct Git {
@@ -29,6 +85,20 @@ impl Git {
     /// the commit must hold the upgrade and nothing else. `own` is upkeep's own state file
     /// (the rate limit), which is never committed and does not count as a change.
     pub fn open(path: &Path, remote: &str, own: Option<&Path>) -> anyhow::Result<Git> {
+        let git = Git::discover(path, remote)?;
+        let dirty = git.changes_except(own)?;
+        if !dirty.is_empty() {
+            bail!(
+                "the working tree has changes; commit or stash them first:\n  {}",
+                dirty.join("\n  ")
+            );
+        }
+        Ok(git)
+    }
+
+    /// Opens the repository holding `path` on its current branch (a detached HEAD is
+    /// refused), whatever its working tree holds.
+    pub fn discover(path: &Path, remote: &str) -> anyhow::Result<Git> {
         let repo = Repository::discover(path)
             .with_context(|| format!("{} is not in a git repository", path.display()))?;
         if repo.head_detached().unwrap_or(false) {
@@ -42,33 +112,31 @@ impl Git {
             .map_err(|_| anyhow!("the current branch name is not UTF-8"))?
             .to_owned();
         drop(head);
-        let git = Git {
+        Ok(Git {
             repo,
             branch,
             remote: remote.to_owned(),
-        };
+        })
+    }
+
+    /// Paths with uncommitted changes (untracked files included), except upkeep's own state
+    /// file `own`.
+    pub fn changes_except(&self, own: Option<&Path>) -> anyhow::Result<Vec<String>> {
         let own = own.and_then(|own| {
-            let workdir = std::fs::canonicalize(git.repo.workdir()?).ok()?;
+            let workdir = std::fs::canonicalize(self.repo.workdir()?).ok()?;
             let own = std::fs::canonicalize(own.parent()?)
                 .ok()?
                 .join(own.file_name()?);
             own.strip_prefix(workdir).ok().map(Path::to_owned)
         });
-        let dirty: Vec<String> = git
+        Ok(self
             .changes()?
             .into_iter()
             .filter(|path| {
                 own.as_ref()
                     .is_none_or(|own| !own.starts_with(path) && Path::new(path) != own)
             })
-            .collect();
-        if !dirty.is_empty() {
-            bail!(
-                "the working tree has changes; commit or stash them first:\n  {}",
-                dirty.join("\n  ")
-            );
-        }
-        Ok(git)
+            .collect())
     }
 
     /// The working tree's root.
@@ -93,6 +161,27 @@ impl Git {
             .filter(|entry| !entry.status().is_empty())
             .map(|entry| entry.path().unwrap_or("?").to_owned())
             .collect())
+    }
+
+    /// The commit HEAD points at.
+    pub fn head(&self) -> anyhow::Result<Oid> {
+        Ok(self.repo.head()?.peel_to_commit()?.id())
+    }
+
+    /// The remote pushed to.
+    pub fn remote(&self) -> &str {
+        &self.remote
+    }
+
+    /// Whether `ancestor` is HEAD or one of its ancestors.
+    pub fn contains(&self, ancestor: Oid) -> bool {
+        self.head().is_ok_and(|head| {
+            head == ancestor
+                || self
+                    .repo
+                    .graph_descendant_of(head, ancestor)
+                    .unwrap_or(false)
+        })
     }
 
     /// The commit `spec` names (a full or abbreviated SHA), if it exists.
@@ -136,11 +225,12 @@ impl Git {
         let tree = self.repo.find_tree(index.write_tree()?)?;
         let parent = self.repo.head()?.peel_to_commit()?;
         let signature = self.signature(author)?;
+        let message = self.owned(message, &parent.tree()?, &tree)?;
         let oid = self.repo.commit(
             Some("HEAD"),
             &signature,
             &signature,
-            message,
+            &message,
             &tree,
             &[&parent],
         )?;
@@ -161,107 +251,87 @@ impl Git {
         }
     }
 
-    /// Brings the branch to the remote's tip before anything is read: fetches, and when the
-    /// branch is only behind, moves it and the (clean) tree there. Returns the new tip, or
-    /// `None` when there was nothing to do or the branch has commits of its own (they go out
-    /// with the next push).
-    pub fn sync(&self) -> anyhow::Result<Option<Oid>> {
+    /// Fetches the branch and brings it in line with the remote before anything is read:
+    /// nothing to do when equal; moved to the remote's tip when merely behind; upkeep's own
+    /// unpushed commits kept (replayed onto the tip when the remote moved). Local commits
+    /// that are not upkeep's are refused with their list, and nothing is changed.
+    pub fn align(&self) -> anyhow::Result<Aligned> {
         let tip = self.fetch()?;
-        let head = self.repo.head()?.peel_to_commit()?.id();
-        if head == tip || !self.repo.graph_descendant_of(tip, head)? {
-            return Ok(None);
+        let head = self.head()?;
+        if head == tip {
+            return Ok(Aligned::UpToDate);
         }
-        let object = self.repo.find_object(tip, None)?;
-        self.repo.reset(&object, ResetType::Hard, None)?;
-        Ok(Some(tip))
+        let ours = self.own_commits(tip, head)?;
+        if ours.is_empty() {
+            self.move_to(tip)?;
+            return Ok(Aligned::FastForwarded {
+                from: head,
+                to: tip,
+            });
+        }
+        let lines = self.lines(&ours)?;
+        if !self.repo.graph_descendant_of(head, tip)? {
+            self.replay(&ours, tip)?;
+        }
+        Ok(Aligned::Own(lines))
     }
 
-    /// Pushes the branch. When the remote moved on (someone pushed first), fetches, replays
-    /// `ours` onto the new tip and tries again, at most [`PUSH_ATTEMPTS`] times; never
-    /// forces. Returns the SHA that was pushed (a new one after a rebase).
-    pub fn push(&self, ours: Oid) -> anyhow::Result<Oid> {
-        let mut ours = ours;
+    /// Compares the branch with a remote tip known from `ls-remote`, changing nothing (for
+    /// `--dry-run`): what a bump would do, or the local commits it would refuse.
+    pub fn standing(&self, tip: &str) -> anyhow::Result<String> {
+        let head = self.head()?;
+        let Some(tip) = Oid::from_str(tip)
+            .ok()
+            .filter(|tip| self.repo.find_commit(*tip).is_ok())
+        else {
+            return Ok(
+                "the remote has commits not fetched yet: a bump fetches and fast-forwards first"
+                    .to_owned(),
+            );
+        };
+        if head == tip {
+            return Ok(Aligned::UpToDate.describe());
+        }
+        let ours = self.own_commits(tip, head)?;
+        Ok(match ours.is_empty() {
+            true => format!("behind the remote: a bump fast-forwards to {tip:.7}"),
+            false => format!(
+                "{} earlier upkeep commit(s) would go out with the push: {}",
+                ours.len(),
+                self.lines(&ours)?.join("; ")
+            ),
+        })
+    }
+
+    /// Pushes HEAD: only when every commit the remote lacks is upkeep's own. When the remote
+    /// moved on (someone pushed first), fetches, replays upkeep's commits onto the new tip
+    /// and tries again, at most [`PUSH_ATTEMPTS`] times; never forces, never resets anything
+    /// else away.
+    pub fn push(&self) -> anyhow::Result<Push> {
         for attempt in 1..=PUSH_ATTEMPTS {
-            match self.try_push()? {
-                None => return Ok(ours),
-                Some(rejection) => {
-                    tracing::info!(attempt, %rejection, "push rejected; rebasing the upgrade commit onto the new tip");
+            let tip = self.tracking()?;
+            let head = self.head()?;
+            let ours = self.own_commits(tip, head)?;
+            let commits = self.lines(&ours)?;
+            match remote::push(&self.root(), &self.remote, &head.to_string(), &self.branch)? {
+                Pushed::Accepted => {
+                    self.repo
+                        .reference(&self.tracking_ref(), head, true, "upkeep: pushed")?;
+                    return Ok(Push { sha: head, commits });
+                }
+                Pushed::Behind(reason) => {
+                    tracing::info!(attempt, %reason, "push rejected; replaying upkeep's commits onto the new tip");
                     if attempt == PUSH_ATTEMPTS {
                         bail!(
-                            "push rejected {PUSH_ATTEMPTS} times ({rejection}); nothing was forced"
+                            "push rejected {PUSH_ATTEMPTS} times ({reason}); nothing was forced, the commits stay local"
                         );
                     }
                     let tip = self.fetch()?;
-                    ours = self.replay(ours, tip)?;
+                    self.replay(&ours, tip)?;
                 }
             }
         }
         unreachable!("the loop returns or bails")
-    }
-
-    /// One push: `None` when accepted, else the remote's reason.
-    fn try_push(&self) -> anyhow::Result<Option<String>> {
-        let mut remote = self
-            .repo
-            .find_remote(&self.remote)
-            .with_context(|| format!("no remote `{}`", self.remote))?;
-        let rejection = Cell::new(None::<String>);
-        let mut callbacks = credentials(self.repo.config().ok());
-        callbacks.push_update_reference(|_reference, status| {
-            if let Some(status) = status {
-                rejection.set(Some(status.to_owned()));
-            }
-            Ok(())
-        });
-        let mut options = PushOptions::new();
-        options.remote_callbacks(callbacks);
-        let refspec = format!("refs/heads/{0}:refs/heads/{0}", self.branch);
-        match remote.push(&[refspec.as_str()], Some(&mut options)) {
-            Ok(()) => Ok(rejection.take()),
-            Err(error) if error.code() == git2::ErrorCode::NotFastForward => {
-                Ok(Some(error.message().to_owned()))
-            }
-            Err(error) => Err(error).context(format!("cannot push to `{}`", self.remote)),
-        }
-    }
-
-    /// Fetches the branch and returns the remote's tip.
-    fn fetch(&self) -> anyhow::Result<Oid> {
-        let mut remote = self.repo.find_remote(&self.remote)?;
-        let mut options = FetchOptions::new();
-        options.remote_callbacks(credentials(self.repo.config().ok()));
-        remote
-            .fetch(&[self.branch.as_str()], Some(&mut options), None)
-            .with_context(|| format!("cannot fetch from `{}`", self.remote))?;
-        let tip = self
-            .repo
-            .find_reference("FETCH_HEAD")?
-            .peel_to_commit()?
-            .id();
-        Ok(tip)
-    }
-
-    /// Re-applies commit `ours` on top of `onto` (same message and author), moves the branch
-    /// there and returns the new commit. A conflict stops: the upgrade is not merged by guess.
-    fn replay(&self, ours: Oid, onto: Oid) -> anyhow::Result<Oid> {
-        let commit = self.repo.find_commit(ours)?;
-        let base = self.repo.find_commit(onto)?;
-        let mut index = self.repo.cherrypick_commit(&commit, &base, 0, None)?;
-        if index.has_conflicts() {
-            bail!("the upgrade conflicts with what was pushed meanwhile; nothing was pushed");
-        }
-        let tree = self.repo.find_tree(index.write_tree_to(&self.repo)?)?;
-        let new = self.repo.commit(
-            None,
-            &commit.author(),
-            &commit.committer(),
-            commit.message().unwrap_or_default(),
-            &tree,
-            &[&base],
-        )?;
-        let object = self.repo.find_object(new, None)?;
-        self.repo.reset(&object, ResetType::Hard, None)?;
-        Ok(new)
     }
 
     /// Reverts commit `sha` on top of HEAD (whatever was committed after it), with git's
@@ -279,71 +349,223 @@ impl Git {
         let tree = self.repo.find_tree(index.write_tree_to(&self.repo)?)?;
         let summary = commit.summary().ok().flatten().unwrap_or_default();
         let message = format!("Revert \"{summary}\"\n\nThis reverts commit {sha}.\n\n{TRAILER}\n");
+        let message = self.owned(&message, &head.tree()?, &tree)?;
         let signature = self.signature(author)?;
-        let new = self.repo.commit(
-            Some("HEAD"),
-            &signature,
-            &signature,
-            &message,
-            &tree,
-            &[&head],
-        )?;
-        let object = self.repo.find_object(new, None)?;
-        self.repo.reset(&object, ResetType::Hard, None)?;
+        let new = self
+            .repo
+            .commit(None, &signature, &signature, &message, &tree, &[&head])?;
+        self.move_to(new)?;
         Ok(new)
+    }
+
+    /// The newest of HEAD's last `limit` commits whose subject starts with `prefix`:
+    /// `abc1234 subject` and its commit time (Unix seconds).
+    pub fn last_with_subject(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> anyhow::Result<Option<(String, i64)>> {
+        let mut walk = self.repo.revwalk()?;
+        walk.push_head()?;
+        for oid in walk.take(limit) {
+            let commit = self.repo.find_commit(oid?)?;
+            let summary = commit.summary().ok().flatten().unwrap_or_default();
+            if summary.starts_with(prefix) {
+                let line = format!("{:.7} {summary}", commit.id().to_string());
+                return Ok(Some((line, commit.time().seconds())));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The remote-tracking ref of the branch.
+    fn tracking_ref(&self) -> String {
+        format!("refs/remotes/{}/{}", self.remote, self.branch)
+    }
+
+    /// The remote's tip as last fetched.
+    fn tracking(&self) -> anyhow::Result<Oid> {
+        self.repo
+            .refname_to_id(&self.tracking_ref())
+            .with_context(|| format!("`{}` has not been fetched", self.remote))
+    }
+
+    /// Fetches the branch (with the `git` program) and returns the remote's tip.
+    fn fetch(&self) -> anyhow::Result<Oid> {
+        if self.repo.find_remote(&self.remote).is_err() {
+            bail!(
+                "no remote `{}`; set `git.remote` in the config to the remote the CI deploys from",
+                self.remote
+            );
+        }
+        remote::fetch(&self.root(), &self.remote, &self.branch)?;
+        self.tracking()
+    }
+
+    /// The commits of HEAD the remote's `tip` lacks, oldest first, when all are upkeep's own;
+    /// else an error listing those that are not.
+    fn own_commits(&self, tip: Oid, head: Oid) -> anyhow::Result<Vec<Oid>> {
+        let mut walk = self.repo.revwalk()?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+        walk.push(head)?;
+        walk.hide(tip)?;
+        let local: Vec<Oid> = walk.collect::<Result<_, _>>()?;
+        let foreign: Vec<Oid> = local
+            .iter()
+            .copied()
+            .filter(|oid| !self.is_own(*oid))
+            .collect();
+        if !foreign.is_empty() {
+            bail!(
+                "`{}` has commits that are not on `{}/{}`; upkeep pushes only its own commits. Push them, or move them to another branch, then run again:\n  {}",
+                self.branch,
+                self.remote,
+                self.branch,
+                self.lines(&foreign)?.join("\n  ")
+            );
+        }
+        Ok(local)
+    }
+
+    /// `abc1234 subject` for each commit.
+    fn lines(&self, commits: &[Oid]) -> anyhow::Result<Vec<String>> {
+        commits
+            .iter()
+            .map(|oid| {
+                let commit = self.repo.find_commit(*oid)?;
+                let summary = commit.summary().ok().flatten().unwrap_or_default();
+                Ok(format!("{:.7} {summary}", oid.to_string()))
+            })
+            .collect()
+    }
+
+    /// Whether commit `oid` is upkeep's: one parent, and its trailer's fingerprint is that
+    /// of the change it makes.
+    fn is_own(&self, oid: Oid) -> bool {
+        let Ok(commit) = self.repo.find_commit(oid) else {
+            return false;
+        };
+        let (Ok(parent), Ok(tree)) = (commit.parent(0), commit.tree()) else {
+            return false;
+        };
+        if commit.parent_count() != 1 {
+            return false;
+        }
+        let claimed = commit.message().ok().and_then(|message| {
+            message.lines().rev().find_map(|line| {
+                line.strip_prefix(OWN_TRAILER)?
+                    .strip_prefix(": ")
+                    .map(str::to_owned)
+            })
+        });
+        match (claimed, parent.tree()) {
+            (Some(claimed), Ok(base)) => self.fingerprint(&base, &tree).is_ok_and(|f| f == claimed),
+            _ => false,
+        }
+    }
+
+    /// A digest of the change from `base` to `tree`: each path with its old and new blob.
+    fn fingerprint(&self, base: &git2::Tree<'_>, tree: &git2::Tree<'_>) -> anyhow::Result<String> {
+        let diff = self.repo.diff_tree_to_tree(Some(base), Some(tree), None)?;
+        let mut hash = Sha256::new();
+        for delta in diff.deltas() {
+            let path = delta
+                .new_file()
+                .path()
+                .or_else(|| delta.old_file().path())
+                .unwrap_or(Path::new(""));
+            hash.update(path.to_string_lossy().as_bytes());
+            hash.update([0]);
+            hash.update(delta.old_file().id().as_bytes());
+            hash.update(delta.new_file().id().as_bytes());
+        }
+        let digest = hash.finalize();
+        Ok(digest[..16].iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// `message` with the ownership trailer for the change from `base` to `tree` (replacing
+    /// an earlier one).
+    fn owned(
+        &self,
+        message: &str,
+        base: &git2::Tree<'_>,
+        tree: &git2::Tree<'_>,
+    ) -> anyhow::Result<String> {
+        let prefix = format!("{OWN_TRAILER}: ");
+        let kept: Vec<&str> = message
+            .trim_end()
+            .lines()
+            .filter(|line| !line.starts_with(&prefix))
+            .collect();
+        Ok(format!(
+            "{}\n{prefix}{}\n",
+            kept.join("\n"),
+            self.fingerprint(base, tree)?
+        ))
+    }
+
+    /// Re-applies upkeep's commits `ours` (oldest first) on top of `onto`, same messages and
+    /// authors with fresh fingerprints, and moves the branch there. A conflict stops with
+    /// the branch as it was: nothing is merged by guess.
+    fn replay(&self, ours: &[Oid], onto: Oid) -> anyhow::Result<Oid> {
+        let mut base = self.repo.find_commit(onto)?;
+        for oid in ours {
+            let commit = self.repo.find_commit(*oid)?;
+            let mut index = self.repo.cherrypick_commit(&commit, &base, 0, None)?;
+            if index.has_conflicts() {
+                bail!(
+                    "{:.7} conflicts with what was pushed meanwhile; it stays local and unpushed",
+                    oid.to_string()
+                );
+            }
+            let tree = self.repo.find_tree(index.write_tree_to(&self.repo)?)?;
+            let message = self.owned(commit.message().unwrap_or_default(), &base.tree()?, &tree)?;
+            let new = self.repo.commit(
+                None,
+                &commit.author(),
+                &commit.committer(),
+                &message,
+                &tree,
+                &[&base],
+            )?;
+            base = self.repo.find_commit(new)?;
+        }
+        self.move_to(base.id())?;
+        Ok(base.id())
+    }
+
+    /// Moves the branch and the working tree to commit `target`. The checkout is git's safe
+    /// one: a file changed in the working tree meanwhile stops it, and nothing is
+    /// overwritten.
+    fn move_to(&self, target: Oid) -> anyhow::Result<()> {
+        let commit = self.repo.find_commit(target)?;
+        let mut checkout = CheckoutBuilder::new();
+        checkout.safe();
+        self.repo
+            .checkout_tree(commit.as_object(), Some(&mut checkout))
+            .context("the working tree changed meanwhile; nothing was overwritten")?;
+        self.repo
+            .reference(
+                &format!("refs/heads/{}", self.branch),
+                target,
+                true,
+                "upkeep: move branch",
+            )
+            .context("cannot move the branch")?;
+        Ok(())
     }
 }
 
 /// The tags of the repository at `url` (`git ls-remote --tags`), without cloning it.
 pub fn remote_tags(url: &str) -> anyhow::Result<Vec<String>> {
-    let mut remote =
-        git2::Remote::create_detached(url).with_context(|| format!("`{url}` is not a git URL"))?;
-    let connection = remote
-        .connect_auth(
-            git2::Direction::Fetch,
-            Some(credentials(git2::Config::open_default().ok())),
-            None,
-        )
-        .with_context(|| format!("cannot reach {url}"))?;
-    let mut tags: Vec<String> = connection
-        .list()?
-        .iter()
-        .filter_map(|head| head.name().strip_prefix("refs/tags/"))
-        .map(|tag| tag.trim_end_matches("^{}").to_owned())
+    let mut tags: Vec<String> = remote::ls_remote(None, url, &["refs/tags/*"])?
+        .into_iter()
+        .filter_map(|(_, name)| {
+            name.strip_prefix("refs/tags/")
+                .map(|tag| tag.trim_end_matches("^{}").to_owned())
+        })
         .collect();
     tags.sort();
     tags.dedup();
     Ok(tags)
-}
-
-/// Credentials from the usual sources, tried once each: the ssh agent, a token in
-/// `GIT_TOKEN` (else `GITHUB_TOKEN`) for HTTPS, git's credential helpers (of `config`).
-/// Nothing is printed.
-fn credentials(config: Option<git2::Config>) -> RemoteCallbacks<'static> {
-    let tried = Cell::new(0u8);
-    let mut callbacks = RemoteCallbacks::new();
-    callbacks.credentials(move |url, username, allowed| {
-        let attempt = tried.get();
-        tried.set(attempt + 1);
-        if attempt >= 3 {
-            return Err(git2::Error::from_str("no credentials were accepted"));
-        }
-        if allowed.contains(CredentialType::SSH_KEY) {
-            return Cred::ssh_key_from_agent(username.unwrap_or("git"));
-        }
-        if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
-            let token = std::env::var("GIT_TOKEN")
-                .or_else(|_| std::env::var("GITHUB_TOKEN"))
-                .ok()
-                .filter(|token| !token.is_empty());
-            if let (Some(token), 0) = (token, attempt) {
-                return Cred::userpass_plaintext(username.unwrap_or("x-access-token"), &token);
-            }
-            if let Some(config) = &config {
-                return Cred::credential_helper(config, url, username);
-            }
-        }
-        Cred::default()
-    });
-    callbacks
 }

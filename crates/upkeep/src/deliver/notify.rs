@@ -31,6 +31,20 @@ impl Notifier {
         Notifier { url }
     }
 
+    /// Preflight: the webhook URL (never printed) is an http(s) URL, or none is set.
+    pub fn check(&self) -> crate::deliver::verify::Check {
+        use crate::deliver::verify::Check;
+        let Some(url) = &self.url else {
+            return Check::Skipped("no SLACK_WEBHOOK_URL or notify.slack_webhook_url".to_owned());
+        };
+        match reqwest::Url::parse(url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => {
+                Check::Passed("webhook set".to_owned())
+            }
+            _ => Check::Failed("the Slack webhook is not an http(s) URL".to_owned()),
+        }
+    }
+
     /// Sends `text` at `level`.
     pub fn send(&self, level: Level, text: &str) {
         let Some(url) = &self.url else {

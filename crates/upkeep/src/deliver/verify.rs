@@ -1,13 +1,18 @@
-//! Verification after a deploy: for the risk's window, rounds of checks — the service's URL
-//! answers with a passing code, its pods are ready and do not restart. A check that cannot run
-//! (no URL known, no kubectl, no cluster access) is reported as skipped, never as passed.
+//! Verification after a deploy: for the risk's window, rounds of checks — the service's URLs
+//! answer with a passing code, its pods are ready and do not restart, and no new alert fires
+//! for its namespace. Only what is known is checked: a URL comes from `verify.urls`, else the
+//! cluster's Ingress rules for the namespace, else a literal ingress host in the stack, never
+//! from a module input. A check that cannot run is reported as skipped, never as passed; when
+//! none can run the verdict is `Skipped`, which rolls nothing back.
 
 use crate::config::VerifyConfig;
 use crate::deliver::clock::Clock;
+use crate::deliver::cluster::Cluster;
+use crate::deliver::gates::Prometheus;
+use crate::deliver::stack;
 use serde::Serialize;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
 use std::time::Duration;
 
 /// One check's result.
@@ -45,10 +50,25 @@ pub struct Verification {
     pub checks: Vec<(String, Check)>,
 }
 
+impl Verification {
+    /// The failing checks, `name: detail` each.
+    pub fn failures(&self) -> Vec<String> {
+        self.checks
+            .iter()
+            .filter_map(|(name, check)| match check {
+                Check::Failed(detail) => Some(format!("{name}: {detail}")),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// What to check for one stack.
 pub struct Target {
-    /// The URL to request, if known.
-    pub url: Option<String>,
+    /// The URL `verify.urls` gives the stack.
+    pub configured: Option<String>,
+    /// URLs of the literal ingress hosts in the stack's files.
+    pub literal: Vec<String>,
     /// The namespace of its pods.
     pub namespace: String,
     /// A label selector for its pods.
@@ -58,55 +78,47 @@ pub struct Target {
 impl Target {
     /// The target of the stack in `dir` (relative to `root`), named `stack`.
     pub fn of(root: &Path, dir: &Path, stack: &str, config: &VerifyConfig) -> Target {
-        let texts = tf_texts(root, dir);
-        static HOST: LazyLock<regex::Regex> = LazyLock::new(|| {
-            regex::Regex::new(r#"(?m)^\s*host\s*=\s*"([A-Za-z0-9.-]+)""#).expect("valid regex")
-        });
-        // The stack's own `kubernetes_namespace` first, else a literal `namespace = "…"`.
-        static NAMESPACE: LazyLock<regex::Regex> = LazyLock::new(|| {
-            regex::Regex::new(
-                r#"resource\s+"kubernetes_namespace"\s+"[^"]*"\s*\{[^}]*?\bname\s*=\s*"([^"$]+)"|(?m)^\s*namespace\s*=\s*"([^"$]+)""#,
-            )
-            .expect("valid regex")
-        });
-        let first = |regex: &regex::Regex| {
-            texts.iter().find_map(|text| {
-                let captures = regex.captures(text)?;
-                let found = captures.get(1).or_else(|| captures.get(2))?;
-                Some(found.as_str().to_owned())
-            })
-        };
         Target {
-            url: config
-                .urls
-                .get(stack)
-                .cloned()
-                .or_else(|| first(&HOST).map(|host| format!("https://{host}"))),
-            namespace: first(&NAMESPACE).unwrap_or_else(|| stack.to_owned()),
+            configured: config.urls.get(stack).cloned(),
+            literal: stack::ingress_urls(root, dir),
+            namespace: stack::namespace(root, dir, stack),
             selector: config.selectors.get(stack).cloned(),
         }
     }
+
+    /// The URLs to check and where they come from: `verify.urls`, else the Ingress rules of
+    /// the namespace in the cluster, else the stack's literal ingress hosts; or why none is
+    /// known.
+    fn urls(&self, cluster: Option<&Cluster>) -> Result<(Vec<String>, &'static str), String> {
+        if let Some(url) = &self.configured {
+            return Ok((vec![url.clone()], "verify.urls"));
+        }
+        let from_cluster = cluster.map(|cluster| cluster.ingress_urls(&self.namespace));
+        if let Some(Ok(urls)) = &from_cluster
+            && !urls.is_empty()
+        {
+            return Ok((urls.clone(), "the namespace's Ingress"));
+        }
+        if !self.literal.is_empty() {
+            return Ok((self.literal.clone(), "the stack's kubernetes_ingress_v1"));
+        }
+        let cluster = match from_cluster {
+            None => "no cluster access".to_owned(),
+            Some(Ok(_)) => format!("no Ingress in namespace {}", self.namespace),
+            Some(Err(error)) => format!("ingresses unreadable ({error:#})"),
+        };
+        Err(format!(
+            "no URL known ({cluster}, no literal ingress host in the stack, no verify.urls entry)"
+        ))
+    }
 }
 
-fn tf_texts(root: &Path, dir: &Path) -> Vec<String> {
-    let Ok(repo) = upkeep_pins::RepoFiles::new(root) else {
-        return Vec::new();
-    };
-    let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
-        return Vec::new();
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|entry| Some(entry.ok()?.path()))
-        .filter(|path| path.extension().is_some_and(|e| e == "tf"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .filter_map(|path| {
-            let rel = path.strip_prefix(root).ok()?;
-            repo.read_text(rel, upkeep_pins::DEFAULT_MAX_FILE_SIZE).ok()
-        })
-        .collect()
+/// Where verification looks.
+pub struct Sources<'a> {
+    /// The cluster, when reachable.
+    pub cluster: Option<&'a Cluster>,
+    /// Prometheus, when configured.
+    pub prometheus: Option<&'a Prometheus>,
 }
 
 /// Runs rounds of checks every `interval_seconds` for `window`.
@@ -115,22 +127,32 @@ pub fn verify(
     config: &VerifyConfig,
     window: Duration,
     clock: &Clock,
+    sources: &Sources<'_>,
 ) -> Verification {
     let http = reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))
         .build()
         .ok();
+    let urls = target.urls(sources.cluster);
+    let baseline = sources.prometheus.map(|p| {
+        p.firing()
+            .map(|alerts| alerts.into_iter().map(|a| a.key()).collect::<BTreeSet<_>>())
+    });
     let end = clock.elapsed() + window;
-    let mut restarts: HashMap<String, u64> = HashMap::new();
+    let mut restarts: HashMap<String, i32> = HashMap::new();
     let (mut rounds, mut failed_in_a_row, mut ran) = (0, 0, false);
     loop {
         rounds += 1;
         let checks = vec![
-            ("http".to_owned(), http_check(http.as_ref(), target, config)),
+            ("http".to_owned(), http_check(http.as_ref(), &urls, config)),
             (
                 "pods".to_owned(),
-                pods_check(target, &config.kubectl, &mut restarts),
+                pods_check(target, sources.cluster, &mut restarts),
+            ),
+            (
+                "alerts".to_owned(),
+                alerts_check(target, sources.prometheus, baseline.as_ref()),
             ),
         ];
         ran |= checks.iter().any(|(_, c)| !matches!(c, Check::Skipped(_)));
@@ -162,83 +184,103 @@ pub fn verify(
 
 fn http_check(
     http: Option<&reqwest::blocking::Client>,
-    target: &Target,
+    urls: &Result<(Vec<String>, &'static str), String>,
     config: &VerifyConfig,
 ) -> Check {
-    let Some(url) = &target.url else {
-        return Check::Skipped("no URL: set verify.urls for the stack".to_owned());
+    let (urls, source) = match urls {
+        Ok(found) => found,
+        Err(why) => return Check::Skipped(why.clone()),
     };
     let Some(http) = http else {
         return Check::Skipped("no HTTP client".to_owned());
     };
-    match http.get(url).send() {
-        Ok(response) if config.pass_codes.contains(&response.status().as_u16()) => {
-            Check::Passed(format!("{url} answered {}", response.status().as_u16()))
+    let mut answers = Vec::new();
+    for url in urls {
+        match http.get(url).send() {
+            Ok(response) if config.pass_codes.contains(&response.status().as_u16()) => {
+                answers.push(format!("{url} answered {}", response.status().as_u16()));
+            }
+            Ok(response) => {
+                return Check::Failed(format!("{url} answered {}", response.status().as_u16()));
+            }
+            Err(error) if error.is_timeout() => {
+                return Check::Failed(format!("{url} timed out"));
+            }
+            Err(error) => return Check::Failed(format!("{url}: {}", error.without_url())),
         }
-        Ok(response) => Check::Failed(format!("{url} answered {}", response.status().as_u16())),
-        Err(error) => Check::Failed(format!("{url}: {}", error.without_url())),
     }
+    Check::Passed(format!("{} (from {source})", answers.join(", ")))
 }
 
-#[derive(serde::Deserialize)]
-struct PodList {
-    items: Vec<serde_json::Value>,
-}
-
-fn pods_check(target: &Target, kubectl: &str, restarts: &mut HashMap<String, u64>) -> Check {
-    let mut command = std::process::Command::new(kubectl);
-    command
-        .args(["get", "pods", "-n", &target.namespace, "-o", "json"])
-        .env_clear()
-        .envs(crate::child_env::of(crate::child_env::Child::Tool));
-    if let Some(selector) = &target.selector {
-        command.args(["-l", selector]);
-    }
-    let output = match command.output() {
-        Ok(output) => output,
-        Err(error) => return Check::Skipped(format!("kubectl cannot run: {error}")),
+fn pods_check(
+    target: &Target,
+    cluster: Option<&Cluster>,
+    restarts: &mut HashMap<String, i32>,
+) -> Check {
+    let Some(cluster) = cluster else {
+        return Check::Skipped("no cluster access (no kubeconfig, not in a cluster)".to_owned());
     };
-    if !output.status.success() {
-        let message = String::from_utf8_lossy(&output.stderr);
-        let last = message.trim().lines().last().unwrap_or_default();
-        return Check::Skipped(format!("kubectl failed: {last}"));
-    }
-    let Ok(pods) = serde_json::from_slice::<PodList>(&output.stdout) else {
-        return Check::Skipped("kubectl printed no pod list".to_owned());
+    let (pods, containers) = match cluster.containers(&target.namespace, target.selector.as_deref())
+    {
+        Ok(found) => found,
+        Err(error) => return Check::Skipped(format!("{error:#}")),
     };
-    if pods.items.is_empty() {
+    if pods == 0 {
         return Check::Failed(format!("no pods in namespace {}", target.namespace));
     }
-    for pod in &pods.items {
-        let name = pod["metadata"]["name"].as_str().unwrap_or("?");
-        let statuses = pod["status"]["containerStatuses"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        for status in &statuses {
-            if let Some(reason) = status["state"]["waiting"]["reason"].as_str()
-                && reason == "CrashLoopBackOff"
-            {
-                return Check::Failed(format!("pod {name} is in CrashLoopBackOff"));
-            }
-            if !status["ready"].as_bool().unwrap_or(false) {
-                return Check::Failed(format!("pod {name} is not ready"));
-            }
-            let container = format!("{name}/{}", status["name"].as_str().unwrap_or("?"));
-            let count = status["restartCount"].as_u64().unwrap_or(0);
-            let first = *restarts.entry(container.clone()).or_insert(count);
-            if count > first {
-                return Check::Failed(format!(
-                    "container {container} restarted ({first} -> {count})"
-                ));
-            }
+    for container in &containers {
+        if let Some(reason) = &container.waiting
+            && reason.ends_with("BackOff")
+        {
+            return Check::Failed(format!("{} is in {reason}", container.name));
+        }
+        if !container.ready {
+            return Check::Failed(format!("{} is not ready", container.name));
+        }
+        let first = *restarts
+            .entry(container.name.clone())
+            .or_insert(container.restarts);
+        if container.restarts > first {
+            return Check::Failed(format!(
+                "container {} restarted ({first} -> {})",
+                container.name, container.restarts
+            ));
         }
     }
-    Check::Passed(format!(
-        "{} pod(s) ready in {}",
-        pods.items.len(),
-        target.namespace
-    ))
+    Check::Passed(format!("{pods} pod(s) ready in {}", target.namespace))
+}
+
+fn alerts_check(
+    target: &Target,
+    prometheus: Option<&Prometheus>,
+    baseline: Option<&anyhow::Result<BTreeSet<String>>>,
+) -> Check {
+    let (Some(prometheus), Some(baseline)) = (prometheus, baseline) else {
+        return Check::Skipped("no gates.prometheus_url".to_owned());
+    };
+    let Ok(baseline) = baseline else {
+        return Check::Skipped("Prometheus did not answer at the start".to_owned());
+    };
+    match prometheus.firing() {
+        Ok(alerts) => {
+            let new: Vec<String> = alerts
+                .iter()
+                .filter(|alert| alert.namespace.as_deref() == Some(target.namespace.as_str()))
+                .filter(|alert| !baseline.contains(&alert.key()))
+                .map(|alert| alert.name.clone())
+                .collect();
+            if new.is_empty() {
+                Check::Passed(format!("no new alert for namespace {}", target.namespace))
+            } else {
+                Check::Failed(format!(
+                    "new alert(s) firing in {}: {}",
+                    target.namespace,
+                    new.join(", ")
+                ))
+            }
+        }
+        Err(error) => Check::Skipped(format!("{error:#}")),
+    }
 }
 
 #[cfg(test)]
@@ -250,7 +292,7 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn the_namespace_and_host_come_from_the_stack() {
+    fn the_namespace_and_the_literal_ingress_host_come_from_the_stack() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/homelab");
         let config = VerifyConfig::default();
         let immich = Target::of(
@@ -266,22 +308,58 @@ mod tests {
             "vaultwarden",
             &config,
         );
-        assert_eq!(vaultwarden.url.as_deref(), Some("https://vault.home.arpa"));
+        assert_eq!(vaultwarden.literal, ["http://vault.home.arpa"]);
+        assert_eq!(
+            vaultwarden.urls(None).unwrap(),
+            (
+                vec!["http://vault.home.arpa".to_owned()],
+                "the stack's kubernetes_ingress_v1"
+            )
+        );
+        let configured = VerifyConfig {
+            urls: [(
+                "vaultwarden".to_owned(),
+                "https://vault.example.org/alive".to_owned(),
+            )]
+            .into(),
+            ..VerifyConfig::default()
+        };
+        let vaultwarden = Target::of(
+            &root,
+            std::path::Path::new("stacks/vaultwarden"),
+            "vaultwarden",
+            &configured,
+        );
+        assert_eq!(
+            vaultwarden.urls(None).unwrap().0,
+            ["https://vault.example.org/alive"],
+            "the operator's word wins"
+        );
+        let authentik = Target::of(
+            &root,
+            std::path::Path::new("stacks/authentik"),
+            "authentik",
+            &config,
+        );
+        let why = authentik.urls(None).unwrap_err();
+        assert!(why.starts_with("no URL known (no cluster access"), "{why}");
     }
 
     #[test]
     fn checks_that_cannot_run_make_a_skipped_verification_not_a_passed_one() {
-        let config = VerifyConfig {
-            kubectl: "/nonexistent/kubectl".to_owned(),
-            ..VerifyConfig::default()
-        };
+        let config = VerifyConfig::default();
         let target = Target {
-            url: None,
+            configured: None,
+            literal: Vec::new(),
             namespace: "vaultwarden".to_owned(),
             selector: None,
         };
         let clock = Clock::Virtual(Cell::new(Duration::ZERO));
-        let verification = verify(&target, &config, Duration::from_secs(120), &clock);
+        let sources = super::Sources {
+            cluster: None,
+            prometheus: None,
+        };
+        let verification = verify(&target, &config, Duration::from_secs(120), &clock, &sources);
         assert_eq!(verification.verdict, Verdict::Skipped);
         assert_eq!(
             verification.rounds, 9,

@@ -78,6 +78,16 @@ impl Woodpecker {
             )
         })?;
         let status = response.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            return Err(anyhow!(
+                "Woodpecker answered {status} for {path}: WOODPECKER_TOKEN is {}",
+                if self.token.is_some() {
+                    "not accepted"
+                } else {
+                    "not set"
+                }
+            ));
+        }
         if !status.is_success() {
             return Err(anyhow!("Woodpecker answered {status} for {path}"));
         }
@@ -93,8 +103,30 @@ impl Woodpecker {
         let repo = self
             .repo
             .as_deref()
-            .ok_or_else(|| anyhow!("set `woodpecker.repo` (owner/name) or `woodpecker.repo_id`"))?;
+            .ok_or_else(|| {
+                anyhow!(
+                    "a Woodpecker server is set but not the repository: set `woodpecker.repo` (owner/name) or `woodpecker.repo_id`, or pass --ci none"
+                )
+            })?;
         Ok(self.get::<Repo>(&format!("/api/repos/lookup/{repo}"))?.id)
+    }
+
+    /// Preflight: the repository resolves and an authenticated request for its pipelines
+    /// succeeds, so a pushed commit can be followed. What was found, or why CI is unusable.
+    pub fn check(&self) -> anyhow::Result<String> {
+        if self.token.is_none() {
+            return Err(anyhow!(
+                "WOODPECKER_TOKEN is not set; upkeep cannot follow the pipeline of its push"
+            ));
+        }
+        let id = self.repo_id()?;
+        let _: Vec<serde_json::Value> =
+            self.get(&format!("/api/repos/{id}/pipelines?perPage=1"))?;
+        let name = self
+            .repo
+            .as_deref()
+            .map_or_else(|| format!("repo {id}"), |repo| format!("{repo} (id {id})"));
+        Ok(format!("{name} at {}", self.server))
     }
 
     /// Waits for the pipeline of commit `sha` to end: polls every 5 s at first, then less

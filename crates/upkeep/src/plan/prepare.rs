@@ -2,6 +2,8 @@
 //! pinned and the wanted version, decide the risk with its evidence, and draft the review.
 
 use crate::config::Config;
+use crate::detect::chart_index::ChartIndexes;
+use crate::detect::registry::Registries;
 use crate::dirs::default_cache_dir;
 use crate::plan::downgrade;
 use crate::plan::review::{MessageParts, PlanReport, RuleOutput, commit_message};
@@ -11,10 +13,14 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use upkeep_notes::{
-    DEFAULT_API_URL, GitHub, GitHubOptions, Notes, Overrides, Release, RepoId, Resolution, Subject,
-    Upgrade, breaking_lines, cross_reference, crossed, decide, fetch_notes, resolve,
+    Cache, ChartVersion, DEFAULT_API_URL, GitHub, GitHubOptions, Notes, Overrides, Release, RepoId,
+    Resolution, Subject, Upgrade, breaking_lines, chart_releases, cross_reference, crossed, decide,
+    fetch_notes, resolve,
 };
 use upkeep_pins::{Pin, PinKind, SetError, SetRequest, Version, in_style_of, plan_set, scan};
+
+/// The OCI label naming the repository an image is built from.
+const SOURCE_LABEL: &str = "org.opencontainers.image.source";
 
 /// Extensions of the stack files searched by the config cross-reference.
 const STACK_FILE_EXTENSIONS: [&str; 7] = ["tf", "tfvars", "hcl", "yaml", "yml", "tpl", "json"];
@@ -95,22 +101,64 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
                 request.name
             )
         })?;
-    let subject = subject_of(&pins[0]);
+    // What the artifact says of itself, read before GitHub (blocking clients, no runtime).
+    let mut looked_up = Vec::new();
+    let chart = chart_index(&pins[0], &new, request.no_cache, &mut looked_up);
+    let sources = chart
+        .as_ref()
+        .map(|chart| chart.sources.clone())
+        .unwrap_or_default();
+    let mut subject = subject_of(&pins[0], sources);
+    let overrides = config.overrides();
+    if let Subject::Image { source_label, .. } = &mut subject
+        && !overrides.covers(&Subject::Image {
+            canonical: pins[0].canonical.clone(),
+            source_label: None,
+        })
+    {
+        *source_label = image_source_label(&pins[0], config, &mut looked_up);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     let _context = runtime.enter();
     let github = github_client(request, config)?;
-    let (resolution, notes) =
-        runtime.block_on(gather(&github, &subject, &config.overrides(), &new))?;
-    let all = notes
-        .as_ref()
-        .map_or(&[][..], |notes| notes.releases.as_slice());
-    let releases = crossed(all, &old, &new);
+    let (mut resolution, mut notes) =
+        runtime.block_on(gather(&github, &subject, &overrides, &old, &new))?;
+    looked_up.append(&mut resolution.tried);
+    resolution.tried = looked_up;
+    if let Some(chart) = &chart {
+        notes.add_chart_changes(chart_releases(&chart.versions, &chart.url));
+    }
+    let source_label = resolution.repo.clone().or_else(|| {
+        let chart = chart
+            .as_ref()
+            .filter(|_| !notes.from_chart_index.is_empty())?;
+        Some(format!("the chart index {}", chart.url))
+    });
+    let releases = crossed(&notes.releases, &old, &new);
+    let missing = releases
+        .is_empty()
+        .then(|| match resolution.repo.as_deref() {
+            None => format!("no release notes found ({})", resolution.how),
+            Some(repo) if notes.releases.is_empty() => notes.missing(repo),
+            Some(repo) => format!(
+                "no release notes between {} and {} in {repo}",
+                old.as_str(),
+                new.as_str()
+            ),
+        });
     let names = [pins[0].canonical.clone(), pins[0].name.clone()];
+    let stack_dirs: BTreeSet<PathBuf> = pins.iter().map(Pin::stack).collect();
+    let stack_names: Vec<String> = stack_dirs
+        .iter()
+        .filter_map(|dir| dir.file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect();
     let mut evaluation = rules.evaluate(&Upgrade {
         names: &names,
+        stacks: &stack_names,
         old: &old,
         new: &new,
         releases: &releases,
@@ -119,7 +167,7 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
     let downgrade = downgrade::finding(&pins, &new);
     let is_downgrade = downgrade.is_some();
     evaluation.findings.splice(0..0, downgrade);
-    let mut decision = decide(&evaluation, &releases, &old, &new, !releases.is_empty());
+    let mut decision = decide(&evaluation, &releases, &old, &new, missing.as_deref());
     // `set` writes a version verbatim: the steps taken from release tags are written in the
     // pin's own style (`v` prefix, variant); the last step is the version asked for.
     if let Some((_, between)) = decision.steps.split_last_mut() {
@@ -127,27 +175,23 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
             *step = in_style_of(old.as_str(), step);
         }
     }
-    let stack_dirs: BTreeSet<PathBuf> = pins.iter().map(Pin::stack).collect();
     let files = stack_files(request.root, &stack_dirs);
     let cross_references = cross_reference(&breaking_lines(&releases, &evaluation), &files);
-    let stack = stack_dirs
-        .iter()
-        .filter_map(|dir| dir.file_name())
-        .map(|name| name.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let db_backup = match config.db_backed_services.backup_of(&stack) {
-        Some(Some(job)) => format!("yes (job: {job})"),
-        Some(None) => "yes (before the upgrade)".to_owned(),
-        None => "no (not DB-backed)".to_owned(),
-    };
+    let stack = stack_names.join(", ");
+    let namespace = stack_dirs.first().map_or_else(
+        || stack.clone(),
+        |dir| crate::deliver::stack::namespace(request.root, dir, &stack),
+    );
+    let db_backup =
+        crate::deliver::backup::Backup::of(config, &stack, &namespace, false).describe();
+    let migrations = crate::deliver::migrations::releases_with_migrations(&releases);
     let message = commit_message(&MessageParts {
         stack: &stack,
         old: old.as_str(),
         new: new.as_str(),
         releases: &releases,
-        source: resolution.repo.as_deref(),
-        no_source: &resolution.how,
+        source: source_label.as_deref(),
+        missing: missing.as_deref(),
         highlights: &evaluation.highlights,
         decision: &decision,
         findings: &evaluation.findings,
@@ -173,10 +217,12 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         steps: decision.steps.clone(),
         source: resolution.repo.clone(),
         resolution,
-        notes_origin: notes.map(|notes| notes.origin),
+        notes_origin: notes.origin(),
+        notes_missing: missing,
         cross_references,
         pins,
         db_backup,
+        migrations,
         commit_message: message,
     })))
 }
@@ -186,13 +232,14 @@ async fn gather(
     github: &GitHub,
     subject: &Subject,
     overrides: &Overrides,
+    old: &Version,
     new: &Version,
-) -> anyhow::Result<(Resolution, Option<Notes>)> {
+) -> anyhow::Result<(Resolution, Notes)> {
     let resolution = resolve(github, subject, overrides).await?;
     let Some(repo) = resolution.repo.as_deref().and_then(RepoId::parse) else {
-        return Ok((resolution, None));
+        return Ok((resolution, Notes::default()));
     };
-    let notes = fetch_notes(github, &repo, subject, new)
+    let notes = fetch_notes(github, &repo, subject, old, new)
         .await
         .with_context(|| format!("cannot read the release notes of {repo}"))?;
     Ok((resolution, notes))
@@ -220,6 +267,8 @@ fn github_client(request: &Request<'_>, config: &Config) -> anyhow::Result<GitHu
         token,
         cache_dir,
         max_wait: Duration::from_secs(request.max_wait),
+        virtual_time: std::env::var_os("UPKEEP_VIRTUAL_CLOCK")
+            .is_some_and(|value| !value.is_empty() && value != "0"),
     })?;
     let bar = ProgressBar::hidden();
     Ok(github.with_progress(Box::new(move |page, pages| {
@@ -239,12 +288,114 @@ fn github_client(request: &Request<'_>, config: &Config) -> anyhow::Result<GitHu
     })))
 }
 
-/// What the notes are looked up for.
-fn subject_of(pin: &Pin) -> Subject {
+/// A chart's versions as its repository index lists them.
+struct ChartIndex {
+    /// The index URL.
+    url: String,
+    /// Every version, with its changes annotation.
+    versions: Vec<ChartVersion>,
+    /// The `sources` of the target version (else of the newest listed).
+    sources: Vec<String>,
+}
+
+/// The index entries of a chart pin served from a classic repository (`https://…`); `None`
+/// for anything else, or when the index cannot be read (said in `looked_up`: the notes are
+/// then read without it).
+fn chart_index(
+    pin: &Pin,
+    new: &Version,
+    no_cache: bool,
+    looked_up: &mut Vec<String>,
+) -> Option<ChartIndex> {
+    let repository = pin
+        .repository
+        .as_deref()
+        .filter(|_| pin.kind == PinKind::HelmChart)?;
+    if !(repository.starts_with("https://") || repository.starts_with("http://")) {
+        return None;
+    }
+    let url = format!("{}/index.yaml", repository.trim_end_matches('/'));
+    let cache = (!no_cache)
+        .then(|| default_cache_dir("charts"))
+        .flatten()
+        .map(|dir| Cache::new(&dir));
+    let read = ChartIndexes::new(cache).and_then(|indexes| indexes.entries(repository, &pin.name));
+    let versions = match read {
+        Ok(versions) => versions,
+        Err(error) => {
+            looked_up.push(format!("chart index {url}: skipped ({error:#})"));
+            return None;
+        }
+    };
+    let with_changes = versions.iter().filter(|v| v.changes.is_some()).count();
+    looked_up.push(format!(
+        "chart index {url}: {} versions, {with_changes} with artifacthub.io/changes",
+        versions.len()
+    ));
+    let sources = versions
+        .iter()
+        .find(|entry| Version::parse(&entry.version).is_some_and(|v| v == *new))
+        .or(versions.first())
+        .map(|entry| entry.sources.clone())
+        .unwrap_or_default();
+    Some(ChartIndex {
+        url,
+        versions,
+        sources,
+    })
+}
+
+/// The label `org.opencontainers.image.source` of the image a pin holds now, read from its
+/// registry (said in `looked_up`, found or not); `None` when it has none or the registry
+/// cannot be read (then the source is resolved without it).
+fn image_source_label(
+    pin: &Pin,
+    config: &Config,
+    looked_up: &mut Vec<String>,
+) -> Option<(String, String)> {
+    let reference = pin
+        .users
+        .iter()
+        .find(|user| user.canonical == pin.canonical)
+        .map(|user| user.resolved.clone())
+        .unwrap_or_else(|| format!("{}:{}", pin.canonical, pin.version.as_deref().unwrap_or("")));
+    let tag = image_tag(&reference)?;
+    let image = format!("{}:{tag}", pin.canonical);
+    let said = |what: String| format!("image label {SOURCE_LABEL} of {image}: {what}");
+    let labels = Registries::new(&config.registries).and_then(|r| r.labels(&pin.canonical, tag));
+    match labels {
+        Ok(labels) => match labels.get(SOURCE_LABEL) {
+            Some(source) => {
+                looked_up.push(said(source.clone()));
+                Some((source.clone(), image))
+            }
+            None => {
+                looked_up.push(said("none".to_owned()));
+                None
+            }
+        },
+        Err(error) => {
+            looked_up.push(said(format!("skipped ({error:#})")));
+            None
+        }
+    }
+}
+
+/// The tag of an image reference (`ghcr.io/x/y:v1.2-cuda@sha256:…` → `v1.2-cuda`).
+fn image_tag(reference: &str) -> Option<&str> {
+    let without_digest = reference.split('@').next().unwrap_or(reference);
+    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    let (_, tag) = last.rsplit_once(':')?;
+    (!tag.is_empty()).then_some(tag)
+}
+
+/// What the notes are looked up for; `sources` are a chart's, from its index.
+fn subject_of(pin: &Pin, sources: Vec<String>) -> Subject {
     match pin.kind {
         PinKind::HelmChart => Subject::Chart {
             name: pin.name.clone(),
             repository: pin.repository.clone(),
+            sources,
         },
         PinKind::Provider => Subject::Provider {
             source: pin.name.clone(),
@@ -255,6 +406,7 @@ fn subject_of(pin: &Pin) -> Subject {
         },
         _ => Subject::Image {
             canonical: pin.canonical.clone(),
+            source_label: None,
         },
     }
 }

@@ -37,14 +37,20 @@ pub struct PlanReport {
     pub source: Option<String>,
     /// How the source was found, and what was tried.
     pub resolution: Resolution,
-    /// `releases`, the changelog file, or `null` when no notes were found.
+    /// `releases`, the changelog file, `releases + CHANGELOG.md (versions read there)`, or
+    /// `null` when no notes were found.
     pub notes_origin: Option<String>,
+    /// Why no release notes cover the upgrade (no source, a changelog without recognisable
+    /// version headings, nothing published), or `null` when some do.
+    pub notes_missing: Option<String>,
     /// Identifiers of breaking lines, and whether this stack uses them.
     pub cross_references: Vec<CrossReference>,
     /// The pins that would move, as `scan` reports them.
     pub pins: Vec<Pin>,
     /// Whether the stack's database is backed up first, in the commit's words.
     pub db_backup: String,
+    /// Releases crossed whose notes mention database or schema migrations.
+    pub migrations: Vec<String>,
     /// The draft commit message.
     pub commit_message: String,
 }
@@ -82,8 +88,8 @@ pub struct MessageParts<'a> {
     pub releases: &'a [Release],
     /// The notes' repository.
     pub source: Option<&'a str>,
-    /// Why there is no source, when there is none.
-    pub no_source: &'a str,
+    /// Why no release notes cover the upgrade, when none do.
+    pub missing: Option<&'a str>,
     /// Highlights.
     pub highlights: &'a [Highlight],
     /// The decision.
@@ -154,15 +160,9 @@ fn list_line(message: &mut String, label: &str, items: &[String]) {
 }
 
 fn summary(parts: &MessageParts<'_>) -> String {
-    let Some(source) = parts.source else {
-        return format!("no release notes found ({})", parts.no_source);
+    let (Some(source), None) = (parts.source, parts.missing) else {
+        return parts.missing.unwrap_or("no release notes found").to_owned();
     };
-    if parts.releases.is_empty() {
-        return format!(
-            "no release notes between {} and {} in {source}",
-            parts.old, parts.new
-        );
-    }
     let versions: Vec<&str> = parts.releases.iter().map(|r| r.version.as_str()).collect();
     let count = versions.len();
     let noun = if count == 1 { "release" } else { "releases" };
@@ -212,7 +212,11 @@ pub fn render(report: &PlanReport) -> String {
     let _ = writeln!(out, "Risk: {} ({})", report.risk, report.reason);
     match &report.source {
         Some(source) => {
-            let origin = report.notes_origin.as_deref().unwrap_or("no notes found");
+            let origin = report
+                .notes_origin
+                .as_deref()
+                .or(report.notes_missing.as_deref())
+                .unwrap_or("no notes found");
             let _ = writeln!(
                 out,
                 "Source: {source} ({}); notes: {origin}",

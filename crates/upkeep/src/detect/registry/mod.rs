@@ -5,6 +5,7 @@
 //! [`credentials`]).
 
 mod credentials;
+mod labels;
 
 use crate::config::Registry as RegistryConfig;
 use crate::detect::http_retry::{self, Cause, HttpError};
@@ -98,14 +99,30 @@ impl Registries {
 
     /// GET with the registry's authentication dance and retries.
     fn get(&self, url: &str, located: &Located) -> anyhow::Result<reqwest::blocking::Response> {
+        self.get_accepting(url, located, None)
+    }
+
+    /// [`Registries::get`] with an `Accept` header (the manifest media types asked for).
+    fn get_accepting(
+        &self,
+        url: &str,
+        located: &Located,
+        accept: Option<&str>,
+    ) -> anyhow::Result<reqwest::blocking::Response> {
         let mut auth: Option<Auth> = None;
         loop {
-            let response = http_retry::get(&self.http, url, |request| match &auth {
-                Some(Auth::Bearer(token)) => request.bearer_auth(token),
-                Some(Auth::Basic(credential)) => {
-                    request.basic_auth(&credential.username, Some(&credential.password))
+            let response = http_retry::get(&self.http, url, |request| {
+                let request = match accept {
+                    Some(accept) => request.header("accept", accept),
+                    None => request,
+                };
+                match &auth {
+                    Some(Auth::Bearer(token)) => request.bearer_auth(token),
+                    Some(Auth::Basic(credential)) => {
+                        request.basic_auth(&credential.username, Some(&credential.password))
+                    }
+                    None => request,
                 }
-                None => request,
             })?;
             let status = response.status();
             if status.is_success() {
