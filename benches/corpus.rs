@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// Fixture files, relative path and content, without the deliberately broken stack.
+/// Fixture files, relative path and content.
 fn fixture_files() -> Vec<(PathBuf, Vec<u8>)> {
     let root = workspace().join("fixtures/homelab/stacks");
     let mut files = Vec::new();
@@ -15,7 +15,7 @@ fn fixture_files() -> Vec<(PathBuf, Vec<u8>)> {
             let path = entry.expect("entry").path();
             if path.is_dir() {
                 stack.push(path);
-            } else if !path.to_string_lossy().contains("uptime-kuma") {
+            } else {
                 let rel = path.strip_prefix(&root).expect("under root").to_path_buf();
                 files.push((rel, std::fs::read(&path).expect("read")));
             }
@@ -73,7 +73,12 @@ fn repeated(content: &[u8], times: usize) -> Vec<u8> {
     out
 }
 
-/// The workspace root (benches of every crate run with their crate as the manifest dir).
+/// The repository root: the closest folder holding `fixtures/` (each bench runs with its own
+/// package's manifest folder, the root's or a library's).
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|dir| dir.join("fixtures/homelab").is_dir())
+        .expect("the fixtures")
+        .to_path_buf()
 }

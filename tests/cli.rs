@@ -627,6 +627,7 @@ fn tfvars_override_is_edited_and_the_shadowed_default_reported() {
 #[test]
 fn set_refuses_to_touch_anything_when_a_file_that_may_hold_the_name_does_not_parse() {
     let repo = fixture_copy();
+    common::add_broken_stack(repo.path());
     let before = snapshot_tree(repo.path());
     let output = upkeep(repo.path())
         .args(["set", "louislam/uptime-kuma", "2.0.0"])
@@ -671,7 +672,9 @@ fn set_json_output_lists_changes() {
 
 #[test]
 fn scan_lists_parse_errors_with_location_and_goes_on() {
-    let report = scan_json(&common::fixtures());
+    let repo = fixture_copy();
+    common::add_broken_stack(repo.path());
+    let report = scan_json(repo.path());
     let errors = report["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0]["file"], "stacks/uptime-kuma/main.tf");
@@ -680,12 +683,20 @@ fn scan_lists_parse_errors_with_location_and_goes_on() {
         (Some(7), Some(8))
     );
     assert!(report["pins"].as_array().unwrap().len() > 40);
+    let status = upkeep(repo.path()).args(["scan"]).output().unwrap().status;
+    assert_eq!(status.code(), Some(1), "parse errors are findings");
+}
+
+#[test]
+fn the_fixture_repository_scans_clean_as_the_readme_promises() {
+    let report = scan_json(&common::fixtures());
+    assert_eq!(report["errors"], serde_json::json!([]));
     let status = upkeep(&common::fixtures())
-        .args(["scan"])
+        .arg("scan")
         .output()
         .unwrap()
         .status;
-    assert_eq!(status.code(), Some(1), "parse errors are findings");
+    assert_eq!(status.code(), Some(0), "the README's first command exits 0");
 }
 
 /// A small repo with one healthy file and one problem file.

@@ -302,6 +302,7 @@ fn an_explicit_config_that_is_a_kernel_file_is_not_read() {
 #[test]
 fn plan_does_not_read_a_link_to_dev_zero_in_the_stack_folder() {
     let repo = repo();
+    common::offline_registries(repo.path());
     symlink("/dev/zero", repo.path().join("stacks/app/values.json")).unwrap();
     let cache = tempfile::tempdir().unwrap();
     let cache = cache.path().to_str().unwrap();

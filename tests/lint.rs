@@ -174,7 +174,7 @@ fn config_disables_rules_and_changes_severities() {
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("disabled") && stderr.contains("line 2"),
+        stderr.contains("disabled") && stderr.contains(".upkeep.yaml:2:3"),
         "{stderr}"
     );
 }
@@ -231,8 +231,15 @@ fn the_three_formats_on_the_fixtures() {
     let json: serde_json::Value =
         serde_json::from_str(&lint(&fixtures(), &["--format", "json"]).stdout).unwrap();
     insta::assert_json_snapshot!("lint_json", json);
-    let sarif: serde_json::Value =
-        serde_json::from_str(&lint(&fixtures(), &["--format", "sarif"]).stdout).unwrap();
+    // SARIF paths are relative to the repository root: lint a copy that is its own repository,
+    // and leave its absolute root (which differs per machine) out of the snapshot.
+    let repo = common::fixture_copy();
+    common::git(repo.path(), &["init", "-q"]);
+    let mut sarif: serde_json::Value =
+        serde_json::from_str(&lint(repo.path(), &["--format", "sarif"]).stdout).unwrap();
+    let root = &mut sarif["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"];
+    assert!(root.as_str().unwrap().starts_with("file:///"), "{root}");
+    *root = "file:///[repository root]/".into();
     insta::assert_json_snapshot!("lint_sarif", sarif);
 }
 
@@ -252,7 +259,7 @@ fn sarif_schema() -> serde_json::Value {
         .iter()
         .find(|p| p["name"] == "serde-sarif")
         .and_then(|p| p["manifest_path"].as_str())
-        .expect("serde-sarif is a dev-dependency");
+        .expect("serde-sarif is a dependency");
     let schema = Path::new(manifest)
         .parent()
         .unwrap()
@@ -305,4 +312,251 @@ fn replace_strings(value: &mut serde_json::Value, from: &str, to: &str) -> usize
         }
         _ => 0,
     }
+}
+
+/// A git repository in a temp folder holding these files.
+fn git_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    common::git(dir.path(), &["init", "-q"]);
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+fn sarif_uris(sarif: &serde_json::Value) -> Vec<(String, String)> {
+    sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|result| {
+            let artifact = &result["locations"][0]["physicalLocation"]["artifactLocation"];
+            (
+                artifact["uri"].as_str().unwrap().to_owned(),
+                artifact["uriBaseId"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn sarif_locations_are_relative_to_the_repository_root_whatever_folder_is_linted() {
+    let repo = git_repo(&[(
+        "stacks/a/main.tf",
+        &deployment("          image = \"ghcr.io/gethomepage/homepage:latest\""),
+    )]);
+    let root = std::fs::canonicalize(repo.path()).unwrap();
+    let expected = vec![("stacks/a/main.tf".to_owned(), "%SRCROOT%".to_owned())];
+    for (cwd, path) in [
+        ("", "stacks"),
+        ("", "."),
+        ("", "stacks/a/main.tf"),
+        ("stacks", "a"),
+        ("stacks/a", "."),
+    ] {
+        let run = lint(&repo.path().join(cwd), &[path, "--format", "sarif"]);
+        let sarif: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(sarif_uris(&sarif), expected, "lint {path} in {cwd:?}");
+        assert_eq!(
+            sarif["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"],
+            format!("file://{}/", root.display()),
+        );
+    }
+    let run = lint(repo.path(), &["stacks", "--format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    for rule in sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+    {
+        for field in ["shortDescription", "fullDescription", "help"] {
+            assert!(rule[field]["text"].is_string(), "{field} of {rule}");
+        }
+        assert!(rule["help"]["markdown"].is_string(), "{rule}");
+    }
+    assert!(sarif["runs"][0]["results"][0]["partialFingerprints"]["upkeepFinding/v1"].is_string());
+}
+
+#[test]
+fn output_writes_each_format_to_a_file_instead_of_standard_output() {
+    let repo = git_repo(&[(
+        "stacks/a/main.tf",
+        &deployment("          image = \"ghcr.io/gethomepage/homepage:latest\""),
+    )]);
+    for format in ["human", "json", "sarif"] {
+        let printed = lint(repo.path(), &["--format", format]);
+        let file = repo.path().join(format!("report.{format}"));
+        let written = lint(
+            repo.path(),
+            &["--format", format, "--output", file.to_str().unwrap()],
+        );
+        assert_eq!(written.code, printed.code, "{format}");
+        assert_eq!(written.stdout, "", "{format}: nothing on standard output");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            printed.stdout,
+            "{format}"
+        );
+    }
+}
+
+/// `upkeep lint ARGS` in `dir` with the findings parsed from its JSON.
+fn findings(dir: &Path, args: &[&str]) -> (i32, Vec<serde_json::Value>) {
+    let mut all = vec!["--format", "json"];
+    all.extend(args);
+    let run = lint(dir, &all);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    (run.code, report["findings"].as_array().unwrap().clone())
+}
+
+#[test]
+fn a_baseline_hides_known_findings_even_when_their_lines_move() {
+    let image = "          image = \"ghcr.io/gethomepage/homepage:latest\"";
+    let repo = git_repo(&[
+        ("stacks/a/main.tf", &deployment(image)),
+        (
+            "stacks/b/main.tf",
+            &deployment("          image = \"x/app:1.0\""),
+        ),
+    ]);
+    let baseline = repo.path().join(".upkeep-baseline.json");
+    let output = upkeep(repo.path())
+        .args(["lint", "--write-baseline", ".upkeep-baseline.json"])
+        .env_remove("UPKEEP_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "writing a baseline succeeds");
+    let recorded: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
+    assert_eq!(
+        recorded["findings"],
+        serde_json::json!([{"rule": "latest-tag", "file": "stacks/a/main.tf", "pin": "ghcr.io/gethomepage/homepage"}])
+    );
+
+    // Lines added above the known finding: still known.
+    let file = repo.path().join("stacks/a/main.tf");
+    let moved = format!("# the dashboard\n\n{}", deployment(image));
+    std::fs::write(&file, &moved).unwrap();
+    let (code, new) = findings(repo.path(), &["--baseline", ".upkeep-baseline.json"]);
+    assert_eq!((code, new.len()), (0, 0), "{new:?}");
+    let human = lint(repo.path(), &["--baseline", ".upkeep-baseline.json"]);
+    assert!(
+        human
+            .stdout
+            .contains("baseline: 1 known finding(s) not shown"),
+        "{}",
+        human.stdout
+    );
+
+    // A second `:latest` in the same file, and one in another file, are new.
+    std::fs::write(
+        &file,
+        moved.replace(
+            image,
+            &format!("{image}\n{}", image.replace("homepage:", "homepage-2:")),
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        repo.path().join("stacks/b/main.tf"),
+        deployment("          image = \"x/app:latest\""),
+    )
+    .unwrap();
+    let (code, new) = findings(repo.path(), &["--baseline", ".upkeep-baseline.json"]);
+    let files: Vec<(&str, &str)> = new
+        .iter()
+        .map(|f| (f["file"].as_str().unwrap(), f["pin"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            ("stacks/a/main.tf", "ghcr.io/gethomepage/homepage-2"),
+            ("stacks/b/main.tf", "docker.io/x/app")
+        ]
+    );
+    assert_eq!(code, 1, "new error findings fail the hook");
+
+    // Files given alone (as pre-commit passes them) say nothing about the other files'
+    // entries: none is "no longer found".
+    let human = lint(
+        repo.path(),
+        &["stacks/b/main.tf", "--baseline", ".upkeep-baseline.json"],
+    );
+    assert!(
+        !human.stdout.contains("no longer found"),
+        "{}",
+        human.stdout
+    );
+
+    // Fixing the known finding is reported, so the baseline can shrink.
+    std::fs::write(&file, deployment("          image = \"x/app:1.0\"")).unwrap();
+    let human = lint(
+        repo.path(),
+        &["stacks/a", "--baseline", ".upkeep-baseline.json"],
+    );
+    assert!(
+        human.stdout.contains("1 no longer found"),
+        "{}",
+        human.stdout
+    );
+}
+
+#[test]
+fn a_baseline_matches_the_files_pre_commit_passes_and_any_folder() {
+    let repo = git_repo(&[
+        (
+            "stacks/a/main.tf",
+            &deployment("          image = \"ghcr.io/gethomepage/homepage:latest\""),
+        ),
+        ("stacks/a/variables.tf", "variable \"unused\" {}\n"),
+    ]);
+    let output = upkeep(repo.path())
+        .args(["lint", ".", "--write-baseline", "baseline.json"])
+        .env_remove("UPKEEP_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let baseline = repo.path().join("baseline.json");
+    let baseline = baseline.to_str().unwrap();
+    for (cwd, path) in [
+        ("", "stacks/a/main.tf"),
+        ("", "stacks"),
+        ("stacks", "a/main.tf"),
+        ("stacks/a", "."),
+    ] {
+        let (code, new) = findings(&repo.path().join(cwd), &[path, "--baseline", baseline]);
+        assert_eq!((code, new.len()), (0, 0), "lint {path} in {cwd:?}: {new:?}");
+    }
+}
+
+#[test]
+fn a_baseline_that_cannot_be_read_stops_lint_with_its_place() {
+    let repo = git_repo(&[(
+        "stacks/a/main.tf",
+        &deployment("          image = \"x/app:1.0\""),
+    )]);
+    std::fs::write(
+        repo.path().join("baseline.json"),
+        "{\"findings\": [\n  {\"rule\": 3}\n]}\n",
+    )
+    .unwrap();
+    let output = upkeep(repo.path())
+        .args(["lint", "--baseline", "baseline.json"])
+        .env_remove("UPKEEP_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("baseline.json:2:"), "{stderr}");
+    let missing = upkeep(repo.path())
+        .args(["lint", "--baseline", "nowhere.json"])
+        .env_remove("UPKEEP_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(
+        missing.status.code(),
+        Some(2),
+        "a missing baseline is an error, not silence"
+    );
 }

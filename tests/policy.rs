@@ -270,7 +270,7 @@ fn config_check_names_the_unknown_key_and_show_prints_defaults() {
     assert_eq!(check.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&check.stderr);
     assert!(
-        stderr.contains("skip_image_paterns") && stderr.contains("line 3"),
+        stderr.contains("skip_image_paterns") && stderr.contains("upgrade-config.json:3:3"),
         "{stderr}"
     );
     let valid = upkeep(&fixtures())

@@ -83,7 +83,7 @@ fn start_registry(binary: &Path, dir: &Path) -> Registry {
         .spawn()
         .unwrap();
     let registry = Registry { child, address };
-    let http = reqwest::blocking::Client::new();
+    let http = common::http();
     let started = Instant::now();
     loop {
         let answer = http
@@ -187,7 +187,7 @@ fn outdated_reads_a_real_registry_with_credentials_from_docker_config() {
     let registry = start_registry(&binary, work.path());
     let host = registry.address.clone();
     let pusher = Pusher {
-        http: reqwest::blocking::Client::new(),
+        http: common::http(),
         base: format!("http://{host}"),
     };
     pusher.push(

@@ -217,7 +217,7 @@ struct Answer {
 }
 
 fn call(server: &Server, method: &str, path: &str, token: Option<&str>, body: &str) -> Answer {
-    let http = reqwest::blocking::Client::new();
+    let http = common::http();
     let url = format!("{}{path}", server.base);
     let mut request = match method {
         "GET" => http.get(url),
@@ -752,7 +752,7 @@ fn two_thousand_deliveries_from_fifty_clients_are_all_answered_and_stored() {
         for client in 0..50 {
             let base = base.clone();
             clients.push(tokio::spawn(async move {
-                let http = reqwest::Client::new();
+                let http = common::http_async();
                 let mut answers = Vec::new();
                 for n in 0..40 {
                     let i = client * 40 + n;

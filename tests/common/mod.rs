@@ -7,9 +7,31 @@ pub mod cluster;
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
+/// The repository root: the nearest folder at or above the package's manifest that holds the
+/// fixtures.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|dir| dir.join("fixtures/homelab").is_dir())
+        .expect("the fixtures are in the repository")
+        .to_path_buf()
+}
+
 /// The bundled example infrastructure repository.
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/homelab")
+    repo_root().join("fixtures/homelab")
+}
+
+/// A stack whose `main.tf` does not parse (a brace never closed), kept apart from the
+/// homelab fixtures so that they scan clean; tests lay it over a copy with
+/// [`add_broken_stack`].
+pub fn broken_stack() -> PathBuf {
+    repo_root().join("fixtures/broken/stacks/uptime-kuma")
+}
+
+/// Adds the [`broken_stack`] to a repository copy as `stacks/uptime-kuma`.
+pub fn add_broken_stack(repo: &Path) {
+    copy_dir(&broken_stack(), &repo.join("stacks/uptime-kuma"));
 }
 
 /// A temporary copy of the fixture repository that a test may modify.
@@ -31,6 +53,19 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).expect("copy fixture");
         }
     }
+}
+
+/// An HTTP client for a test to talk to local servers (or to serve), with ring as the TLS
+/// provider as in the binary (reqwest has none of its own).
+pub fn http() -> reqwest::blocking::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::new()
+}
+
+/// The async flavour of [`http`].
+pub fn http_async() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
 
 /// The `upkeep` binary, run in `dir`.
@@ -106,6 +141,7 @@ pub fn remote_and_clone(dir: &Path, edit: impl FnOnce(&Path)) -> (PathBuf, PathB
     );
     copy_dir(&fixtures(), &seed);
     edit(&seed);
+    offline_registries(&seed);
     git(&seed, &["init", "-q", "-b", "main"]);
     git(&seed, &["add", "-A"]);
     git(&seed, &["commit", "-q", "-m", "infrastructure"]);
@@ -124,6 +160,31 @@ pub fn remote_and_clone(dir: &Path, edit: impl FnOnce(&Path)) -> (PathBuf, PathB
         ],
     );
     (remote, clone)
+}
+
+/// Points the public registries at a closed loopback port in `repo`'s `.upkeep.yaml`, unless
+/// the test set `registries:` itself: `plan` reads an image's source label from its registry,
+/// and a test never reaches the internet (the lookup fails at once and is reported skipped).
+pub fn offline_registries(repo: &Path) {
+    let path = repo.join(".upkeep.yaml");
+    let mut config = std::fs::read_to_string(&path).unwrap_or_default();
+    if config.lines().any(|line| line.starts_with("registries:")) {
+        return;
+    }
+    if !config.is_empty() && !config.ends_with('\n') {
+        config.push('\n');
+    }
+    config.push_str("registries:\n");
+    for host in [
+        "docker.io",
+        "ghcr.io",
+        "lscr.io",
+        "quay.io",
+        "registry.k8s.io",
+    ] {
+        config.push_str(&format!("  {host}: {{ url: \"http://127.0.0.1:9\" }}\n"));
+    }
+    std::fs::write(&path, config).expect("write .upkeep.yaml");
 }
 
 /// A GitHub API payload from `fixtures/github`.

@@ -251,6 +251,9 @@ impl GitHub {
             }
             None => None,
         };
+        // reqwest is built without a TLS provider of its own (one TLS library in the
+        // workspace): ring becomes the process's rustls provider unless one is installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .user_agent(concat!("upkeep/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))

@@ -14,9 +14,28 @@ pub struct Cli {
     /// UPKEEP_CONFIG also names one].
     #[arg(long, global = true, value_name = "FILE", env = "PLUGIN_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Log only errors and draw no progress bars.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log more: -v what happens, -vv requests and other crates' warnings, -vvv everything
+    /// [default: warnings; RUST_LOG applies when neither -q nor -v is given].
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// How much to log.
+    pub fn verbosity(&self) -> crate::output::terminal::Verbosity {
+        use crate::output::terminal::Verbosity;
+        match (self.quiet, self.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, 0) => Verbosity::Default,
+            (false, n) => Verbosity::Verbose(n),
+        }
+    }
 }
 
 /// The subcommands.
@@ -55,7 +74,10 @@ pub enum Command {
     /// `# upkeep:ignore <rule-id> <reason>`; disable a rule or change its severity in the
     /// config's `lint:` section. Given files (as pre-commit passes them), each file's whole
     /// module folder is read so variables resolve, and only findings in those files are
-    /// reported. As a Woodpecker plugin, PLUGIN_PATH and PLUGIN_FORMAT are read.
+    /// reported. With --baseline, only findings not recorded by --write-baseline are
+    /// reported. SARIF locations are relative to the repository root (the folder holding
+    /// `.git`). As a Woodpecker plugin, PLUGIN_PATH, PLUGIN_FORMAT, PLUGIN_STRICT,
+    /// PLUGIN_CONFIG, PLUGIN_BASELINE and PLUGIN_OUTPUT are read.
     /// Exits 1 when a finding has error severity, else 0; 2 when lint could not run.
     Lint(LintArgs),
     /// Decide whether a detected update (a DIUN notification) should be acted on: prints
@@ -294,8 +316,20 @@ pub struct LintArgs {
     pub format: LintFormat,
     /// Parse every byte of every file, so that `parse-error` covers syntax errors where no
     /// pin can be (slower; the default reports errors where pins may be).
-    #[arg(long, env = "PLUGIN_STRICT")]
+    #[arg(long, env = "PLUGIN_STRICT", value_parser = clap::builder::BoolishValueParser::new())]
     pub strict: bool,
+    /// Write the report to FILE instead of standard output (any format).
+    #[arg(long, short, value_name = "FILE", env = "PLUGIN_OUTPUT")]
+    pub output: Option<PathBuf>,
+    /// Report only findings not recorded in this baseline (written by --write-baseline).
+    /// Findings are matched by rule, file and pin, not by line, so edits that move a known
+    /// finding do not make it new.
+    #[arg(long, value_name = "FILE", env = "PLUGIN_BASELINE")]
+    pub baseline: Option<PathBuf>,
+    /// Record today's findings in FILE (paths relative to the repository root) and exit 0;
+    /// commit it and pass it to --baseline.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub write_baseline: Option<PathBuf>,
 }
 
 /// Output formats of `upkeep lint`.

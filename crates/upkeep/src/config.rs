@@ -437,7 +437,7 @@ impl Config {
         })?;
         let text = String::from_utf8(bytes)
             .map_err(|_| anyhow::anyhow!("config {} is not UTF-8 text", path.display()))?;
-        let config = Config::parse(&text).with_context(|| format!("in {}", path.display()))?;
+        let config = Config::parse_named(&text, &path.display().to_string())?;
         if config.verify.kubectl.is_some() {
             tracing::warn!(
                 "{}: `verify.kubectl` is ignored: upkeep reads pods from the Kubernetes API (KUBECONFIG or the in-cluster service account); remove the key",
@@ -457,11 +457,36 @@ impl Config {
     }
 
     /// Reads config text (YAML, or JSON, which is YAML).
+    #[cfg(test)]
     pub fn parse(text: &str) -> anyhow::Result<Config> {
+        Config::parse_named(text, FILE_NAME)
+    }
+
+    /// Reads config text from the file `name`; an error says `name:line:column`, then shows
+    /// the line with a caret.
+    pub fn parse_named(text: &str, name: &str) -> anyhow::Result<Config> {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
-        serde_saphyr::from_str(text).map_err(|error| anyhow::anyhow!("{error}"))
+        serde_saphyr::from_str(text).map_err(|error| {
+            // The parser's own rendering names the source and shows the line with a caret;
+            // its first line (`error: line L column C: message`) becomes `name:L:C: message`.
+            let shown = error.render_with_options(serde_saphyr::render_options! {
+                source_name: Some(name),
+            });
+            let (first, snippet) = shown.split_once('\n').unwrap_or((&shown, ""));
+            let message = first.strip_prefix("error: ").unwrap_or(first);
+            match error.location() {
+                Some(at) if at.line() > 0 => {
+                    let message = message
+                        .split_once(": ")
+                        .filter(|(prefix, _)| prefix.starts_with("line "))
+                        .map_or(message, |(_, rest)| rest);
+                    anyhow::anyhow!("{name}:{}:{}: {message}\n{snippet}", at.line(), at.column())
+                }
+                _ => anyhow::anyhow!("{name}: {message}\n{snippet}"),
+            }
+        })
     }
 
     /// How to scan the repository: the default options with the config's `exclude` patterns.
@@ -558,12 +583,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("skip_imag_patterns"), "{error}");
-        assert!(error.contains("line 2"), "{error}");
+        assert!(error.contains(".upkeep.yaml:2:1"), "{error}");
         let nested = Config::parse("lint:\n  disabled: [latest-tag]\n")
             .unwrap_err()
             .to_string();
         assert!(
-            nested.contains("disabled") && nested.contains("line 2"),
+            nested.contains("disabled") && nested.contains(".upkeep.yaml:2:3"),
             "{nested}"
         );
     }
@@ -598,6 +623,6 @@ mod tests {
     #[test]
     fn a_wrong_type_names_its_place() {
         let error = Config::parse("version_jump_always_step: 3\n").unwrap_err();
-        assert!(error.to_string().contains("line 1"), "{error}");
+        assert!(error.to_string().contains(".upkeep.yaml:1:27"), "{error}");
     }
 }

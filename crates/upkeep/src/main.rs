@@ -11,27 +11,22 @@ mod output;
 mod plan;
 mod policy;
 mod serve;
+mod tls;
 
 use clap::Parser;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    tls::install();
     let args = args::Cli::parse();
-    // Logs go to standard error, filtered by RUST_LOG (warnings by default).
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    output::terminal::init(args.verbosity());
     match commands::run(args) {
         Ok(code) => code,
         Err(error) => {
             #[allow(clippy::print_stderr)]
             {
-                eprintln!("upkeep: error: {error:#}");
+                eprintln!("upkeep: error: {}", output::terminal::error_line(&error));
             }
             ExitCode::from(2)
         }

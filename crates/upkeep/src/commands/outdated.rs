@@ -205,7 +205,7 @@ type Fetched = BTreeMap<Lookup, Result<Vec<String>, Failure>>;
 /// on a terminal.
 fn fetch_all(sources: &Sources, lookups: BTreeSet<Lookup>, concurrency: usize) -> Fetched {
     let bar = ProgressBar::new(lookups.len() as u64);
-    if lookups.len() < 10 {
+    if lookups.len() < 10 || !crate::output::terminal::progress_allowed() {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let queue = Mutex::new(lookups.into_iter());

@@ -57,7 +57,7 @@ impl Notifier {
             Level::Critical => ":rotating_light: CRITICAL",
         };
         let body = serde_json::json!({ "text": format!("{prefix} {text}") });
-        let sent = reqwest::blocking::Client::builder()
+        let sent = crate::tls::blocking_client()
             .timeout(Duration::from_secs(10))
             .build()
             .and_then(|client| client.post(url).json(&body).send())

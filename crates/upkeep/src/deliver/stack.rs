@@ -103,7 +103,7 @@ mod tests {
     use std::path::Path;
 
     fn fixtures() -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/homelab")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/homelab")
     }
 
     fn stack(name: &str) -> std::path::PathBuf {

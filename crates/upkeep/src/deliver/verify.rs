@@ -129,7 +129,7 @@ pub fn verify(
     clock: &Clock,
     sources: &Sources<'_>,
 ) -> Verification {
-    let http = reqwest::blocking::Client::builder()
+    let http = crate::tls::blocking_client()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))
         .build()
@@ -293,7 +293,11 @@ mod tests {
 
     #[test]
     fn the_namespace_and_the_literal_ingress_host_come_from_the_stack() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/homelab");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .map(|dir| dir.join("fixtures/homelab"))
+            .find(|dir| dir.is_dir())
+            .expect("the fixtures");
         let config = VerifyConfig::default();
         let immich = Target::of(
             &root,

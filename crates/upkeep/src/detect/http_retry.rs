@@ -19,7 +19,7 @@ const MAX_WAIT: Duration = Duration::from_secs(30);
 
 /// A blocking HTTP client with upkeep's user agent and a request timeout.
 pub fn client() -> anyhow::Result<Client> {
-    Ok(Client::builder()
+    Ok(crate::tls::blocking_client()
         .timeout(TIMEOUT)
         .user_agent(concat!("upkeep/", env!("CARGO_PKG_VERSION")))
         .build()?)
@@ -196,7 +196,7 @@ mod tests {
 
     /// Why one GET of `url` failed, with a short timeout.
     fn failure(url: &str) -> HttpError {
-        let client = reqwest::blocking::Client::builder()
+        let client = crate::tls::blocking_client()
             .timeout(Duration::from_millis(300))
             .build()
             .unwrap();

@@ -274,7 +274,7 @@ fn github_client(request: &Request<'_>, config: &Config) -> anyhow::Result<GitHu
     Ok(github.with_progress(Box::new(move |page, pages| {
         // A bar only when the listing is long enough to be worth one; hidden when standard
         // error is not a terminal.
-        if page == 2 {
+        if page == 2 && crate::output::terminal::progress_allowed() {
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             bar.set_message("reading release pages");
         }

@@ -1,6 +1,8 @@
 //! `upkeep lint`: the repository's policy on pins, as rules with ids, default severities and
 //! messages that say how to fix what they find.
 
+pub mod baseline;
+pub mod location;
 pub mod render;
 
 use crate::config::{LintConfig, Severity};
@@ -112,6 +114,10 @@ pub struct Finding {
     pub message: String,
     /// How to fix it.
     pub help: &'static str,
+    /// The pin it is about (its canonical name), if any: with the rule and the file, what
+    /// identifies the finding when lines move (baselines, SARIF fingerprints).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
 }
 
 /// Checks a scan report: every enabled rule, then the ignore comments in the files (read
@@ -177,13 +183,17 @@ fn finding(
         width: width.max(1),
         message,
         help: rule.help,
+        pin: None,
     }
 }
 
 /// The findings about one pin on its own.
 fn pin_findings(pin: &Pin) -> Vec<Finding> {
     let width = pin.version.as_deref().map_or(1, |v| v.chars().count());
-    let at = |id, message| finding(id, &pin.file, pin.line, pin.column, width, message);
+    let at = |id, message| Finding {
+        pin: Some(pin.canonical.clone()),
+        ..finding(id, &pin.file, pin.line, pin.column, width, message)
+    };
     let mut found = Vec::new();
     let name = &pin.name;
     match pin.status {
@@ -291,18 +301,21 @@ fn drift(pins: &[Pin]) -> Vec<Finding> {
                     places.push(format!("{} more", count - DRIFT_EXAMPLES));
                 }
                 let written = pin.version.as_deref().unwrap_or_default();
-                findings.push(finding(
-                    "drifted-pin",
-                    &pin.file,
-                    pin.line,
-                    pin.column,
-                    written.chars().count(),
-                    format!(
-                        "`{}` is pinned at {written} here but at {}",
-                        pin.name,
-                        places.join(", ")
-                    ),
-                ));
+                findings.push(Finding {
+                    pin: Some(pin.canonical.clone()),
+                    ..finding(
+                        "drifted-pin",
+                        &pin.file,
+                        pin.line,
+                        pin.column,
+                        written.chars().count(),
+                        format!(
+                            "`{}` is pinned at {written} here but at {}",
+                            pin.name,
+                            places.join(", ")
+                        ),
+                    )
+                });
             }
         }
     }

@@ -1,0 +1,118 @@
+//! Manners on the terminal: how much is logged (`-q`, `-v`, `RUST_LOG`), whether escapes
+//! and progress bars are drawn (only on a terminal, never with `NO_COLOR`), and how an error
+//! is printed (once, its causes in order, no cause repeated).
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by `--quiet`: no progress bars.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// The crates whose log lines are upkeep's own; other crates' lines are shown only from
+/// `-vv` on, since what they report as an error is returned to upkeep and printed once.
+const OWN_CRATES: [&str; 3] = ["upkeep", "upkeep_pins", "upkeep_notes"];
+
+/// How much to log, from the global flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// `--quiet`: errors only, no progress bars.
+    Quiet,
+    /// Neither flag: `RUST_LOG` if set, else upkeep's warnings.
+    Default,
+    /// `-v` given this many times (1: info, 2: debug with other crates' warnings, 3+: trace).
+    Verbose(u8),
+}
+
+/// The `tracing` filter for a verbosity; `rust_log` (the environment's) applies only when
+/// no flag was given.
+pub fn log_filter(verbosity: Verbosity, rust_log: Option<&str>) -> String {
+    let own = |level: &str| {
+        OWN_CRATES
+            .iter()
+            .map(|name| format!("{name}={level}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    match verbosity {
+        Verbosity::Default => match rust_log {
+            Some(filter) if !filter.trim().is_empty() => filter.to_owned(),
+            _ => format!("off,{}", own("warn")),
+        },
+        Verbosity::Quiet => format!("off,{}", own("error")),
+        Verbosity::Verbose(1) => format!("off,{}", own("info")),
+        Verbosity::Verbose(2) => format!("warn,{}", own("debug")),
+        Verbosity::Verbose(_) => "trace".to_owned(),
+    }
+}
+
+/// Whether standard error may carry colours and other escapes: it is a terminal and
+/// `NO_COLOR` is unset or empty (<https://no-color.org>).
+pub fn stderr_styled() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Starts logging to standard error.
+pub fn init(verbosity: Verbosity) {
+    QUIET.store(verbosity == Verbosity::Quiet, Ordering::Relaxed);
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let filter = tracing_subscriber::EnvFilter::try_new(log_filter(verbosity, rust_log.as_deref()))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(log_filter(verbosity, None)));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(stderr_styled())
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Whether progress bars are drawn: not with `--quiet`, and (indicatif's rule) only on a
+/// terminal.
+pub fn progress_allowed() -> bool {
+    !QUIET.load(Ordering::Relaxed) && stderr_styled()
+}
+
+/// An error and its causes on one line, `a: b: c`, leaving out a cause whose text the line
+/// already holds (a wrapper that quotes its source would otherwise print it twice).
+pub fn error_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        let text = text.trim();
+        if text.is_empty() || line.contains(text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(text);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Verbosity, error_line, log_filter};
+
+    #[test]
+    fn a_cause_already_quoted_is_not_printed_again() {
+        let error = anyhow::anyhow!("client error (Connect)")
+            .context("Service Error: client error (Connect)")
+            .context("cannot reach http://127.0.0.1:9/repos/x/y");
+        assert_eq!(
+            error_line(&error),
+            "cannot reach http://127.0.0.1:9/repos/x/y: Service Error: client error (Connect)"
+        );
+        let plain = anyhow::anyhow!("refused").context("push");
+        assert_eq!(error_line(&plain), "push: refused");
+    }
+
+    #[test]
+    fn flags_win_over_rust_log_and_other_crates_stay_quiet_by_default() {
+        assert_eq!(log_filter(Verbosity::Default, Some("debug")), "debug");
+        let default = log_filter(Verbosity::Default, None);
+        assert!(default.starts_with("off,") && default.contains("upkeep=warn"));
+        assert!(log_filter(Verbosity::Quiet, Some("debug")).contains("upkeep=error"));
+        assert!(log_filter(Verbosity::Verbose(1), None).contains("upkeep_notes=info"));
+        assert!(log_filter(Verbosity::Verbose(2), None).starts_with("warn,"));
+        assert_eq!(log_filter(Verbosity::Verbose(5), None), "trace");
+    }
+}
