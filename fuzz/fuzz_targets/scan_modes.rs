@@ -1,17 +1,24 @@
-//! The outline prefilter must never change the result: whenever a file parses as a whole,
-//! scanning it in the default (outline) mode finds exactly the pins of a strict scan.
+//! The fast paths must never change the result: whenever a file parses as a whole, scanning it
+//! in the default mode (Terraform outlined, YAML block scalar bodies left unread) finds exactly
+//! the pins of a strict scan. The input is tried as a Terraform file and as a values file.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use upkeep_pins::{ScanOptions, scan};
 
 fuzz_target!(|data: &[u8]| {
+    for name in ["main.tf", "values.yaml"] {
+        same_pins(name, data);
+    }
+});
+
+fn same_pins(name: &str, data: &[u8]) {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("main.tf"), data).expect("write input");
+    std::fs::write(dir.path().join(name), data).expect("write input");
     let fast = scan(dir.path(), &ScanOptions { threads: Some(1), ..ScanOptions::default() }).expect("scan");
     let strict = ScanOptions { threads: Some(1), strict: true, ..ScanOptions::default() };
     let strict = scan(dir.path(), &strict).expect("scan");
     if strict.errors.is_empty() {
         assert_eq!(fast.pins, strict.pins);
     }
-});
+}

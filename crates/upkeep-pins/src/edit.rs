@@ -4,7 +4,7 @@ use crate::admit::RepoFiles;
 use crate::error::ScanError;
 use crate::hcl::unescape;
 use crate::location::LineIndex;
-use crate::scan::{FileType, ScanOptions, scan_with, syntax_error};
+use crate::scan::{FileType, Reach, ScanOptions, scan_with, syntax_error};
 use crate::transaction::{Replacement, WriteError, write_all};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -203,8 +203,8 @@ impl EditPlan {
         &self.changes
     }
 
-    /// Re-parses every edited file and re-resolves the tree with the new contents, to confirm
-    /// each new version reads back at its place.
+    /// Re-parses every edited file and re-resolves the module folders holding them with the
+    /// new contents, to confirm each new version reads back at its place.
     fn check_read_back(&self) -> Result<(), EditError> {
         for change in &self.changes {
             if let Some(Err(error)) =
@@ -227,7 +227,8 @@ impl EditPlan {
             strict: true,
             ..ScanOptions::default()
         };
-        let report = scan_with(&self.root, &strict, &overlay).map_err(EditError::Rescan)?;
+        let report =
+            scan_with(&self.root, &strict, &overlay, Reach::Overlaid).map_err(EditError::Rescan)?;
         for (file, start, new) in &self.placed {
             // A pin's token, or a string linked to a pin, now at the new version.
             let found = report.pins.iter().any(|pin| {

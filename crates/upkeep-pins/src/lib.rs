@@ -42,6 +42,7 @@ mod image;
 mod journal;
 mod location;
 mod module;
+mod ordered;
 mod pin;
 mod scan;
 mod select;
@@ -59,7 +60,7 @@ pub use image::{ImageRef, canonical_image_name};
 pub use journal::check_journal;
 pub use location::LineIndex;
 pub use pin::{Linked, Pin, PinKind, PinStatus, PinUser, Place};
-pub use scan::{DEFAULT_MAX_FILE_SIZE, ScanOptions, ScanReport, scan};
+pub use scan::{DEFAULT_MAX_FILE_SIZE, ScanOptions, ScanReport, scan, scan_each};
 pub use select::{Change, SetError, SetPlan, SetRequest, SkipReason, plan_set};
 pub use transaction::{Recovery, recover};
 pub use version::{
@@ -83,7 +84,7 @@ pub fn check_hcl(text: &str) -> Result<(), (usize, usize, String)> {
 /// Parses YAML text the way values files are scanned, with the same error shape as
 /// [`check_hcl`].
 pub fn check_yaml(text: &str) -> Result<(), (usize, usize, String)> {
-    yaml::parse(text).map(drop).map_err(|error| {
+    yaml::parse(text, true).map(drop).map_err(|error| {
         let (line, column) = LineIndex::new(text).line_col(error.offset);
         (line, column, error.message)
     })

@@ -6,23 +6,21 @@ use crate::hcl::{self, Flavor, SyntaxError};
 use crate::ignore_files::IgnoreRules;
 use crate::location::LineIndex;
 use crate::module::{self, SourceFile};
+use crate::ordered::{self, path_key};
 use crate::pin::{Pin, Place};
 use crate::site::{FileFacts, Precedence};
 use crate::warning::{ScanWarning, WarningKind};
 use crate::yaml;
-use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Files larger than this are reported, not read, unless [`ScanOptions::max_file_size`] says
 /// otherwise. Real Terraform and values files are kilobytes.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
-
-/// Stack size of the scanning threads; the HCL parser recurses once per nesting level.
-const THREAD_STACK: usize = 32 * 1024 * 1024;
 
 /// How to scan.
 #[derive(Debug, Clone)]
@@ -74,7 +72,30 @@ pub struct ScanReport {
 /// `.upkeepignore` (same syntax) and files matching [`ScanOptions::exclude`] are skipped.
 /// Fails only when `root` itself cannot be read; problems with single files are in the report.
 pub fn scan(root: &Path, options: &ScanOptions) -> io::Result<ScanReport> {
-    scan_with(root, options, &HashMap::new())
+    scan_with(root, options, &HashMap::new(), Reach::Everything)
+}
+
+/// [`scan`], handing each pin to `on_pin` in the order of [`ScanReport::pins`] as soon as no
+/// pin sorting before it can still be found, and returning the rest of the report (errors and
+/// warnings, sorted; `pins` empty). A caller that writes the pins out holds a few module
+/// folders' worth of them instead of the whole tree's. `on_pin` may break to stop the scan
+/// early; the errors and warnings are then those found so far.
+pub fn scan_each(
+    root: &Path,
+    options: &ScanOptions,
+    on_pin: impl FnMut(Pin) -> ControlFlow<()>,
+) -> io::Result<ScanReport> {
+    scan_units(root, options, &HashMap::new(), Reach::Everything, on_pin)
+}
+
+/// Which module folders a scan reads and resolves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Every one under the root.
+    Everything,
+    /// Only those holding a file of the overlay: an edit changes no pin elsewhere, so checking
+    /// it costs the folders edited, not a second scan of the whole tree.
+    Overlaid,
 }
 
 /// [`scan`], reading the files in `overlay` from memory instead of disk (keys are where the
@@ -83,6 +104,25 @@ pub(crate) fn scan_with(
     root: &Path,
     options: &ScanOptions,
     overlay: &HashMap<PathBuf, String>,
+    reach: Reach,
+) -> io::Result<ScanReport> {
+    let mut pins = Vec::new();
+    let rest = scan_units(root, options, overlay, reach, |pin| {
+        pins.push(pin);
+        ControlFlow::Continue(())
+    })?;
+    Ok(ScanReport { pins, ..rest })
+}
+
+/// Walks the tree, groups its files by module folder, and scans the folders `reach` asks for
+/// on worker threads, handing pins on in report order (see [`ordered::run`]). Returns the
+/// errors and warnings.
+fn scan_units(
+    root: &Path,
+    options: &ScanOptions,
+    overlay: &HashMap<PathBuf, String>,
+    reach: Reach,
+    on_pin: impl FnMut(Pin) -> ControlFlow<()>,
 ) -> io::Result<ScanReport> {
     let metadata = std::fs::metadata(root)?;
     if !metadata.is_dir() {
@@ -98,43 +138,38 @@ pub(crate) fn scan_with(
         None => Some(exclusions(files.canonical_root(), &options.exclude)?),
     };
     let (entries, mut errors) = walk(&files, options.max_file_size, exclude);
-    let units = group_into_units(without_chart_templates(entries));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads.unwrap_or(0))
-        .stack_size(THREAD_STACK)
-        .build()
-        .map_err(io::Error::other)?;
-    let results: Vec<UnitReport> = pool.install(|| {
-        units
-            .par_iter()
-            .map(|(dir, entries)| scan_unit(&files, dir, entries, options, overlay))
-            .collect()
-    });
-    let mut pins = Vec::new();
-    let mut warnings = Vec::new();
-    for unit in results {
-        pins.extend(unit.pins);
-        errors.extend(unit.errors);
-        warnings.extend(unit.warnings);
+    let mut units = group_into_units(without_chart_templates(entries));
+    if reach == Reach::Overlaid {
+        let overlaid = |entry: &Entry| {
+            files
+                .walked_target(&entry.rel, entry.linked)
+                .is_ok_and(|target| overlay.contains_key(&target))
+        };
+        units.retain(|_, entries| entries.iter().any(overlaid));
     }
-    pins.sort_by_cached_key(|pin| (path_key(&pin.file), pin.line, pin.column, pin.kind));
+    let units: Vec<(PathBuf, Vec<Entry>)> = units.into_iter().collect();
+    let dirs: Vec<&Path> = units.iter().map(|(dir, _)| dir.as_path()).collect();
+    let threads = match options.threads {
+        Some(threads) if threads > 0 => threads,
+        _ => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    let scan_one = |unit: usize| {
+        let (dir, entries) = &units[unit];
+        let report = scan_unit(&files, dir, entries, options, overlay);
+        (report.pins, (report.errors, report.warnings))
+    };
+    let mut warnings = Vec::new();
+    for (unit_errors, unit_warnings) in ordered::run(&dirs, threads, scan_one, on_pin)? {
+        errors.extend(unit_errors);
+        warnings.extend(unit_warnings);
+    }
     errors.sort_by_cached_key(|error| (path_key(&error.file), error.line, error.column));
     warnings.sort_by_cached_key(|warning| (path_key(&warning.file), warning.line, warning.column));
     Ok(ScanReport {
-        pins,
+        pins: Vec::new(),
         errors,
         warnings,
     })
-}
-
-/// A key that orders paths as [`Path`]'s own comparison does (component by component), but
-/// compares as plain bytes: each separator becomes the lowest byte.
-fn path_key(path: &Path) -> Vec<u8> {
-    let mut key = path.as_os_str().as_encoded_bytes().to_vec();
-    key.iter_mut()
-        .filter(|byte| **byte == b'/')
-        .for_each(|byte| *byte = 0);
-    key
 }
 
 /// The kinds of file upkeep reads.
@@ -194,7 +229,7 @@ impl FileType {
     pub(crate) fn parse(self, text: &str, strict: bool) -> Result<FileFacts, SyntaxError> {
         match self {
             FileType::Hcl(flavor) => hcl::parse(text, flavor, strict),
-            FileType::Yaml | FileType::Template => yaml::parse(text),
+            FileType::Yaml | FileType::Template => yaml::parse(text, strict),
         }
     }
 }
@@ -511,29 +546,5 @@ pub(crate) fn syntax_error(rel: &Path, text: &str, error: &SyntaxError) -> ScanE
         column,
         kind: ErrorKind::Syntax,
         message: error.message.clone(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::path_key;
-    use std::path::Path;
-
-    #[test]
-    fn path_key_orders_like_path_comparison() {
-        let names = [
-            "stacks/a-b/x.tf",
-            "stacks/a/x.tf",
-            "stacks/a/b/y.tf",
-            "stacks/ab/x.tf",
-            "stacks/a.tf",
-            "z.tf",
-            "stacks/a b/x.tf",
-        ];
-        let mut by_path: Vec<&Path> = names.iter().map(Path::new).collect();
-        let mut by_key = by_path.clone();
-        by_path.sort();
-        by_key.sort_by_key(|path| path_key(path));
-        assert_eq!(by_key, by_path);
     }
 }

@@ -123,6 +123,12 @@ fn key_ends_with_word(key: &str, word: &str) -> bool {
     tail.eq_ignore_ascii_case(word) && (boundary || camel)
 }
 
+/// The key of a versioned object's version.
+pub(crate) const VERSION_KEY: &str = "version";
+
+/// The keys that can name a versioned object, one of which must stand next to its version.
+pub(crate) const VERSIONED_NAME_KEYS: [&str; 4] = ["moduleName", "source", "name", "repository"];
+
 /// The entries of an object that name something versioned: `(name, version, repository)`.
 /// The name is the `moduleName` or `source`, else the `name` (with the `repository` next to
 /// it: a chart dependency), else the `repository`. `None` when the object has no `version`,
@@ -133,15 +139,16 @@ pub(crate) fn versioned(keys: &[&str], scalar: &[bool]) -> Option<(usize, usize,
             .zip(scalar)
             .rposition(|(key, scalar)| *scalar && *key == wanted)
     };
-    let version = find("version")?;
+    let version = find(VERSION_KEY)?;
     let imageish = keys
         .iter()
         .any(|key| matches!(role(key), Some((Role::Tag | Role::Image, _))));
     if imageish {
         return None;
     }
-    let module = find("moduleName").or_else(|| find("source"));
-    let (name, repository) = match (module, find("name"), find("repository")) {
+    let [module_name, source, name, repository] = VERSIONED_NAME_KEYS;
+    let module = find(module_name).or_else(|| find(source));
+    let (name, repository) = match (module, find(name), find(repository)) {
         (Some(module), _, _) => (module, None),
         (None, Some(name), repository) => (name, repository),
         (None, None, Some(repository)) => (repository, None),

@@ -4,8 +4,11 @@
 //! nothing is re-serialized. `%{ … }` template directives are taken out before parsing (see
 //! [`text`]; positions map back to the file) and `${name}` interpolations become references
 //! to the variables of the `templatefile()` call that renders the file. Anchored scalars are
-//! remembered, so an alias (`tag: *tag`) uses the anchored value.
+//! remembered, so an alias (`tag: *tag`) uses the anchored value. Outside `--strict`, the
+//! bodies of block scalars that cannot be pins are not read (see [`blocks`]).
 
+mod blocks;
+mod keys;
 mod text;
 
 use crate::hcl::SyntaxError;
@@ -19,21 +22,81 @@ use text::Stripped;
 /// How deep mappings and sequences may nest before upkeep refuses a file.
 const MAX_NESTING: usize = 256;
 
-/// Parses `src` (the whole file) and collects its image sites.
-pub(crate) fn parse(src: &str) -> Result<FileFacts, SyntaxError> {
+/// Parses `src` (the whole file) and collects its image sites. Unless `strict`, the bodies of
+/// block scalars that cannot hold a site are left out of what the parser reads (see
+/// [`blocks`]); if the parse does not confirm every one, or fails, the whole text is read
+/// instead, so the sites and errors are a full parse's.
+pub(crate) fn parse(src: &str, strict: bool) -> Result<FileFacts, SyntaxError> {
+    let stripped = Stripped::new(src);
+    if !strict {
+        let cuts = blocks::block_bodies(&stripped.text, block_may_hold_sites);
+        if !cuts.is_empty() {
+            let bodies: Vec<_> = cuts.iter().map(|cut| cut.body.clone()).collect();
+            let (without, points) = stripped.without(&bodies);
+            let mut confirmed = Confirmed {
+                points: points.into_iter().map(|at| (at, false)).collect(),
+            };
+            let mut facts = FileFacts::default();
+            let read = read(src, &without, &mut facts, true, Some(&mut confirmed));
+            if read.is_ok() && confirmed.all() {
+                return Ok(facts);
+            }
+        }
+    }
     let mut facts = FileFacts::default();
-    read(src, &Stripped::new(src), &mut facts, true)?;
+    read(src, &stripped, &mut facts, true, None)?;
     Ok(facts)
+}
+
+/// Whether a block scalar must be read: a literal block that may hold YAML with sites (it is
+/// read as values, see [`read`]), or a folded one whose key could make it a pin's value (a
+/// literal block's value is never one).
+fn block_may_hold_sites(key: Option<&str>, literal: bool, body: &str) -> bool {
+    if literal {
+        body.contains(": ") && keys::may_hold_sites(body)
+    } else {
+        key.is_some_and(|key| {
+            shapes::role(key).is_some()
+                || key == shapes::VERSION_KEY
+                || shapes::VERSIONED_NAME_KEYS.contains(&key)
+        })
+    }
+}
+
+/// Where block bodies were left out of the text read, and whether the parse confirmed each:
+/// a block scalar with nothing but line breaks in it ending there (the parser ends a block
+/// past the indentation of the line after it).
+struct Confirmed {
+    points: Vec<(usize, bool)>,
+}
+
+impl Confirmed {
+    fn confirm(&mut self, text: &str, end: usize, value: &str) {
+        let before = self.points.partition_point(|&(at, _)| at <= end);
+        let Some(cut) = before.checked_sub(1) else {
+            return;
+        };
+        let indentation = text.get(self.points[cut].0..end).unwrap_or("x");
+        if indentation.bytes().all(|b| b == b' ') && value.bytes().all(|b| b == b'\n') {
+            self.points[cut].1 = true;
+        }
+    }
+
+    fn all(&self) -> bool {
+        self.points.iter().all(|&(_, confirmed)| confirmed)
+    }
 }
 
 /// Reads the YAML text of `stripped` (all of `src`, or a block scalar of it), adding its
 /// sites to `facts`. With `nested`, a literal block scalar that holds YAML itself (a chart's
-/// `extraInitContainers: |`, which Helm renders) is read too.
+/// `extraInitContainers: |`, which Helm renders) is read too, when its keys can make a site.
+/// With `confirmed`, block scalars confirm the bodies left out of `stripped`.
 fn read(
     src: &str,
     stripped: &Stripped,
     facts: &mut FileFacts,
     nested: bool,
+    mut confirmed: Option<&mut Confirmed>,
 ) -> Result<(), SyntaxError> {
     let mut frames: Vec<Frame> = Vec::new();
     // Anchored scalars by anchor id, for the aliases that repeat them.
@@ -82,6 +145,12 @@ fn read(
                 }
             }
             Event::Scalar(value, style, anchor, _) => {
+                if let Some(confirmed) = confirmed.as_deref_mut()
+                    && matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                {
+                    let end = stripped.text_byte(span.end.index());
+                    confirmed.confirm(&stripped.text, end, &value);
+                }
                 let Some(frame) = frames.last_mut() else {
                     continue;
                 };
@@ -90,13 +159,13 @@ fn read(
                 } else if style == ScalarStyle::Plain && is_null(&value) {
                     frame.value(Node::Complex);
                 } else if style == ScalarStyle::Literal {
-                    if nested && value.contains(": ") {
+                    if nested && value.contains(": ") && keys::may_hold_sites(&value) {
                         let start = stripped.byte(span.start.index());
                         if let Some(lines) = block_lines(src, start, &value) {
                             let inner = Stripped::new(&value).within(lines, src.len());
                             let mut found = FileFacts::default();
                             // A block that is not YAML is just text.
-                            if read(src, &inner, &mut found, false).is_ok() {
+                            if read(src, &inner, &mut found, false, None).is_ok() {
                                 facts.sites.extend(found.sites);
                             }
                         }
@@ -394,11 +463,18 @@ fn template_pieces(text: &str, start: usize) -> Vec<Piece> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse;
-    use crate::site::{Piece, SiteKind};
+    use super::{Confirmed, Stripped, block_may_hold_sites, blocks, parse, read};
+    use crate::site::{FileFacts, Piece, SiteKind};
 
+    /// The sites of `src` as text; both modes must find the same.
     fn tags(src: &str) -> Vec<String> {
-        parse(src)
+        let fast = tags_in(src, false);
+        assert_eq!(fast, tags_in(src, true), "{src:?}");
+        fast
+    }
+
+    fn tags_in(src: &str, strict: bool) -> Vec<String> {
+        parse(src, strict)
             .unwrap()
             .sites
             .iter()
@@ -461,12 +537,127 @@ mod tests {
     fn quoted_scalar_next_to_multibyte_text_does_not_panic() {
         // Found by fuzzing: the parser's span of this scalar ends inside a 3-byte character.
         let src = "N: \" \" # \" \u{feef}\u{feef}";
-        let _ = parse(src);
+        let _ = parse(src, false);
+        let _ = parse(src, true);
+    }
+
+    #[test]
+    fn block_scalar_bodies_left_out_change_no_site_and_no_position() {
+        let src = "config: |\n  walk: not/read:1.0\n  more: text\n\nsidecar:\n  image: busybox:1.36.1\nnotes: >-\n  folded\n  é text\nagent:\n  image:\n    repository: x/y\n    tag: \"2.0\"\n";
+        assert_eq!(
+            tags(src),
+            vec!["image=busybox:1.36.1", "agent.image.tag=2.0"]
+        );
+        assert_eq!(cut_read(src), (2, Some(true)));
+        // The parser ends a nested block past the next line's indentation.
+        let src = "rules:\n  - alert: A\n    expr: |\n      rate(x[5m])\n    for: 15m\n    image: a/b:1\n";
+        assert_eq!(tags(src), vec!["image=a/b:1"]);
+        assert_eq!(cut_read(src), (1, Some(true)));
+    }
+
+    /// How many bodies `src` has to leave out, and whether the parse without them confirms
+    /// them all (`None`: it fails).
+    fn cut_read(src: &str) -> (usize, Option<bool>) {
+        let stripped = Stripped::new(src);
+        let cuts = blocks::block_bodies(&stripped.text, block_may_hold_sites);
+        let bodies: Vec<_> = cuts.iter().map(|cut| cut.body.clone()).collect();
+        let (without, points) = stripped.without(&bodies);
+        let mut confirmed = Confirmed {
+            points: points.into_iter().map(|at| (at, false)).collect(),
+        };
+        let mut facts = FileFacts::default();
+        let read = read(src, &without, &mut facts, true, Some(&mut confirmed));
+        (cuts.len(), read.ok().map(|()| confirmed.all()))
+    }
+
+    #[test]
+    fn a_literal_block_holding_values_with_images_is_read() {
+        let src =
+            "extraInitContainers: |\n  - name: init\n    image: busybox:1.36\nother: >\n  text\n";
+        assert_eq!(tags(src), vec!["image=busybox:1.36"]);
+        assert_eq!(cut_read(src), (1, Some(true)));
+    }
+
+    #[test]
+    fn a_cut_the_parse_does_not_confirm_falls_back_to_the_whole_text() {
+        // `word - |` is one plain scalar; the line below continues it.
+        let src = "a: word\n  - |\n    b\nimage: c/d:1.0\n";
+        assert_eq!(tags(src), vec!["image=c/d:1.0"]);
+        assert_eq!(cut_read(src), (1, Some(false)));
+        // A parse error with the bodies left out is the whole text's error.
+        let src = "a: |\n  x\nb: [1, 2\n";
+        assert_eq!(
+            parse(src, false).unwrap_err(),
+            parse(src, true).unwrap_err()
+        );
     }
 
     #[test]
     fn syntax_error_has_an_offset() {
-        let error = parse("a: [1, 2\nb: c\n").unwrap_err();
+        let error = parse("a: [1, 2\nb: c\n", false).unwrap_err();
         assert!(error.offset > 0, "{error:?}");
+    }
+
+    /// Random YAML lines made of what block scalars meet (indentation, sequence dashes, keys
+    /// that hold pins and keys that do not, indicators with and without chomping, explicit
+    /// indentation and anchors, plain, quoted and multi-line text, comments, blank lines):
+    /// wherever the whole text parses, leaving bodies out finds the same sites; wherever it
+    /// does not, the same error.
+    #[test]
+    fn random_yaml_reads_the_same_with_bodies_left_out() {
+        const INDENT: [&str; 5] = ["", "  ", "    ", "      ", " "];
+        const LEAD: [&str; 4] = ["", "", "- ", "- - "];
+        const KEY: [&str; 8] = [
+            "a: ",
+            "config: ",
+            "image: ",
+            "tag: ",
+            "repository: ",
+            "'k': ",
+            "",
+            "? ",
+        ];
+        const VALUE: [&str; 16] = [
+            "|", "|-", ">", ">+", "|2", "&x |", "!!str |", "| # c", "x/y:1.0", "text", "'q: |'",
+            "\"d |\"", "*x", "", "word - |", "[a, |]",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let (mut parsed, mut cut) = (0, 0);
+        for _ in 0..60_000 {
+            let mut src = String::new();
+            for _ in 0..2 + next(10) {
+                if next(6) == 0 {
+                    src.push_str(INDENT[next(INDENT.len())]);
+                } else {
+                    for part in [&INDENT[..], &LEAD, &KEY, &VALUE] {
+                        src.push_str(part[next(part.len())]);
+                    }
+                }
+                src.push_str(if next(20) == 0 { "\r\n" } else { "\n" });
+            }
+            let render = |strict| {
+                parse(&src, strict).map(|facts| {
+                    facts
+                        .sites
+                        .iter()
+                        .map(|site| (site.value.span.clone(), site.value.source.clone()))
+                        .collect::<Vec<_>>()
+                })
+            };
+            let strict = render(true);
+            parsed += usize::from(strict.is_ok());
+            cut += usize::from(matches!(cut_read(&src), (1.., Some(true))));
+            assert_eq!(render(false), strict, "{src:?}");
+        }
+        assert!(
+            parsed > 5_000 && cut > 500,
+            "{parsed} parsed, {cut} with bodies left out"
+        );
     }
 }

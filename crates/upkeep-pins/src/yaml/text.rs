@@ -1,5 +1,8 @@
-//! The text the YAML parser reads: a template's `%{ … }` directives taken out, and a map from
-//! the parser's character positions back to bytes of the file.
+//! The text the YAML parser reads: a template's `%{ … }` directives taken out (and, outside
+//! `--strict`, block scalar bodies that cannot be pins), and a map from the parser's character
+//! positions back to bytes of the file.
+
+use std::ops::Range;
 
 /// A file's text with its template directives removed, and where each kept run came from.
 pub(super) struct Stripped {
@@ -75,14 +78,65 @@ impl Stripped {
         self
     }
 
-    /// The byte offset in the file of the parser's character index `index`.
-    pub(super) fn byte(&self, index: usize) -> usize {
-        let at = if self.chars.is_empty() {
+    /// This text with the byte ranges `cuts` of it (sorted, disjoint) left out, positions still
+    /// mapping to the file; and where each cut was in the new text.
+    pub(super) fn without(&self, cuts: &[Range<usize>]) -> (Stripped, Vec<usize>) {
+        let mut text = String::with_capacity(self.text.len());
+        let mut runs = Vec::with_capacity(self.runs.len() + cuts.len());
+        let mut points = Vec::with_capacity(cuts.len());
+        let mut keep = |text: &mut String, kept: Range<usize>| {
+            // The old runs that overlap `kept`, each from where `kept` meets it.
+            let first = self.runs.partition_point(|&(start, _)| start <= kept.start);
+            for (i, &(start, origin)) in self.runs.iter().enumerate().skip(first.saturating_sub(1))
+            {
+                if start >= kept.end {
+                    break;
+                }
+                let from = start.max(kept.start);
+                let end = self
+                    .runs
+                    .get(i + 1)
+                    .map_or(kept.end, |&(next, _)| next.min(kept.end));
+                if from < end {
+                    runs.push((text.len() + from - kept.start, origin + from - start));
+                }
+            }
+            text.push_str(&self.text[kept]);
+        };
+        let mut copied = 0;
+        for cut in cuts {
+            keep(&mut text, copied..cut.start);
+            points.push(text.len());
+            copied = cut.end;
+        }
+        keep(&mut text, copied..self.text.len());
+        let chars = if text.is_ascii() {
+            Vec::new()
+        } else {
+            text.char_indices().map(|(i, _)| i).collect()
+        };
+        let stripped = Stripped {
+            text,
+            runs,
+            chars,
+            len: self.len,
+            outer: self.outer.clone(),
+        };
+        (stripped, points)
+    }
+
+    /// The byte offset in the text of the parser's character index `index`.
+    pub(super) fn text_byte(&self, index: usize) -> usize {
+        if self.chars.is_empty() {
             index.min(self.text.len())
         } else {
             self.chars.get(index).copied().unwrap_or(self.text.len())
-        };
-        let at = map(&self.runs, at);
+        }
+    }
+
+    /// The byte offset in the file of the parser's character index `index`.
+    pub(super) fn byte(&self, index: usize) -> usize {
+        let at = map(&self.runs, self.text_byte(index));
         match &self.outer {
             Some(lines) => map(lines, at).min(self.len),
             None => at.min(self.len),

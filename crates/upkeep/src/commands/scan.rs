@@ -3,12 +3,15 @@
 use crate::args::{Format, ScanArgs};
 use crate::config::Config;
 use crate::output;
+use crate::output::streamed::PinsWriter;
 use crate::policy::skip::skip_reason;
 use anyhow::{Context, bail};
 use serde::Serialize;
+use std::io::{BufWriter, ErrorKind, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use upkeep_pins::{Pin, ScanError, ScanOptions, ScanReport, ScanWarning, scan};
+use upkeep_pins::{Pin, ScanError, ScanOptions, ScanReport, ScanWarning, scan, scan_each};
 
 /// Scans the paths and prints the report, with the pins the config skips marked.
 pub fn run(args: &ScanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -19,6 +22,12 @@ pub fn run(args: &ScanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         strict: args.strict,
         ..config.scan_options()
     };
+    if let (Format::Json, [dir]) = (args.format, args.paths.as_slice())
+        && dir.is_dir()
+    {
+        let rest = stream_json(dir, &options, &config)?;
+        return Ok(exit_code(&rest, args.strict));
+    }
     let report = scan_paths(&args.paths, &options)?;
     let skipped: Vec<Option<String>> = report
         .pins
@@ -38,14 +47,60 @@ pub fn run(args: &ScanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         })?,
         Format::Human => output::print(&output::table::render(&report, &skipped))?,
     }
-    // A warning (a repeated key, a file that is not what its name says) fails only a strict
-    // scan.
-    let failed = !report.errors.is_empty() || (args.strict && !report.warnings.is_empty());
-    Ok(if failed {
+    Ok(exit_code(&report, args.strict))
+}
+
+/// 1 when files could not be read or parsed; a warning (a repeated key, a file that is not
+/// what its name says) fails only a strict scan.
+fn exit_code(report: &ScanReport, strict: bool) -> ExitCode {
+    if !report.errors.is_empty() || (strict && !report.warnings.is_empty()) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `scan --format json DIR`: each pin is written as soon as its place in the report is known,
+/// so memory does not grow with the number of pins. Returns the errors and warnings.
+fn stream_json(dir: &Path, options: &ScanOptions, config: &Config) -> anyhow::Result<ScanReport> {
+    let stdout = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut writer = PinsWriter::begin(stdout)?;
+    let mut failed = None;
+    let rest = scan_each(dir, options, |pin| {
+        let skipped = skip_reason(config, &pin.canonical);
+        match writer.pin(&PinOutput {
+            pin: &pin,
+            skipped: &skipped,
+        }) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(error) => {
+                failed = Some(error);
+                ControlFlow::Break(())
+            }
+        }
     })
+    .with_context(|| format!("cannot scan {}", dir.display()))?;
+    let finished = match failed {
+        Some(error) => Err(error),
+        None => writer
+            .finish(&Rest {
+                errors: &rest.errors,
+                warnings: &rest.warnings,
+            })
+            .and_then(|mut stdout| stdout.flush()),
+    };
+    match finished {
+        // `upkeep scan | head`: the reader left; what it read is all it wanted.
+        Err(error) if error.kind() != ErrorKind::BrokenPipe => Err(error.into()),
+        _ => Ok(rest),
+    }
+}
+
+/// What follows the pins in `scan --format json`, as [`ScanOutput`] has it.
+#[derive(Serialize)]
+struct Rest<'a> {
+    errors: &'a [ScanError],
+    warnings: &'a [ScanWarning],
 }
 
 /// The folder the paths of a [`scan_paths`] report are relative to.

@@ -1,6 +1,7 @@
 //! Rendering reports for people and machines, and writing them out.
 
 pub mod diff;
+pub mod streamed;
 pub mod table;
 pub mod terminal;
 

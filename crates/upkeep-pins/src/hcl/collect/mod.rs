@@ -1,6 +1,7 @@
 //! Walks a parsed HCL body and records every site and declaration of DESIGN.md's pin kinds.
 
 mod constructors;
+mod ignores;
 mod json;
 mod outlined;
 

@@ -1,6 +1,7 @@
 //! Collecting a Terraform file by its outline: only the pieces that can hold pins are parsed,
 //! then walked by the same [`Collector`] methods a full parse uses, so the facts are the same.
 
+use super::ignores::plain_ignore_paths;
 use super::{Collector, HelmRelease, Resource, ignore_paths, is_vm_resource};
 use crate::hcl::outline::{Item, Outline, object_entries};
 use crate::shapes::{self, is_image_key};
@@ -338,8 +339,14 @@ impl Collector<'_> {
                 && &self.src[ident.clone()] == "lifecycle"
                 && let Some(expr) = self.attribute_range(map.children(children), "ignore_changes")
             {
-                let parsed = hcl_edit::parser::parse_expr(&self.src[expr]).ok()?;
-                ignored.extend(ignore_paths(&parsed));
+                let text = &self.src[expr];
+                match plain_ignore_paths(text) {
+                    Some(paths) => ignored.extend(paths),
+                    None => {
+                        let parsed = hcl_edit::parser::parse_expr(text).ok()?;
+                        ignored.extend(ignore_paths(&parsed));
+                    }
+                }
             }
         }
         Some(ignored)

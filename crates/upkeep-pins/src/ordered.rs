@@ -1,0 +1,280 @@
+//! Scanning module folders on worker threads and handing their pins back in report order, as
+//! soon as no pin sorting before them can still turn up: a caller that writes pins out holds
+//! a few folders' worth of them, not the whole tree's.
+
+use crate::pin::{Pin, PinKind};
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BTreeMap, BinaryHeap};
+use std::io;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::{Condvar, Mutex, mpsc};
+
+/// Stack size of the scanning threads; the HCL parser recurses once per nesting level.
+const THREAD_STACK: usize = 32 * 1024 * 1024;
+
+/// How many folders per worker may be finished ahead of the first unfinished one: enough that
+/// one slow folder (a stack with megabytes of values) does not leave the other workers idle.
+const AHEAD_PER_WORKER: usize = 64;
+
+/// How many pins may be found and not yet handed on before the workers ahead of the first
+/// unfinished folder wait: what bounds memory when folders hold many pins, or when the caller
+/// takes them more slowly than the workers find them.
+const MAX_PINS_WAITING: usize = 2048;
+
+/// A key that orders paths as [`Path`]'s own comparison does (component by component), but
+/// compares as plain bytes: each separator becomes the lowest byte.
+pub(crate) fn path_key(path: &Path) -> Vec<u8> {
+    let mut key = path.as_os_str().as_encoded_bytes().to_vec();
+    key.iter_mut()
+        .filter(|byte| **byte == b'/')
+        .for_each(|byte| *byte = 0);
+    key
+}
+
+/// A pin waiting for every pin that may sort before it. Ordered as the report is (file, line,
+/// column, kind), then by when it was found, which is what a stable sort of all pins in folder
+/// order gives.
+struct Waiting {
+    key: (Vec<u8>, usize, usize, PinKind, usize),
+    pin: Pin,
+}
+
+impl PartialEq for Waiting {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Waiting {}
+
+impl PartialOrd for Waiting {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Waiting {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+/// Runs `work` on every folder, `dirs` in path order, on up to `threads` threads, and hands
+/// each pin to `on_pin` in report order. A folder's files lie in it or below it, so once the
+/// folders before `dirs[i]` are done, every pin whose file sorts before `dirs[i]` is final.
+/// `work` gives a folder's pins and the rest of what it found (errors, warnings), which is
+/// returned in folder order. `on_pin` may break to stop the scan.
+pub(crate) fn run<W, P, R>(
+    dirs: &[&Path],
+    threads: usize,
+    work: W,
+    mut on_pin: P,
+) -> io::Result<Vec<R>>
+where
+    W: Fn(usize) -> (Vec<Pin>, R) + Sync,
+    P: FnMut(Pin) -> ControlFlow<()>,
+    R: Send,
+{
+    let mut rests = Vec::new();
+    if dirs.is_empty() {
+        return Ok(rests);
+    }
+    let workers = threads.clamp(1, dirs.len());
+    let window = workers * AHEAD_PER_WORKER;
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let waiting_pins = AtomicUsize::new(0);
+    // The first folder not yet handed on, and the signal that it moved.
+    let frontier = (Mutex::new(0usize), Condvar::new());
+    // Stops the workers: those waiting for the frontier to move, and those about to start.
+    let halt = || {
+        let (lock, moved) = &frontier;
+        let _first = lock.lock().unwrap_or_else(|e| e.into_inner());
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        moved.notify_all();
+    };
+    let (send, receive) = mpsc::channel::<(usize, (Vec<Pin>, R))>();
+    std::thread::scope(|scope| -> io::Result<()> {
+        for _ in 0..workers {
+            let send = send.clone();
+            let (next, stop, frontier, work) = (&next, &stop, &frontier, &work);
+            let waiting_pins = &waiting_pins;
+            let spawned = std::thread::Builder::new()
+                .stack_size(THREAD_STACK)
+                .spawn_scoped(scope, move || {
+                    use std::sync::atomic::Ordering::Relaxed;
+                    loop {
+                        let unit = next.fetch_add(1, Relaxed);
+                        if unit >= dirs.len() {
+                            return;
+                        }
+                        let (lock, moved) = frontier;
+                        let mut first = lock.lock().unwrap_or_else(|e| e.into_inner());
+                        // The worker of the first unfinished folder never waits.
+                        while unit > *first
+                            && (unit >= *first + window
+                                || waiting_pins.load(Relaxed) > MAX_PINS_WAITING)
+                            && !stop.load(Relaxed)
+                        {
+                            first = moved.wait(first).unwrap_or_else(|e| e.into_inner());
+                        }
+                        drop(first);
+                        if stop.load(Relaxed) {
+                            return;
+                        }
+                        let result = work(unit);
+                        waiting_pins.fetch_add(result.0.len(), Relaxed);
+                        if send.send((unit, result)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            if let Err(error) = spawned {
+                halt();
+                return Err(error);
+            }
+        }
+        drop(send);
+        let mut done: BTreeMap<usize, (Vec<Pin>, R)> = BTreeMap::new();
+        let mut waiting: BinaryHeap<Reverse<Waiting>> = BinaryHeap::new();
+        let mut first = 0;
+        let mut found = 0;
+        'receive: for (unit, result) in &receive {
+            done.insert(unit, result);
+            let moved_from = first;
+            while let Some((pins, rest)) = done.remove(&first) {
+                rests.push(rest);
+                for pin in pins {
+                    let key = (path_key(&pin.file), pin.line, pin.column, pin.kind, found);
+                    found += 1;
+                    waiting.push(Reverse(Waiting { key, pin }));
+                }
+                first += 1;
+                let bound = dirs.get(first).map(|dir| path_key(dir));
+                while let Some(Reverse(next)) = waiting.peek() {
+                    if bound.as_ref().is_some_and(|bound| next.key.0 >= *bound) {
+                        break;
+                    }
+                    let Some(Reverse(next)) = waiting.pop() else {
+                        break;
+                    };
+                    waiting_pins.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                    if on_pin(next.pin).is_break() {
+                        halt();
+                        break 'receive;
+                    }
+                }
+            }
+            if first != moved_from {
+                let (lock, moved) = &frontier;
+                *lock.lock().unwrap_or_else(|e| e.into_inner()) = first;
+                moved.notify_all();
+            }
+        }
+        drop(receive);
+        Ok(())
+    })?;
+    Ok(rests)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{path_key, run};
+    use crate::pin::{Pin, PinKind, PinStatus};
+    use std::ops::ControlFlow;
+    use std::path::{Path, PathBuf};
+
+    fn pin(file: &str, line: usize) -> Pin {
+        Pin {
+            kind: PinKind::Image,
+            name: format!("{file}:{line}"),
+            canonical: String::new(),
+            version: None,
+            status: PinStatus::Pinned,
+            file: PathBuf::from(file),
+            line,
+            column: 1,
+            span: 0..0,
+            via: None,
+            users: Vec::new(),
+            digest: None,
+            constraint: None,
+            expression: None,
+            repository: None,
+            ignored_by_terraform: false,
+            shadows: Vec::new(),
+            linked: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn pins_come_out_in_report_order_whatever_the_threads_and_timing() {
+        // Folders in path order; a folder's values files may lie in folders below it, which
+        // sort after folders that come later (`a/sub` after `a/other`).
+        let dirs = ["", "a", "a/other", "a-b", "b"];
+        let files: [&[(&str, usize)]; 5] = [
+            &[("z.tf", 1), ("docs/values.yaml", 2)],
+            &[("a/main.tf", 3), ("a/main.tf", 1), ("a/sub/values.yaml", 1)],
+            &[("a/other/main.tf", 9)],
+            &[("a-b/main.tf", 1), ("a-b/main.tf", 1)],
+            &[("b/x.tf", 2), ("b/deep/values.yaml", 1)],
+        ];
+        let mut expected: Vec<Pin> = files
+            .iter()
+            .flat_map(|unit| unit.iter().map(|(file, line)| pin(file, *line)))
+            .collect();
+        expected.sort_by_cached_key(|pin| (path_key(&pin.file), pin.line, pin.column, pin.kind));
+        let dirs: Vec<&Path> = dirs.iter().map(Path::new).collect();
+        for threads in 1..=4 {
+            let work = |unit: usize| -> (Vec<Pin>, ()) {
+                // Later folders finish first, so results arrive out of order.
+                std::thread::sleep(std::time::Duration::from_millis(5 * (5 - unit as u64)));
+                let pins = files[unit].iter().map(|(f, l)| pin(f, *l)).collect();
+                (pins, ())
+            };
+            let mut out = Vec::new();
+            let rests = run(&dirs, threads, work, |pin| {
+                out.push(pin);
+                ControlFlow::Continue(())
+            })
+            .expect("threads");
+            assert_eq!(rests.len(), dirs.len());
+            assert_eq!(out, expected, "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn a_break_stops_the_scan() {
+        let dirs: Vec<&Path> = ["a", "b", "c"].iter().map(Path::new).collect();
+        let work = |unit: usize| -> (Vec<Pin>, ()) {
+            (vec![pin(["a/x.tf", "b/x.tf", "c/x.tf"][unit], 1)], ())
+        };
+        let mut seen = 0;
+        run(&dirs, 2, work, |_| {
+            seen += 1;
+            ControlFlow::Break(())
+        })
+        .expect("threads");
+        assert_eq!(seen, 1);
+    }
+
+    #[test]
+    fn path_key_orders_like_path_comparison() {
+        let names = [
+            "stacks/a-b/x.tf",
+            "stacks/a/x.tf",
+            "stacks/a/b/y.tf",
+            "stacks/ab/x.tf",
+            "stacks/a.tf",
+            "z.tf",
+            "stacks/a b/x.tf",
+        ];
+        let mut by_path: Vec<&Path> = names.iter().map(Path::new).collect();
+        let mut by_key = by_path.clone();
+        by_path.sort();
+        by_key.sort_by_key(|path| path_key(path));
+        assert_eq!(by_key, by_path);
+    }
+}

@@ -1,0 +1,147 @@
+//! Whether a YAML text can hold a site at all, judged from its keys without parsing it. A
+//! literal block that holds YAML (a chart's `extraInitContainers: |`) is parsed for images only
+//! when it can: a 2.4 MB `config: |` of SNMP exporter modules cannot, and parsing it cost more
+//! than the rest of its repository. The keys are judged by the table the parser groups them by
+//! ([`crate::shapes`]), so a shape added there is seen here too.
+
+use crate::shapes::{self, Role, VERSION_KEY, VERSIONED_NAME_KEYS};
+
+/// Whether `text` may hold a site: a key naming an image or a tag, or a `version` key in the
+/// same mapping as a key that names something versioned (same column in block style; anywhere
+/// in flow style). Never `false` for text the parser finds a site in; anything it cannot
+/// judge (explicit `?` keys, aliases or templates as keys, escapes in quoted keys) is `true`.
+pub(super) fn may_hold_sites(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let (mut versions, mut names) = (Vec::new(), Vec::new());
+    let (mut flow_version, mut flow_name) = (false, false);
+    // The current line: where it starts, how deep in flow brackets (`{`, `[`) it starts, never
+    // less than the truth (every opening bracket counts, even one in a string; closing ones
+    // only on lines without quotes and before a comment), and what it has shown so far.
+    let (mut line, mut depth) = (0, 0usize);
+    let (mut opens, mut closes, mut quoted, mut comment) = (0usize, 0usize, false, false);
+    let mut indentation = true;
+    for (at, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b'\n' => {
+                depth = (depth + opens).saturating_sub(if quoted { 0 } else { closes });
+                (opens, closes, quoted, comment) = (0, 0, false, false);
+                line = at + 1;
+                indentation = true;
+                continue;
+            }
+            b'?' if indentation => return true,
+            b'#' if at == line || matches!(bytes[at - 1], b' ' | b'\t') => comment = true,
+            b'{' | b'[' => opens += 1,
+            b'}' | b']' if !comment => closes += 1,
+            b'"' | b'\'' => quoted = true,
+            b':' => {
+                if let Some((key, start)) = key_before(text, line, at) {
+                    if key.starts_with('*') || key.contains(['\\', '$', '%', ']', '}']) {
+                        return true;
+                    }
+                    let imageish = ends_like(key, "tag") || ends_like(key, "image");
+                    if imageish && matches!(shapes::role(key), Some((Role::Tag | Role::Image, _))) {
+                        return true;
+                    }
+                    let block =
+                        depth == 0 && bytes[line..start].iter().all(|&b| matches!(b, b' ' | b'-'));
+                    let column = start - line;
+                    if key == VERSION_KEY {
+                        if block {
+                            versions.push(column);
+                        } else {
+                            flow_version = true;
+                        }
+                    } else if VERSIONED_NAME_KEYS.contains(&key) {
+                        if block {
+                            names.push(column);
+                        } else {
+                            flow_name = true;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        indentation &= matches!(byte, b' ' | b'-');
+    }
+    (flow_version && (flow_name || !names.is_empty()))
+        || (flow_name && !versions.is_empty())
+        || versions.iter().any(|column| names.contains(column))
+}
+
+/// Whether `key` ends with `word` once `_` and `-` are dropped and case is ignored, as
+/// [`shapes::role`] compares keys: a key that does not cannot have the role `word` names, and
+/// asking costs no allocation.
+fn ends_like(key: &str, word: &str) -> bool {
+    let mut letters = key.bytes().rev().filter(|b| !matches!(b, b'_' | b'-'));
+    word.bytes().rev().all(|want| {
+        letters
+            .next()
+            .is_some_and(|b| b.eq_ignore_ascii_case(&want))
+    })
+}
+
+/// The key ending at the colon at `colon` of the line starting at `line` (a colon followed by
+/// a blank or the line's end, or right after a quote as in `{"a":1}`), quotes left out, and
+/// where it starts; `None` when the colon ends no key.
+fn key_before(text: &str, line: usize, colon: usize) -> Option<(&str, usize)> {
+    let bytes = text.as_bytes();
+    let after = bytes.get(colon + 1);
+    // `key : value` is a key too.
+    let end = colon
+        - bytes[line..colon]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b' ')
+            .count();
+    let before = (end > line).then(|| bytes[end - 1]);
+    let quoted = matches!(before, Some(b'"' | b'\''));
+    if !(quoted || matches!(after, None | Some(b' ' | b'\t' | b'\r' | b'\n'))) {
+        return None;
+    }
+    if quoted {
+        let quote = before?;
+        let open = line + memchr::memrchr(quote, &bytes[line..end - 1])?;
+        return Some((text.get(open + 1..end - 1)?, open));
+    }
+    let start = bytes[line..end]
+        .iter()
+        .rposition(|b| matches!(b, b' ' | b'\t' | b'{' | b'[' | b','))
+        .map_or(line, |at| line + at + 1);
+    Some((text.get(start..end)?, start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_hold_sites;
+
+    #[test]
+    fn images_tags_and_versioned_objects_may_hold_sites() {
+        for text in [
+            "initContainers:\n  - name: init\n    image: busybox:1.36\n",
+            "sidecar:\n  repository: x/y\n  imageTag: v1\n",
+            "dependencies:\n  - name: redis\n    version: 17.3.0\n    repository: https://charts\n",
+            "a: {name: redis, version: 1.0}\n",
+            "a: {\n  name: redis,\n    version: 1.0 }\n",
+            "{\"image\":\"x:1\"}\n",
+            "? image\n: x:1\n",
+            "*k : v\n",
+            "\"im\\u0061ge\": x:1\n",
+        ] {
+            assert!(may_hold_sites(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn texts_without_those_keys_cannot() {
+        for text in [
+            // SNMP exporter modules: a version beside walk and auth, names one level down.
+            "dell:\n  walk:\n  - 1.3.6.1\n  metrics:\n  - name: temp\n    oid: 1.3.6\n  version: 2\n  auth:\n    community: public\n",
+            "help: The stage: voltage tags of a hashtag\n",
+            "expr: rate(x{job=\"a\"}[5m]) > 0\n",
+        ] {
+            assert!(!may_hold_sites(text), "{text:?}");
+        }
+    }
+}

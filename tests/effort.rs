@@ -1,0 +1,166 @@
+//! How much work the commands do, counted rather than timed: files opened (strace) and peak
+//! memory (GNU time). The speed targets of issue 16 are criterion benchmarks and
+//! `scripts/bench-vs-rg`; these tests pin the mechanisms behind them, which a count shows on a
+//! busy machine as well as on an idle one.
+//!
+//! Without strace or GNU time a test says SKIPPED and passes, unless `UPKEEP_REQUIRE_STRACE` or
+//! `UPKEEP_REQUIRE_GNU_TIME` says the tool must be there (CI sets both).
+
+#![allow(clippy::print_stderr)] // a skipped test says why
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write");
+}
+
+fn upkeep_bin() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("upkeep")
+}
+
+/// Whether `tool --version`-like `probe` runs; when it does not, the test is skipped unless the
+/// environment variable `require` is set.
+fn available(tool: &str, probe: &[&str], require: &str) -> bool {
+    let works = Command::new(tool)
+        .args(probe)
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !works {
+        assert!(
+            std::env::var_os(require).is_none(),
+            "{tool} cannot run here, and {require} says it must"
+        );
+        eprintln!("SKIPPED: {tool} cannot run here");
+    }
+    works
+}
+
+/// The paths `upkeep args` opens, one per `openat`, as strace saw them.
+fn opened_files(dir: &Path, args: &[&str]) -> Vec<String> {
+    let log = tempfile::NamedTempFile::new().expect("log file");
+    let status = Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=openat,open", "-o"])
+        .arg(log.path())
+        .arg(upkeep_bin())
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .expect("strace runs");
+    assert!(status.code().is_some(), "upkeep was killed");
+    let text = std::fs::read_to_string(log.path()).expect("strace log");
+    text.lines()
+        .filter_map(|line| line.split('"').nth(1).map(str::to_owned))
+        .collect()
+}
+
+/// Three stacks: `a` and `b` hold the image `set` moves, `c` does not.
+fn three_stacks() -> tempfile::TempDir {
+    let repo = tempfile::tempdir().expect("temp dir");
+    let stack = |image: &str| {
+        format!(
+            "resource \"kubernetes_deployment\" \"app\" {{\n  spec {{\n    container {{\n      image = \"{image}\"\n    }}\n  }}\n}}\n"
+        )
+    };
+    write(
+        repo.path(),
+        "stacks/a/main.tf",
+        &stack("vaultwarden/server:1.35.4"),
+    );
+    write(
+        repo.path(),
+        "stacks/b/main.tf",
+        &stack("vaultwarden/server:1.35.4"),
+    );
+    write(
+        repo.path(),
+        "stacks/c/main.tf",
+        &stack("grafana/grafana:11.0.0"),
+    );
+    write(
+        repo.path(),
+        "stacks/c/values/values.yaml",
+        "image:\n  repository: grafana/loki\n  tag: 3.0.0\n",
+    );
+    repo
+}
+
+#[test]
+fn set_rereads_only_the_module_folders_it_edited() {
+    if !available("strace", &["-V"], "UPKEEP_REQUIRE_STRACE") {
+        return;
+    }
+    let repo = three_stacks();
+    let opened = opened_files(
+        repo.path(),
+        &["set", "vaultwarden/server", "1.36.0", "--path", "."],
+    );
+    let times = |file: &str| opened.iter().filter(|path| path.ends_with(file)).count();
+    // The scan reads every file once; the check after the edit reads only the stacks edited.
+    assert_eq!(times("stacks/c/main.tf"), 1, "{opened:#?}");
+    assert_eq!(times("stacks/c/values/values.yaml"), 1, "{opened:#?}");
+    assert!(times("stacks/a/main.tf") >= 2, "{opened:#?}");
+    assert!(times("stacks/b/main.tf") >= 2, "{opened:#?}");
+    let text = std::fs::read_to_string(repo.path().join("stacks/b/main.tf")).expect("read");
+    assert!(text.contains("vaultwarden/server:1.36.0"), "{text}");
+}
+
+/// A tree of `files` Terraform files with 100 image pins each.
+fn tree_of_pins(root: &Path, files: usize) {
+    for file in 0..files {
+        let mut text = String::new();
+        for pin in 0..100 {
+            text.push_str(&format!(
+                "resource \"kubernetes_deployment\" \"app_{pin}\" {{\n  spec {{\n    container {{\n      image = \"registry.example.org/team-{file}/app-{pin}:1.{pin}.0\"\n    }}\n  }}\n}}\n"
+            ));
+        }
+        write(root, &format!("stacks/s{file:04}/main.tf"), &text);
+    }
+}
+
+/// Peak resident memory of `upkeep args` in KB, from GNU time.
+fn peak_kb(dir: &Path, args: &[&str]) -> u64 {
+    let report = tempfile::NamedTempFile::new().expect("report file");
+    let status = Command::new("/usr/bin/time")
+        .args(["-f", "%M", "-o"])
+        .arg(report.path())
+        .arg(upkeep_bin())
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("time runs");
+    assert!(status.code().is_some(), "upkeep was killed");
+    let text = std::fs::read_to_string(report.path()).expect("time report");
+    text.lines()
+        .last()
+        .and_then(|line| line.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak in {text:?}"))
+}
+
+#[test]
+fn scan_json_memory_stays_flat_as_the_pins_grow() {
+    if !available(
+        "/usr/bin/time",
+        &["-f", "%M", "true"],
+        "UPKEEP_REQUIRE_GNU_TIME",
+    ) {
+        return;
+    }
+    let small = tempfile::tempdir().expect("temp dir");
+    let large = tempfile::tempdir().expect("temp dir");
+    tree_of_pins(small.path(), 10);
+    tree_of_pins(large.path(), 300);
+    let args = ["scan", "--format", "json", "."];
+    let small_kb = peak_kb(small.path(), &args);
+    let large_kb = peak_kb(large.path(), &args);
+    // 29,000 more pins: at 1.6 KB each that was 45 MB more; streamed, a few MB at most.
+    assert!(
+        large_kb < small_kb + 8 * 1024,
+        "1,000 pins: {small_kb} KB, 30,000 pins: {large_kb} KB"
+    );
+}
