@@ -313,10 +313,15 @@ resource "helm_release" "backup" {{
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["errors"].as_array().unwrap().len(), 3, "{report}");
-    assert!(
-        report["errors"][0]
-            .as_str()
-            .unwrap()
-            .contains("asks for credentials")
-    );
+    for error in report["errors"].as_array().unwrap() {
+        assert_eq!(error["cause"], "auth", "{error}");
+        assert_eq!(error["host"], host.as_str(), "{error}");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("asks for credentials"),
+            "{error}"
+        );
+    }
 }

@@ -64,7 +64,7 @@ impl Prometheus {
         }
         Ok(Some(Prometheus {
             url: url.trim_end_matches('/').to_owned(),
-            http: reqwest::blocking::Client::builder()
+            http: crate::tls::blocking_client_for(url)
                 .timeout(Duration::from_secs(15))
                 .build()?,
         }))

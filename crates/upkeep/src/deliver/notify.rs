@@ -57,7 +57,7 @@ impl Notifier {
             Level::Critical => ":rotating_light: CRITICAL",
         };
         let body = serde_json::json!({ "text": format!("{prefix} {text}") });
-        let sent = crate::tls::blocking_client()
+        let sent = crate::tls::blocking_client_for(url)
             .timeout(Duration::from_secs(10))
             .build()
             .and_then(|client| client.post(url).json(&body).send())

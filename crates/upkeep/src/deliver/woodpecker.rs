@@ -59,7 +59,7 @@ impl Woodpecker {
             repo: config.repo.clone(),
             repo_id: config.repo_id,
             timeout: Duration::from_secs(config.timeout_minutes * 60),
-            http: crate::tls::blocking_client()
+            http: crate::tls::blocking_client_for(&server)
                 .timeout(Duration::from_secs(30))
                 .build()?,
         }))
