@@ -25,7 +25,8 @@ pub(crate) struct IgnoreRules {
     max_size: u64,
     /// Rules of the folders above the root, deepest first.
     above: Vec<Gitignore>,
-    /// Rules per folder relative to the root (`None`: the folder has none).
+    /// Rules per folder relative to the root (`None`: the folder has none), for the folders
+    /// above the entry the walk is at.
     loaded: Mutex<HashMap<PathBuf, Option<Gitignore>>>,
     errors: Mutex<Vec<ScanError>>,
 }
@@ -48,6 +49,10 @@ impl IgnoreRules {
         // Built only when some rules apply.
         let mut path: Option<PathBuf> = None;
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        // The walk is depth first: rules of folders that are not above `rel` are not needed
+        // again (if they were, they would be read again), so only one branch's rules are
+        // kept — memory stays flat however many folders the tree has.
+        loaded.retain(|dir, _| rel.starts_with(dir));
         for dir in rel.ancestors().skip(1) {
             if !loaded.contains_key(dir) {
                 loaded.insert(dir.to_path_buf(), self.load(dir));
