@@ -267,6 +267,11 @@ pub struct BumpArgs {
     /// commit is titled `downgrade:`; without this flag it is refused before anything changes.
     #[arg(long)]
     pub allow_downgrade: bool,
+    /// Commit a bump although a `lifecycle { ignore_changes }` covers every place it moves
+    /// (Keel updates those images): Terraform will not roll it out, so nothing is verified.
+    /// Without this flag such a bump stops before any change (exit 1).
+    #[arg(long)]
+    pub even_if_ignored: bool,
 }
 
 /// Arguments of `upkeep rollback`.

@@ -17,6 +17,7 @@ use crate::output;
 use crate::plan::downgrade;
 use crate::plan::prepare::{Prepared, Request, prepare};
 use crate::plan::review::{PlanReport, render};
+use crate::plan::rollout::{IgnoredPlace, Rollout};
 use crate::policy::filter::{Update, judge};
 use crate::policy::rate_limit::{RateLimit, now};
 use anyhow::{Context, anyhow, bail};
@@ -63,6 +64,10 @@ struct BumpReport {
     new: String,
     risk: Risk,
     steps: Vec<String>,
+    /// Whether Terraform rolls the bump out somewhere (see `plan::rollout`).
+    rolls_out: bool,
+    /// The places that move but that Terraform will not roll out.
+    ignored_by_terraform: Vec<IgnoredPlace>,
     commits: Vec<Committed>,
     preflight: Vec<Checked>,
     gated: Vec<String>,
@@ -88,6 +93,8 @@ struct Resources {
     notifier: Notifier,
     backup: Backup,
     verify_on: bool,
+    /// Why verification is skipped although it was asked for.
+    verify_skipped: Option<&'static str>,
 }
 
 impl Resources {
@@ -173,6 +180,20 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         Prepared::Plan(report) => report,
     };
     downgrade::check(&report, args.allow_downgrade)?;
+    let rollout = Rollout::of(&report.pins);
+    if !rollout.rolls_out() && !args.even_if_ignored && !args.dry_run {
+        print_report(args, "not_rolled_out", &report, progress)?;
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("{}", rollout.refusal(&name));
+        }
+        return Ok(ExitCode::from(1));
+    }
+    if let (Some(warning), true, Format::Human) =
+        (rollout.warning(), rollout.rolls_out(), args.format)
+    {
+        output::print(&format!("{warning}\n"))?;
+    }
     // Everything the run needs, checked before any change.
     progress.preflight.add("git", git_check);
     let mut resources = resources(args, &config, &report);
@@ -341,11 +362,16 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
 /// Connects what the run will use: CI, the cluster, Prometheus, Slack; the backup and the
 /// verification target of the stack.
 fn resources(args: &BumpArgs, config: &Config, report: &PlanReport) -> Resources {
-    let verify_on = !args.no_push
+    let verify_asked = !args.no_push
         && match args.verify {
             Some(mode) => mode == VerifyMode::On,
             None => config.verify.enabled,
         };
+    // Nothing rolls out (`--even-if-ignored`): a verification would check what did not change.
+    let verify_on = verify_asked && report.rolls_out;
+    let verify_skipped = (verify_asked && !verify_on).then_some(
+        "not needed: Terraform ignores every place this moves (lifecycle.ignore_changes), so nothing rolls out to verify",
+    );
     let dir = report.pins.first().map(Pin::stack).unwrap_or_default();
     let target = Target::of(&args.path, &dir, &report.stack, &config.verify);
     let backup = Backup::of(config, &report.stack, &target.namespace, args.no_backup);
@@ -364,6 +390,7 @@ fn resources(args: &BumpArgs, config: &Config, report: &PlanReport) -> Resources
         notifier: Notifier::new(config.notify.slack_webhook_url.as_deref()),
         backup,
         verify_on,
+        verify_skipped,
     }
 }
 
@@ -376,10 +403,11 @@ fn preflight(args: &BumpArgs, resources: &mut Resources, preflight: &mut Preflig
     preflight.add("ci", ci);
     preflight.add("slack", resources.notifier.check());
     let needed = resources.verify_on || resources.backup.needs_cluster();
-    preflight.add(
-        "kubernetes",
-        preflight::kubernetes(&resources.cluster, needed),
-    );
+    let kubernetes = match resources.verify_skipped {
+        Some(why) if !needed => Check::Skipped(why.to_owned()),
+        _ => preflight::kubernetes(&resources.cluster, needed),
+    };
+    preflight.add("kubernetes", kubernetes);
     preflight.add("prometheus", preflight::prometheus(&resources.prometheus));
     let cluster = resources.cluster.as_ref().ok().and_then(Option::as_ref);
     let backup = resources.backup.check(cluster);
@@ -542,7 +570,8 @@ fn message(report: &PlanReport, from: &str, to: &str, db_backup: &str, db_backed
 }
 
 /// `--dry-run`: the plan, the preflight, the gates, the backup, the diff and the commit
-/// message; nothing is written. Exits 2 when the preflight failed, 1 when gated.
+/// message; nothing is written. Exits 2 when the preflight failed, 1 when gated or when
+/// Terraform would roll nothing out (without `--even-if-ignored`).
 fn dry_run(
     args: &BumpArgs,
     config: &Config,
@@ -572,10 +601,14 @@ fn dry_run(
         gated => format!("gated: {}", gated.join(", ")),
     };
     let failures = progress.preflight.failures();
-    let verdict = match (failures.is_empty(), progress.gated.is_empty()) {
-        (false, _) => "dry run: the preflight failed, a bump would stop before any change",
-        (true, false) => "dry run: gated, a bump would stop before any change",
-        (true, true) => "dry run: nothing was written, committed or pushed",
+    let stops = !report.rolls_out && !args.even_if_ignored;
+    let verdict = match (failures.is_empty(), stops, progress.gated.is_empty()) {
+        (false, _, _) => "dry run: the preflight failed, a bump would stop before any change",
+        (true, true, _) => {
+            "dry run: Terraform ignores every place this moves; a bump would stop before any change (--even-if-ignored to commit it anyway)"
+        }
+        (true, false, false) => "dry run: gated, a bump would stop before any change",
+        (true, false, true) => "dry run: nothing was written, committed or pushed",
     };
     let text = format!(
         "{}\n{}Gates: {gates}\nDB backup: {db_backup}\n\n{}\nCommit message:\n{}\n{verdict}\n",
@@ -589,11 +622,13 @@ fn dry_run(
             .join("\n")
     );
     output::print(&text)?;
-    Ok(match (failures.is_empty(), progress.gated.is_empty()) {
-        (false, _) => ExitCode::from(2),
-        (true, false) => ExitCode::from(1),
-        (true, true) => ExitCode::SUCCESS,
-    })
+    Ok(
+        match (failures.is_empty(), stops || !progress.gated.is_empty()) {
+            (false, _) => ExitCode::from(2),
+            (true, true) => ExitCode::from(1),
+            (true, false) => ExitCode::SUCCESS,
+        },
+    )
 }
 
 fn print_report(
@@ -610,6 +645,8 @@ fn print_report(
         new: report.new.clone(),
         risk: report.risk,
         steps: report.steps.clone(),
+        rolls_out: report.rolls_out,
+        ignored_by_terraform: report.ignored_by_terraform.clone(),
         commits: progress.commits,
         preflight: progress
             .preflight

@@ -7,6 +7,7 @@ use crate::detect::registry::Registries;
 use crate::dirs::default_cache_dir;
 use crate::plan::downgrade;
 use crate::plan::review::{MessageParts, PlanReport, RuleOutput, commit_message};
+use crate::plan::rollout::Rollout;
 use anyhow::{Context, anyhow, bail};
 use indicatif::ProgressBar;
 use std::collections::BTreeSet;
@@ -185,6 +186,7 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
     let db_backup =
         crate::deliver::backup::Backup::of(config, &stack, &namespace, false).describe();
     let migrations = crate::deliver::migrations::releases_with_migrations(&releases);
+    let rollout = Rollout::of(&pins);
     let message = commit_message(&MessageParts {
         stack: &stack,
         old: old.as_str(),
@@ -198,6 +200,7 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         db_backup: &db_backup,
         config_changes: &[],
         cross_references: &cross_references,
+        ignored: &rollout.ignored,
     });
     let message = match is_downgrade {
         true => downgrade::retitle(&message),
@@ -221,6 +224,8 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         notes_missing: missing,
         cross_references,
         pins,
+        rolls_out: rollout.rolls_out(),
+        ignored_by_terraform: rollout.ignored,
         db_backup,
         migrations,
         commit_message: message,
