@@ -277,7 +277,8 @@ pub struct BumpArgs {
 /// Arguments of `upkeep rollback`.
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
-    /// The upgrade commit to revert.
+    /// The upgrade commit to revert: one upkeep made (`upgrade:` or `downgrade:`, its
+    /// `Upkeep-Change` trailer intact).
     pub sha: String,
     /// The repository root.
     #[arg(long, default_value = ".", value_name = "DIR")]
@@ -294,6 +295,11 @@ pub struct RollbackArgs {
     /// Output format of the report.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Revert SHA although it is not one of upkeep's upgrade commits (a person's commit, a
+    /// revert). Without it such a commit is refused (exit 2): revert it with `git revert`.
+    /// With it, the revert is upkeep's own and is pushed like one.
+    #[arg(long)]
+    pub any_commit: bool,
 }
 
 /// `--ci`.
