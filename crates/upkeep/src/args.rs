@@ -126,8 +126,9 @@ pub enum Command {
     /// registry-1.docker.io) unless the config's `registries:` redirects them; tokens are
     /// fetched as the registry asks, with credentials for that host only (environment, then
     /// Docker's config.json). A lookup that fails (a status, DNS, TLS, a refused connection,
-    /// a timeout) is listed with its host and cause, on standard error with `--emit diun`.
-    /// Exits 2 when a lookup failed or on error, else 1 when something is outdated, 0 when
+    /// a timeout) is listed with its host and cause, on standard error with `--emit diun`. A
+    /// host that cannot be connected to is asked once, not retried, and its pins share one
+    /// line (each is still listed in JSON). Exits 2 when a lookup failed or on error, else 1 when something is outdated, 0 when
     /// nothing is.
     Outdated(OutdatedArgs),
     /// Run the webhook service: DIUN notifications and `/bump` requests become jobs in a

@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::detect::chart_index::ChartIndexes;
+use crate::detect::http_retry::Http;
 use crate::detect::registry::Registries;
 use crate::dirs::default_cache_dir;
 use crate::plan::downgrade;
@@ -324,7 +325,9 @@ fn chart_index(
         .then(|| default_cache_dir("charts"))
         .flatten()
         .map(|dir| Cache::new(&dir));
-    let read = ChartIndexes::new(cache).and_then(|indexes| indexes.entries(repository, &pin.name));
+    let read = Http::new()
+        .and_then(|http| ChartIndexes::new(cache, &http))
+        .and_then(|indexes| indexes.entries(repository, &pin.name));
     let versions = match read {
         Ok(versions) => versions,
         Err(error) => {
@@ -367,7 +370,9 @@ fn image_source_label(
     let tag = image_tag(&reference)?;
     let image = format!("{}:{tag}", pin.canonical);
     let said = |what: String| format!("image label {SOURCE_LABEL} of {image}: {what}");
-    let labels = Registries::new(&config.registries).and_then(|r| r.labels(&pin.canonical, tag));
+    let labels = Http::new()
+        .and_then(|http| Registries::new(&config.registries, &http))
+        .and_then(|r| r.labels(&pin.canonical, tag));
     match labels {
         Ok(labels) => match labels.get(SOURCE_LABEL) {
             Some(source) => {
