@@ -1,5 +1,6 @@
 //! `upkeep bump`: a decided update becomes a reviewed commit on the branch the CI applies.
 
+use super::set::edit_failed;
 use crate::args::{BumpArgs, CiMode, Format, VerifyMode};
 use crate::config::{Config, OnMigration};
 use crate::deliver::backup::{Backup, Made, Source};
@@ -498,9 +499,11 @@ fn edit(
     if plan.changes.is_empty() {
         bail!("no pin of `{name}` moves to {version}");
     }
-    let edits =
-        EditPlan::new(root, &plan.edits()).context("the edit was refused; nothing was written")?;
-    edits.apply().context("nothing was written")?;
+    let edits = EditPlan::new(root, &plan.edits())
+        .map_err(|error| edit_failed(error, "the edit was refused; nothing was written"))?;
+    edits
+        .apply()
+        .map_err(|error| edit_failed(error, "nothing was written"))?;
     let files: Vec<PathBuf> = edits.changes().iter().map(|c| c.file.clone()).collect();
     let detail = format!(
         "{} pin(s) to {version} in {} file(s)",
