@@ -19,7 +19,10 @@ use upkeep_notes::{
     Resolution, Subject, Upgrade, breaking_lines, chart_releases, cross_reference, crossed, decide,
     fetch_notes, resolve,
 };
-use upkeep_pins::{Pin, PinKind, SetError, SetRequest, Version, in_style_of, plan_set, scan};
+use upkeep_pins::{
+    Pin, PinKind, PinStatus, SetError, SetPlan, SetRequest, SkipReason, Version, in_style_of,
+    plan_set, scan,
+};
 
 /// The OCI label naming the repository an image is built from.
 const SOURCE_LABEL: &str = "org.opencontainers.image.source";
@@ -76,15 +79,7 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         Err(error) => return Err(error.into()),
     };
     if set.changes.is_empty() {
-        let why = if set.unchanged.is_empty() && set.skipped.is_empty() {
-            format!("no pin of `{}` found", request.name)
-        } else {
-            format!(
-                "no pin of `{}` needs to move to {}",
-                request.name, request.version
-            )
-        };
-        return Ok(Prepared::Nothing(why));
+        return Ok(Prepared::Nothing(nothing_moves(request, &set)));
     }
     let pins: Vec<Pin> = set
         .changes
@@ -231,6 +226,57 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         migrations,
         commit_message: message,
     })))
+}
+
+/// Why no pin of the name moves: none found, every one already at the version, or each
+/// place that cannot move (a `latest` tag, a range, an expression) with its reason.
+fn nothing_moves(request: &Request<'_>, set: &SetPlan) -> String {
+    let (name, version) = (request.name, request.version);
+    if set.unchanged.is_empty() && set.skipped.is_empty() {
+        return format!("no pin of `{name}` found");
+    }
+    if set.skipped.is_empty() {
+        return format!("no pin of `{name}` needs to move: every one is already at {version}");
+    }
+    let at = |pin: &Pin| format!("{}:{}:{}", pin.file.display(), pin.line, pin.column);
+    let mut lines: Vec<String> = set
+        .skipped
+        .iter()
+        .map(|(pin, reason)| format!("  {}: {}", at(pin), cannot_move(pin, reason)))
+        .collect();
+    lines.extend(
+        set.unchanged
+            .iter()
+            .map(|pin| format!("  {}: already at {version}", at(pin))),
+    );
+    format!(
+        "no pin of `{name}` can move to {version}:\n{}",
+        lines.join("\n")
+    )
+}
+
+/// Why a pin of the name cannot move.
+fn cannot_move(pin: &Pin, reason: &SkipReason) -> String {
+    let never = "which upkeep reports and never bumps; pin a version first";
+    match reason {
+        SkipReason::NotSettable(PinStatus::Latest) => format!("at `latest`, {never}"),
+        SkipReason::NotSettable(PinStatus::Untagged) => format!("untagged, {never}"),
+        SkipReason::NotSettable(PinStatus::DigestOnly) => {
+            "pinned by digest only: there is no tag to move".to_owned()
+        }
+        SkipReason::NotSettable(PinStatus::Range) => format!(
+            "a version range (`{}`), not one version: not rewritten",
+            pin.version.as_deref().unwrap_or("?")
+        ),
+        SkipReason::NotSettable(PinStatus::Unresolved) => format!(
+            "the version is an expression upkeep cannot evaluate (`{}`)",
+            pin.expression.as_deref().unwrap_or("?")
+        ),
+        SkipReason::NotSettable(PinStatus::Unnamed) => {
+            "a tag with no image named next to it: not matched by name".to_owned()
+        }
+        _ => format!("at {}, left as is", pin.version.as_deref().unwrap_or("?")),
+    }
 }
 
 /// Resolves the source and fetches its notes.
