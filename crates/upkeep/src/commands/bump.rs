@@ -29,7 +29,7 @@ use std::process::ExitCode;
 use std::sync::LazyLock;
 use std::time::Duration;
 use upkeep_notes::Risk;
-use upkeep_pins::{EditPlan, Pin, ScanOptions, SetRequest, Version, plan_set, scan};
+use upkeep_pins::{EditPlan, Pin, ScanOptions, SetError, SetRequest, Version, plan_set, scan};
 
 /// Markers that make a CI skip a commit; an upgrade commit must be applied.
 static CI_SKIP: LazyLock<regex::Regex> = LazyLock::new(|| {
@@ -199,6 +199,9 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     progress.preflight.add("git", git_check);
     let mut resources = resources(args, &config, &report);
     preflight(args, &mut resources, &mut progress.preflight);
+    progress
+        .preflight
+        .add("edit", writable(&args.path, &config, &name, &report.new));
     let alerts = match resources.prometheus() {
         Some(prometheus) => match prometheus.firing() {
             Ok(alerts) => Some(alerts),
@@ -360,6 +363,50 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
+/// The edit check: every file the bump rewrites can be rewritten (no hard link, an owner
+/// this user can keep, the edited file parses), so a refusal stops the run before the
+/// backup and the first notification, not after.
+fn writable(root: &Path, config: &Config, name: &str, version: &str) -> Check {
+    let check = || -> anyhow::Result<String> {
+        let strict = ScanOptions {
+            strict: true,
+            ..config.scan_options()
+        };
+        let report = scan(root, &strict)?;
+        let request = SetRequest {
+            name,
+            version,
+            from: None,
+            kind: None,
+        };
+        let plan = plan_set(root, &report, &request).map_err(broken_files)?;
+        let edits = EditPlan::new(root, &plan.edits())?;
+        Ok(format!(
+            "{} pin(s) in {} file(s) can be rewritten",
+            plan.changes.len(),
+            edits.changes().len()
+        ))
+    };
+    match check() {
+        Ok(detail) => Check::Passed(detail),
+        Err(error) => Check::Failed(format!("{error:#}")),
+    }
+}
+
+/// A refused edit plan, naming each file that does not parse.
+fn broken_files(error: SetError) -> anyhow::Error {
+    match error {
+        SetError::BrokenFiles { files, .. } => {
+            let files: Vec<String> = files.iter().map(ToString::to_string).collect();
+            anyhow!(
+                "files the edit reads do not parse (a strict scan): {}",
+                files.join("; ")
+            )
+        }
+        error => error.into(),
+    }
+}
+
 /// Connects what the run will use: CI, the cluster, Prometheus, Slack; the backup and the
 /// verification target of the stack.
 fn resources(args: &BumpArgs, config: &Config, report: &PlanReport) -> Resources {
@@ -495,7 +542,7 @@ fn edit(
         from: None,
         kind: None,
     };
-    let plan = plan_set(root, &report, &request)?;
+    let plan = plan_set(root, &report, &request).map_err(broken_files)?;
     if plan.changes.is_empty() {
         bail!("no pin of `{name}` moves to {version}");
     }
