@@ -400,7 +400,7 @@ impl DbBackedServices {
 }
 
 /// No config file is larger than this.
-const MAX_CONFIG_SIZE: u64 = 4 * 1024 * 1024;
+pub const MAX_CONFIG_SIZE: u64 = 4 * 1024 * 1024;
 
 impl Config {
     /// Loads the config: `explicit` (`--config`), else `UPKEEP_CONFIG`, else the nearest
