@@ -185,6 +185,12 @@ fn scan_units(
     })
 }
 
+/// Whether upkeep reads a file of this name (`.tf`, `.tfvars`, `.hcl`, `.tf.json`, YAML,
+/// templates), whatever it holds.
+pub fn reads_file_named(path: &Path) -> bool {
+    FileType::of(path).is_some()
+}
+
 /// The kinds of file upkeep reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FileType {
