@@ -61,16 +61,19 @@ pub fn run(args: &RollbackArgs, config_file: Option<&Path>) -> anyhow::Result<Ex
         );
     }
     if !args.any_commit && !git.is_own_upgrade(sha) {
-        let line = git.line(sha)?;
+        let subject = git.subject(sha)?;
         bail!(
-            "{line} is not an upgrade commit of upkeep's (titled `upgrade:` or `downgrade:`, with its Upkeep-Change trailer intact); upkeep rolls back only its own upgrades and pushes only its own commits. Revert it yourself with `git revert {sha:.7}`, or pass --any-commit to have upkeep revert and push it"
+            "{sha:.7} {subject} is not an upgrade commit of upkeep's (titled `upgrade:` or `downgrade:`, with its Upkeep-Change trailer intact); upkeep rolls back only its own upgrades and pushes only its own commits. Revert it yourself with `git revert {sha:.7}`, or pass --any-commit to have upkeep revert and push it"
         );
     }
     if git.revert_changes_nothing(sha)? {
         let (revert, reason) = match git.reverted_by(sha)? {
             Some(by) => (
                 Some(by.to_string()),
-                format!("{sha:.7} is already reverted by {}", git.line(by)?),
+                format!(
+                    "{sha:.7} is already reverted by {by:.7} ({})",
+                    git.subject(by)?
+                ),
             ),
             None => (
                 None,

@@ -418,9 +418,15 @@ impl Git {
         titled && self.is_own(sha)
     }
 
-    /// `abc1234 subject` of commit `sha`.
-    pub fn line(&self, sha: Oid) -> anyhow::Result<String> {
-        Ok(self.lines(&[sha])?.remove(0))
+    /// The subject (first line) of commit `sha`.
+    pub fn subject(&self, sha: Oid) -> anyhow::Result<String> {
+        let commit = self.repo.find_commit(sha)?;
+        Ok(commit
+            .summary()
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .to_owned())
     }
 
     /// The newest of HEAD's last `limit` commits whose subject starts with `prefix`:
