@@ -485,12 +485,19 @@ impl Config {
             });
             let (first, snippet) = shown.split_once('\n').unwrap_or((&shown, ""));
             let message = first.strip_prefix("error: ").unwrap_or(first);
+            let message = message
+                .split_once(": ")
+                .filter(|(prefix, _)| prefix.starts_with("line "))
+                .map_or(message, |(_, rest)| rest);
+            // The caret's label repeats the message (an unknown key's list of known keys):
+            // the first line says it, the caret only points.
+            let snippet: Vec<&str> = snippet
+                .lines()
+                .map(|line| line.strip_suffix(message).map_or(line, str::trim_end))
+                .collect();
+            let snippet = snippet.join("\n");
             match error.location() {
                 Some(at) if at.line() > 0 => {
-                    let message = message
-                        .split_once(": ")
-                        .filter(|(prefix, _)| prefix.starts_with("line "))
-                        .map_or(message, |(_, rest)| rest);
                     anyhow::anyhow!("{name}:{}:{}: {message}\n{snippet}", at.line(), at.column())
                 }
                 _ => anyhow::anyhow!("{name}: {message}\n{snippet}"),
