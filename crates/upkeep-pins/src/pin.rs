@@ -57,6 +57,9 @@ pub enum PinStatus {
     Range,
     /// The version comes from an expression upkeep cannot evaluate statically.
     Unresolved,
+    /// A `helm_release` without a `version`: Helm installs the newest chart on every apply.
+    /// Reported, never bumped (there is no version to move).
+    Unpinned,
     /// A tag with no image named next to it (a chart's default image set by `image.tag`
     /// alone): reported with its key path as its name, never matched by name or bumped.
     Unnamed,

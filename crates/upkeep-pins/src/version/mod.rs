@@ -56,6 +56,44 @@ pub fn in_style_of(old: &str, release: &str) -> String {
     new
 }
 
+/// How a new version's shape differs from the pinned one's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ShapeChange {
+    /// The new version starts with `v`, the pinned one does not.
+    AddsV,
+    /// The pinned version starts with `v`, the new one does not.
+    DropsV,
+    /// The numeric cores have different numbers of parts (`1.2.3` → `1.3`).
+    Parts {
+        /// Parts of the pinned version.
+        old: usize,
+        /// Parts of the new version.
+        new: usize,
+    },
+    /// The pinned version has a variant suffix (`-alpine`) that the new one lacks.
+    DropsVariant(String),
+}
+
+impl std::fmt::Display for ShapeChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShapeChange::AddsV => f.write_str("adds a `v` prefix"),
+            ShapeChange::DropsV => f.write_str("drops the `v` prefix"),
+            ShapeChange::Parts { old, new } => {
+                write!(f, "has {new} numeric parts, not {old}")
+            }
+            ShapeChange::DropsVariant(variant) => write!(f, "drops the variant `-{variant}`"),
+        }
+    }
+}
+
+/// How `new` differs in shape from the pinned `old`: what `set` warns about, since it writes
+/// `new` as given.
+pub fn shape_changes(_old: &str, _new: &str) -> Vec<ShapeChange> {
+    Vec::new()
+}
+
 /// Whether two versions name the same release, ignoring a `v` prefix (`v1.2.3` ≡ `1.2.3`).
 pub fn same_version(a: &str, b: &str) -> bool {
     strip_v(a) == strip_v(b)

@@ -136,6 +136,9 @@ fn notes(pin: &Pin) -> Vec<String> {
         PinStatus::Untagged => notes.push("no tag: never bumped".to_owned()),
         PinStatus::DigestOnly => notes.push("pinned by digest only".to_owned()),
         PinStatus::Range => notes.push("version range: not rewritten".to_owned()),
+        PinStatus::Unpinned => {
+            notes.push("no version: Helm installs the newest chart on every apply".to_owned())
+        }
         PinStatus::Unresolved => notes.push("version cannot be evaluated statically".to_owned()),
         PinStatus::Unnamed => {
             notes.push("no image named next to the tag: never matched by name".to_owned())
