@@ -66,10 +66,22 @@ pub struct ScanReport {
     pub warnings: Vec<ScanWarning>,
 }
 
+/// Folders no scan enters, wherever they are: version control data and the caches Terraform
+/// and Terragrunt fill with copies of modules. Other hidden folders (`.woodpecker/`,
+/// `.github/`) are scanned like any other.
+pub(crate) const SKIPPED_DIRS: [&str; 5] =
+    [".git", ".hg", ".svn", ".terraform", ".terragrunt-cache"];
+
+/// Whether a folder of this name is one of [`SKIPPED_DIRS`].
+pub(crate) fn is_skipped_dir(name: &std::ffi::OsStr) -> bool {
+    SKIPPED_DIRS.iter().any(|skipped| name == *skipped)
+}
+
 /// Scans the tree under `root` (a directory). Paths in the report are relative to `root`.
 ///
-/// Hidden directories (`.terraform`, `.git`, …), files ignored by `.gitignore` or
-/// `.upkeepignore` (same syntax) and files matching [`ScanOptions::exclude`] are skipped.
+/// The folders of [`SKIPPED_DIRS`] (`.git`, `.terraform`, `.terragrunt-cache`, …), files
+/// ignored by `.gitignore` or `.upkeepignore` (same syntax) and files matching
+/// [`ScanOptions::exclude`] are skipped; other hidden files and folders are scanned.
 /// Fails only when `root` itself cannot be read; problems with single files are in the report.
 pub fn scan(root: &Path, options: &ScanOptions) -> io::Result<ScanReport> {
     scan_with(root, options, &HashMap::new(), Reach::Everything)
@@ -276,13 +288,16 @@ fn walk(
     let walker = ignore::WalkBuilder::new(&root)
         .follow_links(false)
         .standard_filters(false)
-        .hidden(true)
+        .hidden(false)
         .filter_entry(move |entry| {
             if entry.depth() == 0 {
                 return true;
             }
-            let rel = relative(&filter_root, entry.path());
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            if is_dir && is_skipped_dir(entry.file_name()) {
+                return false;
+            }
+            let rel = relative(&filter_root, entry.path());
             let excluded = exclude.as_ref().is_some_and(|exclude| {
                 let path = canonical_root.join(&rel);
                 path.starts_with(exclude.path())

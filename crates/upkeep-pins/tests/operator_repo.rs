@@ -196,10 +196,7 @@ fn set_moves_every_call_site_and_leaves_the_overridden_default() {
     assert_eq!(plan.changes.len(), 3);
     assert_eq!(
         read(dir.path(), "stacks/budget/main.tf"),
-        BUDGET_CALLS.replace(
-            "server_tag = \"26.8.1\"",
-            "server_tag = \"26.9.0\""
-        )
+        BUDGET_CALLS.replace("server_tag = \"26.8.1\"", "server_tag = \"26.9.0\"")
     );
     assert_eq!(
         read(dir.path(), "stacks/budget/factory/main.tf"),
@@ -334,7 +331,10 @@ fn a_module_argument_passed_down_two_levels_is_pinned_at_the_top() {
 fn an_argument_to_a_module_that_cannot_be_read_is_reported_as_before() {
     let main = "module \"app\" {\n  source    = \"./missing\"\n  image     = \"ghcr.io/example/app:2.0.0\"\n}\n";
     let (_dir, report) = scan_files(&[("a/main.tf", main.as_bytes())]);
-    assert_eq!(pins(&report), ["image ghcr.io/example/app 2.0.0 a/main.tf:3"]);
+    assert_eq!(
+        pins(&report),
+        ["image ghcr.io/example/app 2.0.0 a/main.tf:3"]
+    );
 }
 
 // 2. Helm releases without a version float to the newest chart.

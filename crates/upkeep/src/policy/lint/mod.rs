@@ -124,7 +124,12 @@ pub struct Finding {
 /// through `sources`).
 pub fn check(report: &ScanReport, config: &LintConfig, sources: &mut Sources) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for error in &report.errors {
+    // An encrypted file (git-crypt, locked) cannot be checked: skipped, not a finding.
+    let checkable = report
+        .errors
+        .iter()
+        .filter(|error| error.kind != upkeep_pins::ErrorKind::Encrypted);
+    for error in checkable {
         findings.push(finding(
             "parse-error",
             &error.file,
