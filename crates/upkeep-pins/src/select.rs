@@ -7,7 +7,7 @@ use crate::error::ScanError;
 use crate::image::{ImageRef, canonical_image_name};
 use crate::pin::{Pin, PinKind, PinStatus};
 use crate::scan::ScanReport;
-use crate::version::{VersionError, retarget, same_version};
+use crate::version::{Grammar, VersionError, check_grammar, retarget, same_version};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -147,6 +147,9 @@ pub fn plan_set(
             files: broken,
         });
     }
+    for pin in &matched {
+        check_grammar(request.version, grammar(pin))?;
+    }
     let mut plan = SetPlan::default();
     for pin in matched {
         let (Some(version), true) = (pin.version.as_deref(), pin.is_settable()) else {
@@ -179,6 +182,24 @@ pub fn plan_set(
         }
     }
     Ok(plan)
+}
+
+/// What a new version of this pin may look like: an image tag, a git ref (a module source's
+/// `?ref=`), or a release version.
+fn grammar(pin: &Pin) -> Grammar {
+    match pin.kind {
+        PinKind::Image | PinKind::HelmSet | PinKind::ValuesImage => Grammar::ImageTag,
+        PinKind::Module
+            if pin.constraint.is_none()
+                && (pin.name.contains("://")
+                    || pin.name.contains("::")
+                    || pin.name.starts_with("git@")
+                    || pin.name.starts_with("github.com/")) =>
+        {
+            Grammar::GitRef
+        }
+        kind => Grammar::Release(kind.as_str()),
+    }
 }
 
 /// Images, whichever way they are written, are one family; the other kinds stand alone.
