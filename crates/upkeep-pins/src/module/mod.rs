@@ -199,7 +199,7 @@ impl<'a> Pins<'a> {
             users: user.into_iter().collect(),
             digest: found.digest,
             constraint: found.constraint,
-            expression: found.expression,
+            expression: found.expression.as_deref().map(one_line),
             repository: found.repository,
             ignored_by_terraform: site.ignored,
             shadows,

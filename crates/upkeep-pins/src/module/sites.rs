@@ -23,6 +23,97 @@ fn looks_like_release(text: &str) -> bool {
             .any(|part| part.eq_ignore_ascii_case("x"))
 }
 
+/// Functions whose result may be an image reference built from their arguments; a call to
+/// any other function (`jsonencode`, `base64encode`, `file`, `length`) cannot be one.
+const IMAGE_BUILDERS: [&str; 16] = [
+    "coalesce",
+    "element",
+    "format",
+    "join",
+    "lookup",
+    "lower",
+    "nonsensitive",
+    "one",
+    "replace",
+    "sensitive",
+    "substr",
+    "trim",
+    "trimprefix",
+    "trimspace",
+    "trimsuffix",
+    "try",
+];
+
+/// Whether an expression that upkeep cannot evaluate may still yield an image reference: not
+/// a call to a function outside [`IMAGE_BUILDERS`], and not a `join` whose separator cannot
+/// be part of a reference (`join(" | ", [...])` builds a pattern list, as Kyverno policies
+/// do). References, conditionals, indexes and templates may.
+fn may_build_an_image(source: &str) -> bool {
+    let Some((function, args)) = whole_call(source.trim()) else {
+        return true;
+    };
+    if !IMAGE_BUILDERS.contains(&function) {
+        return false;
+    }
+    if function == "join" {
+        let separator = args
+            .trim_start()
+            .strip_prefix('"')
+            .and_then(|rest| rest.split_once('"'))
+            .map(|(separator, _)| separator);
+        let image_byte = |b: u8| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':' | b'/' | b'@')
+        };
+        return separator.is_none_or(|separator| separator.bytes().all(image_byte));
+    }
+    true
+}
+
+/// When `source` is one function call and nothing else (`join(" | ", [...])`, not
+/// `f(x) == "" ? a : b`), its function name and the text of its arguments.
+fn whole_call(source: &str) -> Option<(&str, &str)> {
+    let name_end = source
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+        .filter(|&end| end > 0)?;
+    let name = &source[..name_end];
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let rest = source[name_end..].trim_start();
+    let open = source.len() - rest.len();
+    if !rest.starts_with('(') {
+        return None;
+    }
+    let bytes = source.as_bytes();
+    let (mut depth, mut in_string, mut i) = (0usize, false, open);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if in_string => i += 1,
+            b'"' => in_string = !in_string,
+            b'#' if !in_string => i = line_end(bytes, i),
+            b'/' if !in_string && bytes.get(i + 1) == Some(&b'/') => i = line_end(bytes, i),
+            b'/' if !in_string && bytes.get(i + 1) == Some(&b'*') => {
+                i = memchr::memmem::find(&bytes[i..], b"*/").map_or(bytes.len(), |end| i + end + 1)
+            }
+            b'(' | b'[' | b'{' if !in_string => depth += 1,
+            b')' | b']' | b'}' if !in_string => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return (i == bytes.len() - 1).then(|| (name, &source[open + 1..i]));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The offset of the newline ending the line `from` is on (or the end).
+fn line_end(bytes: &[u8], from: usize) -> usize {
+    memchr::memchr(b'\n', &bytes[from..]).map_or(bytes.len(), |end| from + end)
+}
+
 /// The name of an artifact as compared: lower case, without a URL scheme or trailing `/`.
 fn artifact_canonical(name: &str) -> String {
     let name = name.split_once("://").map_or(name, |(_, rest)| rest);
@@ -184,7 +275,7 @@ impl<'a> Scope<'a> {
     fn image(&self, kind: PinKind, resolved: &Resolved<'a>, value: &Value) -> Option<Found> {
         let Some(image) = ImageRef::parse(&resolved.text) else {
             let unresolved = resolved.has_unresolved(&(0..resolved.text.len()));
-            return unresolved.then(|| {
+            return (unresolved && may_build_an_image(&value.source)).then(|| {
                 let name = resolved
                     .literal_image_name()
                     .map(str::to_owned)

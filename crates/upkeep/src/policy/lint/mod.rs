@@ -214,7 +214,7 @@ fn pin_findings(pin: &Pin) -> Vec<Finding> {
             "unresolved-version",
             format!(
                 "the version comes from `{}`, which cannot be evaluated statically",
-                pin.expression.as_deref().unwrap_or(name)
+                shortened(pin.expression.as_deref().unwrap_or(name))
             ),
         )),
         PinStatus::Pinned if is_image(pin.kind) => {
@@ -242,6 +242,19 @@ fn pin_findings(pin: &Pin) -> Vec<Finding> {
         ));
     }
     found
+}
+
+/// Longest expression quoted in a message, in characters.
+const MAX_QUOTED: usize = 100;
+
+/// An expression on one line, cut to [`MAX_QUOTED`] characters.
+fn shortened(expression: &str) -> String {
+    let line = expression.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= MAX_QUOTED {
+        return line;
+    }
+    let cut: String = line.chars().take(MAX_QUOTED - 1).collect();
+    format!("{cut}…")
 }
 
 fn is_image(kind: PinKind) -> bool {
