@@ -127,6 +127,12 @@ pub(crate) enum SiteKind {
         /// The `repository` attribute.
         repository: Option<Value>,
     },
+    /// A `helm_release` of a chart from a repository without a `version`: the value is the
+    /// `chart` attribute, and there is no version to move.
+    UnversionedChart {
+        /// The `repository` attribute.
+        repository: Option<Value>,
+    },
     /// The value is a `required_providers` version constraint.
     Provider {
         /// The provider source (`telmate/proxmox`), or its local name when there is none.

@@ -220,6 +220,18 @@ impl<'a> Scope<'a> {
                 found.repository = repository;
                 Some(self.constrained(found, &resolved, &site.value))
             }
+            SiteKind::UnversionedChart { repository } => {
+                let chart = resolved.text.clone();
+                if chart.starts_with(['.', '/']) || resolved.has_unresolved(&(0..chart.len())) {
+                    return None;
+                }
+                let repository = repository.as_ref().map(resolve);
+                let canonical = chart_canonical(&chart, repository.as_deref());
+                let mut found = Found::new(PinKind::HelmChart, chart, canonical, &resolved);
+                found.repository = repository;
+                found.status = PinStatus::Unpinned;
+                Some(found)
+            }
             SiteKind::Provider { source } => {
                 let canonical = registry_canonical(source, 2, Some("hashicorp"));
                 let found = Found::new(PinKind::Provider, source.clone(), canonical, &resolved);

@@ -330,13 +330,25 @@ impl Collector<'_> {
     }
 
     fn helm_release(&mut self, helm: HelmRelease) {
-        if let Some(version) = helm.version {
-            let kind = SiteKind::Chart {
-                chart: helm.chart,
-                repository: helm.repository,
-            };
-            self.path = vec!["version".to_owned()];
-            self.site(kind, version);
+        match (helm.version, helm.chart) {
+            (Some(version), chart) => {
+                let kind = SiteKind::Chart {
+                    chart,
+                    repository: helm.repository,
+                };
+                self.path = vec!["version".to_owned()];
+                self.site(kind, version);
+            }
+            // A chart from a repository (or an OCI registry) with no version floats to the
+            // newest; a chart given as a local path has no version to pin.
+            (None, Some(chart)) if helm.repository.is_some() || chart.source.contains("oci://") => {
+                let kind = SiteKind::UnversionedChart {
+                    repository: helm.repository,
+                };
+                self.path = vec!["chart".to_owned()];
+                self.site(kind, chart);
+            }
+            (None, _) => {}
         }
         self.path = vec!["set".to_owned()];
         for (prefix, group) in set_groups(&helm.sets) {

@@ -32,7 +32,7 @@ pub struct Rule {
 }
 
 /// Every rule, in report order.
-pub const RULES: [Rule; 9] = [
+pub const RULES: [Rule; 10] = [
     Rule {
         id: "parse-error",
         severity: Severity::Error,
@@ -86,6 +86,12 @@ pub const RULES: [Rule; 9] = [
         severity: Severity::Error,
         summary: "An object sets the same key twice; Terraform keeps the last value and silently ignores the first.",
         help: "Delete the entry that is ignored, or merge the two values into one entry.",
+    },
+    Rule {
+        id: "unpinned-chart",
+        severity: Severity::Error,
+        summary: "A `helm_release` has no `version`, so every apply installs the newest chart.",
+        help: "Pin the chart version installed today (`version = \"1.2.3\"`) so every upgrade is a reviewed commit.",
     },
 ];
 
@@ -206,6 +212,10 @@ fn pin_findings(pin: &Pin) -> Vec<Finding> {
             "unpinned-image",
             format!("image `{name}` has no tag or digest"),
         )),
+        PinStatus::Unpinned => found.push(at(
+            "unpinned-chart",
+            format!("chart `{name}` has no version: every apply installs the newest"),
+        )),
         PinStatus::Latest => found.push(at(
             "latest-tag",
             format!("image `{name}` uses the moving tag `latest`"),
@@ -245,7 +255,7 @@ fn pin_findings(pin: &Pin) -> Vec<Finding> {
 }
 
 /// Longest expression quoted in a message, in characters.
-const MAX_QUOTED: usize = 100;
+const MAX_QUOTED: usize = 200;
 
 /// An expression on one line, cut to [`MAX_QUOTED`] characters.
 fn shortened(expression: &str) -> String {
