@@ -33,6 +33,7 @@
 //! ```
 
 mod admit;
+mod calls;
 mod canonical;
 mod edit;
 mod error;

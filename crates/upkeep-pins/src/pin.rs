@@ -133,14 +133,10 @@ impl Pin {
         self.status == PinStatus::Pinned
     }
 
-    /// The folder of the file holding the version token: the Terraform module or stack.
+    /// The folder of the file holding the version token: the Terraform module or stack (the
+    /// caller's, for a version given to a local module as an argument).
     pub fn stack(&self) -> PathBuf {
-        self.users
-            .first()
-            .map_or(&self.file, |user| &user.file)
-            .parent()
-            .map(PathBuf::from)
-            .unwrap_or_default()
+        self.file.parent().map(PathBuf::from).unwrap_or_default()
     }
 }
 

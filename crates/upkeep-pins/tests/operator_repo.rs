@@ -300,13 +300,28 @@ fn a_shared_module_called_from_two_stacks_is_pinned_in_each() {
         ("stacks/two/main.tf", two.as_bytes()),
         ("modules/app/main.tf", module.as_bytes()),
     ]);
+    // The module lies in another branch of the tree, scanned before its callers: it reports
+    // what it holds itself (no default here, so unresolved), each caller what it passes.
     assert_eq!(
         pins(&report),
         [
+            "image ghcr.io/example/app - modules/app/main.tf:6",
             "image ghcr.io/example/app 1.4.0 stacks/one/main.tf:3",
             "image ghcr.io/example/app 1.5.0 stacks/two/main.tf:3",
         ]
     );
+    assert_eq!(users(&report.pins[1]), ["modules/app/main.tf:6"]);
+    // Which callers a module hears of never depends on the order the threads scan in.
+    for threads in 1..=4 {
+        for _ in 0..5 {
+            let options = ScanOptions {
+                threads: Some(threads),
+                ..ScanOptions::default()
+            };
+            let again = scan(dir.path(), &options).expect("scan");
+            assert_eq!(again.pins, report.pins, "{threads} threads");
+        }
+    }
     // Scanning one stack alone cannot read the module outside it: nothing is guessed.
     let alone = scan_both(&dir.path().join("stacks/one"));
     assert!(alone.pins.is_empty(), "{:#?}", alone.pins);
