@@ -109,7 +109,10 @@ mod tests {
         assert!(external.contains("name") && !external.contains("tag"));
         assert!(index.external(Path::new("elsewhere")).is_empty());
         // A caller in another branch of the tree is not counted.
-        index.add(Path::new("b"), vec![("../a/m".to_owned(), names(&["other"]))]);
+        index.add(
+            Path::new("b"),
+            vec![("../a/m".to_owned(), names(&["other"]))],
+        );
         assert_eq!(index.external(Path::new("a/m")), external);
     }
 }
