@@ -166,12 +166,19 @@ pub fn plan_set(
         }
         match retarget(version, request.version)? {
             Some(new) => {
-                let also_moves = pin
+                let mut also_moves: Vec<String> = pin
                     .users
                     .iter()
-                    .filter(|user| !query.forms.contains(&user.canonical))
-                    .map(|user| user.resolved.clone())
+                    .filter(|user| !query.names(&user.canonical))
+                    .map(|user| {
+                        let at = format!("{}:{}", user.file.display(), user.line);
+                        match chart_tag_name(&user.canonical) {
+                            Some(name) => format!("{name} {} ({at})", user.resolved),
+                            None => format!("{} ({at})", user.resolved),
+                        }
+                    })
                     .collect();
+                also_moves.dedup();
                 plan.changes.push(Change {
                     pin: pin.clone(),
                     new,
@@ -282,9 +289,21 @@ impl Query {
     fn matches(&self, pin: &Pin) -> bool {
         self.forms.contains(&pin.canonical)
             || self.forms.contains(&pin.name.to_ascii_lowercase())
-            || pin
-                .users
-                .iter()
-                .any(|user| self.forms.contains(&user.canonical))
+            || pin.users.iter().any(|user| self.names(&user.canonical))
     }
+
+    /// Whether the query names a user's canonical name: any of its spellings, or the short
+    /// name of a values tag named by its chart (`immich[image.tag]`).
+    fn names(&self, canonical: &str) -> bool {
+        self.forms.contains(canonical)
+            || chart_tag_name(canonical).is_some_and(|name| self.forms.contains(name))
+    }
+}
+
+/// The short name (`immich[image.tag]`) of a values tag named by the chart of its release,
+/// from its canonical name (`immich-app.github.io/immich-charts/immich[image.tag]`).
+fn chart_tag_name(canonical: &str) -> Option<&str> {
+    let bracket = canonical.find('[').filter(|_| canonical.ends_with(']'))?;
+    let start = canonical[..bracket].rfind('/').map_or(0, |slash| slash + 1);
+    Some(&canonical[start..])
 }

@@ -524,6 +524,60 @@ fn a_values_tag_without_repository_is_named_by_its_chart_and_settable() {
     assert_eq!(plan.changes[0].pin.kind, PinKind::HelmChart);
 }
 
+/// The shape of the user's history: the values tag is `${version}`, fed by the variable
+/// that also tags the machine-learning image, so both are one pin (one token).
+const IMMICH_SHARED: &str = r#"variable "immich_version" {
+  default = "v2.4.1"
+}
+
+resource "helm_release" "immich" {
+  name       = "immich"
+  repository = "https://immich-app.github.io/immich-charts"
+  chart      = "immich"
+  version    = "0.9.3"
+  values     = [templatefile("${path.module}/chart_values.tpl", { version = var.immich_version })]
+}
+
+resource "kubernetes_deployment" "ml" {
+  spec {
+    container {
+      image = "ghcr.io/immich-app/immich-machine-learning:${var.immich_version}-cuda"
+    }
+  }
+}
+"#;
+
+#[test]
+fn a_values_tag_sharing_its_variable_with_an_image_is_settable_by_its_chart_name() {
+    let values = "image:\n  tag: ${version}\n";
+    let (dir, _) = scan_files(&[
+        ("immich/main.tf", IMMICH_SHARED.as_bytes()),
+        ("immich/chart_values.tpl", values.as_bytes()),
+    ]);
+    let moved = set(dir.path(), "immich[image.tag]", "v2.5.0");
+    assert_eq!(moved.changes.len(), 1);
+    // What else the token feeds is named, with where it is.
+    assert_eq!(
+        moved.changes[0].also_moves,
+        ["ghcr.io/immich-app/immich-machine-learning:v2.4.1-cuda (immich/main.tf:16)"]
+    );
+    assert_eq!(
+        read(dir.path(), "immich/main.tf"),
+        IMMICH_SHARED.replace("\"v2.4.1\"", "\"v2.5.0\"")
+    );
+    // Asked by the image's name, the chart's tag is what also moves.
+    let by_image = plan(
+        dir.path(),
+        "ghcr.io/immich-app/immich-machine-learning",
+        "v2.6.0",
+    )
+    .expect("plan");
+    assert_eq!(
+        by_image.changes[0].also_moves,
+        ["immich[image.tag] v2.5.0 (immich/chart_values.tpl:2)"]
+    );
+}
+
 fn plan_chart(root: &Path) -> upkeep_pins::SetPlan {
     plan(root, "immich", "0.10.0").expect("plan")
 }
