@@ -680,6 +680,11 @@ fn users_are_the_references_not_the_pins_own_token() {
     let chart = "resource \"helm_release\" \"a\" {\n  chart      = \"grafana\"\n  repository = \"https://grafana.github.io/helm-charts\"\n  version    = \"8.5.1\"\n}\n";
     let (_dir, report) = scan_files(&[("a/main.tf", chart.as_bytes())]);
     assert!(report.pins[0].users.is_empty(), "{:#?}", report.pins[0]);
+    // Nor is the `chart` attribute of a release without a version a user of its pin.
+    let unpinned = chart.replace("  version    = \"8.5.1\"\n", "");
+    let (_dir, report) = scan_files(&[("a/main.tf", unpinned.as_bytes())]);
+    assert_eq!(report.pins[0].status, PinStatus::Unpinned);
+    assert!(report.pins[0].users.is_empty(), "{:#?}", report.pins[0]);
 }
 
 // 6. Hidden folders.

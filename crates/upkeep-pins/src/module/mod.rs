@@ -262,10 +262,11 @@ impl<'a> Pins<'a> {
             found.kind,
             PinKind::Image | PinKind::HelmSet | PinKind::ValuesImage
         );
-        let in_place = found
-            .token
-            .as_ref()
-            .is_some_and(|t| t.file == index && site.value.span.contains(&t.span.start));
+        // Without a token (a chart without `version`), the pin is located at its site.
+        let in_place = match &found.token {
+            Some(t) => t.file == index && site.value.span.contains(&t.span.start),
+            None => found.at.is_none(),
+        };
         let user = (!defines && (image || !in_place))
             .then(|| self.user(index, site, found.resolved.clone(), found.canonical.clone()));
         if let Some(&existing) = token.as_ref().and_then(|t| self.by_token.get(t)) {
