@@ -1050,3 +1050,45 @@ async fn rollback_refuses_local_work_and_reports_json() {
             .any(|s| s["name"] == "push")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bump_stops_before_any_change_when_a_file_it_edits_does_not_parse_strictly() {
+    let server = github_and_slack().await;
+    let dir = tempfile::tempdir().unwrap();
+    // A syntax error where no pin can be: the fast scan of `plan` reads past it, the strict
+    // scan of the edit does not.
+    let (remote, clone) = remote_and_clone(dir.path(), |seed| {
+        std::fs::write(
+            seed.join("stacks/vaultwarden/config.tf"),
+            "resource \"kubernetes_config_map\" \"vaultwarden\" {\n  data = {\n    \"SIGNUPS_ALLOWED\" = \"false\" +\n  }\n}\n",
+        )
+        .unwrap();
+    });
+    let before = git(&remote, &["rev-parse", "main"]);
+    let run = bump(
+        &server,
+        &clone,
+        &[
+            "vaultwarden/server",
+            "1.36.0",
+            "--ci",
+            "none",
+            "--verify",
+            "none",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("preflight failed; nothing was changed")
+            && run.stderr.contains("edit: ")
+            && run.stderr.contains("stacks/vaultwarden/config.tf"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        slack_messages(&server).await.is_empty(),
+        "stopped before the first notification"
+    );
+    assert_eq!(git(&remote, &["rev-parse", "main"]), before);
+    assert!(git(&clone, &["status", "--porcelain"]).is_empty());
+}

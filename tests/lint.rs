@@ -565,4 +565,17 @@ fn a_baseline_that_cannot_be_read_stops_lint_with_its_place() {
         Some(2),
         "a missing baseline is an error, not silence"
     );
+    // A device is refused before anything is read (it used to be read until memory ran out).
+    let device = upkeep(repo.path())
+        .args(["lint", "--baseline", "/dev/zero"])
+        .env_remove("UPKEEP_CONFIG")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(device.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&device.stderr);
+    assert!(
+        stderr.contains("cannot read the baseline /dev/zero"),
+        "{stderr}"
+    );
 }

@@ -176,16 +176,18 @@ async fn the_token_flow_and_pagination_of_a_real_registry() {
     assert_eq!(first["status"], "update");
 }
 
-/// A registry answering every tag list with `1.0.0, 1.0.1, 1.1.0`, which holds the first
-/// requests until `batch` of them are in flight at once (or a minute passed), and counts the
-/// most it ever had in flight. The count it reports does not depend on how fast the machine is.
+/// A registry answering every tag list with `1.0.0, 1.0.1, 1.1.0`. It answers the very first
+/// request at once (upkeep asks a host once before it asks in parallel, to learn it is up),
+/// then holds the next requests until `batch` of them are in flight at once (or a minute
+/// passed), and counts the most it ever had in flight. The count it reports does not depend
+/// on how fast the machine is.
 fn batching_registry(batch: usize) -> (String, std::sync::Arc<std::sync::Mutex<usize>>) {
     use std::io::{Read, Write};
     use std::sync::{Arc, Condvar, Mutex};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let uri = format!("http://{}", listener.local_addr().unwrap());
-    // (in flight, most in flight, released)
-    let state = Arc::new((Mutex::new((0usize, 0usize, false)), Condvar::new()));
+    // (in flight, most in flight, released, the first request answered)
+    let state = Arc::new((Mutex::new((0usize, 0usize, false, false)), Condvar::new()));
     let most = Arc::new(Mutex::new(0));
     let reported = most.clone();
     std::thread::spawn(move || {
@@ -202,8 +204,19 @@ fn batching_registry(batch: usize) -> (String, std::sync::Arc<std::sync::Mutex<u
                         Ok(n) => request.extend_from_slice(&buffer[..n]),
                     }
                 }
+                let body = r#"{"tags":["1.0.0","1.0.1","1.1.0"]}"#;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
                 let (lock, released) = &*state;
                 let mut guard = lock.lock().unwrap();
+                if !guard.3 {
+                    guard.3 = true;
+                    drop(guard);
+                    let _ = stream.write_all(answer.as_bytes());
+                    return;
+                }
                 guard.0 += 1;
                 guard.1 = guard.1.max(guard.0);
                 *most.lock().unwrap() = guard.1;
@@ -218,12 +231,7 @@ fn batching_registry(batch: usize) -> (String, std::sync::Arc<std::sync::Mutex<u
                 guard.2 = true;
                 guard.0 -= 1;
                 drop(guard);
-                let body = r#"{"tags":["1.0.0","1.0.1","1.1.0"]}"#;
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
+                let _ = stream.write_all(answer.as_bytes());
             });
         }
     });
@@ -789,5 +797,94 @@ resource "kubernetes_deployment" "apps" {
     assert!(
         table.contains("0 outdated pin(s); 1 lookup(s) failed"),
         "{table}"
+    );
+}
+
+/// A port where every connection is answered in plain HTTP, so an HTTPS client's handshake
+/// fails; counts the connections made.
+fn plain_http_where_tls_is_expected() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&connections);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut hello = [0; 1024];
+            let _ = stream.read(&mut hello);
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (port, connections)
+}
+
+#[test]
+fn a_host_that_cannot_be_reached_is_tried_once_and_reported_once() {
+    let (tls_port, connections) = plain_http_where_tls_is_expected();
+    let closed = closed_port();
+    let mut containers = String::new();
+    for i in 0..12 {
+        containers.push_str(&format!(
+            "        container {{\n          name  = \"tls{i}\"\n          image = \"tls.example.org/example/app{i}:1.0.{i}\"\n        }}\n"
+        ));
+    }
+    for i in 0..3 {
+        containers.push_str(&format!(
+            "        container {{\n          name  = \"refused{i}\"\n          image = \"refused.example.org/example/app{i}:2.0.{i}\"\n        }}\n"
+        ));
+    }
+    let main_tf = format!(
+        "resource \"kubernetes_deployment\" \"apps\" {{\n  spec {{\n    template {{\n      spec {{\n{containers}      }}\n    }}\n  }}\n}}\n"
+    );
+    let config = format!(
+        "registries:\n  tls.example.org: {{ url: \"https://127.0.0.1:{tls_port}\" }}\n  refused.example.org: {{ url: \"http://127.0.0.1:{closed}\" }}\n"
+    );
+    let dir = stack(&main_tf, &config);
+
+    let (code, table) = outdated(dir.path(), &[]);
+    assert_eq!(code, 2, "{table}");
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the host that failed its handshake is asked once: {table}"
+    );
+    let errors: Vec<&str> = table.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 2, "one line per host: {table}");
+    assert!(
+        errors.iter().any(|line| line.starts_with(&format!(
+            "error: 127.0.0.1:{tls_port}: TLS handshake failed ("
+        )) && line.ends_with("; 12 pins not checked")),
+        "{table}"
+    );
+    assert!(
+        errors.contains(
+            &format!("error: 127.0.0.1:{closed}: connection refused; 3 pins not checked").as_str()
+        ),
+        "{table}"
+    );
+    assert!(
+        table.contains("0 outdated pin(s); 15 lookup(s) failed"),
+        "{table}"
+    );
+
+    // Every pin is still listed in JSON, with the host's failure.
+    let (code, out) = outdated(dir.path(), &["--format", "json"]);
+    assert_eq!(code, 2, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 15, "{out}");
+    let tls: Vec<&serde_json::Value> = errors.iter().filter(|e| e["cause"] == "tls").collect();
+    assert_eq!(tls.len(), 12, "{out}");
+    assert!(
+        tls.iter()
+            .all(|e| e["host"] == format!("127.0.0.1:{tls_port}").as_str()),
+        "{out}"
+    );
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "once per run"
     );
 }

@@ -308,7 +308,8 @@ fn config_check_warns_about_every_entry_that_matches_nothing() {
         r#"{
   "github_repo_overrides": {
     "vaultwarden/server": "dani-garcia/vaultwarden",
-    "ghcr.io/linkwarden/linkwarden": "linkwarden/linkwarden"
+    "ghcr.io/linkwarden/linkwarden": "linkwarden/linkwarden",
+    "ghcr.io/immich-app/immich-machine-learning": "immich-app/immich"
   },
   "helm_chart_repo_overrides": {
     "https://charts.goauthentik.io": "goauthentik/authentik",
@@ -319,7 +320,7 @@ fn config_check_warns_about_every_entry_that_matches_nothing() {
     "paperles": {"backup_job": "paperless-db-backup"}
   },
   "version_jump_always_step": ["authentik", "nextcloud", "immich", "jellyfn"],
-  "skip_image_patterns": ["*postgres*"]
+  "skip_image_patterns": ["*postgres*", "vaultwarden/*"]
 }
 "#,
     )
@@ -340,9 +341,39 @@ fn config_check_warns_about_every_entry_that_matches_nothing() {
         warnings,
         [
             "upgrade-config.json:4: warning: github_repo_overrides: `ghcr.io/linkwarden/linkwarden` matches no image in .",
-            "upgrade-config.json:8: warning: helm_chart_repo_overrides: `https://charts.bitnami.com/bitnami` matches no chart by name, repository URL or repository/chart in .",
-            "upgrade-config.json:12: warning: db_backed_services: `paperles` matches no stack in .",
-            "upgrade-config.json:14: warning: version_jump_always_step: `jellyfn` matches no stack, image or chart in .",
+            "upgrade-config.json:9: warning: helm_chart_repo_overrides: `https://charts.bitnami.com/bitnami` matches no chart by name, repository URL or repository/chart in .",
+            "upgrade-config.json:13: warning: db_backed_services: `paperles` matches no stack in .",
+            "upgrade-config.json:15: warning: version_jump_always_step: `jellyfn` matches no stack, image or chart in .",
+        ],
+        "{stdout}"
+    );
+}
+
+#[test]
+fn config_check_of_a_file_kept_in_a_subfolder_compares_with_the_whole_repository() {
+    // The user keeps `upgrade-config.json` under `.claude/reference/`: its entries name the
+    // repository's stacks, not that folder's (which holds none).
+    let repo = fixture_copy();
+    common::git(repo.path(), &["init", "-q"]);
+    let folder = repo.path().join(".claude/reference");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("upgrade-config.json"),
+        "{\n  \"version_jump_always_step\": [\n    \"immich\",\n    \"nextcloud\",\n    \"jellyfn\"\n  ]\n}\n",
+    )
+    .unwrap();
+    let check = upkeep(repo.path())
+        .args(["config", "check", ".claude/reference/upgrade-config.json"])
+        .env_remove("UPKEEP_CONFIG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(check.status.code(), Some(0), "{stdout}");
+    let warnings: Vec<&str> = stdout.lines().filter(|l| l.contains("warning:")).collect();
+    assert_eq!(
+        warnings,
+        [
+            ".claude/reference/upgrade-config.json:5: warning: version_jump_always_step: `jellyfn` matches no stack, image or chart in ."
         ],
         "{stdout}"
     );

@@ -61,7 +61,7 @@ pub use image::{ImageRef, canonical_image_name};
 pub use journal::check_journal;
 pub use location::LineIndex;
 pub use pin::{Linked, Pin, PinKind, PinStatus, PinUser, Place};
-pub use scan::{DEFAULT_MAX_FILE_SIZE, ScanOptions, ScanReport, scan, scan_each};
+pub use scan::{DEFAULT_MAX_FILE_SIZE, ScanOptions, ScanReport, reads_file_named, scan, scan_each};
 pub use select::{Change, SetError, SetPlan, SetRequest, SkipReason, plan_set};
 pub use transaction::{Recovery, recover};
 pub use version::{

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Files larger than this are reported, not read, unless [`ScanOptions::max_file_size`] says
@@ -150,7 +151,8 @@ fn scan_units(
         Some(base) => Some(exclusions(&base.canonicalize()?, &options.exclude)?),
         None => Some(exclusions(files.canonical_root(), &options.exclude)?),
     };
-    let (entries, mut errors) = walk(&files, options.max_file_size, exclude);
+    let started = std::time::Instant::now();
+    let (entries, mut errors, left_out) = walk(&files, options.max_file_size, exclude);
     let units = group_into_units(without_chart_templates(entries));
     let threads = match options.threads {
         Some(threads) if threads > 0 => threads,
@@ -165,6 +167,7 @@ fn scan_units(
         };
         dirs.retain(|dir| units[*dir].iter().any(overlaid));
     }
+    let read: usize = dirs.iter().map(|dir| units[*dir].len()).sum();
     let tree = Tree {
         files: &files,
         units: &units,
@@ -186,11 +189,27 @@ fn scan_units(
     }
     errors.sort_by_cached_key(|error| (path_key(&error.file), error.line, error.column));
     warnings.sort_by_cached_key(|warning| (path_key(&warning.file), warning.line, warning.column));
+    tracing::info!(
+        "{}: {read} files read in {} folders; {} left out by ignore files or exclude:, {} not of a type upkeep reads; {} errors, {} warnings; {} ms",
+        root.display(),
+        dirs.len(),
+        left_out.ignored,
+        left_out.other_types,
+        errors.len(),
+        warnings.len(),
+        started.elapsed().as_millis()
+    );
     Ok(ScanReport {
         pins: Vec::new(),
         errors,
         warnings,
     })
+}
+
+/// Whether upkeep reads a file of this name (`.tf`, `.tfvars`, `.hcl`, `.tf.json`, YAML,
+/// templates), whatever it holds.
+pub fn reads_file_named(path: &Path) -> bool {
+    FileType::of(path).is_some()
 }
 
 /// The kinds of file upkeep reads.
@@ -284,10 +303,13 @@ fn walk(
     files: &RepoFiles,
     max_size: u64,
     exclude: Option<ignore::gitignore::Gitignore>,
-) -> (Vec<Entry>, Vec<ScanError>) {
+) -> (Vec<Entry>, Vec<ScanError>, LeftOut) {
     let root = files.root().to_path_buf();
     let mut entries = Vec::new();
     let mut errors = Vec::new();
+    let ignored = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&ignored);
+    let mut other_types = 0;
     // `.gitignore` and `.upkeepignore` files are read through [`RepoFiles`], never by the
     // walker; `.ignore` files, the global excludes file and `.git/info/exclude` are not looked for.
     let rules = Arc::new(IgnoreRules::new(files.clone(), max_size));
@@ -314,7 +336,18 @@ fn walk(
                         .matched_path_or_any_parents(&path, is_dir)
                         .is_ignore()
             });
-            !excluded && !filter.is_ignored(&rel, is_dir)
+            let why = if excluded {
+                Some("exclude: in the config")
+            } else if filter.is_ignored(&rel, is_dir) {
+                Some(".gitignore or .upkeepignore")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                tracing::debug!("left out {}: {why}", rel.display());
+                counted.fetch_add(1, Ordering::Relaxed);
+            }
+            why.is_none()
         })
         .build();
     for item in walker {
@@ -332,10 +365,17 @@ fn walk(
                 continue;
             }
         };
-        let Some(file_type) = FileType::of(entry.path()) else {
+        let Some(kind) = entry.file_type() else {
             continue;
         };
-        let Some(kind) = entry.file_type() else {
+        let Some(file_type) = FileType::of(entry.path()) else {
+            if !kind.is_dir() {
+                other_types += 1;
+                tracing::debug!(
+                    "left out {}: not a file type upkeep reads",
+                    relative(&root, entry.path()).display()
+                );
+            }
             continue;
         };
         // A link to a folder is not followed, as the walk does not follow it.
@@ -350,7 +390,19 @@ fn walk(
         });
     }
     errors.extend(rules.take_errors());
-    (entries, errors)
+    let left_out = LeftOut {
+        ignored: ignored.load(Ordering::Relaxed),
+        other_types,
+    };
+    (entries, errors, left_out)
+}
+
+/// How many paths a walk left out, for the log.
+struct LeftOut {
+    /// By `.gitignore`, `.upkeepignore` or `exclude:` (a folder counts once).
+    ignored: usize,
+    /// Files of a type upkeep does not read.
+    other_types: usize,
 }
 
 fn error_path(error: &ignore::Error) -> Option<&Path> {
@@ -667,7 +719,10 @@ fn scan_unit(tree: &Tree<'_>, unit: usize, dir: &Path, entries: &[Entry]) -> Uni
             );
         }
         let text = match tree.read(entry) {
-            Ok(text) => text,
+            Ok(text) => {
+                tracing::debug!("read {} ({} bytes)", entry.rel.display(), text.len());
+                text
+            }
             Err(error) => {
                 errors.push(error);
                 continue;

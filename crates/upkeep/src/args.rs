@@ -126,8 +126,9 @@ pub enum Command {
     /// registry-1.docker.io) unless the config's `registries:` redirects them; tokens are
     /// fetched as the registry asks, with credentials for that host only (environment, then
     /// Docker's config.json). A lookup that fails (a status, DNS, TLS, a refused connection,
-    /// a timeout) is listed with its host and cause, on standard error with `--emit diun`.
-    /// Exits 2 when a lookup failed or on error, else 1 when something is outdated, 0 when
+    /// a timeout) is listed with its host and cause, on standard error with `--emit diun`. A
+    /// host that cannot be connected to is asked once, not retried, and its pins share one
+    /// line (each is still listed in JSON). Exits 2 when a lookup failed or on error, else 1 when something is outdated, 0 when
     /// nothing is.
     Outdated(OutdatedArgs),
     /// Run the webhook service: DIUN notifications and `/bump` requests become jobs in a
@@ -267,12 +268,18 @@ pub struct BumpArgs {
     /// commit is titled `downgrade:`; without this flag it is refused before anything changes.
     #[arg(long)]
     pub allow_downgrade: bool,
+    /// Commit a bump although a `lifecycle { ignore_changes }` covers every place it moves
+    /// (Keel updates those images): Terraform will not roll it out, so nothing is verified.
+    /// Without this flag such a bump stops before any change (exit 1).
+    #[arg(long)]
+    pub even_if_ignored: bool,
 }
 
 /// Arguments of `upkeep rollback`.
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
-    /// The upgrade commit to revert.
+    /// The upgrade commit to revert: one upkeep made (`upgrade:` or `downgrade:`, its
+    /// `Upkeep-Change` trailer intact).
     pub sha: String,
     /// The repository root.
     #[arg(long, default_value = ".", value_name = "DIR")]
@@ -289,6 +296,11 @@ pub struct RollbackArgs {
     /// Output format of the report.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Revert SHA although it is not one of upkeep's upgrade commits (a person's commit, a
+    /// revert). Without it such a commit is refused (exit 2): revert it with `git revert`.
+    /// With it, the revert is upkeep's own and is pushed like one.
+    #[arg(long)]
+    pub any_commit: bool,
 }
 
 /// `--ci`.

@@ -366,25 +366,34 @@ impl Default for DbBackedServices {
     }
 }
 
-/// How a stack's database is backed up.
+/// How a stack's database is backed up, in the keys of the user's `upgrade-config.json`.
+/// Unknown keys are errors, as everywhere in the config: a typo never disables a backup.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DbService {
-    /// The backup CronJob's name, in the stack's namespace.
-    pub backup_job: Option<String>,
     /// The database kind (`postgresql`, `mysql`…), the key of `backup_infrastructure`.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// The database's name (said in the report; the backup Job decides what it dumps).
+    #[serde(alias = "database", skip_serializing_if = "Option::is_none")]
+    pub db_name: Option<String>,
     /// On the shared server of its kind: backed up by `backup_infrastructure.<type>`'s
     /// CronJob.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub shared: bool,
-    /// Its own server: backed up by the backup CronJob in the stack's namespace.
+    /// Its own server: backed up by the backup CronJob in the stack's namespace (or the one
+    /// `backup_cronjob` names).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub dedicated: bool,
-    /// Anything else the service entry says, kept for the backup hooks.
-    #[serde(flatten)]
-    pub other: BTreeMap<String, serde_json::Value>,
+    /// The backup CronJob a Job is made from; it wins over `shared` and `dedicated`.
+    #[serde(alias = "backup_job", skip_serializing_if = "Option::is_none")]
+    pub backup_cronjob: Option<String>,
+    /// The namespace of `backup_cronjob` (default: the stack's namespace).
+    #[serde(alias = "namespace", skip_serializing_if = "Option::is_none")]
+    pub backup_namespace: Option<String>,
+    /// Free text for people (shown by `config show`, otherwise unused).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
 }
 
 impl DbBackedServices {
@@ -400,7 +409,7 @@ impl DbBackedServices {
 }
 
 /// No config file is larger than this.
-const MAX_CONFIG_SIZE: u64 = 4 * 1024 * 1024;
+pub const MAX_CONFIG_SIZE: u64 = 4 * 1024 * 1024;
 
 impl Config {
     /// Loads the config: `explicit` (`--config`), else `UPKEEP_CONFIG`, else the nearest
@@ -476,12 +485,19 @@ impl Config {
             });
             let (first, snippet) = shown.split_once('\n').unwrap_or((&shown, ""));
             let message = first.strip_prefix("error: ").unwrap_or(first);
+            let message = message
+                .split_once(": ")
+                .filter(|(prefix, _)| prefix.starts_with("line "))
+                .map_or(message, |(_, rest)| rest);
+            // The caret's label repeats the message (an unknown key's list of known keys):
+            // the first line says it, the caret only points.
+            let snippet: Vec<&str> = snippet
+                .lines()
+                .map(|line| line.strip_suffix(message).map_or(line, str::trim_end))
+                .collect();
+            let snippet = snippet.join("\n");
             match error.location() {
                 Some(at) if at.line() > 0 => {
-                    let message = message
-                        .split_once(": ")
-                        .filter(|(prefix, _)| prefix.starts_with("line "))
-                        .map_or(message, |(_, rest)| rest);
                     anyhow::anyhow!("{name}:{}:{}: {message}\n{snippet}", at.line(), at.column())
                 }
                 _ => anyhow::anyhow!("{name}: {message}\n{snippet}"),
@@ -553,7 +569,7 @@ mod tests {
             config
                 .db_backed_services
                 .service("immich")
-                .and_then(|s| s.backup_job),
+                .and_then(|s| s.backup_cronjob),
             Some("immich-db-backup".to_owned())
         );
         assert!(config.db_backed_services.service("vaultwarden").is_none());

@@ -1,5 +1,6 @@
 //! `upkeep bump`: a decided update becomes a reviewed commit on the branch the CI applies.
 
+use super::set::edit_failed;
 use crate::args::{BumpArgs, CiMode, Format, VerifyMode};
 use crate::config::{Config, OnMigration};
 use crate::deliver::backup::{Backup, Made, Source};
@@ -17,6 +18,7 @@ use crate::output;
 use crate::plan::downgrade;
 use crate::plan::prepare::{Prepared, Request, prepare};
 use crate::plan::review::{PlanReport, render};
+use crate::plan::rollout::{IgnoredPlace, Rollout};
 use crate::policy::filter::{Update, judge};
 use crate::policy::rate_limit::{RateLimit, now};
 use anyhow::{Context, anyhow, bail};
@@ -27,7 +29,7 @@ use std::process::ExitCode;
 use std::sync::LazyLock;
 use std::time::Duration;
 use upkeep_notes::Risk;
-use upkeep_pins::{EditPlan, Pin, ScanOptions, SetRequest, Version, plan_set, scan};
+use upkeep_pins::{EditPlan, Pin, ScanOptions, SetError, SetRequest, Version, plan_set, scan};
 
 /// Markers that make a CI skip a commit; an upgrade commit must be applied.
 static CI_SKIP: LazyLock<regex::Regex> = LazyLock::new(|| {
@@ -63,6 +65,10 @@ struct BumpReport {
     new: String,
     risk: Risk,
     steps: Vec<String>,
+    /// Whether Terraform rolls the bump out somewhere (see `plan::rollout`).
+    rolls_out: bool,
+    /// The places that move but that Terraform will not roll out.
+    ignored_by_terraform: Vec<IgnoredPlace>,
     commits: Vec<Committed>,
     preflight: Vec<Checked>,
     gated: Vec<String>,
@@ -88,6 +94,8 @@ struct Resources {
     notifier: Notifier,
     backup: Backup,
     verify_on: bool,
+    /// Why verification is skipped although it was asked for.
+    verify_skipped: Option<&'static str>,
 }
 
 impl Resources {
@@ -173,10 +181,27 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         Prepared::Plan(report) => report,
     };
     downgrade::check(&report, args.allow_downgrade)?;
+    let rollout = Rollout::of(&report.pins);
+    if !rollout.rolls_out() && !args.even_if_ignored && !args.dry_run {
+        print_report(args, "not_rolled_out", &report, progress)?;
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("{}", rollout.refusal(&name));
+        }
+        return Ok(ExitCode::from(1));
+    }
+    if let (Some(warning), true, Format::Human) =
+        (rollout.warning(), rollout.rolls_out(), args.format)
+    {
+        output::print(&format!("{warning}\n"))?;
+    }
     // Everything the run needs, checked before any change.
     progress.preflight.add("git", git_check);
     let mut resources = resources(args, &config, &report);
     preflight(args, &mut resources, &mut progress.preflight);
+    progress
+        .preflight
+        .add("edit", writable(&args.path, &config, &name, &report.new));
     let alerts = match resources.prometheus() {
         Some(prometheus) => match prometheus.firing() {
             Ok(alerts) => Some(alerts),
@@ -338,14 +363,63 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
+/// The edit check: every file the bump rewrites can be rewritten (no hard link, an owner
+/// this user can keep, the edited file parses), so a refusal stops the run before the
+/// backup and the first notification, not after.
+fn writable(root: &Path, config: &Config, name: &str, version: &str) -> Check {
+    let check = || -> anyhow::Result<String> {
+        let strict = ScanOptions {
+            strict: true,
+            ..config.scan_options()
+        };
+        let report = scan(root, &strict)?;
+        let request = SetRequest {
+            name,
+            version,
+            from: None,
+            kind: None,
+        };
+        let plan = plan_set(root, &report, &request).map_err(broken_files)?;
+        let edits = EditPlan::new(root, &plan.edits())?;
+        Ok(format!(
+            "{} pin(s) in {} file(s) can be rewritten",
+            plan.changes.len(),
+            edits.changes().len()
+        ))
+    };
+    match check() {
+        Ok(detail) => Check::Passed(detail),
+        Err(error) => Check::Failed(format!("{error:#}")),
+    }
+}
+
+/// A refused edit plan, naming each file that does not parse.
+fn broken_files(error: SetError) -> anyhow::Error {
+    match error {
+        SetError::BrokenFiles { files, .. } => {
+            let files: Vec<String> = files.iter().map(ToString::to_string).collect();
+            anyhow!(
+                "files the edit reads do not parse (a strict scan): {}",
+                files.join("; ")
+            )
+        }
+        error => error.into(),
+    }
+}
+
 /// Connects what the run will use: CI, the cluster, Prometheus, Slack; the backup and the
 /// verification target of the stack.
 fn resources(args: &BumpArgs, config: &Config, report: &PlanReport) -> Resources {
-    let verify_on = !args.no_push
+    let verify_asked = !args.no_push
         && match args.verify {
             Some(mode) => mode == VerifyMode::On,
             None => config.verify.enabled,
         };
+    // Nothing rolls out (`--even-if-ignored`): a verification would check what did not change.
+    let verify_on = verify_asked && report.rolls_out;
+    let verify_skipped = (verify_asked && !verify_on).then_some(
+        "not needed: Terraform ignores every place this moves (lifecycle.ignore_changes), so nothing rolls out to verify",
+    );
     let dir = report.pins.first().map(Pin::stack).unwrap_or_default();
     let target = Target::of(&args.path, &dir, &report.stack, &config.verify);
     let backup = Backup::of(config, &report.stack, &target.namespace, args.no_backup);
@@ -364,6 +438,7 @@ fn resources(args: &BumpArgs, config: &Config, report: &PlanReport) -> Resources
         notifier: Notifier::new(config.notify.slack_webhook_url.as_deref()),
         backup,
         verify_on,
+        verify_skipped,
     }
 }
 
@@ -376,10 +451,11 @@ fn preflight(args: &BumpArgs, resources: &mut Resources, preflight: &mut Preflig
     preflight.add("ci", ci);
     preflight.add("slack", resources.notifier.check());
     let needed = resources.verify_on || resources.backup.needs_cluster();
-    preflight.add(
-        "kubernetes",
-        preflight::kubernetes(&resources.cluster, needed),
-    );
+    let kubernetes = match resources.verify_skipped {
+        Some(why) if !needed => Check::Skipped(why.to_owned()),
+        _ => preflight::kubernetes(&resources.cluster, needed),
+    };
+    preflight.add("kubernetes", kubernetes);
     preflight.add("prometheus", preflight::prometheus(&resources.prometheus));
     let cluster = resources.cluster.as_ref().ok().and_then(Option::as_ref);
     let backup = resources.backup.check(cluster);
@@ -466,13 +542,15 @@ fn edit(
         from: None,
         kind: None,
     };
-    let plan = plan_set(root, &report, &request)?;
+    let plan = plan_set(root, &report, &request).map_err(broken_files)?;
     if plan.changes.is_empty() {
         bail!("no pin of `{name}` moves to {version}");
     }
-    let edits =
-        EditPlan::new(root, &plan.edits()).context("the edit was refused; nothing was written")?;
-    edits.apply().context("nothing was written")?;
+    let edits = EditPlan::new(root, &plan.edits())
+        .map_err(|error| edit_failed(error, "the edit was refused; nothing was written"))?;
+    edits
+        .apply()
+        .map_err(|error| edit_failed(error, "nothing was written"))?;
     let files: Vec<PathBuf> = edits.changes().iter().map(|c| c.file.clone()).collect();
     let detail = format!(
         "{} pin(s) to {version} in {} file(s)",
@@ -542,7 +620,8 @@ fn message(report: &PlanReport, from: &str, to: &str, db_backup: &str, db_backed
 }
 
 /// `--dry-run`: the plan, the preflight, the gates, the backup, the diff and the commit
-/// message; nothing is written. Exits 2 when the preflight failed, 1 when gated.
+/// message; nothing is written. Exits 2 when the preflight failed, 1 when gated or when
+/// Terraform would roll nothing out (without `--even-if-ignored`).
 fn dry_run(
     args: &BumpArgs,
     config: &Config,
@@ -572,10 +651,14 @@ fn dry_run(
         gated => format!("gated: {}", gated.join(", ")),
     };
     let failures = progress.preflight.failures();
-    let verdict = match (failures.is_empty(), progress.gated.is_empty()) {
-        (false, _) => "dry run: the preflight failed, a bump would stop before any change",
-        (true, false) => "dry run: gated, a bump would stop before any change",
-        (true, true) => "dry run: nothing was written, committed or pushed",
+    let stops = !report.rolls_out && !args.even_if_ignored;
+    let verdict = match (failures.is_empty(), stops, progress.gated.is_empty()) {
+        (false, _, _) => "dry run: the preflight failed, a bump would stop before any change",
+        (true, true, _) => {
+            "dry run: Terraform ignores every place this moves; a bump would stop before any change (--even-if-ignored to commit it anyway)"
+        }
+        (true, false, false) => "dry run: gated, a bump would stop before any change",
+        (true, false, true) => "dry run: nothing was written, committed or pushed",
     };
     let text = format!(
         "{}\n{}Gates: {gates}\nDB backup: {db_backup}\n\n{}\nCommit message:\n{}\n{verdict}\n",
@@ -589,11 +672,13 @@ fn dry_run(
             .join("\n")
     );
     output::print(&text)?;
-    Ok(match (failures.is_empty(), progress.gated.is_empty()) {
-        (false, _) => ExitCode::from(2),
-        (true, false) => ExitCode::from(1),
-        (true, true) => ExitCode::SUCCESS,
-    })
+    Ok(
+        match (failures.is_empty(), stops || !progress.gated.is_empty()) {
+            (false, _) => ExitCode::from(2),
+            (true, true) => ExitCode::from(1),
+            (true, false) => ExitCode::SUCCESS,
+        },
+    )
 }
 
 fn print_report(
@@ -610,6 +695,8 @@ fn print_report(
         new: report.new.clone(),
         risk: report.risk,
         steps: report.steps.clone(),
+        rolls_out: report.rolls_out,
+        ignored_by_terraform: report.ignored_by_terraform.clone(),
         commits: progress.commits,
         preflight: progress
             .preflight

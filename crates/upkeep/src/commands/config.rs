@@ -8,7 +8,7 @@ use anyhow::Context;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use upkeep_pins::{ScanOptions, scan};
+use upkeep_pins::scan;
 
 /// Runs a `config` subcommand.
 pub fn run(command: &ConfigCommand, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -24,10 +24,7 @@ pub fn run(command: &ConfigCommand, config_file: Option<&Path>) -> anyhow::Resul
             let mut message = format!("{}: valid\n", path.display());
             let root = match root {
                 Some(root) => root.clone(),
-                None => match path.parent() {
-                    Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-                    _ => PathBuf::from("."),
-                },
+                None => repository_of(&path),
             };
             message.push_str(&unused_warnings(&config, &path, &root)?);
             output::print(&message)?;
@@ -51,11 +48,45 @@ pub fn run(command: &ConfigCommand, config_file: Option<&Path>) -> anyhow::Resul
     Ok(ExitCode::SUCCESS)
 }
 
+/// The repository a config file describes: the top of the git work tree holding it (a config
+/// kept in a subfolder, like `.claude/reference/upgrade-config.json`, still describes the whole
+/// repository), else its own folder.
+fn repository_of(file: &Path) -> PathBuf {
+    let folder = match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let Ok(absolute) = folder.canonicalize() else {
+        return folder;
+    };
+    match absolute.ancestors().find(|dir| dir.join(".git").exists()) {
+        Some(top) if top != absolute => {
+            // Said relative to where the command runs when it can be.
+            std::env::current_dir()
+                .ok()
+                .and_then(|here| here.canonicalize().ok())
+                .and_then(|here| top.strip_prefix(&here).ok().map(Path::to_owned))
+                .map(|rel| {
+                    if rel.as_os_str().is_empty() {
+                        PathBuf::from(".")
+                    } else {
+                        rel
+                    }
+                })
+                .unwrap_or_else(|| top.to_owned())
+        }
+        _ => folder,
+    }
+}
+
 /// One warning line per config entry that matches nothing in the repository at `root`.
 fn unused_warnings(config: &Config, file: &Path, root: &Path) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read config {}", file.display()))?;
-    let report = scan(root, &ScanOptions::default())
+    let bytes =
+        upkeep_pins::read_named_file(file, crate::config::MAX_CONFIG_SIZE).map_err(|error| {
+            anyhow::anyhow!("cannot read config {}: {}", file.display(), error.message)
+        })?;
+    let text = String::from_utf8_lossy(&bytes);
+    let report = scan(root, &config.scan_options())
         .with_context(|| format!("cannot scan {}", root.display()))?;
     let mut out = String::new();
     for unused in unused_entries(config, &text, &report.pins) {

@@ -172,11 +172,34 @@ pub fn run(args: &OutdatedArgs, config_file: Option<&Path>) -> anyhow::Result<Ex
     })
 }
 
-/// `error: NAME: MESSAGE`, one line per failed lookup.
+/// `error: NAME: MESSAGE` per failed lookup, except that the pins of a host that could not
+/// be reached (DNS, refused, TLS, no connection) share one line: `error: MESSAGE; N pins not
+/// checked`. Lines keep the order of their first pin.
 fn error_lines(errors: &[LookupError<'_>]) -> String {
-    errors
-        .iter()
-        .map(|error| format!("error: {}: {}\n", error.name, error.failure.message))
+    let unreachable = |failure: &Failure| {
+        matches!(
+            failure.cause,
+            Cause::Dns | Cause::Refused | Cause::Tls | Cause::Connect
+        )
+    };
+    let mut lines: Vec<(&LookupError<'_>, usize)> = Vec::new();
+    for error in errors {
+        let same_host = lines.iter_mut().find(|(first, _)| {
+            unreachable(error.failure)
+                && first.failure.host == error.failure.host
+                && first.failure.message == error.failure.message
+        });
+        match same_host {
+            Some((_, count)) => *count += 1,
+            None => lines.push((error, 1)),
+        }
+    }
+    lines
+        .into_iter()
+        .map(|(error, count)| match count {
+            1 => format!("error: {}: {}\n", error.name, error.failure.message),
+            n => format!("error: {}; {n} pins not checked\n", error.failure.message),
+        })
         .collect()
 }
 

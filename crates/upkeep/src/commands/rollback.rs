@@ -1,6 +1,9 @@
 //! `upkeep rollback SHA`: revert exactly one upgrade commit, push the revert, wait for CI and
 //! verify; a revert that does not deliver is a CRITICAL notification. The same git rules as
-//! `bump`: fetch and compare first, push only upkeep's own commits.
+//! `bump`: fetch and compare first, push only upkeep's own commits. Only upkeep's own upgrade
+//! commits are rolled back (others with `--any-commit`), and only when reverting changes
+//! something: an upgrade already reverted, or undone by hand, is reported and nothing is
+//! committed.
 
 use crate::args::{CiMode, Format, RollbackArgs, VerifyMode};
 use crate::config::Config;
@@ -23,13 +26,14 @@ use std::time::Duration;
 /// The report of a rollback.
 #[derive(Debug, Serialize)]
 struct RollbackReport {
-    /// `rolled_back`, `critical` or `aborted`.
+    /// `rolled_back`, `critical`, `aborted`, or `already_reverted` (nothing to revert).
     outcome: &'static str,
     /// The commit reverted.
     reverted: String,
-    /// The revert commit, once made.
+    /// The revert commit, once made (for `already_reverted`, the commit that reverted it,
+    /// when one says so).
     revert: Option<String>,
-    /// Why the revert did not deliver, if it did not.
+    /// Why the revert did not deliver, or why there was nothing to revert.
     reason: Option<String>,
     preflight: Vec<(&'static str, Check)>,
     stages: Vec<Stage>,
@@ -55,6 +59,37 @@ pub fn run(args: &RollbackArgs, config_file: Option<&Path>) -> anyhow::Result<Ex
             "{sha} is not on `{}`; nothing to revert there",
             git.branch()
         );
+    }
+    if !args.any_commit && !git.is_own_upgrade(sha) {
+        let subject = git.subject(sha)?;
+        bail!(
+            "{sha:.7} {subject} is not an upgrade commit of upkeep's (titled `upgrade:` or `downgrade:`, with its Upkeep-Change trailer intact); upkeep rolls back only its own upgrades and pushes only its own commits. Revert it yourself with `git revert {sha:.7}`, or pass --any-commit to have upkeep revert and push it"
+        );
+    }
+    if git.revert_changes_nothing(sha)? {
+        let (revert, reason) = match git.reverted_by(sha)? {
+            Some(by) => (
+                Some(by.to_string()),
+                format!(
+                    "{sha:.7} is already reverted by {by:.7} ({})",
+                    git.subject(by)?
+                ),
+            ),
+            None => (
+                None,
+                format!("reverting {sha:.7} changes nothing: what it changed is already undone"),
+            ),
+        };
+        let report = RollbackReport {
+            outcome: "already_reverted",
+            reverted: sha.to_string(),
+            revert,
+            reason: Some(format!("{reason}; nothing was committed")),
+            preflight: Vec::new(),
+            stages: stages.0,
+        };
+        print(args, &report)?;
+        return Ok(ExitCode::from(1));
     }
     let verify_on = !args.no_push
         && match args.verify {
@@ -167,6 +202,7 @@ fn print(args: &RollbackArgs, report: &RollbackReport) -> anyhow::Result<()> {
                 ("critical", _, Some(why)) => {
                     format!("rollback of {} did not deliver: {why}", report.reverted)
                 }
+                ("already_reverted", _, Some(why)) => why.clone(),
                 _ => format!("rollback of {}: {}", report.reverted, report.outcome),
             };
             output::print(&format!("{head}\n{}", render_stages(&report.stages)))

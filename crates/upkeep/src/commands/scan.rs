@@ -26,6 +26,7 @@ pub fn run(args: &ScanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         && dir.is_dir()
     {
         let rest = stream_json(dir, &options, &config)?;
+        strict_note(&rest, args.strict);
         return Ok(exit_code(&rest, args.strict));
     }
     let report = scan_paths(&args.paths, &options)?;
@@ -47,7 +48,18 @@ pub fn run(args: &ScanArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         })?,
         Format::Human => output::print(&output::table::render(&report, &skipped))?,
     }
+    strict_note(&report, args.strict);
     Ok(exit_code(&report, args.strict))
+}
+
+/// Says on standard error why a strict scan with warnings only fails.
+fn strict_note(report: &ScanReport, strict: bool) {
+    if strict && report.errors.is_empty() && !report.warnings.is_empty() {
+        tracing::warn!(
+            "--strict: {} warning(s) fail the scan (without --strict they are reported only)",
+            report.warnings.len()
+        );
+    }
 }
 
 /// 1 when files could not be read or parsed; a warning (a repeated key, a file that is not
@@ -161,6 +173,18 @@ pub(crate) fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> anyhow::Re
         let (root, only) = if path.is_dir() {
             (path.clone(), None)
         } else if path.exists() {
+            // A file named on the command line is one upkeep reads, and a file at all: not a
+            // device (`/dev/zero`), a fifo or something with another extension, which would
+            // otherwise scan its whole folder and report nothing.
+            if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+                bail!("{}: not a regular file", path.display());
+            }
+            if !upkeep_pins::reads_file_named(path) {
+                bail!(
+                    "{}: not a file upkeep reads (.tf, .tfvars, .hcl, .tf.json, .yaml/.yml, .tpl/.tftpl)",
+                    path.display()
+                );
+            }
             let root = path
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())

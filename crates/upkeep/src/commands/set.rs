@@ -9,7 +9,8 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use upkeep_pins::{
-    EditPlan, Pin, ScanOptions, SetError, SetPlan, SetRequest, SkipReason, plan_set, scan,
+    EditError, EditPlan, Pin, ScanOptions, SetError, SetPlan, SetRequest, SkipReason, plan_set,
+    scan,
 };
 
 /// Plans the move, prints it, and writes it unless `--dry-run`.
@@ -46,10 +47,12 @@ pub fn run(args: &SetArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCod
     };
     warn_of_shape_changes(&plan);
     let edits = EditPlan::new(&args.path, &plan.edits())
-        .context("the edit was refused; nothing was written")?;
+        .map_err(|error| edit_failed(error, "the edit was refused; nothing was written"))?;
     let written = !args.dry_run && !plan.changes.is_empty();
     if written {
-        edits.apply().context("nothing was written")?;
+        edits
+            .apply()
+            .map_err(|error| edit_failed(error, "nothing was written"))?;
     }
     match args.format {
         Format::Json => output::print_json(&SetOutput::new(&plan, written, args.from.as_deref()))?,
@@ -60,6 +63,21 @@ pub fn run(args: &SetArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCod
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// An edit that was refused or failed, saying once what became of the files: in the
+/// error's own words when it says it (a hard link, an owner, a file changed meanwhile, files
+/// that could not all be restored), else with `context` (which says it) in front.
+pub(crate) fn edit_failed(error: EditError, context: &'static str) -> anyhow::Error {
+    match error {
+        EditError::HardLinks { .. }
+        | EditError::Owner { .. }
+        | EditError::Changed { .. }
+        | EditError::Write {
+            restored: false, ..
+        } => error.into(),
+        error => anyhow::Error::new(error).context(context),
+    }
 }
 
 /// Finishes or undoes an edit that a crash interrupted under `root` and removes upkeep's

@@ -2,8 +2,9 @@
 //! `db_backed_services.<stack>` says how the stack's database is backed up —
 //! `shared: true` with `type: postgresql` → a Job from the CronJob that
 //! `backup_infrastructure.postgresql` names (`cronjob_name`, `namespace`); `dedicated: true` →
-//! the backup CronJob in the stack's namespace; `backup_job: NAME` → that CronJob in the
-//! stack's namespace. The Job is made as `kubectl create job --from=cronjob/…` makes it, named
+//! the backup CronJob in the stack's namespace; `backup_cronjob: NAME` (with
+//! `backup_namespace`, else the stack's namespace) → that CronJob, whatever else the entry
+//! says. The Job is made as `kubectl create job --from=cronjob/…` makes it, named
 //! `pre-upgrade-<stack>-<epoch>`, and waited for. `hooks.pre_upgrade` commands run after it,
 //! and are the backup when the entry names no CronJob. A DB-backed stack whose backup cannot
 //! be made is refused, unless `--no-backup` says to go on without one.
@@ -71,6 +72,12 @@ impl Backup {
         let source = match config.db_backed_services.service(stack) {
             None => Source::NotDbBacked,
             Some(_) if no_backup => Source::Declined,
+            Some(service) if service.backup_cronjob.is_some() => Source::CronJob {
+                namespace: service
+                    .backup_namespace
+                    .unwrap_or_else(|| namespace.to_owned()),
+                name: service.backup_cronjob.unwrap_or_default(),
+            },
             Some(service) if service.shared => {
                 let kind = service.kind.as_deref().unwrap_or_default();
                 let entry = &config.backup_infrastructure[kind];
@@ -87,19 +94,10 @@ impl Backup {
                     )),
                 }
             }
-            Some(service) if service.backup_job.is_some() => Source::CronJob {
-                namespace: service
-                    .other
-                    .get("namespace")
-                    .and_then(|n| n.as_str())
-                    .unwrap_or(namespace)
-                    .to_owned(),
-                name: service.backup_job.unwrap_or_default(),
-            },
             Some(service) if service.dedicated => Source::FindIn(namespace.to_owned()),
             Some(_) if !hooks.is_empty() => Source::Hooks,
             Some(_) => Source::Unknown(
-                "DB-backed, but its db_backed_services entry names no backup (`shared` with `type`, `dedicated`, `backup_job`) and no hooks.pre_upgrade is configured".to_owned(),
+                "DB-backed, but its db_backed_services entry names no backup (`shared` with `type`, `dedicated`, `backup_cronjob`) and no hooks.pre_upgrade is configured".to_owned(),
             ),
         };
         Backup {
@@ -179,7 +177,7 @@ impl Backup {
                         many => {
                             let list: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
                             return refuse(format!(
-                                "namespace {namespace} has several backup CronJobs ({}); name one with `backup_job`",
+                                "namespace {namespace} has several backup CronJobs ({}); name one with `backup_cronjob`",
                                 list.join(", ")
                             ));
                         }
@@ -370,5 +368,45 @@ mod tests {
             Backup::of(&config, "vaultwarden", "vaultwarden", false).describe(),
             "yes (a Job from CronJob dbaas/postgresql-backup)"
         );
+    }
+
+    #[test]
+    fn every_key_of_the_users_entries_is_read_and_a_typo_is_an_error() {
+        // The entries as the user's upgrade-config.json writes them.
+        let config = Config::parse(
+            r#"{
+  "db_backed_services": {
+    "immich": { "type": "postgresql", "db_name": "immich", "dedicated": true, "backup_cronjob": "postgresql-backup", "backup_namespace": "immich" },
+    "authentik": { "type": "postgresql", "dedicated": true, "notes": "Uses PgBouncer, managed by Helm chart" },
+    "monitoring": { "type": "mysql", "db_name": "monitoring", "shared": true, "notes": "Grafana backend" }
+  },
+  "backup_infrastructure": {
+    "mysql": {"cronjob_name": "mysql-backup", "namespace": "dbaas"}
+  }
+}"#,
+        )
+        .unwrap();
+        let source = |stack: &str| Backup::of(&config, stack, stack, false).source;
+        assert_eq!(
+            source("immich"),
+            Source::CronJob {
+                namespace: "immich".to_owned(),
+                name: "postgresql-backup".to_owned()
+            },
+            "the named CronJob wins over the search of a dedicated stack's namespace"
+        );
+        assert_eq!(source("authentik"), Source::FindIn("authentik".to_owned()));
+        assert_eq!(
+            source("monitoring"),
+            Source::CronJob {
+                namespace: "dbaas".to_owned(),
+                name: "mysql-backup".to_owned()
+            }
+        );
+        let typo = Config::parse(
+            r#"{"db_backed_services": {"immich": {"dedicated": true, "backup_cronjbo": "x"}}}"#,
+        )
+        .unwrap_err();
+        assert!(format!("{typo:#}").contains("backup_cronjbo"), "{typo:#}");
     }
 }

@@ -224,6 +224,9 @@ impl Git {
         index.write()?;
         let tree = self.repo.find_tree(index.write_tree()?)?;
         let parent = self.repo.head()?.peel_to_commit()?;
+        if tree.id() == parent.tree_id() {
+            bail!("the files to commit hold no change; no commit was made");
+        }
         let signature = self.signature(author)?;
         let message = self.owned(message, &parent.tree()?, &tree)?;
         let oid = self.repo.commit(
@@ -269,11 +272,19 @@ impl Git {
                 to: tip,
             });
         }
-        let lines = self.lines(&ours)?;
-        if !self.repo.graph_descendant_of(head, tip)? {
-            self.replay(&ours, tip)?;
+        if self.repo.graph_descendant_of(head, tip)? {
+            return Ok(Aligned::Own(self.lines(&ours)?));
         }
-        Ok(Aligned::Own(lines))
+        let kept = self.replay(&ours, tip)?;
+        if kept.is_empty() {
+            // Every unpushed commit of upkeep's is already on the remote (someone pushed the
+            // same change): the branch is now the remote's tip.
+            return Ok(Aligned::FastForwarded {
+                from: head,
+                to: tip,
+            });
+        }
+        Ok(Aligned::Own(self.lines(&kept)?))
     }
 
     /// Compares the branch with a remote tip known from `ls-remote`, changing nothing (for
@@ -347,6 +358,12 @@ impl Git {
             bail!("reverting {sha} conflicts with later commits; revert it by hand");
         }
         let tree = self.repo.find_tree(index.write_tree_to(&self.repo)?)?;
+        if tree.id() == head.tree_id() {
+            bail!(
+                "reverting {:.7} changes nothing: what it changed is already undone; no commit was made",
+                sha.to_string()
+            );
+        }
         let summary = commit.summary().ok().flatten().unwrap_or_default();
         let message = format!("Revert \"{summary}\"\n\nThis reverts commit {sha}.\n\n{TRAILER}\n");
         let message = self.owned(&message, &head.tree()?, &tree)?;
@@ -356,6 +373,60 @@ impl Git {
             .commit(None, &signature, &signature, &message, &tree, &[&head])?;
         self.move_to(new)?;
         Ok(new)
+    }
+
+    /// Whether reverting `sha` on top of HEAD would change nothing: what it changed is
+    /// already undone (by a revert, or by hand). A revert that conflicts changes something.
+    pub fn revert_changes_nothing(&self, sha: Oid) -> anyhow::Result<bool> {
+        let commit = self.repo.find_commit(sha)?;
+        let head = self.repo.head()?.peel_to_commit()?;
+        let mut index = self.repo.revert_commit(&commit, &head, 0, None)?;
+        if index.has_conflicts() {
+            return Ok(false);
+        }
+        Ok(index.write_tree_to(&self.repo)? == head.tree_id())
+    }
+
+    /// The newest commit after `sha` on HEAD's history whose message says it reverts `sha`
+    /// (`This reverts commit <sha>.`, as `git revert` and upkeep write it).
+    pub fn reverted_by(&self, sha: Oid) -> anyhow::Result<Option<Oid>> {
+        let says = format!("This reverts commit {sha}");
+        let mut walk = self.repo.revwalk()?;
+        walk.push_head()?;
+        walk.hide(sha)?;
+        for oid in walk {
+            let oid = oid?;
+            let commit = self.repo.find_commit(oid)?;
+            if commit
+                .message()
+                .is_ok_and(|message| message.contains(&says))
+            {
+                return Ok(Some(oid));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether `sha` is one of upkeep's upgrade commits: its own (see [`OWN_TRAILER`]) and
+    /// titled `upgrade:` or `downgrade:`. A revert upkeep made is its own but no upgrade.
+    pub fn is_own_upgrade(&self, sha: Oid) -> bool {
+        let titled = self.repo.find_commit(sha).is_ok_and(|commit| {
+            commit.summary().ok().flatten().is_some_and(|summary| {
+                summary.starts_with("upgrade: ") || summary.starts_with("downgrade: ")
+            })
+        });
+        titled && self.is_own(sha)
+    }
+
+    /// The subject (first line) of commit `sha`.
+    pub fn subject(&self, sha: Oid) -> anyhow::Result<String> {
+        let commit = self.repo.find_commit(sha)?;
+        Ok(commit
+            .summary()
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .to_owned())
     }
 
     /// The newest of HEAD's last `limit` commits whose subject starts with `prefix`:
@@ -505,10 +576,12 @@ impl Git {
     }
 
     /// Re-applies upkeep's commits `ours` (oldest first) on top of `onto`, same messages and
-    /// authors with fresh fingerprints, and moves the branch there. A conflict stops with
-    /// the branch as it was: nothing is merged by guess.
-    fn replay(&self, ours: &[Oid], onto: Oid) -> anyhow::Result<Oid> {
+    /// authors with fresh fingerprints, and moves the branch there; returns the commits
+    /// replayed, new. A commit whose change `onto` already holds is dropped, never made
+    /// empty. A conflict stops with the branch as it was: nothing is merged by guess.
+    fn replay(&self, ours: &[Oid], onto: Oid) -> anyhow::Result<Vec<Oid>> {
         let mut base = self.repo.find_commit(onto)?;
+        let mut kept = Vec::new();
         for oid in ours {
             let commit = self.repo.find_commit(*oid)?;
             let mut index = self.repo.cherrypick_commit(&commit, &base, 0, None)?;
@@ -519,6 +592,10 @@ impl Git {
                 );
             }
             let tree = self.repo.find_tree(index.write_tree_to(&self.repo)?)?;
+            if tree.id() == base.tree_id() {
+                tracing::info!(commit = %oid, "dropped: the remote already holds its change");
+                continue;
+            }
             let message = self.owned(commit.message().unwrap_or_default(), &base.tree()?, &tree)?;
             let new = self.repo.commit(
                 None,
@@ -529,9 +606,10 @@ impl Git {
                 &[&base],
             )?;
             base = self.repo.find_commit(new)?;
+            kept.push(new);
         }
         self.move_to(base.id())?;
-        Ok(base.id())
+        Ok(kept)
     }
 
     /// Moves the branch and the working tree to commit `target`. The checkout is git's safe

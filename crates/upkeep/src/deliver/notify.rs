@@ -1,6 +1,7 @@
 //! Notifications to a Slack-compatible incoming webhook. A notification that fails is logged
 //! and never stops a bump; the webhook URL (a secret) is never printed.
 
+use crate::detect::http_retry::HttpError;
 use std::time::Duration;
 
 /// How urgent a notification is.
@@ -63,13 +64,25 @@ impl Notifier {
             .and_then(|client| client.post(url).json(&body).send())
             .and_then(reqwest::blocking::Response::error_for_status);
         if let Err(error) = sent {
-            // The error may embed the URL; say what failed without it.
-            let status = error.status().map(|s| s.as_u16());
-            tracing::warn!(
-                ?status,
-                timeout = error.is_timeout(),
-                "notification not delivered"
-            );
+            tracing::warn!("notification not delivered: {}", cause(&error, url));
         }
+    }
+}
+
+/// Why a notification was not delivered, without the webhook URL (its path is the secret):
+/// the status the webhook answered, else the host and what went wrong in connecting.
+fn cause(error: &reqwest::Error, url: &str) -> String {
+    let said = match error.status() {
+        Some(status) => format!("the webhook answered {status}"),
+        None => HttpError::of_request(url, error).to_string(),
+    };
+    // reqwest's words may quote the URL; only its host may be said.
+    let path = reqwest::Url::parse(url)
+        .map(|parsed| parsed.path().to_owned())
+        .unwrap_or_default();
+    let said = said.replace(url, "the webhook");
+    match path.len() > 1 {
+        true => said.replace(&path, "/…"),
+        false => said,
     }
 }

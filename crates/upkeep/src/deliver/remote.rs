@@ -17,15 +17,36 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-/// The credential helper that answers with the token in the child's `GIT_TOKEN`.
-const TOKEN_HELPER: &str = "!f() { test \"$1\" = get || return 0; echo username=x-access-token; echo \"password=$GIT_TOKEN\"; }; f";
+/// The credential helper that answers with the token in the child's `GIT_TOKEN`, only for an
+/// HTTPS remote, and only on `UPKEEP_GIT_TOKEN_HOST` when that is set: git tells a helper the
+/// protocol and host it asks for (`protocol=https`, `host=…` lines on its input).
+const TOKEN_HELPER: &str = "!f() { test \"$1\" = get || return 0; p=; h=; while IFS='=' read -r k v; do case \"$k\" in protocol) p=$v;; host) h=$v;; esac; done; test \"$p\" = https || return 0; test -z \"$UPKEEP_GIT_TOKEN_HOST\" || test \"$h\" = \"$UPKEEP_GIT_TOKEN_HOST\" || return 0; echo username=x-access-token; echo \"password=$GIT_TOKEN\"; }; f";
 
-/// The token for HTTPS remotes: `GIT_TOKEN`, else `GITHUB_TOKEN`.
-fn token() -> Option<OsString> {
-    ["GIT_TOKEN", "GITHUB_TOKEN"]
-        .iter()
-        .filter_map(std::env::var_os)
-        .find(|token| !token.is_empty())
+/// The token for HTTPS remotes and the one host it may go to: `GIT_TOKEN` (the operator's
+/// token for their git host, any host), else `GITHUB_TOKEN` (for github.com only — it is a
+/// GitHub credential, and the remote may be a Forgejo or a GitLab).
+fn token() -> Option<(OsString, Option<&'static str>)> {
+    let set = |name: &str| std::env::var_os(name).filter(|token| !token.is_empty());
+    set("GIT_TOKEN")
+        .map(|token| (token, None))
+        .or_else(|| set("GITHUB_TOKEN").map(|token| (token, Some("github.com"))))
+}
+
+/// The variables that hand `token` to git through [`TOKEN_HELPER`].
+fn credential_env(token: OsString, host: Option<&str>) -> Vec<(&'static str, OsString)> {
+    // An empty helper first clears the configured list, so the token is what is used.
+    let mut env = vec![
+        ("GIT_TOKEN", token),
+        ("GIT_CONFIG_COUNT", "2".into()),
+        ("GIT_CONFIG_KEY_0", "credential.helper".into()),
+        ("GIT_CONFIG_VALUE_0", "".into()),
+        ("GIT_CONFIG_KEY_1", "credential.helper".into()),
+        ("GIT_CONFIG_VALUE_1", TOKEN_HELPER.into()),
+    ];
+    if let Some(host) = host {
+        env.push(("UPKEEP_GIT_TOKEN_HOST", host.into()));
+    }
+    env
 }
 
 /// `git` with a minimal environment, in `dir` when given. Prompts are off: a missing
@@ -37,15 +58,8 @@ pub fn git(dir: Option<&Path>) -> Command {
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_ASKPASS", "")
         .env("SSH_ASKPASS", "");
-    if let Some(token) = token() {
-        // An empty helper first clears the configured list, so the token is what is used.
-        command
-            .env("GIT_TOKEN", token)
-            .env("GIT_CONFIG_COUNT", "2")
-            .env("GIT_CONFIG_KEY_0", "credential.helper")
-            .env("GIT_CONFIG_VALUE_0", "")
-            .env("GIT_CONFIG_KEY_1", "credential.helper")
-            .env("GIT_CONFIG_VALUE_1", TOKEN_HELPER);
+    if let Some((token, host)) = token() {
+        command.envs(credential_env(token, host));
     }
     if let Some(dir) = dir {
         command.arg("-C").arg(dir);
@@ -178,7 +192,45 @@ pub fn push(dir: &Path, remote: &str, sha: &str, branch: &str) -> anyhow::Result
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{credential_env, redact};
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    /// What `git credential fill` answers for `request` with the token handed over.
+    fn fill(host: Option<&str>, request: &str) -> String {
+        let mut child = Command::new("git")
+            .args(["credential", "fill"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", "/nonexistent")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .envs(credential_env("tok-123".into(), host))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("git runs");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(request.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    #[test]
+    fn the_token_goes_only_to_https_and_a_github_token_only_to_github() {
+        let https = "protocol=https\nhost=git.example.org\n\n";
+        assert!(fill(None, https).contains("password=tok-123"));
+        assert!(!fill(None, "protocol=http\nhost=git.example.org\n\n").contains("tok-123"));
+        assert!(!fill(Some("github.com"), https).contains("tok-123"));
+        assert!(
+            fill(Some("github.com"), "protocol=https\nhost=github.com\n\n")
+                .contains("password=tok-123")
+        );
+    }
 
     #[test]
     fn credentials_in_urls_are_masked() {

@@ -4,7 +4,7 @@
 //! `artifacthub.io/changes` annotation and its `sources`. (OCI charts are listed by the
 //! registry client.)
 
-use crate::detect::http_retry::{self, Cause, HttpError};
+use crate::detect::http_retry::{Cause, Http, HttpError};
 use anyhow::{Context, anyhow};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -43,17 +43,17 @@ type Listing = Result<Arc<BTreeMap<String, Vec<ChartVersion>>>, String>;
 
 /// The index reader; shared by the worker threads of `outdated`.
 pub struct ChartIndexes {
-    http: reqwest::blocking::Client,
+    http: Http,
     cache: Option<Cache>,
     /// One cell per repository URL: the first thread to ask fetches, the others wait for it.
     indexes: Mutex<BTreeMap<String, Arc<OnceLock<Listing>>>>,
 }
 
 impl ChartIndexes {
-    /// A reader caching indexes under `cache` (no disk cache when `None`).
-    pub fn new(cache: Option<Cache>) -> anyhow::Result<ChartIndexes> {
+    /// A reader over `http` caching indexes under `cache` (no disk cache when `None`).
+    pub fn new(cache: Option<Cache>, http: &Http) -> anyhow::Result<ChartIndexes> {
         Ok(ChartIndexes {
-            http: http_retry::client()?,
+            http: http.clone(),
             cache,
             indexes: Mutex::new(BTreeMap::new()),
         })
@@ -93,7 +93,7 @@ impl ChartIndexes {
 
     fn fetch(&self, url: &str) -> anyhow::Result<BTreeMap<String, Vec<ChartVersion>>> {
         let cached = self.cache.as_ref().and_then(|cache| cache.get(url));
-        let response = http_retry::get(&self.http, url, |request| match &cached {
+        let response = self.http.get(url, |request| match &cached {
             Some(entry) => request.header("if-none-match", &entry.etag),
             None => request,
         })?;

@@ -4,6 +4,7 @@
 
 use crate::config::Config;
 use crate::detect::chart_index::ChartIndexes;
+use crate::detect::http_retry::Http;
 use crate::detect::registry::Registries;
 use crate::detect::terraform_registry::TerraformRegistry;
 use crate::dirs::default_cache_dir;
@@ -108,12 +109,15 @@ impl Sources {
         } else {
             default_cache_dir("charts").map(|dir| Cache::new(&dir))
         };
+        // One client for all: a host found unreachable is not asked again this run.
+        let http = Http::new()?;
         Ok(Sources {
-            registries: Registries::new(&config.registries)?,
-            charts: ChartIndexes::new(cache)?,
+            registries: Registries::new(&config.registries, &http)?,
+            charts: ChartIndexes::new(cache, &http)?,
             terraform: TerraformRegistry::new(
                 config.terraform_registry_url.as_deref(),
                 &config.registries,
+                &http,
             )?,
         })
     }

@@ -3,7 +3,7 @@
 //! `<modules.v1><namespace>/<name>/<system>/versions`.
 
 use crate::config::Registry as RegistryConfig;
-use crate::detect::http_retry::{self, Cause, HttpError};
+use crate::detect::http_retry::{Cause, Http, HttpError};
 use anyhow::{anyhow, bail};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -14,7 +14,7 @@ const DEFAULT_HOST: &str = "registry.terraform.io";
 
 /// The registry client; shared by the worker threads of `outdated`.
 pub struct TerraformRegistry {
-    http: reqwest::blocking::Client,
+    http: Http,
     /// Base URL of the default registry (`terraform_registry_url`, else registry.terraform.io).
     default_base: String,
     /// Other hosts redirected by the config's `registries:`.
@@ -40,13 +40,14 @@ enum Service {
 }
 
 impl TerraformRegistry {
-    /// A client; `default_base` replaces `https://registry.terraform.io`.
+    /// A client over `http`; `default_base` replaces `https://registry.terraform.io`.
     pub fn new(
         default_base: Option<&str>,
         hosts: &BTreeMap<String, RegistryConfig>,
+        http: &Http,
     ) -> anyhow::Result<TerraformRegistry> {
         Ok(TerraformRegistry {
-            http: http_retry::client()?,
+            http: http.clone(),
             default_base: default_base
                 .unwrap_or("https://registry.terraform.io")
                 .trim_end_matches('/')
@@ -120,7 +121,7 @@ impl TerraformRegistry {
             Some(services) => services,
             None => {
                 let url = format!("{base}/.well-known/terraform.json");
-                let response = http_retry::get(&self.http, &url, |r| r)?;
+                let response = self.http.get(&url, |r| r)?;
                 let services = if response.status() == reqwest::StatusCode::NOT_FOUND {
                     Services {
                         providers: Some("/v1/providers/".to_owned()),
@@ -162,7 +163,7 @@ impl TerraformRegistry {
     }
 
     fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> anyhow::Result<T> {
-        let response = http_retry::get(&self.http, url, |r| r)?;
+        let response = self.http.get(url, |r| r)?;
         let status = response.status();
         if !status.is_success() {
             return Err(HttpError::status(url, status).into());

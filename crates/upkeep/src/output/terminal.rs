@@ -57,11 +57,19 @@ pub fn init(verbosity: Verbosity) {
     let rust_log = std::env::var("RUST_LOG").ok();
     let filter = tracing_subscriber::EnvFilter::try_new(log_filter(verbosity, rust_log.as_deref()))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(log_filter(verbosity, None)));
-    tracing_subscriber::fmt()
+    // A command's warnings read as messages (`WARN …`); a time and the module are added when
+    // logs are asked for (`-v`, `RUST_LOG`: a service, a debugging session).
+    let logs = verbosity != Verbosity::Quiet
+        && (verbosity != Verbosity::Default || rust_log.is_some_and(|f| !f.trim().is_empty()));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(stderr_styled())
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if logs {
+        builder.init();
+    } else {
+        builder.without_time().with_target(false).init();
+    }
 }
 
 /// Whether progress bars are drawn: not with `--quiet`, and (indicatif's rule) only on a

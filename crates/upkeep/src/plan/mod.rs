@@ -4,3 +4,4 @@
 pub mod downgrade;
 pub mod prepare;
 pub mod review;
+pub mod rollout;

@@ -3,10 +3,12 @@
 
 use crate::config::Config;
 use crate::detect::chart_index::ChartIndexes;
+use crate::detect::http_retry::Http;
 use crate::detect::registry::Registries;
 use crate::dirs::default_cache_dir;
 use crate::plan::downgrade;
 use crate::plan::review::{MessageParts, PlanReport, RuleOutput, commit_message};
+use crate::plan::rollout::Rollout;
 use anyhow::{Context, anyhow, bail};
 use indicatif::ProgressBar;
 use std::collections::BTreeSet;
@@ -17,7 +19,10 @@ use upkeep_notes::{
     Resolution, Subject, Upgrade, breaking_lines, chart_releases, cross_reference, crossed, decide,
     fetch_notes, resolve,
 };
-use upkeep_pins::{Pin, PinKind, SetError, SetRequest, Version, in_style_of, plan_set, scan};
+use upkeep_pins::{
+    Pin, PinKind, PinStatus, SetError, SetPlan, SetRequest, SkipReason, Version, in_style_of,
+    plan_set, scan,
+};
 
 /// The OCI label naming the repository an image is built from.
 const SOURCE_LABEL: &str = "org.opencontainers.image.source";
@@ -74,15 +79,7 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         Err(error) => return Err(error.into()),
     };
     if set.changes.is_empty() {
-        let why = if set.unchanged.is_empty() && set.skipped.is_empty() {
-            format!("no pin of `{}` found", request.name)
-        } else {
-            format!(
-                "no pin of `{}` needs to move to {}",
-                request.name, request.version
-            )
-        };
-        return Ok(Prepared::Nothing(why));
+        return Ok(Prepared::Nothing(nothing_moves(request, &set)));
     }
     let pins: Vec<Pin> = set
         .changes
@@ -185,6 +182,7 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
     let db_backup =
         crate::deliver::backup::Backup::of(config, &stack, &namespace, false).describe();
     let migrations = crate::deliver::migrations::releases_with_migrations(&releases);
+    let rollout = Rollout::of(&pins);
     let message = commit_message(&MessageParts {
         stack: &stack,
         old: old.as_str(),
@@ -198,6 +196,7 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         db_backup: &db_backup,
         config_changes: &[],
         cross_references: &cross_references,
+        ignored: &rollout.ignored,
     });
     let message = match is_downgrade {
         true => downgrade::retitle(&message),
@@ -221,10 +220,63 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         notes_missing: missing,
         cross_references,
         pins,
+        rolls_out: rollout.rolls_out(),
+        ignored_by_terraform: rollout.ignored,
         db_backup,
         migrations,
         commit_message: message,
     })))
+}
+
+/// Why no pin of the name moves: none found, every one already at the version, or each
+/// place that cannot move (a `latest` tag, a range, an expression) with its reason.
+fn nothing_moves(request: &Request<'_>, set: &SetPlan) -> String {
+    let (name, version) = (request.name, request.version);
+    if set.unchanged.is_empty() && set.skipped.is_empty() {
+        return format!("no pin of `{name}` found");
+    }
+    if set.skipped.is_empty() {
+        return format!("no pin of `{name}` needs to move: every one is already at {version}");
+    }
+    let at = |pin: &Pin| format!("{}:{}:{}", pin.file.display(), pin.line, pin.column);
+    let mut lines: Vec<String> = set
+        .skipped
+        .iter()
+        .map(|(pin, reason)| format!("  {}: {}", at(pin), cannot_move(pin, reason)))
+        .collect();
+    lines.extend(
+        set.unchanged
+            .iter()
+            .map(|pin| format!("  {}: already at {version}", at(pin))),
+    );
+    format!(
+        "no pin of `{name}` can move to {version}:\n{}",
+        lines.join("\n")
+    )
+}
+
+/// Why a pin of the name cannot move.
+fn cannot_move(pin: &Pin, reason: &SkipReason) -> String {
+    let never = "which upkeep reports and never bumps; pin a version first";
+    match reason {
+        SkipReason::NotSettable(PinStatus::Latest) => format!("at `latest`, {never}"),
+        SkipReason::NotSettable(PinStatus::Untagged) => format!("untagged, {never}"),
+        SkipReason::NotSettable(PinStatus::DigestOnly) => {
+            "pinned by digest only: there is no tag to move".to_owned()
+        }
+        SkipReason::NotSettable(PinStatus::Range) => format!(
+            "a version range (`{}`), not one version: not rewritten",
+            pin.version.as_deref().unwrap_or("?")
+        ),
+        SkipReason::NotSettable(PinStatus::Unresolved) => format!(
+            "the version is an expression upkeep cannot evaluate (`{}`)",
+            pin.expression.as_deref().unwrap_or("?")
+        ),
+        SkipReason::NotSettable(PinStatus::Unnamed) => {
+            "a tag with no image named next to it: not matched by name".to_owned()
+        }
+        _ => format!("at {}, left as is", pin.version.as_deref().unwrap_or("?")),
+    }
 }
 
 /// Resolves the source and fetches its notes.
@@ -319,7 +371,9 @@ fn chart_index(
         .then(|| default_cache_dir("charts"))
         .flatten()
         .map(|dir| Cache::new(&dir));
-    let read = ChartIndexes::new(cache).and_then(|indexes| indexes.entries(repository, &pin.name));
+    let read = Http::new()
+        .and_then(|http| ChartIndexes::new(cache, &http))
+        .and_then(|indexes| indexes.entries(repository, &pin.name));
     let versions = match read {
         Ok(versions) => versions,
         Err(error) => {
@@ -362,7 +416,9 @@ fn image_source_label(
     let tag = image_tag(&reference)?;
     let image = format!("{}:{tag}", pin.canonical);
     let said = |what: String| format!("image label {SOURCE_LABEL} of {image}: {what}");
-    let labels = Registries::new(&config.registries).and_then(|r| r.labels(&pin.canonical, tag));
+    let labels = Http::new()
+        .and_then(|http| Registries::new(&config.registries, &http))
+        .and_then(|r| r.labels(&pin.canonical, tag));
     match labels {
         Ok(labels) => match labels.get(SOURCE_LABEL) {
             Some(source) => {

@@ -1,6 +1,7 @@
 //! The review a reviewer reads: the plan report of `upkeep plan` and the draft commit message
 //! of DESIGN.md.
 
+use crate::plan::rollout::{IgnoredPlace, Rollout};
 use serde::Serialize;
 use std::fmt::Write;
 use upkeep_notes::{
@@ -47,6 +48,11 @@ pub struct PlanReport {
     pub cross_references: Vec<CrossReference>,
     /// The pins that would move, as `scan` reports them.
     pub pins: Vec<Pin>,
+    /// Whether Terraform rolls the new version out somewhere: `false` when a
+    /// `lifecycle.ignore_changes` covers every place that moves (see `plan::rollout`).
+    pub rolls_out: bool,
+    /// The places that move but that Terraform will not roll out.
+    pub ignored_by_terraform: Vec<IgnoredPlace>,
     /// Whether the stack's database is backed up first, in the commit's words.
     pub db_backup: String,
     /// Releases crossed whose notes mention database or schema migrations.
@@ -102,6 +108,8 @@ pub struct MessageParts<'a> {
     pub config_changes: &'a [String],
     /// Cross-references (those used by the stack are flagged).
     pub cross_references: &'a [CrossReference],
+    /// Places that move but that Terraform will not roll out (flagged).
+    pub ignored: &'a [IgnoredPlace],
 }
 
 /// The upgrade commit message of DESIGN.md.
@@ -120,19 +128,23 @@ pub fn commit_message(parts: &MessageParts<'_>) -> String {
     list_line(&mut message, "Breaking changes", &breaking);
     let _ = writeln!(message, "DB backup: {}", parts.db_backup);
     list_line(&mut message, "Config changes applied", parts.config_changes);
-    let flagged: Vec<String> = parts
-        .cross_references
-        .iter()
-        .filter(|reference| !reference.used_at.is_empty())
-        .map(|reference| {
-            format!(
-                "{} ({} notes line {}; used at {})",
-                reference.identifier,
-                reference.release,
-                reference.line,
-                reference.used_at.join(", ")
-            )
-        })
+    let ignored = parts.ignored.iter().map(IgnoredPlace::flag);
+    let flagged: Vec<String> = ignored
+        .chain(
+            parts
+                .cross_references
+                .iter()
+                .filter(|reference| !reference.used_at.is_empty())
+                .map(|reference| {
+                    format!(
+                        "{} ({} notes line {}; used at {})",
+                        reference.identifier,
+                        reference.release,
+                        reference.line,
+                        reference.used_at.join(", ")
+                    )
+                }),
+        )
         .collect();
     list_line(&mut message, "Flagged for manual review", &flagged);
     if parts.decision.steps.len() > 1 {
@@ -282,6 +294,10 @@ pub fn render(report: &PlanReport) -> String {
                 reference.identifier, reference.release, reference.line
             );
         }
+    }
+    if let Some(ignored) = Rollout::of(&report.pins).describe() {
+        out.push('\n');
+        out.push_str(&ignored);
     }
     out.push_str("\nPins:\n");
     for pin in &report.pins {

@@ -2,6 +2,7 @@
 
 use crate::config::{Config, SkipCategory};
 use upkeep_notes::glob_matches;
+use upkeep_pins::canonical_image_name;
 
 /// Database server images, by repository name (the last path segment, or its first
 /// `-`-separated word): upgraded by hand, with a dump, never by a bot.
@@ -49,7 +50,7 @@ pub fn skip_reason(config: &Config, canonical: &str) -> Option<String> {
     if let Some(pattern) = config
         .skip_image_patterns
         .iter()
-        .find(|pattern| glob_matches(pattern, canonical))
+        .find(|pattern| image_pattern_matches(pattern, canonical))
     {
         return Some(format!("matches skip pattern `{pattern}`"));
     }
@@ -64,6 +65,18 @@ pub fn skip_reason(config: &Config, canonical: &str) -> Option<String> {
         };
         hit.then(|| format!("in skip category `{name}`"))
     })
+}
+
+/// Whether a `*` pattern of image names matches the normalized name `canonical`. A pattern is
+/// spelled as names are (`viktorbarzin/*` means `docker.io/viktorbarzin/*`, `nginx` means
+/// `docker.io/library/nginx`), so its literal start is normalized like a name; one that starts
+/// with a wildcard (`*postgres*`) matches as written.
+pub fn image_pattern_matches(pattern: &str, canonical: &str) -> bool {
+    if glob_matches(pattern, canonical) {
+        return true;
+    }
+    let first = pattern.split('/').next().unwrap_or(pattern);
+    !first.contains('*') && glob_matches(&canonical_image_name(pattern), canonical)
 }
 
 fn is_database(canonical: &str) -> bool {
@@ -91,6 +104,30 @@ fn is_custom(config: &Config, canonical: &str) -> bool {
 mod tests {
     use super::skip_reason;
     use crate::config::{Config, SkipCategory};
+
+    #[test]
+    fn patterns_are_spelled_as_image_names_are() {
+        for (pattern, image, hit) in [
+            (
+                "viktorbarzin/*",
+                "docker.io/viktorbarzin/yt-highlights",
+                true,
+            ),
+            ("mghee/*", "docker.io/mghee/novelapp", true),
+            ("index.docker.io/mghee/*", "docker.io/mghee/novelapp", true),
+            ("nginx", "docker.io/library/nginx", true),
+            ("*postgres*", "ghcr.io/immich-app/postgres", true),
+            ("registry.k8s.io/*", "registry.k8s.io/pause", true),
+            ("viktorbarzin/*", "ghcr.io/viktorbarzin/app", false),
+            ("*postgres*", "docker.io/library/redis", false),
+        ] {
+            assert_eq!(
+                super::image_pattern_matches(pattern, image),
+                hit,
+                "{pattern} ~ {image}"
+            );
+        }
+    }
 
     #[test]
     fn patterns_and_categories_say_why() {

@@ -3,6 +3,7 @@
 //! the stage that reads it matches it, so a dead entry here is dead in the pipeline too.
 
 use crate::config::{Config, DbBackedServices};
+use crate::policy::skip::image_pattern_matches;
 use std::collections::BTreeSet;
 use upkeep_notes::{chart_key_specificity, glob_matches};
 use upkeep_pins::{Pin, PinKind, canonical_image_name};
@@ -37,11 +38,15 @@ impl Repo<'_> {
         })
     }
 
-    /// An image pin whose name, in any spelling, is `key`.
+    /// An image pin whose name, in any spelling, is `key`: the pin's own image, or one of the
+    /// images that use it (`var.immich_version` feeds the server and machine-learning images).
     fn has_image(&self, key: &str) -> bool {
         let canonical = canonical_image_name(key);
-        self.images()
-            .any(|pin| pin.canonical == canonical || pin.canonical == key)
+        self.images().any(|pin| {
+            std::iter::once(&pin.canonical)
+                .chain(pin.users.iter().map(|user| &user.canonical))
+                .any(|name| *name == canonical || name == key)
+        })
     }
 
     /// A pin whose canonical name or name as written matches the `*` pattern.
@@ -120,7 +125,7 @@ pub fn unused_entries(config: &Config, text: &str, pins: &[Pin]) -> Vec<Unused> 
     for pattern in &config.skip_image_patterns {
         let used = repo
             .images()
-            .any(|pin| glob_matches(pattern, &pin.canonical));
+            .any(|pin| image_pattern_matches(pattern, &pin.canonical));
         check("skip_image_patterns", pattern, "no image", used);
     }
     for key in config.allowed_versions.keys() {

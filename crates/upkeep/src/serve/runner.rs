@@ -155,6 +155,8 @@ fn read_outcome(code: Option<i32>, stdout: &str, stderr: &str) -> Outcome {
     let status = match (word.as_deref(), code) {
         (Some("success"), _) => Status::Succeeded,
         (Some("rolled_back"), _) => Status::RolledBack,
+        // Terraform ignores every place the update moves (Keel rolls it out): nothing to do.
+        (Some("not_rolled_out"), _) => Status::Skipped,
         (Some(_), _) => Status::Failed,
         (None, Some(0)) => Status::Succeeded,
         // `bump` exits 1 when there is nothing to do or its filter skips the update.
@@ -232,6 +234,10 @@ mod tests {
             Status::Skipped
         );
         assert_eq!(read_outcome(Some(2), "", "error").status, Status::Failed);
+        assert_eq!(
+            read_outcome(Some(1), r#"{"outcome":"not_rolled_out","stages":[]}"#, "").status,
+            Status::Skipped
+        );
         assert_eq!(read_outcome(None, "", "").status, Status::Failed);
     }
 

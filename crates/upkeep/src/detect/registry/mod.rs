@@ -8,7 +8,7 @@ mod credentials;
 mod labels;
 
 use crate::config::Registry as RegistryConfig;
-use crate::detect::http_retry::{self, Cause, HttpError};
+use crate::detect::http_retry::{Cause, Http, HttpError};
 use anyhow::{Context, anyhow, bail};
 use credentials::{Credential, Credentials};
 use std::collections::BTreeMap;
@@ -16,7 +16,7 @@ use std::sync::Mutex;
 
 /// The client; shared by the worker threads of `outdated`.
 pub struct Registries {
-    http: reqwest::blocking::Client,
+    http: Http,
     hosts: BTreeMap<String, RegistryConfig>,
     credentials: Credentials,
     /// Bearer tokens by `realm?service&scope`.
@@ -24,10 +24,14 @@ pub struct Registries {
 }
 
 impl Registries {
-    /// A client; `hosts` maps a registry host as written in images to where to reach it.
-    pub fn new(hosts: &BTreeMap<String, RegistryConfig>) -> anyhow::Result<Registries> {
+    /// A client over `http`; `hosts` maps a registry host as written in images to where to
+    /// reach it.
+    pub fn new(
+        hosts: &BTreeMap<String, RegistryConfig>,
+        http: &Http,
+    ) -> anyhow::Result<Registries> {
         Ok(Registries {
-            http: http_retry::client()?,
+            http: http.clone(),
             hosts: hosts.clone(),
             credentials: Credentials::load()?,
             tokens: Mutex::new(BTreeMap::new()),
@@ -111,7 +115,7 @@ impl Registries {
     ) -> anyhow::Result<reqwest::blocking::Response> {
         let mut auth: Option<Auth> = None;
         loop {
-            let response = http_retry::get(&self.http, url, |request| {
+            let response = self.http.get(url, |request| {
                 let request = match accept {
                     Some(accept) => request.header("accept", accept),
                     None => request,
@@ -198,11 +202,13 @@ impl Registries {
             token: Option<String>,
             access_token: Option<String>,
         }
-        let answer = http_retry::get(&self.http, url.as_str(), |request| match &credential {
-            Some(c) => request.basic_auth(&c.username, Some(&c.password)),
-            None => request,
-        })
-        .map_err(|e| e.context(format!("cannot get a registry token from {realm}")))?;
+        let answer = self
+            .http
+            .get(url.as_str(), |request| match &credential {
+                Some(c) => request.basic_auth(&c.username, Some(&c.password)),
+                None => request,
+            })
+            .map_err(|e| e.context(format!("cannot get a registry token from {realm}")))?;
         if !answer.status().is_success() {
             let refused = HttpError::status(url.as_str(), answer.status());
             return Err(HttpError {

@@ -6,10 +6,13 @@
 
 use super::Finding;
 use super::location::RepoRoot;
-use anyhow::{Context, bail};
+use anyhow::bail;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// No baseline is larger than this (a finding is a few hundred bytes: 64 MiB is ~200,000).
+const MAX_BASELINE_SIZE: u64 = 64 * 1024 * 1024;
 
 /// The version of the file format.
 const FORMAT: u32 = 1;
@@ -118,8 +121,17 @@ impl Baseline {
 
     /// Reads a baseline file.
     pub fn read(path: &Path) -> anyhow::Result<Baseline> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the baseline {}", path.display()))?;
+        // Read as a named file is: a fifo, a device or a kernel file is refused, and a
+        // baseline larger than a config could reasonably be is not read whole.
+        let bytes = upkeep_pins::read_named_file(path, MAX_BASELINE_SIZE).map_err(|error| {
+            anyhow::anyhow!(
+                "cannot read the baseline {}: {}",
+                path.display(),
+                error.message
+            )
+        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("the baseline {} is not UTF-8 text", path.display()))?;
         let file: File = serde_json::from_str(&text).map_err(|error| {
             anyhow::anyhow!(
                 "{}:{}:{}: not a lint baseline: {error}",
