@@ -63,6 +63,12 @@ fn each_rule_triggers_stays_quiet_and_can_be_silenced() {
             image("          image = \"curlimages/curl\" # upkeep:ignore unpinned-image one-shot debug pod"),
         ),
         (
+            "unpinned-chart",
+            vec![("stacks/app/main.tf".to_owned(), "resource \"helm_release\" \"reloader\" {\n  repository = \"https://stakater.github.io/stakater-charts\"\n  chart      = \"reloader\"\n}\n".to_owned())],
+            vec![("stacks/app/main.tf".to_owned(), "resource \"helm_release\" \"reloader\" {\n  repository = \"https://stakater.github.io/stakater-charts\"\n  chart      = \"reloader\"\n  version    = \"2.2.3\"\n}\n".to_owned())],
+            vec![("stacks/app/main.tf".to_owned(), "resource \"helm_release\" \"reloader\" {\n  repository = \"https://stakater.github.io/stakater-charts\"\n  chart      = \"reloader\" # upkeep:ignore unpinned-chart installed by hand\n}\n".to_owned())],
+        ),
+        (
             "latest-tag",
             image("          image = \"ghcr.io/gethomepage/homepage:latest\""),
             image("          image = \"ghcr.io/gethomepage/homepage:v1.2.0\""),

@@ -238,8 +238,19 @@ fn read_bounded(file: File, said: u64, shown: &Path, max_size: u64) -> Result<Ve
     Ok(bytes)
 }
 
-/// `bytes` as text, or an error at the first byte that is not UTF-8.
+/// How a file encrypted by git-crypt starts (then a 12-byte nonce and the ciphertext).
+const GIT_CRYPT_HEADER: &[u8] = b"\0GITCRYPT\0";
+
+/// `bytes` as text, or an error: [`ErrorKind::Encrypted`] for a file git-crypt encrypted,
+/// else [`ErrorKind::NotUtf8`] at the first byte that is not UTF-8.
 pub(crate) fn utf8(bytes: Vec<u8>, shown: &Path) -> Result<String, ScanError> {
+    if bytes.starts_with(GIT_CRYPT_HEADER) {
+        return Err(ScanError::whole_file(
+            shown.to_path_buf(),
+            ErrorKind::Encrypted,
+            "encrypted with git-crypt (run `git-crypt unlock` to read it); its values are unknown, so nothing in its module is changed".to_owned(),
+        ));
+    }
     String::from_utf8(bytes).map_err(|error| {
         let valid = error.utf8_error().valid_up_to();
         let bytes = error.as_bytes();

@@ -56,6 +56,8 @@ pub enum ErrorKind {
     Syntax,
     /// The file is not valid UTF-8; the location is the first invalid byte.
     NotUtf8,
+    /// The file is encrypted (git-crypt): its values are unknown until it is decrypted.
+    Encrypted,
     /// The file is larger than the configured limit.
     TooLarge,
     /// A symbolic link that resolves outside the scanned root; it is not followed.

@@ -18,7 +18,8 @@ pub struct ImageRef {
 
 impl ImageRef {
     /// Parses `text` as an image reference; `None` when it cannot be one (empty name,
-    /// whitespace, quotes, characters of an expression such as `(` or `,`, or an empty tag).
+    /// whitespace, quotes, characters of an expression such as `(` or `,`, the wildcards of a
+    /// pattern such as `ghcr.io/*`, a format verb such as `%s`, or an empty tag).
     pub fn parse(text: &str) -> Option<ImageRef> {
         let foreign = |b: u8| {
             b.is_ascii_whitespace()
@@ -31,6 +32,8 @@ impl ImageRef {
                         | b'['
                         | b']'
                         | b'?'
+                        | b'*'
+                        | b'%'
                         | b'|'
                         | b'='
                         | b'<'
@@ -137,6 +140,8 @@ mod tests {
             ":1.0",
             "tostring(var.push)",
             "a,b:1",
+            "ghcr.io/*",
+            "docker.io/library/*:1.0",
         ] {
             assert_eq!(ImageRef::parse(text), None, "{text:?}");
         }

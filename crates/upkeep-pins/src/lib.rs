@@ -33,6 +33,7 @@
 //! ```
 
 mod admit;
+mod calls;
 mod canonical;
 mod edit;
 mod error;
@@ -64,8 +65,8 @@ pub use scan::{DEFAULT_MAX_FILE_SIZE, ScanOptions, ScanReport, reads_file_named,
 pub use select::{Change, SetError, SetPlan, SetRequest, SkipReason, plan_set};
 pub use transaction::{Recovery, recover};
 pub use version::{
-    CandidatePolicy, UpdateKind, Updates, Version, VersionError, choose_updates, in_style_of,
-    retarget, same_version,
+    CandidatePolicy, ShapeChange, UpdateKind, Updates, Version, VersionError, choose_updates,
+    in_style_of, retarget, same_version, shape_changes,
 };
 pub use warning::{ScanWarning, WarningKind};
 

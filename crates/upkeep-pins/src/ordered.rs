@@ -65,12 +65,15 @@ impl Ord for Waiting {
 /// each pin to `on_pin` in report order. A folder's files lie in it or below it, so once the
 /// folders before `dirs[i]` are done, every pin whose file sorts before `dirs[i]` is final.
 /// `work` gives a folder's pins and the rest of what it found (errors, warnings), which is
-/// returned in folder order. `on_pin` may break to stop the scan.
+/// returned in folder order. `on_pin` may break to stop the scan; `halted` is called when the
+/// scan stops early (folders taken may then never be worked), so that work waiting on other
+/// folders can give up.
 pub(crate) fn run<W, P, R>(
     dirs: &[&Path],
     threads: usize,
     work: W,
     mut on_pin: P,
+    halted: impl Fn() + Sync,
 ) -> io::Result<Vec<R>>
 where
     W: Fn(usize) -> (Vec<Pin>, R) + Sync,
@@ -94,6 +97,7 @@ where
         let _first = lock.lock().unwrap_or_else(|e| e.into_inner());
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         moved.notify_all();
+        halted();
     };
     let (send, receive) = mpsc::channel::<(usize, (Vec<Pin>, R))>();
     std::thread::scope(|scope| -> io::Result<()> {
@@ -235,10 +239,16 @@ mod tests {
                 (pins, ())
             };
             let mut out = Vec::new();
-            let rests = run(&dirs, threads, work, |pin| {
-                out.push(pin);
-                ControlFlow::Continue(())
-            })
+            let rests = run(
+                &dirs,
+                threads,
+                work,
+                |pin| {
+                    out.push(pin);
+                    ControlFlow::Continue(())
+                },
+                || {},
+            )
             .expect("threads");
             assert_eq!(rests.len(), dirs.len());
             assert_eq!(out, expected, "{threads} threads");
@@ -252,10 +262,16 @@ mod tests {
             (vec![pin(["a/x.tf", "b/x.tf", "c/x.tf"][unit], 1)], ())
         };
         let mut seen = 0;
-        run(&dirs, 2, work, |_| {
-            seen += 1;
-            ControlFlow::Break(())
-        })
+        run(
+            &dirs,
+            2,
+            work,
+            |_| {
+                seen += 1;
+                ControlFlow::Break(())
+            },
+            || {},
+        )
         .expect("threads");
         assert_eq!(seen, 1);
     }

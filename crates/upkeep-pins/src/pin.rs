@@ -57,6 +57,9 @@ pub enum PinStatus {
     Range,
     /// The version comes from an expression upkeep cannot evaluate statically.
     Unresolved,
+    /// A `helm_release` without a `version`: Helm installs the newest chart on every apply.
+    /// Reported, never bumped (there is no version to move).
+    Unpinned,
     /// A tag with no image named next to it (a chart's default image set by `image.tag`
     /// alone): reported with its key path as its name, never matched by name or bumped.
     Unnamed,
@@ -130,14 +133,10 @@ impl Pin {
         self.status == PinStatus::Pinned
     }
 
-    /// The folder of the file holding the version token: the Terraform module or stack.
+    /// The folder of the file holding the version token: the Terraform module or stack (the
+    /// caller's, for a version given to a local module as an argument).
     pub fn stack(&self) -> PathBuf {
-        self.users
-            .first()
-            .map_or(&self.file, |user| &user.file)
-            .parent()
-            .map(PathBuf::from)
-            .unwrap_or_default()
+        self.file.parent().map(PathBuf::from).unwrap_or_default()
     }
 }
 

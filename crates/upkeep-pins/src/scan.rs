@@ -1,23 +1,24 @@
 //! Scanning a directory tree: find the files, group them by module, parse and resolve.
 
 use crate::admit::RepoFiles;
+use crate::calls::{self, CallIndex};
 use crate::error::{ErrorKind, ScanError};
 use crate::hcl::{self, Flavor, SyntaxError};
 use crate::ignore_files::IgnoreRules;
 use crate::location::LineIndex;
-use crate::module::{self, SourceFile};
+use crate::module::{self, Instance, SourceFile};
 use crate::ordered::{self, path_key};
 use crate::pin::{Pin, Place};
 use crate::site::{FileFacts, Precedence};
 use crate::warning::{ScanWarning, WarningKind};
 use crate::yaml;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Files larger than this are reported, not read, unless [`ScanOptions::max_file_size`] says
 /// otherwise. Real Terraform and values files are kilobytes.
@@ -67,10 +68,22 @@ pub struct ScanReport {
     pub warnings: Vec<ScanWarning>,
 }
 
+/// Folders no scan enters, wherever they are: version control data and the caches Terraform
+/// and Terragrunt fill with copies of modules. Other hidden folders (`.woodpecker/`,
+/// `.github/`) are scanned like any other.
+pub(crate) const SKIPPED_DIRS: [&str; 5] =
+    [".git", ".hg", ".svn", ".terraform", ".terragrunt-cache"];
+
+/// Whether a folder of this name is one of [`SKIPPED_DIRS`].
+pub(crate) fn is_skipped_dir(name: &std::ffi::OsStr) -> bool {
+    SKIPPED_DIRS.iter().any(|skipped| name == *skipped)
+}
+
 /// Scans the tree under `root` (a directory). Paths in the report are relative to `root`.
 ///
-/// Hidden directories (`.terraform`, `.git`, …), files ignored by `.gitignore` or
-/// `.upkeepignore` (same syntax) and files matching [`ScanOptions::exclude`] are skipped.
+/// The folders of [`SKIPPED_DIRS`] (`.git`, `.terraform`, `.terragrunt-cache`, …), files
+/// ignored by `.gitignore` or `.upkeepignore` (same syntax) and files matching
+/// [`ScanOptions::exclude`] are skipped; other hidden files and folders are scanned.
 /// Fails only when `root` itself cannot be read; problems with single files are in the report.
 pub fn scan(root: &Path, options: &ScanOptions) -> io::Result<ScanReport> {
     scan_with(root, options, &HashMap::new(), Reach::Everything)
@@ -140,29 +153,37 @@ fn scan_units(
     };
     let started = std::time::Instant::now();
     let (entries, mut errors, left_out) = walk(&files, options.max_file_size, exclude);
-    let mut units = group_into_units(without_chart_templates(entries));
+    let units = group_into_units(without_chart_templates(entries));
+    let threads = match options.threads {
+        Some(threads) if threads > 0 => threads,
+        _ => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    let mut dirs: Vec<&Path> = units.keys().map(PathBuf::as_path).collect();
     if reach == Reach::Overlaid {
         let overlaid = |entry: &Entry| {
             files
                 .walked_target(&entry.rel, entry.linked)
                 .is_ok_and(|target| overlay.contains_key(&target))
         };
-        units.retain(|_, entries| entries.iter().any(overlaid));
+        dirs.retain(|dir| units[*dir].iter().any(overlaid));
     }
-    let units: Vec<(PathBuf, Vec<Entry>)> = units.into_iter().collect();
-    let read: usize = units.iter().map(|(_, entries)| entries.len()).sum();
-    let dirs: Vec<&Path> = units.iter().map(|(dir, _)| dir.as_path()).collect();
-    let threads = match options.threads {
-        Some(threads) if threads > 0 => threads,
-        _ => std::thread::available_parallelism().map_or(1, usize::from),
+    let read: usize = dirs.iter().map(|dir| units[*dir].len()).sum();
+    let tree = Tree {
+        files: &files,
+        units: &units,
+        shared: Mutex::new(HashMap::new()),
+        callers: Callers::new(&dirs),
+        options,
+        overlay,
     };
     let scan_one = |unit: usize| {
-        let (dir, entries) = &units[unit];
-        let report = scan_unit(&files, dir, entries, options, overlay);
+        let report = scan_unit(&tree, unit, dirs[unit], &units[dirs[unit]]);
         (report.pins, (report.errors, report.warnings))
     };
     let mut warnings = Vec::new();
-    for (unit_errors, unit_warnings) in ordered::run(&dirs, threads, scan_one, on_pin)? {
+    // A unit waiting for its callers' calls must not wait for a scan that stopped.
+    let halted = || tree.callers.halt();
+    for (unit_errors, unit_warnings) in ordered::run(&dirs, threads, scan_one, on_pin, halted)? {
         errors.extend(unit_errors);
         warnings.extend(unit_warnings);
     }
@@ -171,7 +192,7 @@ fn scan_units(
     tracing::info!(
         "{}: {read} files read in {} folders; {} left out by ignore files or exclude:, {} not of a type upkeep reads; {} errors, {} warnings; {} ms",
         root.display(),
-        units.len(),
+        dirs.len(),
         left_out.ignored,
         left_out.other_types,
         errors.len(),
@@ -298,13 +319,16 @@ fn walk(
     let walker = ignore::WalkBuilder::new(&root)
         .follow_links(false)
         .standard_filters(false)
-        .hidden(true)
+        .hidden(false)
         .filter_entry(move |entry| {
             if entry.depth() == 0 {
                 return true;
             }
-            let rel = relative(&filter_root, entry.path());
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            if is_dir && is_skipped_dir(entry.file_name()) {
+                return false;
+            }
+            let rel = relative(&filter_root, entry.path());
             let excluded = exclude.as_ref().is_some_and(|exclude| {
                 let path = canonical_root.join(&rel);
                 path.starts_with(exclude.path())
@@ -455,14 +479,224 @@ struct UnitReport {
     warnings: Vec<ScanWarning>,
 }
 
-/// Reads, parses and resolves the files of one unit.
-fn scan_unit(
-    files: &RepoFiles,
-    dir: &Path,
-    entries: &[Entry],
-    options: &ScanOptions,
-    overlay: &HashMap<PathBuf, String>,
-) -> UnitReport {
+/// What every unit's scan shares: the tree's files and folders, the modules' callers, and
+/// the parsed modules of other branches of the tree (`../../modules/app`), which many units
+/// call.
+struct Tree<'a> {
+    files: &'a RepoFiles,
+    units: &'a BTreeMap<PathBuf, Vec<Entry>>,
+    /// Modules called through `../`, parsed once (at most [`MAX_SHARED`]).
+    shared: Mutex<HashMap<PathBuf, Arc<Vec<SourceFile>>>>,
+    callers: Callers,
+    options: &'a ScanOptions,
+    overlay: &'a HashMap<PathBuf, String>,
+}
+
+/// How many modules of other branches of the tree a scan keeps parsed.
+const MAX_SHARED: usize = 64;
+
+/// The local module calls of the units scanned so far, and which units have reported theirs.
+/// A module learns which of its variables every caller sets from its callers in the folders
+/// above it (`./factory`, `./modules/app`), whose calls they report before resolving
+/// anything: such a caller sorts before the module, so it is already being scanned.
+struct Callers {
+    /// Unit index by folder.
+    units: HashMap<PathBuf, usize>,
+    state: Mutex<CallersState>,
+    reported: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct CallersState {
+    index: CallIndex,
+    /// Units whose calls are in `index`.
+    reported: BTreeSet<usize>,
+    /// The scan stopped: nobody waits any more.
+    halted: bool,
+}
+
+impl Callers {
+    fn new(dirs: &[&Path]) -> Callers {
+        Callers {
+            units: dirs
+                .iter()
+                .enumerate()
+                .map(|(index, dir)| (dir.to_path_buf(), index))
+                .collect(),
+            state: Mutex::new(CallersState::default()),
+            reported: std::sync::Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CallersState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records the local module calls of unit `unit` (in `dir`), whose files are `sources`.
+    fn report(&self, unit: usize, dir: &Path, sources: &[SourceFile]) {
+        let mut state = self.lock();
+        for source in sources {
+            let calls = source.facts.calls.iter().map(|call| {
+                let names = call
+                    .args
+                    .iter()
+                    .map(|(name, _)| name.clone())
+                    .filter(|name| !name.contains('.'))
+                    .collect();
+                (call.source.clone(), names)
+            });
+            state.index.add(dir, calls.collect());
+        }
+        state.reported.insert(unit);
+        self.reported.notify_all();
+    }
+
+    /// The variables of the module in `dir` that every caller in the folders above it sets,
+    /// once those callers have reported their calls.
+    fn external(&self, dir: &Path) -> HashSet<String> {
+        let above: Vec<usize> = dir
+            .ancestors()
+            .skip(1)
+            .filter_map(|ancestor| self.units.get(ancestor).copied())
+            .collect();
+        let mut state = self.lock();
+        while !state.halted && !above.iter().all(|unit| state.reported.contains(unit)) {
+            state = self.reported.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        state.index.external(dir)
+    }
+
+    /// Stops every wait: the scan is over.
+    fn halt(&self) {
+        self.lock().halted = true;
+        self.reported.notify_all();
+    }
+}
+
+impl Tree<'_> {
+    /// The text of a file: from the overlay, else from disk.
+    fn read(&self, entry: &Entry) -> Result<String, ScanError> {
+        let overlaid = (!self.overlay.is_empty())
+            .then(|| self.files.walked_target(&entry.rel, entry.linked).ok())
+            .flatten()
+            .and_then(|target| self.overlay.get(&target));
+        match overlaid {
+            Some(text) => Ok(text.clone()),
+            None => self
+                .files
+                .read_walked(&entry.rel, entry.linked, self.options.max_file_size),
+        }
+    }
+
+    /// The parsed files of the module in folder `dir`, to evaluate with a caller's arguments;
+    /// `None` when no scanned folder is there. Files that cannot be read or parsed are left
+    /// out (the module's own scan reports them).
+    fn module(&self, dir: &Path, shared: bool) -> Option<Arc<Vec<SourceFile>>> {
+        let entries = self.units.get(dir)?;
+        if shared
+            && let Some(module) = self
+                .shared
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(dir)
+        {
+            return Some(Arc::clone(module));
+        }
+        let module: Vec<SourceFile> = entries
+            .iter()
+            .filter_map(|entry| {
+                let text = self.read(entry).ok()?;
+                let facts = entry.file_type.parse(&text, self.options.strict).ok()?;
+                Some(SourceFile {
+                    rel: entry.rel.clone(),
+                    text,
+                    facts,
+                })
+            })
+            .collect();
+        let module = Arc::new(module);
+        if shared {
+            let mut cache = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.len() < MAX_SHARED {
+                cache.insert(dir.to_path_buf(), Arc::clone(&module));
+            }
+        }
+        Some(module)
+    }
+
+    /// The local modules the unit in `dir` (whose parsed files are `own`) calls, directly or
+    /// through each other: the modules' files (in the order [`Instance::files`] counts them,
+    /// after `own`) and one instance per call.
+    fn instances(
+        &self,
+        dir: &Path,
+        own: &[SourceFile],
+    ) -> (Vec<Arc<Vec<SourceFile>>>, Vec<Instance>) {
+        let mut loaded: Vec<Arc<Vec<SourceFile>>> = Vec::new();
+        let mut starts: Vec<usize> = Vec::new();
+        let mut by_dir: HashMap<PathBuf, usize> = HashMap::new();
+        let mut instances = Vec::new();
+        let mut next = own.len();
+        // (scope, folder, module or the unit's own files, folders called on the way)
+        let mut work = std::collections::VecDeque::from([(0, dir.to_path_buf(), None, Vec::new())]);
+        while let Some((scope, caller, module, path)) = work.pop_front() {
+            let (files, base): (Arc<Vec<SourceFile>>, usize) = match module {
+                Some(module) => (Arc::clone(&loaded[module]), starts[module]),
+                None => (Arc::new(Vec::new()), 0),
+            };
+            let files: &[SourceFile] = if module.is_some() { &files } else { own };
+            for (file, source) in files.iter().enumerate() {
+                for (call, module_call) in source.facts.calls.iter().enumerate() {
+                    let Some(callee) = calls::callee_dir(&caller, &module_call.source) else {
+                        continue;
+                    };
+                    if callee == dir
+                        || path.contains(&callee)
+                        || path.len() >= calls::MAX_CALL_DEPTH
+                        || instances.len() >= calls::MAX_INSTANCES
+                    {
+                        continue;
+                    }
+                    let index = match by_dir.get(&callee) {
+                        Some(&index) => index,
+                        None => {
+                            let shared = module_call.source.starts_with("../");
+                            let Some(module) = self.module(&callee, shared) else {
+                                continue;
+                            };
+                            by_dir.insert(callee.clone(), loaded.len());
+                            starts.push(next);
+                            next += module.len();
+                            loaded.push(module);
+                            loaded.len() - 1
+                        }
+                    };
+                    let callee_files = &loaded[index];
+                    if callee_files
+                        .iter()
+                        .all(|f| f.facts.sites.is_empty() && f.facts.calls.is_empty())
+                    {
+                        continue;
+                    }
+                    instances.push(Instance {
+                        dir: callee.clone(),
+                        files: starts[index]..starts[index] + callee_files.len(),
+                        parent: scope,
+                        call: (base + file, call),
+                    });
+                    let mut path = path.clone();
+                    path.push(callee.clone());
+                    work.push_back((instances.len(), callee, Some(index), path));
+                }
+            }
+        }
+        (loaded, instances)
+    }
+}
+
+/// Reads, parses and resolves the files of unit `unit`, in folder `dir`.
+fn scan_unit(tree: &Tree<'_>, unit: usize, dir: &Path, entries: &[Entry]) -> UnitReport {
+    let options = tree.options;
     let mut sources = Vec::with_capacity(entries.len());
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
@@ -484,22 +718,15 @@ fn scan_unit(
                     .collect(),
             );
         }
-        let overlaid = (!overlay.is_empty())
-            .then(|| files.walked_target(&entry.rel, entry.linked).ok())
-            .flatten()
-            .and_then(|target| overlay.get(&target));
-        let text = match overlaid {
-            Some(text) => text.clone(),
-            None => match files.read_walked(&entry.rel, entry.linked, options.max_file_size) {
-                Ok(text) => {
-                    tracing::debug!("read {} ({} bytes)", entry.rel.display(), text.len());
-                    text
-                }
-                Err(error) => {
-                    errors.push(error);
-                    continue;
-                }
-            },
+        let text = match tree.read(entry) {
+            Ok(text) => {
+                tracing::debug!("read {} ({} bytes)", entry.rel.display(), text.len());
+                text
+            }
+            Err(error) => {
+                errors.push(error);
+                continue;
+            }
         };
         match entry.file_type.parse(&text, options.strict) {
             Ok(facts) => {
@@ -536,8 +763,15 @@ fn scan_unit(
             },
         }
     }
+    tree.callers.report(unit, dir, &sources);
+    let (modules, instances) = tree.instances(dir, &sources);
+    let all: Vec<&SourceFile> = sources
+        .iter()
+        .chain(modules.iter().flat_map(|module| module.iter()))
+        .collect();
+    let external = tree.callers.external(dir);
     UnitReport {
-        pins: module::resolve(dir, &sources),
+        pins: module::resolve(dir, &all, sources.len(), &instances, &external),
         errors,
         warnings,
     }

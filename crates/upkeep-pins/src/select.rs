@@ -7,7 +7,7 @@ use crate::error::ScanError;
 use crate::image::{ImageRef, canonical_image_name};
 use crate::pin::{Pin, PinKind, PinStatus};
 use crate::scan::ScanReport;
-use crate::version::{VersionError, retarget, same_version};
+use crate::version::{Grammar, VersionError, check_grammar, retarget, same_version};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -147,6 +147,9 @@ pub fn plan_set(
             files: broken,
         });
     }
+    for pin in &matched {
+        check_grammar(request.version, grammar(pin))?;
+    }
     let mut plan = SetPlan::default();
     for pin in matched {
         let (Some(version), true) = (pin.version.as_deref(), pin.is_settable()) else {
@@ -163,12 +166,19 @@ pub fn plan_set(
         }
         match retarget(version, request.version)? {
             Some(new) => {
-                let also_moves = pin
+                let mut also_moves: Vec<String> = pin
                     .users
                     .iter()
-                    .filter(|user| !query.forms.contains(&user.canonical))
-                    .map(|user| user.resolved.clone())
+                    .filter(|user| !query.names(&user.canonical))
+                    .map(|user| {
+                        let at = format!("{}:{}", user.file.display(), user.line);
+                        match chart_tag_name(&user.canonical) {
+                            Some(name) => format!("{name} {} ({at})", user.resolved),
+                            None => format!("{} ({at})", user.resolved),
+                        }
+                    })
                     .collect();
+                also_moves.dedup();
                 plan.changes.push(Change {
                     pin: pin.clone(),
                     new,
@@ -179,6 +189,24 @@ pub fn plan_set(
         }
     }
     Ok(plan)
+}
+
+/// What a new version of this pin may look like: an image tag, a git ref (a module source's
+/// `?ref=`), or a release version.
+fn grammar(pin: &Pin) -> Grammar {
+    match pin.kind {
+        PinKind::Image | PinKind::HelmSet | PinKind::ValuesImage => Grammar::ImageTag,
+        PinKind::Module
+            if pin.constraint.is_none()
+                && (pin.name.contains("://")
+                    || pin.name.contains("::")
+                    || pin.name.starts_with("git@")
+                    || pin.name.starts_with("github.com/")) =>
+        {
+            Grammar::GitRef
+        }
+        kind => Grammar::Release(kind.as_str()),
+    }
 }
 
 /// Images, whichever way they are written, are one family; the other kinds stand alone.
@@ -261,9 +289,21 @@ impl Query {
     fn matches(&self, pin: &Pin) -> bool {
         self.forms.contains(&pin.canonical)
             || self.forms.contains(&pin.name.to_ascii_lowercase())
-            || pin
-                .users
-                .iter()
-                .any(|user| self.forms.contains(&user.canonical))
+            || pin.users.iter().any(|user| self.names(&user.canonical))
     }
+
+    /// Whether the query names a user's canonical name: any of its spellings, or the short
+    /// name of a values tag named by its chart (`immich[image.tag]`).
+    fn names(&self, canonical: &str) -> bool {
+        self.forms.contains(canonical)
+            || chart_tag_name(canonical).is_some_and(|name| self.forms.contains(name))
+    }
+}
+
+/// The short name (`immich[image.tag]`) of a values tag named by the chart of its release,
+/// from its canonical name (`immich-app.github.io/immich-charts/immich[image.tag]`).
+fn chart_tag_name(canonical: &str) -> Option<&str> {
+    let bracket = canonical.find('[').filter(|_| canonical.ends_with(']'))?;
+    let start = canonical[..bracket].rfind('/').map_or(0, |slash| slash + 1);
+    Some(&canonical[start..])
 }

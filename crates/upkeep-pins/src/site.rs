@@ -119,11 +119,20 @@ pub(crate) enum SiteKind {
         /// Byte range of the object or mapping holding the tag, when it is one: a reference
         /// to that object (`image = local.images.app`) is a user of the pin.
         object: Option<Range<usize>>,
+        /// The chart of the `helm_release` whose values (`set`, inline `yamlencode`) hold the
+        /// tag: a tag without a repository is named by it.
+        chart: Option<Box<ChartRef>>,
     },
     /// The value is a `helm_release` version.
     Chart {
         /// The `chart` attribute.
         chart: Option<Value>,
+        /// The `repository` attribute.
+        repository: Option<Value>,
+    },
+    /// A `helm_release` of a chart from a repository without a `version`: the value is the
+    /// `chart` attribute, and there is no version to move.
+    UnversionedChart {
         /// The `repository` attribute.
         repository: Option<Value>,
     },
@@ -173,7 +182,17 @@ pub(crate) enum Precedence {
     AutoTfvars,
 }
 
-/// A `templatefile(path, { … })` call.
+/// The chart a `helm_release` installs: what names a values tag the chart supplies the image
+/// of (`immich[image.tag]`).
+#[derive(Debug, Clone)]
+pub(crate) struct ChartRef {
+    /// The `chart` attribute.
+    pub chart: Value,
+    /// The `repository` attribute.
+    pub repository: Option<Value>,
+}
+
+/// A `templatefile(path, { … })` call, or a `file(path)` in a `helm_release`'s `values`.
 #[derive(Debug, Clone)]
 pub(crate) struct TemplateCall {
     /// The template's path as written, without `${path.module}/`.
@@ -182,7 +201,36 @@ pub(crate) struct TemplateCall {
     pub vars: Vec<(String, Value)>,
     /// The call renders a `helm_release`'s `values`: the template is a values file.
     pub values: bool,
+    /// The chart of that `helm_release`, when the file is its values.
+    pub chart: Option<ChartRef>,
 }
+
+/// A `module` block whose `source` is a local folder (`./factory`, `../../modules/app`): its
+/// arguments are the values of that module's variables.
+#[derive(Debug, Clone)]
+pub(crate) struct ModuleCall {
+    /// The `source` as written.
+    pub source: String,
+    /// The arguments, by variable name; an object argument also as `name.key` entries.
+    pub args: Vec<(String, Value)>,
+}
+
+impl ModuleCall {
+    /// Whether a module `source` names a local folder.
+    pub fn is_local(source: &str) -> bool {
+        source.starts_with("./") || source.starts_with("../")
+    }
+}
+
+/// Arguments of a `module` block that are Terraform's, not the module's variables.
+pub(crate) const META_ARGUMENTS: [&str; 6] = [
+    "source",
+    "version",
+    "count",
+    "for_each",
+    "providers",
+    "depends_on",
+];
 
 /// Everything one file contributes to its module.
 #[derive(Debug, Clone, Default)]
@@ -197,6 +245,8 @@ pub(crate) struct FileFacts {
     pub assignments: Vec<(String, Value, Precedence)>,
     /// `templatefile(path, { … })` calls.
     pub templates: Vec<TemplateCall>,
+    /// Calls of modules in local folders.
+    pub calls: Vec<ModuleCall>,
     /// Object entries a later entry with the same key overrides.
     pub duplicates: Vec<crate::hcl::Duplicate>,
 }

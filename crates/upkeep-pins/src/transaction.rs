@@ -411,8 +411,8 @@ fn remove_temp(path: &Path, report: &mut Recovery) -> io::Result<()> {
     }
 }
 
-/// Removes upkeep's temporary files under `root` (not in hidden folders, not following links)
-/// that no running write owns.
+/// Removes upkeep's temporary files under `root` (in the folders a scan enters, not following
+/// links) that no running write owns.
 fn sweep(root: &Path, live: &BTreeSet<PathBuf>, report: &mut Recovery) -> io::Result<()> {
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -425,7 +425,7 @@ fn sweep(root: &Path, live: &BTreeSet<PathBuf>, report: &mut Recovery) -> io::Re
                 continue;
             };
             if kind.is_dir() {
-                if !name.as_encoded_bytes().starts_with(b".") {
+                if !crate::scan::is_skipped_dir(&name) {
                     stack.push(entry.path());
                 }
             } else if kind.is_file()

@@ -12,10 +12,10 @@ mod sites;
 
 use crate::location::LineIndex;
 use crate::pin::{Pin, PinKind, PinStatus, PinUser, Place};
-use crate::site::{FileFacts, Piece, Site, SiteKind, Value};
+use crate::site::{FileFacts, Piece, Reference, Site, SiteKind, Value};
 use resolved::{Resolved, Token};
-use scope::Scope;
-use std::collections::HashMap;
+use scope::{Call, Scopes};
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -33,10 +33,42 @@ pub(crate) struct SourceFile {
     pub facts: FileFacts,
 }
 
-/// Resolves every site of the files of one module directory (with the values files that
-/// belong to it) into pins. `dir` is the module directory relative to the scanned root.
-pub(crate) fn resolve(dir: &Path, files: &[SourceFile]) -> Vec<Pin> {
-    let scope = Scope::new(dir, files);
+/// A local module that a unit calls, instantiated with the call's arguments: its pins whose
+/// version is written on the unit's side (an argument, or what an argument refers to) are
+/// the unit's.
+pub(crate) struct Instance {
+    /// The called module's folder, relative to the scanned root.
+    pub dir: PathBuf,
+    /// Its files, as indices of the unit's file list.
+    pub files: Range<usize>,
+    /// The scope of the caller: 0 for the unit's own module, `i + 1` for instance `i`.
+    pub parent: usize,
+    /// The file holding the `module` block, and the call's index among its calls.
+    pub call: (usize, usize),
+}
+
+/// Resolves every site of one unit into pins: `files[..own]` are the files of the module
+/// directory `dir` (relative to the scanned root) with the values files that belong to it;
+/// the rest are files of the local modules it calls, listed in `instances` (each after its
+/// caller). Variables in `external` are set by every caller of `dir`: pins they hold are the
+/// callers', not this unit's.
+pub(crate) fn resolve(
+    dir: &Path,
+    files: &[&SourceFile],
+    own: usize,
+    instances: &[Instance],
+    external: &HashSet<String>,
+) -> Vec<Pin> {
+    let mut scopes = Scopes::new(files, dir, 0..own, external);
+    for instance in instances {
+        let (file, call) = instance.call;
+        let call = Call {
+            parent: instance.parent,
+            file,
+            args: &files[file].facts.calls[call].args,
+        };
+        scopes.instance(&instance.dir, instance.files.clone(), &call);
+    }
     let mut pins = Pins {
         files,
         pins: Vec::new(),
@@ -45,19 +77,51 @@ pub(crate) fn resolve(dir: &Path, files: &[SourceFile]) -> Vec<Pin> {
         by_object: HashMap::new(),
         lines: HashMap::new(),
     };
+    // Every site is evaluated first: which values other sites reach is known only then.
+    let mut found = Vec::new();
     // References to a whole image object (`image = local.images.app`) are users of the pin
     // that object defines, so they are joined once every pin exists.
     let mut object_users = Vec::new();
-    for (index, file) in files.iter().enumerate() {
-        let template = scope.templates.get(&file.rel).copied();
-        for site in &file.facts.sites {
-            if let Some(target) = scope.object_reference(index, site) {
-                object_users.push((index, site, target));
-                continue;
+    for (scope, names) in scopes.scopes.iter().enumerate() {
+        for index in names.files.clone() {
+            let file = files[index];
+            let template = names.templates.get(&file.rel).copied();
+            let values = matches!(
+                crate::scan::FileType::of(&file.rel),
+                Some(crate::scan::FileType::Yaml | crate::scan::FileType::Template)
+            );
+            for site in &file.facts.sites {
+                // `${name}` in a values file nothing renders (its `templatefile()` call
+                // commented out, or in another folder): no value is known, nor used.
+                if values && template.is_none() && uses_template_variables(site) {
+                    continue;
+                }
+                if let Some(target) = scopes.object_reference(scope, index, site) {
+                    object_users.push((index, site, target));
+                    continue;
+                }
+                let Some((material, resolved)) = scopes.pin(scope, index, site, template) else {
+                    continue;
+                };
+                if let Some(material) = owned(material, &resolved, scope, own) {
+                    found.push((index, site, material));
+                }
             }
-            if let Some(found) = scope.pin(index, site, template) {
-                pins.add(index, site, found);
-            }
+        }
+    }
+    let reached = scopes.reached.into_inner();
+    let (direct, defining): (Vec<_>, Vec<_>) = found
+        .into_iter()
+        .partition(|(index, site, _)| !reached.contains(&(*index, site.value.span.start)));
+    for (index, site, material) in direct {
+        pins.add(index, site, material, true);
+    }
+    // A site whose value another site reaches (a `locals` entry, a Terragrunt input, a module
+    // argument) defines what that site uses: it makes a pin only if none has its token yet,
+    // and is no user of it; what cannot be read there is reported where it is used.
+    for (index, site, material) in defining {
+        if matches!(material.status, PinStatus::Pinned | PinStatus::Latest) {
+            pins.add(index, site, material, false);
         }
     }
     for (index, site, target) in object_users {
@@ -73,13 +137,63 @@ pub(crate) fn resolve(dir: &Path, files: &[SourceFile]) -> Vec<Pin> {
     for pin in &mut pins {
         pin.users
             .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        pin.shadows.sort();
+        pin.shadows.dedup();
     }
     pins
 }
 
+/// The pin material of a site evaluated in scope `scope`, if the unit reports it: in the
+/// unit's own module, unless its version comes through a variable every caller sets (the
+/// callers report it); in a module instance, only when its version is written on the unit's
+/// side (`files[..own]`), located there when it cannot be evaluated.
+fn owned(mut found: Found, resolved: &Resolved<'_>, scope: usize, own: usize) -> Option<Found> {
+    let ours = |file: usize, external: bool| file < own && !external;
+    match &found.token {
+        Some(token) if scope == 0 => (!token.external).then_some(found),
+        Some(token) => ours(token.file, token.external).then_some(found),
+        None if scope == 0 => {
+            let external = resolved.unresolved().any(|(_, _, _, external)| external);
+            (!external).then_some(found)
+        }
+        None => {
+            let (file, value, source, _) = resolved
+                .unresolved()
+                .find(|&(file, _, _, external)| ours(file, external))?;
+            if found.status == PinStatus::Unresolved {
+                found.expression = Some(unquote(source).to_owned());
+            }
+            found.at = Some((file, value.clone()));
+            Some(found)
+        }
+    }
+}
+
+/// Whether a site's value, or a part named next to it, holds a `${name}` of a template.
+fn uses_template_variables(site: &Site) -> bool {
+    let template = |value: &Value| {
+        value
+            .pieces
+            .iter()
+            .any(|piece| matches!(piece, Piece::Ref(Reference::TemplateVar(_))))
+    };
+    match &site.kind {
+        SiteKind::ImageTag {
+            repository,
+            registry,
+            ..
+        } => {
+            template(&site.value)
+                || repository.as_ref().is_some_and(template)
+                || registry.as_ref().is_some_and(template)
+        }
+        _ => template(&site.value),
+    }
+}
+
 /// The pins of a unit being built, indexed by the token they rewrite.
 struct Pins<'a> {
-    files: &'a [SourceFile],
+    files: &'a [&'a SourceFile],
     pins: Vec<Pin>,
     /// The index of the file holding each pin's token.
     token_files: Vec<usize>,
@@ -128,8 +242,9 @@ impl<'a> Pins<'a> {
     }
 
     /// Adds the pin material `found` of a site of file `index`: a new pin, or a user of the
-    /// pin whose token it resolves to. A site in `locals` defines a pin without using it.
-    fn add(&mut self, index: usize, site: &Site, found: Found) {
+    /// pin whose token it resolves to. A site in `locals` defines a pin without using it, as
+    /// does one that is not `used` (another site reaches its value); only images have users.
+    fn add(&mut self, index: usize, site: &Site, found: Found, used: bool) {
         let token = found.token.as_ref().map(|t| (t.file, t.span.start));
         if site.definition && token.is_none() {
             // Its users, if any, report what cannot be resolved.
@@ -138,9 +253,21 @@ impl<'a> Pins<'a> {
         // A site in `locals` that writes its version, or builds the image from written parts
         // (`"x/y:${var.tag}"`, `{ repository = "x/y", tag = var.tag }`), defines the pin; one
         // that only passes a reference on (`image = var.default_image`) uses it.
-        let defines = site.definition
-            && (found.token.as_ref().is_some_and(|t| t.via.is_none()) || writes_parts(site));
-        let user = (!defines)
+        let defines = !used
+            || site.definition
+                && (found.token.as_ref().is_some_and(|t| t.via.is_none()) || writes_parts(site));
+        // An image string is a reference even where it holds the tag; a chart, provider or
+        // module version written in place is the pin itself, no user of it.
+        let image = matches!(
+            found.kind,
+            PinKind::Image | PinKind::HelmSet | PinKind::ValuesImage
+        );
+        // Without a token (a chart without `version`), the pin is located at its site.
+        let in_place = match &found.token {
+            Some(t) => t.file == index && site.value.span.contains(&t.span.start),
+            None => found.at.is_none(),
+        };
+        let user = (!defines && (image || !in_place))
             .then(|| self.user(index, site, found.resolved.clone(), found.canonical.clone()));
         if let Some(&existing) = token.as_ref().and_then(|t| self.by_token.get(t)) {
             // A tag first seen alone (`image_tag = "…"` in locals) takes the name of an image
@@ -159,14 +286,15 @@ impl<'a> Pins<'a> {
             self.note_object(index, site, existing);
             return;
         }
-        let (file_index, span, via, shadows) = match &found.token {
-            Some(token) => (
+        let (file_index, span, via, shadows) = match (&found.token, &found.at) {
+            (Some(token), _) => (
                 token.file,
                 token.span.clone(),
                 token.via.clone(),
                 token.shadows.clone(),
             ),
-            None => (index, site.value.span.clone(), None, Vec::new()),
+            (None, Some((file, span))) => (*file, span.clone(), None, Vec::new()),
+            (None, None) => (index, site.value.span.clone(), None, Vec::new()),
         };
         let (line, column) = self.place(file_index, span.start);
         let shadows = shadows
@@ -199,7 +327,7 @@ impl<'a> Pins<'a> {
             users: user.into_iter().collect(),
             digest: found.digest,
             constraint: found.constraint,
-            expression: found.expression,
+            expression: found.expression.as_deref().map(one_line),
             repository: found.repository,
             ignored_by_terraform: site.ignored,
             shadows,
@@ -302,6 +430,9 @@ struct Found {
     constraint: Option<String>,
     expression: Option<String>,
     repository: Option<String>,
+    /// Where an unresolved pin is reported when not at its site: the file and span of the
+    /// argument it comes from, for a site of a module instance.
+    at: Option<(usize, Range<usize>)>,
 }
 
 impl Found {
@@ -318,6 +449,7 @@ impl Found {
             constraint: None,
             expression: None,
             repository: None,
+            at: None,
         }
     }
 

@@ -11,6 +11,8 @@ pub(super) struct Token {
     pub(super) text: String,
     pub(super) via: Option<Reference>,
     pub(super) shadows: Vec<(usize, usize)>,
+    /// Reached through a variable every caller of the module sets.
+    pub(super) external: bool,
 }
 
 /// Where the bytes of a resolved segment came from.
@@ -21,8 +23,17 @@ pub(super) enum Origin<'a> {
         lit: &'a Lit,
         via: Option<Reference>,
         shadows: Vec<(usize, usize)>,
+        /// Reached through a variable every caller of the module sets.
+        external: bool,
     },
-    Unresolved,
+    /// Something upkeep cannot evaluate, in the value `value` (`source`) of file `file`.
+    Unresolved {
+        file: usize,
+        value: Range<usize>,
+        source: String,
+        /// Reached through (or missing because of) a variable every caller sets.
+        external: bool,
+    },
 }
 
 /// A value resolved to text, with the origin of each segment.
@@ -44,7 +55,7 @@ impl<'a> Resolved<'a> {
         let first_unresolved = self
             .segments
             .iter()
-            .find(|(_, origin)| matches!(origin, Origin::Unresolved))?
+            .find(|(_, origin)| matches!(origin, Origin::Unresolved { .. }))?
             .0
             .start;
         let prefix = &self.text[..first_unresolved];
@@ -57,7 +68,21 @@ impl<'a> Resolved<'a> {
 
     pub(super) fn has_unresolved(&self, range: &Range<usize>) -> bool {
         self.overlapping(range)
-            .any(|(_, origin)| matches!(origin, Origin::Unresolved))
+            .any(|(_, origin)| matches!(origin, Origin::Unresolved { .. }))
+    }
+
+    /// The segments upkeep could not evaluate: file, value span and source, and whether
+    /// they came through a variable every caller sets.
+    pub(super) fn unresolved(&self) -> impl Iterator<Item = (usize, &Range<usize>, &str, bool)> {
+        self.segments.iter().filter_map(|(_, origin)| match origin {
+            Origin::Unresolved {
+                file,
+                value,
+                source,
+                external,
+            } => Some((*file, value, source.as_str(), *external)),
+            Origin::Lit { .. } => None,
+        })
     }
 
     pub(super) fn overlapping<'s>(
@@ -98,6 +123,7 @@ impl<'a> Resolved<'a> {
                 lit,
                 via,
                 shadows,
+                external,
             },
         ) = chosen
         else {
@@ -111,6 +137,7 @@ impl<'a> Resolved<'a> {
             text: lit.text[start..end].to_owned(),
             via: via.clone(),
             shadows: shadows.clone(),
+            external: *external,
         })
     }
 }

@@ -1,12 +1,12 @@
 //! Turning a site into pin material: name, canonical name, version token, status.
 
 use super::resolved::Resolved;
-use super::scope::{Scope, TemplateArgs};
+use super::scope::{Scopes, TemplateArgs};
 use super::{Found, placeholder, unquote};
 use crate::canonical::{chart_canonical, git_canonical, registry_canonical};
 use crate::image::{ImageRef, canonical_image_name};
 use crate::pin::{PinKind, PinStatus};
-use crate::site::{Site, SiteKind, Value};
+use crate::site::{ChartRef, Site, SiteKind, Value};
 
 /// Whether a version reads as a release (`1.4.2`, `v1.4.2`, `2024.10.5`): a digit (after an
 /// optional `v`) and at least one dot, so an API version (`v1`, `v1beta1`) or a range
@@ -21,6 +21,97 @@ fn looks_like_release(text: &str) -> bool {
         && !body
             .split(['.', '-'])
             .any(|part| part.eq_ignore_ascii_case("x"))
+}
+
+/// Functions whose result may be an image reference built from their arguments; a call to
+/// any other function (`jsonencode`, `base64encode`, `file`, `length`) cannot be one.
+const IMAGE_BUILDERS: [&str; 16] = [
+    "coalesce",
+    "element",
+    "format",
+    "join",
+    "lookup",
+    "lower",
+    "nonsensitive",
+    "one",
+    "replace",
+    "sensitive",
+    "substr",
+    "trim",
+    "trimprefix",
+    "trimspace",
+    "trimsuffix",
+    "try",
+];
+
+/// Whether an expression that upkeep cannot evaluate may still yield an image reference: not
+/// a call to a function outside [`IMAGE_BUILDERS`], and not a `join` whose separator cannot
+/// be part of a reference (`join(" | ", [...])` builds a pattern list, as Kyverno policies
+/// do). References, conditionals, indexes and templates may.
+fn may_build_an_image(source: &str) -> bool {
+    let Some((function, args)) = whole_call(source.trim()) else {
+        return true;
+    };
+    if !IMAGE_BUILDERS.contains(&function) {
+        return false;
+    }
+    if function == "join" {
+        let separator = args
+            .trim_start()
+            .strip_prefix('"')
+            .and_then(|rest| rest.split_once('"'))
+            .map(|(separator, _)| separator);
+        let image_byte = |b: u8| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':' | b'/' | b'@')
+        };
+        return separator.is_none_or(|separator| separator.bytes().all(image_byte));
+    }
+    true
+}
+
+/// When `source` is one function call and nothing else (`join(" | ", [...])`, not
+/// `f(x) == "" ? a : b`), its function name and the text of its arguments.
+fn whole_call(source: &str) -> Option<(&str, &str)> {
+    let name_end = source
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+        .filter(|&end| end > 0)?;
+    let name = &source[..name_end];
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let rest = source[name_end..].trim_start();
+    let open = source.len() - rest.len();
+    if !rest.starts_with('(') {
+        return None;
+    }
+    let bytes = source.as_bytes();
+    let (mut depth, mut in_string, mut i) = (0usize, false, open);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if in_string => i += 1,
+            b'"' => in_string = !in_string,
+            b'#' if !in_string => i = line_end(bytes, i),
+            b'/' if !in_string && bytes.get(i + 1) == Some(&b'/') => i = line_end(bytes, i),
+            b'/' if !in_string && bytes.get(i + 1) == Some(&b'*') => {
+                i = memchr::memmem::find(&bytes[i..], b"*/").map_or(bytes.len(), |end| i + end + 1)
+            }
+            b'(' | b'[' | b'{' if !in_string => depth += 1,
+            b')' | b']' | b'}' if !in_string => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return (i == bytes.len() - 1).then(|| (name, &source[open + 1..i]));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The offset of the newline ending the line `from` is on (or the end).
+fn line_end(bytes: &[u8], from: usize) -> usize {
+    memchr::memchr(b'\n', &bytes[from..]).map_or(bytes.len(), |end| from + end)
 }
 
 /// The name of an artifact as compared: lower case, without a URL scheme or trailing `/`.
@@ -41,25 +132,40 @@ fn image_named_in(source: &str) -> Option<String> {
     names.all(|name| name == first).then(|| first.to_owned())
 }
 
-impl<'a> Scope<'a> {
-    /// Turns one site into pin material, or `None` when it is not a pin after all (a string
-    /// that cannot be an image, an empty tag).
+impl<'a> Scopes<'a> {
+    /// Turns one site (of file `file`, evaluated in scope `scope`) into pin material, or
+    /// `None` when it is not a pin after all (a string that cannot be an image, an empty
+    /// tag), with the resolved value.
     pub(super) fn pin(
         &self,
+        scope: usize,
         file: usize,
         site: &'a Site,
         template: Option<TemplateArgs<'a>>,
+    ) -> Option<(Found, Resolved<'a>)> {
+        let resolved = self.resolve(scope, file, &site.value, template);
+        let found = self.found(scope, file, site, template, &resolved)?;
+        Some((found, resolved))
+    }
+
+    fn found(
+        &self,
+        scope: usize,
+        file: usize,
+        site: &'a Site,
+        template: Option<TemplateArgs<'a>>,
+        resolved: &Resolved<'a>,
     ) -> Option<Found> {
-        let resolved = self.resolve(file, &site.value, template);
-        let resolve = |value: &'a Value| self.resolve(file, value, template).text;
+        let resolve = |value: &'a Value| self.resolve(scope, file, value, template).text;
         match &site.kind {
-            SiteKind::Image { kind } => self.image(*kind, &resolved, &site.value),
+            SiteKind::Image { kind } => self.image(*kind, resolved, &site.value),
             SiteKind::ImageTag {
                 kind,
                 repository,
                 registry,
                 digest,
                 key,
+                chart,
                 ..
             } => {
                 if resolved.text.is_empty() {
@@ -67,7 +173,7 @@ impl<'a> Scope<'a> {
                 }
                 // An expression in a part is shown as `${…}`, as in an image string.
                 let part = |value: &'a Value| {
-                    let resolved = self.resolve(file, value, template);
+                    let resolved = self.resolve(scope, file, value, template);
                     let all = 0..resolved.text.len();
                     if resolved.has_unresolved(&all) && !resolved.text.contains("${") {
                         format!("${{{}}}", resolved.text)
@@ -89,11 +195,30 @@ impl<'a> Scope<'a> {
                     (_, repository) => repository,
                 };
                 let Some(name) = name else {
-                    // A tag whose image is not named next to it (a chart's default image set
-                    // by `image.tag` alone): where it is written is all that is known.
-                    let mut found = Found::new(*kind, key.clone(), key.clone(), &resolved)
-                        .with_version(&resolved, 0..resolved.text.len(), &site.value);
-                    if found.status == PinStatus::Pinned {
+                    // A tag whose image is not named next to it: the chart supplies the image
+                    // (`image.tag` alone). Named by the chart of the release whose values hold
+                    // it; else where it is written is all that is known.
+                    let release = match (chart, template) {
+                        (Some(chart), _) => self.chart_name(scope, file, chart),
+                        (None, Some(args)) => args
+                            .chart
+                            .and_then(|chart| self.chart_name(scope, args.file, chart)),
+                        (None, None) => None,
+                    };
+                    let key = key.strip_prefix("values.").unwrap_or(key);
+                    let named = release.is_some();
+                    let (name, canonical) = match release {
+                        Some((chart, canonical)) => {
+                            (format!("{chart}[{key}]"), format!("{canonical}[{key}]"))
+                        }
+                        None => (key.to_owned(), key.to_owned()),
+                    };
+                    let mut found = Found::new(*kind, name, canonical, resolved).with_version(
+                        resolved,
+                        0..resolved.text.len(),
+                        &site.value,
+                    );
+                    if found.status == PinStatus::Pinned && !named {
                         found.status = PinStatus::Unnamed;
                     }
                     return Some(found);
@@ -105,8 +230,8 @@ impl<'a> Scope<'a> {
                 };
                 let tag_end = resolved.text.find('@').unwrap_or(resolved.text.len());
                 let reference = format!("{name}:{}", resolved.text);
-                let mut found = Found::new(*kind, name, canonical, &resolved).with_version(
-                    &resolved,
+                let mut found = Found::new(*kind, name, canonical, resolved).with_version(
+                    resolved,
                     0..tag_end,
                     &site.value,
                 );
@@ -125,20 +250,32 @@ impl<'a> Scope<'a> {
                 let chart = chart.as_ref().map(resolve).unwrap_or_default();
                 let repository = repository.as_ref().map(resolve);
                 let canonical = chart_canonical(&chart, repository.as_deref());
-                let mut found = Found::new(PinKind::HelmChart, chart, canonical, &resolved);
+                let mut found = Found::new(PinKind::HelmChart, chart, canonical, resolved);
                 found.repository = repository;
-                Some(self.constrained(found, &resolved, &site.value))
+                Some(self.constrained(found, resolved, &site.value))
+            }
+            SiteKind::UnversionedChart { repository } => {
+                let chart = resolved.text.clone();
+                if chart.starts_with(['.', '/']) || resolved.has_unresolved(&(0..chart.len())) {
+                    return None;
+                }
+                let repository = repository.as_ref().map(resolve);
+                let canonical = chart_canonical(&chart, repository.as_deref());
+                let mut found = Found::new(PinKind::HelmChart, chart, canonical, resolved);
+                found.repository = repository;
+                found.status = PinStatus::Unpinned;
+                Some(found)
             }
             SiteKind::Provider { source } => {
                 let canonical = registry_canonical(source, 2, Some("hashicorp"));
-                let found = Found::new(PinKind::Provider, source.clone(), canonical, &resolved);
-                Some(self.constrained(found, &resolved, &site.value))
+                let found = Found::new(PinKind::Provider, source.clone(), canonical, resolved);
+                Some(self.constrained(found, resolved, &site.value))
             }
             SiteKind::Module { source } => {
                 let source = resolve(source);
                 let canonical = registry_canonical(&source, 3, None);
-                let found = Found::new(PinKind::Module, source, canonical, &resolved);
-                Some(self.constrained(found, &resolved, &site.value))
+                let found = Found::new(PinKind::Module, source, canonical, resolved);
+                Some(self.constrained(found, resolved, &site.value))
             }
             SiteKind::Versioned { name, repository } => {
                 let name = resolve(name);
@@ -152,16 +289,16 @@ impl<'a> Scope<'a> {
                 let found = match repository {
                     Some(repository) => {
                         let canonical = chart_canonical(&name, Some(&repository));
-                        let mut found = Found::new(PinKind::HelmChart, name, canonical, &resolved);
+                        let mut found = Found::new(PinKind::HelmChart, name, canonical, resolved);
                         found.repository = Some(repository);
                         found
                     }
                     None => {
                         let canonical = artifact_canonical(&name);
-                        Found::new(PinKind::Artifact, name, canonical, &resolved)
+                        Found::new(PinKind::Artifact, name, canonical, resolved)
                     }
                 };
-                Some(found.with_version(&resolved, 0..resolved.text.len(), &site.value))
+                Some(found.with_version(resolved, 0..resolved.text.len(), &site.value))
             }
             SiteKind::SourceRef => {
                 let text = &resolved.text;
@@ -171,8 +308,8 @@ impl<'a> Scope<'a> {
                 let name = text[..query].to_owned();
                 let canonical = git_canonical(&name);
                 Some(
-                    Found::new(PinKind::Module, name, canonical, &resolved).with_version(
-                        &resolved,
+                    Found::new(PinKind::Module, name, canonical, resolved).with_version(
+                        resolved,
                         start..end,
                         &site.value,
                     ),
@@ -181,10 +318,32 @@ impl<'a> Scope<'a> {
         }
     }
 
+    /// The chart name and canonical name of a `helm_release`'s chart (whose attributes are in
+    /// file `file`), or `None` when they cannot be read statically.
+    fn chart_name(
+        &self,
+        scope: usize,
+        file: usize,
+        chart: &'a ChartRef,
+    ) -> Option<(String, String)> {
+        let name = self.resolve(scope, file, &chart.chart, None);
+        if name.text.is_empty() || name.has_unresolved(&(0..name.text.len())) {
+            return None;
+        }
+        let repository = chart
+            .repository
+            .as_ref()
+            .map(|repository| self.resolve(scope, file, repository, None))
+            .filter(|repository| !repository.has_unresolved(&(0..repository.text.len())))
+            .map(|repository| repository.text);
+        let canonical = chart_canonical(&name.text, repository.as_deref());
+        Some((name.text, canonical))
+    }
+
     fn image(&self, kind: PinKind, resolved: &Resolved<'a>, value: &Value) -> Option<Found> {
         let Some(image) = ImageRef::parse(&resolved.text) else {
             let unresolved = resolved.has_unresolved(&(0..resolved.text.len()));
-            return unresolved.then(|| {
+            return (unresolved && may_build_an_image(&value.source)).then(|| {
                 let name = resolved
                     .literal_image_name()
                     .map(str::to_owned)

@@ -22,6 +22,128 @@ pub enum VersionError {
     /// The target is a moving tag, which is never written as a pin.
     #[error("`{0}` is a moving tag, not a version; upkeep never pins it")]
     MovingTag(String),
+    /// The target cannot be an image tag: tags are `[A-Za-z0-9_][A-Za-z0-9._-]{{0,127}}`.
+    #[error("`{}` cannot be an image tag ({why}); a tag is 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`", shown(.version))]
+    NotATag {
+        /// The target as given.
+        version: String,
+        /// What breaks the grammar.
+        why: &'static str,
+    },
+    /// The target does not read as a release of a chart, provider or module (`1.2.3`,
+    /// `v0.10.0-rc.1`).
+    #[error("`{}` is not a version a {kind} is released under ({why})", shown(.version))]
+    NotAVersion {
+        /// The target as given.
+        version: String,
+        /// The kind of pin (`helm_chart`, `provider`, …).
+        kind: &'static str,
+        /// What makes it implausible.
+        why: &'static str,
+    },
+}
+
+/// A target version for a message: cut when it is very long.
+fn shown(version: &str) -> String {
+    const MAX: usize = 40;
+    if version.chars().count() <= MAX {
+        version.to_owned()
+    } else {
+        let head: String = version.chars().take(MAX).collect();
+        format!("{head}… ({} characters)", version.chars().count())
+    }
+}
+
+/// What a version may look like for a pin of this kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Grammar {
+    /// An OCI image tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+    ImageTag,
+    /// A git ref (a tag, branch or commit of a module source's `?ref=`).
+    GitRef,
+    /// A release version of a chart, provider, registry module or artifact: an optional `v`,
+    /// dot-separated numbers, then an optional pre-release or build suffix.
+    Release(&'static str),
+}
+
+/// Longest tag or version accepted, as the OCI distribution spec limits tags.
+const MAX_TAG: usize = 128;
+/// Most digits one numeric part of a release version may have (a date is 8).
+const MAX_DIGITS: usize = 10;
+
+/// Checks that `target` can be written as a version of this grammar.
+pub(crate) fn check_grammar(target: &str, grammar: Grammar) -> Result<(), VersionError> {
+    let not_a_tag = |why| {
+        Err(VersionError::NotATag {
+            version: target.to_owned(),
+            why,
+        })
+    };
+    if target.len() > MAX_TAG {
+        return match grammar {
+            Grammar::Release(kind) => Err(VersionError::NotAVersion {
+                version: target.to_owned(),
+                kind,
+                why: "longer than 128 characters",
+            }),
+            _ => not_a_tag("longer than 128 characters"),
+        };
+    }
+    match grammar {
+        Grammar::ImageTag => {
+            if target.starts_with(['.', '-']) {
+                return not_a_tag("starts with `.` or `-`");
+            }
+            if !target
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+            {
+                return not_a_tag("has a character outside `A-Z a-z 0-9 _ . -`");
+            }
+            Ok(())
+        }
+        Grammar::GitRef => {
+            if target.starts_with(['.', '-', '/']) || target.contains("..") {
+                return not_a_tag("is not a git ref name");
+            }
+            Ok(())
+        }
+        Grammar::Release(kind) => {
+            let implausible = |why| {
+                Err(VersionError::NotAVersion {
+                    version: target.to_owned(),
+                    kind,
+                    why,
+                })
+            };
+            let body = strip_v(target);
+            let core_end = body
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(body.len());
+            let core = &body[..core_end];
+            if core.is_empty() || !core.starts_with(|c: char| c.is_ascii_digit()) {
+                return implausible("it does not start with a number");
+            }
+            let core = core
+                .strip_suffix('.')
+                .filter(|_| core_end < body.len())
+                .unwrap_or(core);
+            if core.split('.').any(str::is_empty) {
+                return implausible("an empty part between dots");
+            }
+            if core.split('.').any(|part| part.len() > MAX_DIGITS) {
+                return implausible("a number of more than 10 digits");
+            }
+            let suffix = &body[core_end..];
+            if !suffix.is_empty() && !suffix.starts_with(['-', '+', '.', '_']) {
+                let letter = suffix.starts_with(|c: char| c.is_ascii_alphabetic());
+                if !letter {
+                    return implausible("the numbers are followed by something unexpected");
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Computes the text that replaces the version token `old` when the pin moves to `target`:
@@ -54,6 +176,76 @@ pub fn in_style_of(old: &str, release: &str) -> String {
         new.push_str(variant);
     }
     new
+}
+
+/// How a new version's shape differs from the pinned one's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ShapeChange {
+    /// The new version starts with `v`, the pinned one does not.
+    AddsV,
+    /// The pinned version starts with `v`, the new one does not.
+    DropsV,
+    /// The numeric cores have different numbers of parts (`1.2.3` → `1.3`).
+    Parts {
+        /// Parts of the pinned version.
+        old: usize,
+        /// Parts of the new version.
+        new: usize,
+    },
+    /// The pinned version has a variant suffix (`-alpine`) that the new one lacks.
+    DropsVariant(String),
+}
+
+impl std::fmt::Display for ShapeChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShapeChange::AddsV => f.write_str("adds a `v` prefix"),
+            ShapeChange::DropsV => f.write_str("drops the `v` prefix"),
+            ShapeChange::Parts { old, new } => {
+                write!(f, "has {new} numeric parts, not {old}")
+            }
+            ShapeChange::DropsVariant(variant) => write!(f, "drops the variant `-{variant}`"),
+        }
+    }
+}
+
+/// How `new` differs in shape from the pinned `old`: a `v` prefix added or dropped, another
+/// number of numeric parts, a variant suffix (`-alpine`) dropped. `set` writes `new` as given
+/// and says so; `outdated` keeps shapes when it picks candidates.
+pub fn shape_changes(old: &str, new: &str) -> Vec<ShapeChange> {
+    let mut changes = Vec::new();
+    match (has_v_prefix(old), has_v_prefix(new)) {
+        (false, true) => changes.push(ShapeChange::AddsV),
+        (true, false) => changes.push(ShapeChange::DropsV),
+        _ => {}
+    }
+    if let (Some(old_parts), Some(new_parts)) = (numeric_parts(old), numeric_parts(new))
+        && old_parts != new_parts
+    {
+        changes.push(ShapeChange::Parts {
+            old: old_parts,
+            new: new_parts,
+        });
+    }
+    if let Some(variant) = variant_suffix(old)
+        && variant_suffix(new).is_none()
+    {
+        changes.push(ShapeChange::DropsVariant(variant.to_owned()));
+    }
+    changes
+}
+
+/// How many dot-separated numbers the version's numeric core has (`v1.2.3-rc1` has 3), or
+/// `None` when it does not start with one.
+fn numeric_parts(version: &str) -> Option<usize> {
+    let body = strip_v(version);
+    let end = body
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(body.len());
+    let core = body[..end].trim_end_matches('.');
+    (!core.is_empty() && core.starts_with(|c: char| c.is_ascii_digit()))
+        .then(|| core.split('.').count())
 }
 
 /// Whether two versions name the same release, ignoring a `v` prefix (`v1.2.3` ≡ `1.2.3`).

@@ -323,6 +323,7 @@ fn image_tag_site(frame: &Frame, path: &[&str], facts: &mut FileFacts) {
                 .collect::<Vec<_>>()
                 .join("."),
             object: None,
+            chart: None,
         };
         facts.sites.push(Site {
             kind,

@@ -45,6 +45,7 @@ pub fn run(args: &SetArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCod
         }
         Err(error) => return Err(error.into()),
     };
+    warn_of_shape_changes(&plan);
     let edits = EditPlan::new(&args.path, &plan.edits())
         .map_err(|error| edit_failed(error, "the edit was refused; nothing was written"))?;
     let written = !args.dry_run && !plan.changes.is_empty();
@@ -108,6 +109,29 @@ pub(crate) fn recover_tree(root: &Path) -> anyhow::Result<()> {
         tracing::info!("removed upkeep's temporary file {}", file.display());
     }
     Ok(())
+}
+
+/// Says on standard error when the new version is shaped unlike the pin's (a `v` added or
+/// dropped, another number of parts, a variant suffix lost): `set` writes it as given, which
+/// is right when upstream changed its scheme and wrong when the user meant another thing
+/// (the app's version onto its chart). Once per pinned version.
+fn warn_of_shape_changes(plan: &SetPlan) {
+    let mut said = std::collections::BTreeSet::new();
+    for change in &plan.changes {
+        let old = change.pin.version.as_deref().unwrap_or_default();
+        let changes = upkeep_pins::shape_changes(old, &change.new);
+        if changes.is_empty() || !said.insert(old) {
+            continue;
+        }
+        let changes: Vec<String> = changes.iter().map(ToString::to_string).collect();
+        tracing::warn!(
+            "{}: {} {old} -> {}: the new version {}; written as given",
+            place(&change.pin),
+            change.pin.name,
+            change.new,
+            changes.join(", ")
+        );
+    }
 }
 
 /// `file:line:column` of a pin's version token.

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use upkeep_pins::{Pin, PinStatus, ScanReport};
+use upkeep_pins::{Pin, PinKind, PinStatus, ScanReport};
 
 /// Renders the report as aligned columns grouped by stack, then the errors and a summary.
 pub fn render(report: &ScanReport, skipped: &[Option<String>]) -> String {
@@ -121,6 +121,16 @@ fn shorten(name: &str) -> String {
     format!("{cut}…")
 }
 
+/// A user's file as the table shows it: its name when it is in the pin's folder, else its
+/// path (a module that a call passes the version to).
+fn user_file(pin: &Pin, file: &std::path::Path) -> String {
+    if file.parent() == pin.file.parent() {
+        file_name(file)
+    } else {
+        file.display().to_string()
+    }
+}
+
 fn file_name(path: &std::path::Path) -> String {
     path.file_name().map_or_else(
         || path.display().to_string(),
@@ -136,6 +146,9 @@ fn notes(pin: &Pin) -> Vec<String> {
         PinStatus::Untagged => notes.push("no tag: never bumped".to_owned()),
         PinStatus::DigestOnly => notes.push("pinned by digest only".to_owned()),
         PinStatus::Range => notes.push("version range: not rewritten".to_owned()),
+        PinStatus::Unpinned => {
+            notes.push("no version: Helm installs the newest chart on every apply".to_owned())
+        }
         PinStatus::Unresolved => notes.push("version cannot be evaluated statically".to_owned()),
         PinStatus::Unnamed => {
             notes.push("no image named next to the tag: never matched by name".to_owned())
@@ -149,15 +162,33 @@ fn notes(pin: &Pin) -> Vec<String> {
         notes.push(format!("via {via}"));
     }
     if pin.users.len() > 1 {
-        let users: Vec<&str> = pin
+        // Where each user is; what it resolves to when it is another image than the pin's.
+        let mut users: Vec<String> = pin
             .users
             .iter()
-            .map(|user| user.resolved.as_str())
+            .map(|user| {
+                let at = format!("{}:{}", user_file(pin, &user.file), user.line);
+                if user.canonical == pin.canonical {
+                    at
+                } else {
+                    format!("{at} ({})", user.resolved)
+                }
+            })
             .collect();
+        users.dedup();
         notes.push(format!("{} users: {}", users.len(), users.join(", ")));
     } else if let Some(user) = pin.users.first().filter(|user| user.file != pin.file) {
-        notes.push(format!("used in {}:{}", file_name(&user.file), user.line));
-    } else if pin.users.is_empty() {
+        notes.push(format!(
+            "used in {}:{}",
+            user_file(pin, &user.file),
+            user.line
+        ));
+    } else if pin.users.is_empty()
+        && matches!(
+            pin.kind,
+            PinKind::Image | PinKind::HelmSet | PinKind::ValuesImage
+        )
+    {
         notes.push("defined here, used nowhere in its module".to_owned());
     }
     if pin.digest.is_some() && pin.status == PinStatus::Pinned {

@@ -46,7 +46,7 @@ impl Collector<'_> {
         if let Some(list) = list_elements(self.src, expr)
             && list
                 .function
-                .is_none_or(|name| &self.src[name] != "templatefile")
+                .is_none_or(|name| !matches!(&self.src[name], "templatefile" | "file"))
         {
             for element in &list.elements {
                 self.outlined_expression(map, element)?;

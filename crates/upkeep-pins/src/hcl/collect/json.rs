@@ -99,7 +99,7 @@ impl Collector<'_> {
             .filter(|(key, _)| key == "ignore_changes")
             .flat_map(|(_, paths)| ignore_paths(paths))
             .collect();
-        let helm = (kind == "helm_release").then(HelmRelease::default);
+        let helm = (kind == "helm_release").then(|| HelmRelease::starting(&self.facts));
         self.resource = Some(Resource {
             helm,
             ignored,

@@ -11,7 +11,10 @@ use super::Flavor;
 use super::literal::lit;
 use crate::pin::PinKind;
 use crate::shapes::{self, is_image_key};
-use crate::site::{FileFacts, Piece, Precedence, Reference, Site, SiteKind, TemplateCall, Value};
+use crate::site::{
+    ChartRef, FileFacts, META_ARGUMENTS, ModuleCall, Piece, Precedence, Reference, Site, SiteKind,
+    TemplateCall, Value,
+};
 use hcl_edit::Span;
 use hcl_edit::expr::{Expression, Object, ObjectKey, TraversalOperator};
 use hcl_edit::structure::{Block, Body};
@@ -129,6 +132,21 @@ struct HelmRelease {
     repository: Option<Value>,
     version: Option<Value>,
     sets: Vec<(String, Value)>,
+    /// The first site and template call found in the release: those found later belong to
+    /// its values, and learn its chart when the release ends.
+    sites_from: usize,
+    templates_from: usize,
+}
+
+impl HelmRelease {
+    /// A release whose walk starts now, with `facts` found so far.
+    fn starting(facts: &FileFacts) -> HelmRelease {
+        HelmRelease {
+            sites_from: facts.sites.len(),
+            templates_from: facts.templates.len(),
+            ..HelmRelease::default()
+        }
+    }
 }
 
 struct Collector<'a> {
@@ -270,6 +288,22 @@ impl Collector<'_> {
             .body
             .get_attribute("version")
             .map(|attr| self.value(&attr.value));
+        let local = source
+            .as_ref()
+            .and_then(|source| source.as_literal())
+            .map(|source| source.text.clone())
+            .filter(|source| ModuleCall::is_local(source));
+        if let Some(source) = local {
+            let mut args = Vec::new();
+            for attr in block.body.attributes() {
+                let name = attr.key.as_str();
+                if !META_ARGUMENTS.contains(&name) {
+                    self.object_names(name, &attr.value, 0, &mut args);
+                    args.push((name.to_owned(), self.value(&attr.value)));
+                }
+            }
+            self.facts.calls.push(ModuleCall { source, args });
+        }
         self.module_sites(source, version);
         let entries: Vec<(String, &Expression)> = block
             .body
@@ -309,7 +343,7 @@ impl Collector<'_> {
             .filter_map(|lifecycle| lifecycle.body.get_attribute("ignore_changes"))
             .flat_map(|attr| ignore_paths(&attr.value))
             .collect();
-        let helm = (kind == Some("helm_release")).then(HelmRelease::default);
+        let helm = (kind == Some("helm_release")).then(|| HelmRelease::starting(&self.facts));
         let vm = kind.is_some_and(is_vm_resource);
         self.resource = Some(Resource { helm, ignored, vm });
         self.body(&block.body);
@@ -330,13 +364,45 @@ impl Collector<'_> {
     }
 
     fn helm_release(&mut self, helm: HelmRelease) {
-        if let Some(version) = helm.version {
-            let kind = SiteKind::Chart {
-                chart: helm.chart,
-                repository: helm.repository,
-            };
-            self.path = vec!["version".to_owned()];
-            self.site(kind, version);
+        let chart = helm.chart.clone().map(|chart| ChartRef {
+            chart,
+            repository: helm.repository.clone(),
+        });
+        // Tags in the release's inline values and the files it renders are named by its chart.
+        for site in &mut self.facts.sites[helm.sites_from..] {
+            if let SiteKind::ImageTag {
+                kind: PinKind::HelmSet,
+                chart: release,
+                ..
+            } = &mut site.kind
+            {
+                *release = chart.clone().map(Box::new);
+            }
+        }
+        for call in &mut self.facts.templates[helm.templates_from..] {
+            if call.values {
+                call.chart.clone_from(&chart);
+            }
+        }
+        match (helm.version, helm.chart) {
+            (Some(version), chart) => {
+                let kind = SiteKind::Chart {
+                    chart,
+                    repository: helm.repository,
+                };
+                self.path = vec!["version".to_owned()];
+                self.site(kind, version);
+            }
+            // A chart from a repository (or an OCI registry) with no version floats to the
+            // newest; a chart given as a local path has no version to pin.
+            (None, Some(chart)) if helm.repository.is_some() || chart.source.contains("oci://") => {
+                let kind = SiteKind::UnversionedChart {
+                    repository: helm.repository,
+                };
+                self.path = vec!["chart".to_owned()];
+                self.site(kind, chart);
+            }
+            (None, _) => {}
         }
         self.path = vec!["set".to_owned()];
         for (prefix, group) in set_groups(&helm.sets) {
@@ -363,6 +429,7 @@ impl Collector<'_> {
                         format!("{prefix}.{key}")
                     },
                     object: None,
+                    chart: chart.clone().map(Box::new),
                 };
                 self.site(kind, group[found.tag].1.clone());
             }
@@ -572,13 +639,36 @@ impl Collector<'_> {
             }
             Expression::FuncCall(call) => {
                 let args: Vec<&Expression> = call.args.iter().collect();
-                if call.name.name.as_str() == "templatefile" && call.name.namespace.is_empty() {
-                    self.templatefile(&args);
+                if call.name.namespace.is_empty() {
+                    match call.name.name.as_str() {
+                        "templatefile" => self.templatefile(&args),
+                        "file" => self.values_file(&args),
+                        _ => {}
+                    }
                 }
                 args.into_iter().for_each(|arg| self.expression(arg));
             }
             _ => {}
         }
+    }
+
+    /// `values = [file(…)]` in a `helm_release`: the file is a values document, rendered
+    /// without variables. A `file()` anywhere else is no values file.
+    fn values_file(&mut self, args: &[&Expression]) {
+        let [path] = args else {
+            return;
+        };
+        if self.helm().is_none() || self.path != ["values"] {
+            return;
+        }
+        let path = self.value(path);
+        let path = path.source.trim_matches('"').replace("${path.module}/", "");
+        self.facts.templates.push(TemplateCall {
+            path,
+            vars: Vec::new(),
+            values: true,
+            chart: None,
+        });
     }
 
     fn templatefile(&mut self, args: &[&Expression]) {
@@ -593,9 +683,12 @@ impl Collector<'_> {
         // `values = [templatefile(…)]`: the rendered file is the values document. One called
         // deeper (`styles = templatefile(…)` inside `yamlencode`) renders a string in it.
         let values = self.helm().is_some() && self.path == ["values"];
-        self.facts
-            .templates
-            .push(TemplateCall { path, vars, values });
+        self.facts.templates.push(TemplateCall {
+            path,
+            vars,
+            values,
+            chart: None,
+        });
     }
 
     fn object(&mut self, object: &Object, span: Option<Range<usize>>) {
@@ -629,6 +722,7 @@ impl Collector<'_> {
             digest,
             key: self.path.join("."),
             object,
+            chart: None,
         };
         self.site(kind, tag);
         self.path.pop();

@@ -5,7 +5,7 @@ use super::ignores::plain_ignore_paths;
 use super::{Collector, HelmRelease, Resource, ignore_paths, is_vm_resource};
 use crate::hcl::outline::{Item, Outline, object_entries};
 use crate::shapes::{self, is_image_key};
-use crate::site::{FileFacts, Lit, Piece, Reference, Value};
+use crate::site::{FileFacts, Lit, META_ARGUMENTS, ModuleCall, Piece, Reference, Value};
 use hcl_edit::expr::Expression;
 use memchr::memmem::Finder;
 use std::ops::Range;
@@ -62,11 +62,13 @@ pub(in crate::hcl) fn collect_outlined(
 
 /// Words without which a piece of text cannot produce a site outside the blocks that are
 /// always parsed: `mage` covers `image` and `Image`, `templatefile` a values template,
+/// `file(` a values file of a `helm_release`,
 /// `repo` and `uri` the name next to a tag in an image split over several keys (see
 /// [`crate::shapes`]), `version` an object naming something versioned.
-const PIN_WORDS: [(&str, Boundary); 5] = [
+const PIN_WORDS: [(&str, Boundary); 6] = [
     ("mage", Boundary::Any),
     ("templatefile", Boundary::Any),
+    ("file(", Boundary::NotName),
     ("repo", Boundary::Any),
     ("uri", Boundary::NotLetter),
     ("version", Boundary::NotName),
@@ -245,6 +247,14 @@ impl Collector<'_> {
             Some(version) => Some(self.value_at(&version)?),
             None => None,
         };
+        let local = source
+            .as_ref()
+            .and_then(|source| source.as_literal())
+            .map(|source| source.text.clone())
+            .filter(|source| ModuleCall::is_local(source));
+        if let Some(source) = local {
+            self.outlined_call(source, items)?;
+        }
         self.module_sites(source, version);
         let rest: Vec<Item> = items
             .iter()
@@ -259,13 +269,38 @@ impl Collector<'_> {
         self.outlined_body(map, &rest)
     }
 
+    /// Records the call of a local module with the arguments among `items`, as
+    /// [`Collector::module`] does.
+    fn outlined_call(&mut self, source: String, items: &[Item]) -> Option<()> {
+        let mut args = Vec::new();
+        for item in items {
+            let Item::Attribute { key, expr } = item else {
+                continue;
+            };
+            let name = &self.src[key.clone()];
+            if META_ARGUMENTS.contains(&name) {
+                continue;
+            }
+            if self.src[expr.clone()].starts_with('{') {
+                let parsed = self.parse_expr_at(expr)?;
+                self.object_names(name, &parsed, 0, &mut args);
+                args.push((name.to_owned(), self.value(&parsed)));
+            } else {
+                let value = self.value_at(expr)?;
+                args.push((name.to_owned(), value));
+            }
+        }
+        self.facts.calls.push(ModuleCall { source, args });
+        Some(())
+    }
+
     /// A `helm_release` by its outline: the chart attributes and `set` entries always, the
     /// rest only where it may hold pins.
     fn outlined_helm_release(&mut self, map: &Map, children: &Range<usize>) -> Option<()> {
         let items = map.children(children);
         let ignored = self.lifecycle_ignores(map, items)?;
         self.resource = Some(Resource {
-            helm: Some(HelmRelease::default()),
+            helm: Some(HelmRelease::starting(&self.facts)),
             ignored,
             vm: false,
         });

@@ -32,7 +32,7 @@ pub struct Rule {
 }
 
 /// Every rule, in report order.
-pub const RULES: [Rule; 9] = [
+pub const RULES: [Rule; 10] = [
     Rule {
         id: "parse-error",
         severity: Severity::Error,
@@ -87,6 +87,12 @@ pub const RULES: [Rule; 9] = [
         summary: "An object sets the same key twice; Terraform keeps the last value and silently ignores the first.",
         help: "Delete the entry that is ignored, or merge the two values into one entry.",
     },
+    Rule {
+        id: "unpinned-chart",
+        severity: Severity::Error,
+        summary: "A `helm_release` has no `version`, so every apply installs the newest chart.",
+        help: "Pin the chart version installed today (`version = \"1.2.3\"`) so every upgrade is a reviewed commit.",
+    },
 ];
 
 /// The rule with this id.
@@ -124,7 +130,12 @@ pub struct Finding {
 /// through `sources`).
 pub fn check(report: &ScanReport, config: &LintConfig, sources: &mut Sources) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for error in &report.errors {
+    // An encrypted file (git-crypt, locked) cannot be checked: skipped, not a finding.
+    let checkable = report
+        .errors
+        .iter()
+        .filter(|error| error.kind != upkeep_pins::ErrorKind::Encrypted);
+    for error in checkable {
         findings.push(finding(
             "parse-error",
             &error.file,
@@ -201,6 +212,10 @@ fn pin_findings(pin: &Pin) -> Vec<Finding> {
             "unpinned-image",
             format!("image `{name}` has no tag or digest"),
         )),
+        PinStatus::Unpinned => found.push(at(
+            "unpinned-chart",
+            format!("chart `{name}` has no version: every apply installs the newest"),
+        )),
         PinStatus::Latest => found.push(at(
             "latest-tag",
             format!("image `{name}` uses the moving tag `latest`"),
@@ -209,7 +224,7 @@ fn pin_findings(pin: &Pin) -> Vec<Finding> {
             "unresolved-version",
             format!(
                 "the version comes from `{}`, which cannot be evaluated statically",
-                pin.expression.as_deref().unwrap_or(name)
+                shortened(pin.expression.as_deref().unwrap_or(name))
             ),
         )),
         PinStatus::Pinned if is_image(pin.kind) => {
@@ -237,6 +252,19 @@ fn pin_findings(pin: &Pin) -> Vec<Finding> {
         ));
     }
     found
+}
+
+/// Longest expression quoted in a message, in characters.
+const MAX_QUOTED: usize = 200;
+
+/// An expression on one line, cut to [`MAX_QUOTED`] characters.
+fn shortened(expression: &str) -> String {
+    let line = expression.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= MAX_QUOTED {
+        return line;
+    }
+    let cut: String = line.chars().take(MAX_QUOTED - 1).collect();
+    format!("{cut}…")
 }
 
 fn is_image(kind: PinKind) -> bool {

@@ -1,0 +1,118 @@
+//! Local module calls across the tree (`module "x" { source = "./factory" … }`): which
+//! folders are called, and with which arguments. A module's variable that every caller sets
+//! does not hold what runs; the callers' arguments do, and each caller reports those pins
+//! where its argument is written.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Component, Path, PathBuf};
+
+/// How many levels of local module calls a unit follows (`./outer` calling `./inner` is two).
+pub(crate) const MAX_CALL_DEPTH: usize = 8;
+
+/// How many module instances one unit evaluates at most; a tree of calls wider than this is
+/// cut (its deeper pins are then reported by the modules themselves, at their defaults).
+pub(crate) const MAX_INSTANCES: usize = 256;
+
+/// For every folder called as a local module, the folder of each call and the arguments it
+/// sets.
+#[derive(Debug, Default)]
+pub(crate) struct CallIndex {
+    calls: HashMap<PathBuf, Vec<(PathBuf, Vec<String>)>>,
+}
+
+impl CallIndex {
+    /// Records the calls of one Terraform file in folder `dir` (relative to the scanned root):
+    /// `(source, argument names)` pairs.
+    pub(crate) fn add(&mut self, dir: &Path, calls: Vec<(String, Vec<String>)>) {
+        for (source, args) in calls {
+            if let Some(callee) = callee_dir(dir, &source) {
+                self.calls
+                    .entry(callee)
+                    .or_default()
+                    .push((dir.to_path_buf(), args));
+            }
+        }
+    }
+
+    /// The variables of the module in `dir` that every one of its callers in the folders
+    /// above it sets (none when nothing there calls it). Callers elsewhere are not counted:
+    /// whether they have been seen depends on the order of the scan.
+    pub(crate) fn external(&self, dir: &Path) -> HashSet<String> {
+        let calls: Vec<&Vec<String>> = self
+            .calls
+            .get(dir)
+            .into_iter()
+            .flatten()
+            .filter(|(caller, _)| dir.starts_with(caller) && dir != caller)
+            .map(|(_, args)| args)
+            .collect();
+        let Some((first, rest)) = calls.split_first() else {
+            return HashSet::new();
+        };
+        first
+            .iter()
+            .filter(|name| rest.iter().all(|args| args.contains(name)))
+            .cloned()
+            .collect()
+    }
+}
+
+/// The folder a local module `source` written in folder `dir` names, relative to the scanned
+/// root; `None` when it leads out of the root.
+pub(crate) fn callee_dir(dir: &Path, source: &str) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for component in dir.join(source.trim_end_matches('/')).components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::Normal(part) => out.push(part),
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CallIndex, callee_dir};
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn callee_folders_are_relative_to_the_root_and_never_leave_it() {
+        let at = |dir: &str, source: &str| callee_dir(Path::new(dir), source);
+        assert_eq!(
+            at("stacks/budget", "./factory"),
+            Some(PathBuf::from("stacks/budget/factory"))
+        );
+        assert_eq!(
+            at("stacks/budget", "../../modules/app/"),
+            Some(PathBuf::from("modules/app"))
+        );
+        assert_eq!(at("stacks", "../../outside"), None);
+        assert_eq!(at("", "../x"), None);
+    }
+
+    #[test]
+    fn a_variable_is_external_only_when_every_caller_sets_it() {
+        let mut index = CallIndex::default();
+        let names = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect();
+        index.add(
+            Path::new("a"),
+            vec![("./m".to_owned(), names(&["tag", "name"]))],
+        );
+        index.add(Path::new("a"), vec![("./m".to_owned(), names(&["name"]))]);
+        let external = index.external(Path::new("a/m"));
+        assert!(external.contains("name") && !external.contains("tag"));
+        assert!(index.external(Path::new("elsewhere")).is_empty());
+        // A caller in another branch of the tree is not counted.
+        index.add(
+            Path::new("b"),
+            vec![("../a/m".to_owned(), names(&["other"]))],
+        );
+        assert_eq!(index.external(Path::new("a/m")), external);
+    }
+}
