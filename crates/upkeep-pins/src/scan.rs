@@ -18,7 +18,7 @@ use std::io;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Files larger than this are reported, not read, unless [`ScanOptions::max_file_size`] says
 /// otherwise. Real Terraform and values files are kilobytes.
@@ -172,12 +172,13 @@ fn scan_units(
         files: &files,
         units: &units,
         shared: Mutex::new(HashMap::new()),
+        parsed: Mutex::new(HashMap::new()),
         callers: Callers::new(&dirs),
         options,
         overlay,
     };
     let scan_one = |unit: usize| {
-        let report = scan_unit(&tree, unit, dirs[unit], &units[dirs[unit]]);
+        let report = scan_unit(&tree, unit, dirs[unit]);
         (report.pins, (report.errors, report.warnings))
     };
     let mut warnings = Vec::new();
@@ -486,7 +487,11 @@ struct Tree<'a> {
     files: &'a RepoFiles,
     units: &'a BTreeMap<PathBuf, Vec<Entry>>,
     /// Modules called through `../`, parsed once (at most [`MAX_SHARED`]).
-    shared: Mutex<HashMap<PathBuf, Arc<Vec<SourceFile>>>>,
+    shared: Mutex<HashMap<PathBuf, Arc<UnitFiles>>>,
+    /// The files a call can change of folders being scanned or called through `./`, parsed
+    /// once by whichever comes first: the folder's own scan or a caller's. The folder's own
+    /// scan drops its entry once every caller above it has loaded its modules.
+    parsed: Mutex<HashMap<PathBuf, Arc<OnceLock<Arc<UnitFiles>>>>>,
     callers: Callers,
     options: &'a ScanOptions,
     overlay: &'a HashMap<PathBuf, String>,
@@ -511,6 +516,8 @@ struct CallersState {
     index: CallIndex,
     /// Units whose calls are in `index`.
     reported: BTreeSet<usize>,
+    /// Units that have loaded every module they call.
+    loaded: BTreeSet<usize>,
     /// The scan stopped: nobody waits any more.
     halted: bool,
 }
@@ -533,7 +540,7 @@ impl Callers {
     }
 
     /// Records the local module calls of unit `unit` (in `dir`), whose files are `sources`.
-    fn report(&self, unit: usize, dir: &Path, sources: &[SourceFile]) {
+    fn report(&self, unit: usize, dir: &Path, sources: &[&SourceFile]) {
         let mut state = self.lock();
         for source in sources {
             let calls = source.facts.calls.iter().map(|call| {
@@ -551,8 +558,15 @@ impl Callers {
         self.reported.notify_all();
     }
 
+    /// Records that unit `unit` has loaded every module it calls.
+    fn loaded(&self, unit: usize) {
+        self.lock().loaded.insert(unit);
+        self.reported.notify_all();
+    }
+
     /// The variables of the module in `dir` that every caller in the folders above it sets,
-    /// once those callers have reported their calls.
+    /// once those callers have reported their calls and loaded their modules (so nobody
+    /// above asks for the module's files any more).
     fn external(&self, dir: &Path) -> HashSet<String> {
         let above: Vec<usize> = dir
             .ancestors()
@@ -560,7 +574,7 @@ impl Callers {
             .filter_map(|ancestor| self.units.get(ancestor).copied())
             .collect();
         let mut state = self.lock();
-        while !state.halted && !above.iter().all(|unit| state.reported.contains(unit)) {
+        while !state.halted && !above.iter().all(|unit| state.loaded.contains(unit)) {
             state = self.reported.wait(state).unwrap_or_else(|e| e.into_inner());
         }
         state.index.external(dir)
@@ -588,38 +602,53 @@ impl Tree<'_> {
         }
     }
 
-    /// The parsed files of the module in folder `dir`, to evaluate with a caller's arguments;
-    /// `None` when no scanned folder is there. Files that cannot be read or parsed are left
-    /// out (the module's own scan reports them).
-    fn module(&self, dir: &Path, shared: bool) -> Option<Arc<Vec<SourceFile>>> {
+    /// The files of folder `dir` that a call can change ([`UnitFiles::read`]), read and parsed
+    /// once for the folder's own scan and every caller above it in the tree (`./factory`);
+    /// `None` when no scanned folder is there.
+    fn unit_files(&self, dir: &Path) -> Option<Arc<UnitFiles>> {
         let entries = self.units.get(dir)?;
-        if shared
-            && let Some(module) = self
-                .shared
+        let cell = Arc::clone(
+            self.parsed
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .get(dir)
+                .entry(dir.to_path_buf())
+                .or_default(),
+        );
+        Some(Arc::clone(cell.get_or_init(|| {
+            Arc::new(UnitFiles::read(self, entries, true))
+        })))
+    }
+
+    /// Drops the parse of folder `dir` once its own scan is done with it.
+    fn forget(&self, dir: &Path) {
+        self.parsed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(dir);
+    }
+
+    /// The files of the module in folder `dir` that a call can change (see [`UnitFiles::read`]),
+    /// to evaluate with a caller's arguments; `None` when no scanned folder is there. A module
+    /// of another branch of the tree (`shared`, called through `../`) is kept for the callers
+    /// still to come; one below the caller is parsed once with its own scan. Files that
+    /// cannot be read or parsed are left out of `sources` (the module's own scan reports them).
+    fn module(&self, dir: &Path, shared: bool) -> Option<Arc<UnitFiles>> {
+        if !shared {
+            return self.unit_files(dir);
+        }
+        let entries = self.units.get(dir)?;
+        if let Some(module) = self
+            .shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(dir)
         {
             return Some(Arc::clone(module));
         }
-        let module: Vec<SourceFile> = entries
-            .iter()
-            .filter_map(|entry| {
-                let text = self.read(entry).ok()?;
-                let facts = entry.file_type.parse(&text, self.options.strict).ok()?;
-                Some(SourceFile {
-                    rel: entry.rel.clone(),
-                    text,
-                    facts,
-                })
-            })
-            .collect();
-        let module = Arc::new(module);
-        if shared {
-            let mut cache = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-            if cache.len() < MAX_SHARED {
-                cache.insert(dir.to_path_buf(), Arc::clone(&module));
-            }
+        let module = Arc::new(UnitFiles::read(self, entries, false));
+        let mut cache = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() < MAX_SHARED {
+            cache.insert(dir.to_path_buf(), Arc::clone(&module));
         }
         Some(module)
     }
@@ -627,12 +656,8 @@ impl Tree<'_> {
     /// The local modules the unit in `dir` (whose parsed files are `own`) calls, directly or
     /// through each other: the modules' files (in the order [`Instance::files`] counts them,
     /// after `own`) and one instance per call.
-    fn instances(
-        &self,
-        dir: &Path,
-        own: &[SourceFile],
-    ) -> (Vec<Arc<Vec<SourceFile>>>, Vec<Instance>) {
-        let mut loaded: Vec<Arc<Vec<SourceFile>>> = Vec::new();
+    fn instances(&self, dir: &Path, own: &[&SourceFile]) -> (Vec<Arc<UnitFiles>>, Vec<Instance>) {
+        let mut loaded: Vec<Arc<UnitFiles>> = Vec::new();
         let mut starts: Vec<usize> = Vec::new();
         let mut by_dir: HashMap<PathBuf, usize> = HashMap::new();
         let mut instances = Vec::new();
@@ -640,11 +665,13 @@ impl Tree<'_> {
         // (scope, folder, module or the unit's own files, folders called on the way)
         let mut work = std::collections::VecDeque::from([(0, dir.to_path_buf(), None, Vec::new())]);
         while let Some((scope, caller, module, path)) = work.pop_front() {
-            let (files, base): (Arc<Vec<SourceFile>>, usize) = match module {
-                Some(module) => (Arc::clone(&loaded[module]), starts[module]),
-                None => (Arc::new(Vec::new()), 0),
+            // The module's files, held apart from `loaded`, which the loop extends.
+            let held: Option<Arc<UnitFiles>> = module.map(|module| Arc::clone(&loaded[module]));
+            let base = module.map_or(0, |module| starts[module]);
+            let files: Vec<&SourceFile> = match &held {
+                Some(module) => module.sources.iter().collect(),
+                None => own.to_vec(),
             };
-            let files: &[SourceFile] = if module.is_some() { &files } else { own };
             for (file, source) in files.iter().enumerate() {
                 for (call, module_call) in source.facts.calls.iter().enumerate() {
                     let Some(callee) = calls::callee_dir(&caller, &module_call.source) else {
@@ -666,12 +693,12 @@ impl Tree<'_> {
                             };
                             by_dir.insert(callee.clone(), loaded.len());
                             starts.push(next);
-                            next += module.len();
+                            next += module.sources.len();
                             loaded.push(module);
                             loaded.len() - 1
                         }
                     };
-                    let callee_files = &loaded[index];
+                    let callee_files = &loaded[index].sources;
                     if callee_files
                         .iter()
                         .all(|f| f.facts.sites.is_empty() && f.facts.calls.is_empty())
@@ -694,70 +721,144 @@ impl Tree<'_> {
     }
 }
 
-/// Reads, parses and resolves the files of unit `unit`, in folder `dir`.
-fn scan_unit(tree: &Tree<'_>, unit: usize, dir: &Path, entries: &[Entry]) -> UnitReport {
-    let options = tree.options;
-    let mut sources = Vec::with_capacity(entries.len());
+/// Whether a values file's text takes template arguments (`${…}`, `%{…}`): only such a file
+/// can change with a module call's arguments.
+fn templated(text: &str) -> bool {
+    memchr::memmem::find(text.as_bytes(), b"${").is_some()
+        || memchr::memmem::find(text.as_bytes(), b"%{").is_some()
+}
+
+/// Files of one folder, read and parsed, Terraform first (its `templatefile()` calls say
+/// which templates are values files).
+#[derive(Default)]
+struct UnitFiles {
+    /// The files that parsed.
+    sources: Vec<SourceFile>,
+    /// The files that could not be read, or did not parse.
+    failures: Vec<Failure>,
+    /// Literal values files, read but not parsed: a call cannot change them, so only the
+    /// folder's own scan parses them (it takes them from here), and a caller never waits for
+    /// a big values file of the module it calls.
+    literal: Mutex<Vec<ReadFile>>,
+}
+
+/// A file read and not yet parsed.
+struct ReadFile {
+    rel: PathBuf,
+    file_type: FileType,
+    text: String,
+}
+
+/// A file of a folder that could not be read or parsed.
+enum Failure {
+    Unreadable(ScanError),
+    Unparsed { file: ReadFile, error: SyntaxError },
+}
+
+impl UnitFiles {
+    /// Reads the files of `entries` and parses what a module call can change: the Terraform
+    /// files (first) and the templated values files. The literal values files are kept read
+    /// for the folder's own scan, unless `keep_literal` is false (a caller's copy).
+    fn read(tree: &Tree<'_>, entries: &[Entry], keep_literal: bool) -> UnitFiles {
+        let (hcl, values): (Vec<&Entry>, Vec<&Entry>) = entries
+            .iter()
+            .partition(|entry| matches!(entry.file_type, FileType::Hcl(_)));
+        let mut files = UnitFiles::default();
+        let mut literal = Vec::new();
+        for entry in hcl.into_iter().chain(values) {
+            let text = match tree.read(entry) {
+                Ok(text) => text,
+                Err(error) => {
+                    files.failures.push(Failure::Unreadable(error));
+                    continue;
+                }
+            };
+            tracing::debug!("read {} ({} bytes)", entry.rel.display(), text.len());
+            let file = ReadFile {
+                rel: entry.rel.clone(),
+                file_type: entry.file_type,
+                text,
+            };
+            if matches!(entry.file_type, FileType::Hcl(_)) || templated(&file.text) {
+                files.parse(tree, file);
+            } else if keep_literal {
+                literal.push(file);
+            }
+        }
+        files.literal = Mutex::new(literal);
+        files
+    }
+
+    /// Parses the literal values files that `called` kept for the folder's own scan.
+    fn literal(tree: &Tree<'_>, called: &UnitFiles) -> UnitFiles {
+        let read = std::mem::take(&mut *called.literal.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut files = UnitFiles::default();
+        for file in read {
+            files.parse(tree, file);
+        }
+        files
+    }
+
+    /// Parses `file` into the sources, or the failures.
+    fn parse(&mut self, tree: &Tree<'_>, file: ReadFile) {
+        match file.file_type.parse(&file.text, tree.options.strict) {
+            Ok(facts) => self.sources.push(SourceFile {
+                rel: file.rel,
+                text: file.text,
+                facts,
+            }),
+            Err(error) => self.failures.push(Failure::Unparsed { file, error }),
+        }
+    }
+}
+
+/// Reads, parses and resolves the files of unit `unit`, in folder `dir`: the part its
+/// callers share, then the literal values files.
+fn scan_unit(tree: &Tree<'_>, unit: usize, dir: &Path) -> UnitReport {
+    // Every unit scanned is a folder of the tree, so its files are there.
+    let called = tree.unit_files(dir).unwrap_or_default();
+    let literal = UnitFiles::literal(tree, &called);
+    let sources: Vec<&SourceFile> = called.sources.iter().chain(&literal.sources).collect();
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    // Terraform first: its `templatefile()` calls say which templates are values files.
-    let (hcl, values): (Vec<&Entry>, Vec<&Entry>) = entries
+    for source in &sources {
+        warnings.extend(duplicate_warnings(&source.rel, &source.text, &source.facts));
+    }
+    let values_templates: BTreeSet<PathBuf> = sources
         .iter()
-        .partition(|entry| matches!(entry.file_type, FileType::Hcl(_)));
-    let mut values_templates: Option<BTreeSet<PathBuf>> = None;
-    for entry in hcl.into_iter().chain(values) {
-        if matches!(entry.file_type, FileType::Yaml | FileType::Template)
-            && values_templates.is_none()
-        {
-            values_templates = Some(
-                sources
-                    .iter()
-                    .flat_map(|file: &SourceFile| &file.facts.templates)
-                    .filter(|call| call.values)
-                    .map(|call| module::normalize(&dir.join(&call.path)))
-                    .collect(),
-            );
-        }
-        let text = match tree.read(entry) {
-            Ok(text) => {
-                tracing::debug!("read {} ({} bytes)", entry.rel.display(), text.len());
-                text
-            }
-            Err(error) => {
-                errors.push(error);
-                continue;
-            }
-        };
-        match entry.file_type.parse(&text, options.strict) {
-            Ok(facts) => {
-                warnings.extend(duplicate_warnings(&entry.rel, &text, &facts));
-                sources.push(SourceFile {
-                    rel: entry.rel.clone(),
-                    text,
-                    facts,
-                });
-            }
-            Err(error) => match entry.file_type {
-                FileType::Hcl(_) => errors.push(syntax_error(&entry.rel, &text, &error)),
-                FileType::Yaml => match unexpected_content(&text) {
+        .flat_map(|file| &file.facts.templates)
+        .filter(|call| call.values)
+        .map(|call| module::normalize(&dir.join(&call.path)))
+        .collect();
+    for failure in called.failures.iter().chain(&literal.failures) {
+        match failure {
+            Failure::Unreadable(error) => errors.push(error.clone()),
+            Failure::Unparsed {
+                file:
+                    ReadFile {
+                        rel,
+                        file_type,
+                        text,
+                    },
+                error,
+            } => match file_type {
+                FileType::Hcl(_) => errors.push(syntax_error(rel, text, error)),
+                FileType::Yaml => match unexpected_content(text) {
                     Some(what) => warnings.push(ScanWarning {
-                        file: entry.rel.clone(),
+                        file: rel.clone(),
                         line: 1,
                         column: 1,
                         kind: WarningKind::UnexpectedContent,
                         message: format!("{what}, not YAML; left out of the scan"),
                         related: None,
                     }),
-                    None => errors.push(syntax_error(&entry.rel, &text, &error)),
+                    None => errors.push(syntax_error(rel, text, error)),
                 },
                 // A template that is not YAML is a script, a JSON or a config of some other
                 // language, unless Terraform renders it into a chart's values.
                 FileType::Template => {
-                    if values_templates
-                        .as_ref()
-                        .is_some_and(|values| values.contains(&entry.rel))
-                    {
-                        errors.push(syntax_error(&entry.rel, &text, &error));
+                    if values_templates.contains(rel) {
+                        errors.push(syntax_error(rel, text, error));
                     }
                 }
             },
@@ -765,13 +866,17 @@ fn scan_unit(tree: &Tree<'_>, unit: usize, dir: &Path, entries: &[Entry]) -> Uni
     }
     tree.callers.report(unit, dir, &sources);
     let (modules, instances) = tree.instances(dir, &sources);
+    tree.callers.loaded(unit);
     let all: Vec<&SourceFile> = sources
         .iter()
-        .chain(modules.iter().flat_map(|module| module.iter()))
+        .copied()
+        .chain(modules.iter().flat_map(|module| module.sources.iter()))
         .collect();
     let external = tree.callers.external(dir);
+    let pins = module::resolve(dir, &all, sources.len(), &instances, &external);
+    tree.forget(dir);
     UnitReport {
-        pins: module::resolve(dir, &all, sources.len(), &instances, &external),
+        pins,
         errors,
         warnings,
     }

@@ -123,7 +123,7 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         lock.acquire()?;
         // A multi-file edit killed mid-way is finished or undone, and its debris removed,
         // before the tree is judged clean.
-        super::set::recover_tree(&args.path)?;
+        crate::deliver::recover::tree(&args.path)?;
         let git = Git::open(&args.path, &config.git.remote, Some(&state_file))?;
         let aligned = progress.stages.run("git", || {
             let aligned = git.align()?;

@@ -16,7 +16,7 @@ use upkeep_pins::{
 /// Plans the move, prints it, and writes it unless `--dry-run`.
 pub fn run(args: &SetArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
     if !args.dry_run {
-        recover_tree(&args.path)?;
+        crate::deliver::recover::tree(&args.path)?;
     }
     let (config, _) = Config::load(config_file, &args.path)?;
     // A file that does not parse anywhere must stop the edit, so `set` always scans strictly.
@@ -78,37 +78,6 @@ pub(crate) fn edit_failed(error: EditError, context: &'static str) -> anyhow::Er
         } => error.into(),
         error => anyhow::Error::new(error).context(context),
     }
-}
-
-/// Finishes or undoes an edit that a crash interrupted under `root` and removes upkeep's
-/// temporary files, before anything reads or checks the tree; says on standard error what it
-/// did. Every command that writes the tree (set, bump, serve's jobs) runs it first.
-pub(crate) fn recover_tree(root: &Path) -> anyhow::Result<()> {
-    let recovery = upkeep_pins::recover(root).with_context(|| {
-        format!(
-            "cannot finish or undo an interrupted edit under {}",
-            root.display()
-        )
-    })?;
-    if !recovery.completed.is_empty() {
-        tracing::warn!(
-            "finished an edit that was interrupted: {} file(s) now hold their new content",
-            recovery.completed.len()
-        );
-    }
-    if !recovery.undone.is_empty() {
-        tracing::warn!(
-            "undid {} edit(s) that were interrupted before any file changed",
-            recovery.undone.len()
-        );
-    }
-    for conflict in &recovery.conflicts {
-        tracing::warn!("interrupted edit: {conflict}");
-    }
-    for file in &recovery.removed {
-        tracing::info!("removed upkeep's temporary file {}", file.display());
-    }
-    Ok(())
 }
 
 /// Says on standard error when the new version is shaped unlike the pin's (a `v` added or

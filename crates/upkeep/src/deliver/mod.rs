@@ -12,6 +12,7 @@ pub mod hooks;
 pub mod migrations;
 pub mod notify;
 pub mod preflight;
+pub mod recover;
 pub mod remote;
 pub mod stack;
 pub mod tree_lock;
