@@ -183,4 +183,13 @@ fn lint_skips_a_file_git_crypt_keeps_encrypted() {
         scan.stderr
     );
     assert!(!scan.stdout.contains("UTF-8") && !scan.stderr.contains("UTF-8"));
+    // Its values are unknown, so `set` in that module stops, and says how to go on.
+    let set = run(dir.path(), &["set", "example/app", "1.1.0", "--path", "."]);
+    assert_eq!(set.code, 2, "{}", set.stderr);
+    assert!(set.stderr.contains("git-crypt unlock"), "{}", set.stderr);
+    assert!(!set.stderr.contains("do not parse"), "{}", set.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("app/main.tf")).expect("read"),
+        main
+    );
 }

@@ -57,6 +57,38 @@ impl CallIndex {
     }
 }
 
+/// The local module sources of a Terraform text that climb out of its folder
+/// (`source = "../a/m"`), read lexically from its lines. A module called from another branch
+/// of the tree must keep reporting its defaults: that caller may not set them. A line that
+/// only looks like a call (a `source` attribute of another block) makes the answer cautious,
+/// never wrong.
+pub(crate) fn climbing_sources(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut sources = Vec::new();
+    let mut done_to = 0;
+    // Only the lines holding a `..` are looked at: a file is read at memchr's speed.
+    for at in memchr::memmem::find_iter(bytes, b"..") {
+        if at < done_to {
+            continue;
+        }
+        let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        done_to = end;
+        let source = text[start..end]
+            .trim_start()
+            .strip_prefix("source")
+            .map(str::trim_start)
+            .and_then(|rest| rest.strip_prefix('='))
+            .map(str::trim_start)
+            .and_then(|rest| rest.strip_prefix('"'))
+            .and_then(|rest| rest.find('"').map(|close| &rest[..close]));
+        if let Some(source) = source.filter(|s| s.starts_with('.') && s.contains("..")) {
+            sources.push(source);
+        }
+    }
+    sources
+}
+
 /// The folder a local module `source` written in folder `dir` names, relative to the scanned
 /// root; `None` when it leads out of the root.
 pub(crate) fn callee_dir(dir: &Path, source: &str) -> Option<PathBuf> {
@@ -78,7 +110,15 @@ pub(crate) fn callee_dir(dir: &Path, source: &str) -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::{CallIndex, callee_dir};
+    use super::{CallIndex, callee_dir, climbing_sources};
+
+    #[test]
+    fn sources_that_climb_out_of_the_folder_are_found_by_their_lines() {
+        let text = "module \"a\" {\n  source = \"../../modules/app\"\n}\nmodule \"b\" {\n  source=\"./factory\"\n}\nmodule \"c\" {\n  source = \"./x/../../y\" # odd\n}\nmodule \"d\" {\n  source = \"git::https://example.com/m.git?ref=v1..2\"\n}\n";
+        assert_eq!(climbing_sources(text), ["../../modules/app", "./x/../../y"]);
+        assert!(climbing_sources("source = \"../a\"").len() == 1);
+        assert!(climbing_sources("no calls\n").is_empty());
+    }
     use std::path::{Path, PathBuf};
 
     #[test]

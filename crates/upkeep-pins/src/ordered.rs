@@ -7,6 +7,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap};
 use std::io;
 use std::ops::ControlFlow;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Condvar, Mutex, mpsc};
@@ -99,11 +100,14 @@ where
         moved.notify_all();
         halted();
     };
+    // The folder whose work panicked, if one did: the scan stops and fails.
+    let panicked = Mutex::new(None);
     let (send, receive) = mpsc::channel::<(usize, (Vec<Pin>, R))>();
     std::thread::scope(|scope| -> io::Result<()> {
         for _ in 0..workers {
             let send = send.clone();
             let (next, stop, frontier, work) = (&next, &stop, &frontier, &work);
+            let (halt, panicked) = (&halt, &panicked);
             let waiting_pins = &waiting_pins;
             let spawned = std::thread::Builder::new()
                 .stack_size(THREAD_STACK)
@@ -128,7 +132,13 @@ where
                         if stop.load(Relaxed) {
                             return;
                         }
-                        let result = work(unit);
+                        // A panic must not leave the others waiting for this folder forever.
+                        let worked = std::panic::catch_unwind(AssertUnwindSafe(|| work(unit)));
+                        let Ok(result) = worked else {
+                            *panicked.lock().unwrap_or_else(|e| e.into_inner()) = Some(unit);
+                            halt();
+                            return;
+                        };
                         waiting_pins.fetch_add(result.0.len(), Relaxed);
                         if send.send((unit, result)).is_err() {
                             return;
@@ -180,6 +190,12 @@ where
         drop(receive);
         Ok(())
     })?;
+    if let Some(unit) = panicked.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(io::Error::other(format!(
+            "an internal error stopped the scan in {} (a bug in upkeep; please report it)",
+            dirs[unit].display()
+        )));
+    }
     Ok(rests)
 }
 
@@ -274,6 +290,32 @@ mod tests {
         )
         .expect("threads");
         assert_eq!(seen, 1);
+    }
+
+    #[test]
+    fn a_folder_whose_work_panics_fails_the_scan_instead_of_hanging_it() {
+        let dirs: Vec<&Path> = ["a", "b", "c", "d"].iter().map(Path::new).collect();
+        // Folders after `b` wait, as a module waits for its callers, until `b` is done.
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let halted = std::sync::atomic::AtomicBool::new(false);
+        let work = |unit: usize| -> (Vec<Pin>, ()) {
+            use std::sync::atomic::Ordering::SeqCst;
+            match unit {
+                1 => panic!("a bug in a parser"),
+                2 | 3 => {
+                    while !done.load(SeqCst) && !halted.load(SeqCst) {
+                        std::thread::yield_now();
+                    }
+                }
+                _ => {}
+            }
+            (Vec::new(), ())
+        };
+        let halt = || halted.store(true, std::sync::atomic::Ordering::SeqCst);
+        let error =
+            run(&dirs, 2, work, |_| ControlFlow::Continue(()), halt).expect_err("the scan fails");
+        assert!(error.to_string().contains("in b"), "{error}");
+        assert!(halted.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     #[test]

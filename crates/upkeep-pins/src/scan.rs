@@ -152,12 +152,26 @@ fn scan_units(
         None => Some(exclusions(files.canonical_root(), &options.exclude)?),
     };
     let started = std::time::Instant::now();
-    let (entries, mut errors, left_out) = walk(&files, options.max_file_size, exclude);
-    let units = group_into_units(without_chart_templates(entries));
     let threads = match options.threads {
         Some(threads) if threads > 0 => threads,
         _ => std::thread::available_parallelism().map_or(1, usize::from),
     };
+    let Walk {
+        entries,
+        mut errors,
+        left_out,
+        climbing,
+    } = walk(
+        &files,
+        options.max_file_size,
+        exclude,
+        threads,
+        // A check of edited folders evaluates them as their own modules (their callers are
+        // not scanned), so it needs no callers from elsewhere either.
+        reach == Reach::Everything,
+    );
+    let elsewhere = called_elsewhere(climbing);
+    let units = group_into_units(without_chart_templates(entries));
     let mut dirs: Vec<&Path> = units.keys().map(PathBuf::as_path).collect();
     if reach == Reach::Overlaid {
         let overlaid = |entry: &Entry| {
@@ -173,7 +187,7 @@ fn scan_units(
         units: &units,
         shared: Mutex::new(HashMap::new()),
         parsed: Mutex::new(HashMap::new()),
-        callers: Callers::new(&dirs),
+        callers: Callers::new(&dirs, elsewhere),
         options,
         overlay,
     };
@@ -299,18 +313,20 @@ fn exclusions(root: &Path, patterns: &[String]) -> io::Result<ignore::gitignore:
 
 /// Lists the files under `root` whose names upkeep reads: regular files, links (where they
 /// lead is decided when they are read) and special files (reported when they are read).
-/// Files that `.gitignore`, `.upkeepignore` or `exclude` leave out are not listed.
+/// Files that `.gitignore`, `.upkeepignore` or `exclude` leave out are not listed. The walk
+/// runs on `threads` threads, so the list is in no particular order. With `climbing`,
+/// Terraform files are also read for the module sources that climb out of their folder (see
+/// [`Walk::climbing`]).
 fn walk(
     files: &RepoFiles,
     max_size: u64,
     exclude: Option<ignore::gitignore::Gitignore>,
-) -> (Vec<Entry>, Vec<ScanError>, LeftOut) {
+    threads: usize,
+    climbing: bool,
+) -> Walk {
     let root = files.root().to_path_buf();
-    let mut entries = Vec::new();
-    let mut errors = Vec::new();
     let ignored = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&ignored);
-    let mut other_types = 0;
     // `.gitignore` and `.upkeepignore` files are read through [`RepoFiles`], never by the
     // walker; `.ignore` files, the global excludes file and `.git/info/exclude` are not looked for.
     let rules = Arc::new(IgnoreRules::new(files.clone(), max_size));
@@ -350,52 +366,131 @@ fn walk(
             }
             why.is_none()
         })
-        .build();
-    for item in walker {
-        let entry = match item {
-            Ok(entry) => entry,
-            Err(error) => {
-                let file = error_path(&error)
-                    .map(|p| relative(&root, p))
-                    .unwrap_or_default();
-                errors.push(ScanError::whole_file(
-                    file,
-                    ErrorKind::Io,
-                    error.to_string(),
-                ));
-                continue;
+        .threads(threads)
+        .build_parallel();
+    let found = Mutex::new((Vec::new(), Vec::new()));
+    let found_climbing = Mutex::new(Vec::new());
+    let other_types = AtomicUsize::new(0);
+    walker.run(|| {
+        Box::new(|item| {
+            match walked(&root, item) {
+                Walked::Entry(entry) => {
+                    if climbing
+                        && entry.file_type == FileType::Hcl(Flavor::Terraform)
+                        && let Ok(text) = files.read_walked(&entry.rel, entry.linked, max_size)
+                    {
+                        let dir = parent(&entry.rel);
+                        let sources = calls::climbing_sources(&text);
+                        let mut found = found_climbing.lock().unwrap_or_else(|e| e.into_inner());
+                        found.extend(sources.into_iter().map(|s| (dir.clone(), s.to_owned())));
+                    }
+                    found
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                        .push(entry);
+                }
+                Walked::Error(error) => found
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .1
+                    .push(error),
+                Walked::OtherType => {
+                    other_types.fetch_add(1, Ordering::Relaxed);
+                }
+                Walked::Folder => {}
             }
-        };
-        let Some(kind) = entry.file_type() else {
-            continue;
-        };
-        let Some(file_type) = FileType::of(entry.path()) else {
-            if !kind.is_dir() {
-                other_types += 1;
-                tracing::debug!(
-                    "left out {}: not a file type upkeep reads",
-                    relative(&root, entry.path()).display()
-                );
-            }
-            continue;
-        };
-        // A link to a folder is not followed, as the walk does not follow it.
-        if kind.is_dir() || (kind.is_symlink() && entry.path().is_dir()) {
-            continue;
-        }
-        let rel = relative(&root, entry.path());
-        entries.push(Entry {
-            rel,
-            file_type,
-            linked: kind.is_symlink(),
-        });
-    }
+            ignore::WalkState::Continue
+        })
+    });
+    let (entries, mut errors) = found.into_inner().unwrap_or_else(|e| e.into_inner());
     errors.extend(rules.take_errors());
     let left_out = LeftOut {
         ignored: ignored.load(Ordering::Relaxed),
-        other_types,
+        other_types: other_types.into_inner(),
     };
-    (entries, errors, left_out)
+    Walk {
+        entries,
+        errors,
+        left_out,
+        climbing: found_climbing
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner()),
+    }
+}
+
+/// What a walk found.
+struct Walk {
+    /// The files upkeep reads.
+    entries: Vec<Entry>,
+    /// The paths it could not read.
+    errors: Vec<ScanError>,
+    /// What it left out, for the log.
+    left_out: LeftOut,
+    /// Module sources that climb out of their folder: `(folder of the call, source)`.
+    climbing: Vec<(PathBuf, String)>,
+}
+
+/// The folders called as a module by a folder that is not above them.
+fn called_elsewhere(climbing: Vec<(PathBuf, String)>) -> HashSet<PathBuf> {
+    climbing
+        .into_iter()
+        .filter_map(|(caller, source)| {
+            let callee = calls::callee_dir(&caller, &source)?;
+            (!callee.starts_with(&caller)).then_some(callee)
+        })
+        .collect()
+}
+
+/// What the walk met at one path.
+enum Walked {
+    /// A file upkeep reads.
+    Entry(Entry),
+    /// A path the walk could not read.
+    Error(ScanError),
+    /// A file of a type upkeep does not read.
+    OtherType,
+    /// A folder, or a link to one (never followed).
+    Folder,
+}
+
+/// Sorts one item of the walk under `root`.
+fn walked(root: &Path, item: Result<ignore::DirEntry, ignore::Error>) -> Walked {
+    let entry = match item {
+        Ok(entry) => entry,
+        Err(error) => {
+            let file = error_path(&error)
+                .map(|p| relative(root, p))
+                .unwrap_or_default();
+            return Walked::Error(ScanError::whole_file(
+                file,
+                ErrorKind::Io,
+                error.to_string(),
+            ));
+        }
+    };
+    let Some(kind) = entry.file_type() else {
+        return Walked::Folder;
+    };
+    let Some(file_type) = FileType::of(entry.path()) else {
+        if kind.is_dir() {
+            return Walked::Folder;
+        }
+        tracing::debug!(
+            "left out {}: not a file type upkeep reads",
+            relative(root, entry.path()).display()
+        );
+        return Walked::OtherType;
+    };
+    // A link to a folder is not followed, as the walk does not follow it.
+    if kind.is_dir() || (kind.is_symlink() && entry.path().is_dir()) {
+        return Walked::Folder;
+    }
+    Walked::Entry(Entry {
+        rel: relative(root, entry.path()),
+        file_type,
+        linked: kind.is_symlink(),
+    })
 }
 
 /// How many paths a walk left out, for the log.
@@ -507,6 +602,9 @@ const MAX_SHARED: usize = 64;
 struct Callers {
     /// Unit index by folder.
     units: HashMap<PathBuf, usize>,
+    /// Folders called as a module from another branch of the tree (`source = "../a/m"` in
+    /// `b/`): such a caller may not set a variable, so the module reports its defaults.
+    elsewhere: HashSet<PathBuf>,
     state: Mutex<CallersState>,
     reported: std::sync::Condvar,
 }
@@ -523,8 +621,9 @@ struct CallersState {
 }
 
 impl Callers {
-    fn new(dirs: &[&Path]) -> Callers {
+    fn new(dirs: &[&Path], elsewhere: HashSet<PathBuf>) -> Callers {
         Callers {
+            elsewhere,
             units: dirs
                 .iter()
                 .enumerate()
@@ -576,6 +675,9 @@ impl Callers {
         let mut state = self.lock();
         while !state.halted && !above.iter().all(|unit| state.loaded.contains(unit)) {
             state = self.reported.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        if self.elsewhere.contains(dir) {
+            return HashSet::new();
         }
         state.index.external(dir)
     }
@@ -629,9 +731,10 @@ impl Tree<'_> {
 
     /// The files of the module in folder `dir` that a call can change (see [`UnitFiles::read`]),
     /// to evaluate with a caller's arguments; `None` when no scanned folder is there. A module
-    /// of another branch of the tree (`shared`, called through `../`) is kept for the callers
-    /// still to come; one below the caller is parsed once with its own scan. Files that
-    /// cannot be read or parsed are left out of `sources` (the module's own scan reports them).
+    /// below the caller and scanned in this run is parsed once with its own scan; any other
+    /// (`shared`: another branch of the tree, `../modules/app`) is kept for the callers still
+    /// to come. Files that cannot be read or parsed are left out of `sources` (the module's
+    /// own scan reports them).
     fn module(&self, dir: &Path, shared: bool) -> Option<Arc<UnitFiles>> {
         if !shared {
             return self.unit_files(dir);
@@ -687,8 +790,11 @@ impl Tree<'_> {
                     let index = match by_dir.get(&callee) {
                         Some(&index) => index,
                         None => {
-                            let shared = module_call.source.starts_with("../");
-                            let Some(module) = self.module(&callee, shared) else {
+                            // Only a folder below this unit, scanned in this run, waits for
+                            // this unit to have loaded it before its own scan lets go of it.
+                            let below =
+                                callee.starts_with(dir) && self.callers.units.contains_key(&callee);
+                            let Some(module) = self.module(&callee, !below) else {
                                 continue;
                             };
                             by_dir.insert(callee.clone(), loaded.len());
@@ -738,7 +844,7 @@ struct UnitFiles {
     failures: Vec<Failure>,
     /// Literal values files, read but not parsed: a call cannot change them, so only the
     /// folder's own scan parses them (it takes them from here), and a caller never waits for
-    /// a big values file of the module it calls.
+    /// the parse of a big values file of the module it calls (it reads it, to tell).
     literal: Mutex<Vec<ReadFile>>,
 }
 

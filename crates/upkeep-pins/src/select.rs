@@ -107,7 +107,7 @@ pub enum SetError {
     },
     /// Files that do not parse may hold pins of the name, or belong to a module being
     /// edited; nothing is touched until they are fixed.
-    #[error("not touching anything: {} file(s) that may hold `{name}` do not parse", files.len())]
+    #[error("not touching anything: {} file(s) that may hold `{name}` could not be read (they do not parse, or are encrypted)", files.len())]
     BrokenFiles {
         /// The requested name.
         name: String,
@@ -201,7 +201,8 @@ fn grammar(pin: &Pin) -> Grammar {
                 && (pin.name.contains("://")
                     || pin.name.contains("::")
                     || pin.name.starts_with("git@")
-                    || pin.name.starts_with("github.com/")) =>
+                    || pin.name.starts_with("github.com/")
+                    || pin.name.starts_with("bitbucket.org/")) =>
         {
             Grammar::GitRef
         }

@@ -203,6 +203,9 @@ pub(crate) struct TemplateCall {
     pub values: bool,
     /// The chart of that `helm_release`, when the file is its values.
     pub chart: Option<ChartRef>,
+    /// Terraform ignores changes to what the call renders: the resource's
+    /// `lifecycle.ignore_changes` covers it (`[values]`, `all`).
+    pub ignored: bool,
 }
 
 /// A `module` block whose `source` is a local folder (`./factory`, `../../modules/app`): its

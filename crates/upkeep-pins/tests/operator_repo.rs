@@ -796,3 +796,78 @@ fn set_says_when_the_new_version_has_another_shape() {
     assert!(said("v2.7.4-cuda", "v2.8.0-cuda").is_empty());
     let _ = VersionError::Empty;
 }
+
+#[test]
+fn set_takes_a_branch_or_commit_for_a_module_from_a_git_host_shorthand() {
+    let main = r#"module "github" {
+  source = "github.com/example/terraform-app?ref=v1.2.0"
+}
+
+module "bitbucket" {
+  source = "bitbucket.org/example/terraform-net?ref=v0.4.0"
+}
+"#;
+    let (dir, _) = scan_files(&[("a/main.tf", main.as_bytes())]);
+    for name in [
+        "github.com/example/terraform-app",
+        "bitbucket.org/example/terraform-net",
+    ] {
+        for version in ["main", "deadbeef"] {
+            let plan = plan(dir.path(), name, version).expect(version);
+            assert_eq!(plan.changes.len(), 1, "{name} {version}");
+        }
+    }
+}
+
+#[test]
+fn a_default_that_a_caller_elsewhere_in_the_tree_falls_back_to_is_still_a_pin() {
+    let module = r#"variable "tag" {
+  default = "0.9.0"
+}
+
+resource "kubernetes_deployment" "app" {
+  spec {
+    container {
+      image = "ghcr.io/example/app:${var.tag}"
+    }
+  }
+}
+"#;
+    let a = "module \"app\" {\n  source = \"./m\"\n  tag    = \"1.0.0\"\n}\n";
+    // `b` deploys the module too, without setting `tag`: the default is what runs there.
+    let b = "module \"app\" {\n  source = \"../a/m\"\n}\n";
+    for threads in 1..=3 {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (path, text) in [("a/main.tf", a), ("a/m/main.tf", module), ("b/main.tf", b)] {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        }
+        let options = ScanOptions {
+            threads: Some(threads),
+            ..ScanOptions::default()
+        };
+        let report = upkeep_pins::scan(dir.path(), &options).expect("scan");
+        let found: Vec<String> = report
+            .pins
+            .iter()
+            .map(|pin| {
+                format!(
+                    "{} {} {}:{}",
+                    pin.name,
+                    pin.version.as_deref().unwrap_or("-"),
+                    pin.file.display(),
+                    pin.line
+                )
+            })
+            .collect();
+        assert!(
+            found.contains(&"ghcr.io/example/app 1.0.0 a/main.tf:3".to_owned()),
+            "{found:#?}"
+        );
+        assert!(
+            found.contains(&"ghcr.io/example/app 0.9.0 a/m/main.tf:2".to_owned()),
+            "{threads} threads: {found:#?}"
+        );
+    }
+}

@@ -983,3 +983,34 @@ output "images" {
     );
     assert_eq!(report.pins[0].status, PinStatus::Pinned);
 }
+
+#[test]
+fn a_values_file_under_ignore_changes_values_is_not_rolled_out() {
+    let main = "variable \"tag\" {\n  default = \"v2.1.0\"\n}\n\nresource \"helm_release\" \"immich\" {\n  name       = \"immich\"\n  chart      = \"immich\"\n  repository = \"https://immich-app.github.io/immich-charts\"\n  version    = \"0.9.3\"\n  values     = [templatefile(\"${path.module}/values.yaml\", { tag = var.tag })]\n\n  lifecycle {\n    ignore_changes = [values]\n  }\n}\n";
+    let values = "image:\n  repository: ghcr.io/immich-app/immich-server\n  tag: ${tag}\n";
+    let literal =
+        "server:\n  image:\n    repository: ghcr.io/immich-app/immich-ml\n    tag: v2.1.0\n";
+    let literal_main = main
+        .replace("immich\" {", "ml\" {")
+        .replace("values.yaml\", { tag = var.tag })", "ml.yaml\", {})")
+        .replace("variable \"tag\" {\n  default = \"v2.1.0\"\n}\n\n", "");
+    {
+        // Outline and strict scans agree (checked by `scan_files`).
+        let (_dir, report) = scan_files(&[
+            ("immich/main.tf", main),
+            ("immich/values.yaml", values),
+            ("ml/main.tf", &literal_main),
+            ("ml/ml.yaml", literal),
+        ]);
+        assert!(report.errors.is_empty(), "{:#?}", report.errors);
+        let server = pin(&report, "ghcr.io/immich-app/immich-server");
+        assert!(server.ignored_by_terraform, "{server:#?}");
+        assert!(
+            server.users.iter().all(|user| user.ignored_by_terraform),
+            "{server:#?}"
+        );
+        assert!(pin(&report, "ghcr.io/immich-app/immich-ml").ignored_by_terraform);
+        // The chart's own version is not under `values`.
+        assert!(!pin(&report, "immich").ignored_by_terraform);
+    }
+}

@@ -109,6 +109,15 @@ pub(crate) fn resolve(
             }
         }
     }
+    // Values files a `helm_release` renders under `ignore_changes = [values]`: Terraform
+    // rolls out none of their places.
+    let ignored_values: HashSet<&Path> = scopes
+        .scopes
+        .iter()
+        .flat_map(|names| &names.templates)
+        .filter(|(_, call)| call.ignored)
+        .map(|(path, _)| path.as_path())
+        .collect();
     let reached = scopes.reached.into_inner();
     let (direct, defining): (Vec<_>, Vec<_>) = found
         .into_iter()
@@ -135,6 +144,15 @@ pub(crate) fn resolve(
     pins.link();
     let mut pins = pins.pins;
     for pin in &mut pins {
+        if ignored_values.contains(pin.file.as_path()) {
+            pin.ignored_by_terraform = true;
+        }
+        for user in &mut pin.users {
+            if ignored_values.contains(user.file.as_path()) {
+                user.ignored_by_terraform = true;
+                pin.ignored_by_terraform = true;
+            }
+        }
         pin.users
             .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         pin.shadows.sort();

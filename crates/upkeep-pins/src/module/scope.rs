@@ -21,6 +21,8 @@ pub(super) struct TemplateArgs<'a> {
     pub(super) vars: &'a [(String, Value)],
     /// The chart of the `helm_release` whose values the template is.
     pub(super) chart: Option<&'a ChartRef>,
+    /// Terraform ignores changes to what the call renders.
+    pub(super) ignored: bool,
 }
 
 /// What a reference points at: the file and value holding it, the places it shadows, and the
@@ -160,6 +162,7 @@ impl<'a> Scopes<'a> {
                         file: file_index,
                         vars: call.vars.as_slice(),
                         chart: call.chart.as_ref(),
+                        ignored: call.ignored,
                     });
             }
         }

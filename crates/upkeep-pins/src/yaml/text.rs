@@ -29,7 +29,8 @@ impl Stripped {
         let mut runs = Vec::new();
         let mut copied = 0;
         let mut from = 0;
-        while let Some(open) = src[from..].find("%{").map(|i| from + i) {
+        let directives = memchr::memmem::Finder::new("%{");
+        while let Some(open) = directives.find(&src.as_bytes()[from..]).map(|i| from + i) {
             if open > 0 && src.as_bytes()[open - 1] == b'%' {
                 // `%%{` is an escaped, literal `%{`.
                 from = open + 2;

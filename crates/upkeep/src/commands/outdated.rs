@@ -173,13 +173,14 @@ pub fn run(args: &OutdatedArgs, config_file: Option<&Path>) -> anyhow::Result<Ex
 }
 
 /// `error: NAME: MESSAGE` per failed lookup, except that the pins of a host that could not
-/// be reached (DNS, refused, TLS, no connection) share one line: `error: MESSAGE; N pins not
-/// checked`. Lines keep the order of their first pin.
+/// be reached (DNS, refused, TLS, no connection, a connect timeout: one failure, reused for
+/// the host's other lookups, so the same message) share one line: `error: MESSAGE; N pins
+/// not checked`. Lines keep the order of their first pin.
 fn error_lines(errors: &[LookupError<'_>]) -> String {
     let unreachable = |failure: &Failure| {
         matches!(
             failure.cause,
-            Cause::Dns | Cause::Refused | Cause::Tls | Cause::Connect
+            Cause::Dns | Cause::Refused | Cause::Tls | Cause::Connect | Cause::Timeout
         )
     };
     let mut lines: Vec<(&LookupError<'_>, usize)> = Vec::new();

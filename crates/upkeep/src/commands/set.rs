@@ -9,8 +9,8 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use upkeep_pins::{
-    EditError, EditPlan, Pin, ScanOptions, SetError, SetPlan, SetRequest, SkipReason, plan_set,
-    scan,
+    EditError, EditPlan, ErrorKind, Pin, ScanOptions, SetError, SetPlan, SetRequest, SkipReason,
+    plan_set, scan,
 };
 
 /// Plans the move, prints it, and writes it unless `--dry-run`.
@@ -35,12 +35,18 @@ pub fn run(args: &SetArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCod
     let plan = match plan_set(&args.path, &report, &request) {
         Ok(plan) => plan,
         Err(SetError::BrokenFiles { name, files }) => {
-            let mut message =
-                format!("not touching anything: these files may hold `{name}` but do not parse:\n");
+            let mut message = format!(
+                "not touching anything: these files may hold `{name}` but could not be read:\n"
+            );
             for error in &files {
                 let _ = writeln!(message, "  {}", error);
             }
-            message.push_str("fix them and run again; nothing was written");
+            let encrypted = files.iter().any(|e| e.kind == ErrorKind::Encrypted);
+            message.push_str(if encrypted {
+                "fix them (`git-crypt unlock` for encrypted ones) and run again; nothing was written"
+            } else {
+                "fix them and run again; nothing was written"
+            });
             anyhow::bail!(message);
         }
         Err(error) => return Err(error.into()),

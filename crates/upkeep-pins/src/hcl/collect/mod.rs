@@ -663,11 +663,13 @@ impl Collector<'_> {
         }
         let path = self.value(path);
         let path = path.source.trim_matches('"').replace("${path.module}/", "");
+        let ignored = self.ignored_here();
         self.facts.templates.push(TemplateCall {
             path,
             vars: Vec::new(),
             values: true,
             chart: None,
+            ignored,
         });
     }
 
@@ -683,11 +685,13 @@ impl Collector<'_> {
         // `values = [templatefile(…)]`: the rendered file is the values document. One called
         // deeper (`styles = templatefile(…)` inside `yamlencode`) renders a string in it.
         let values = self.helm().is_some() && self.path == ["values"];
+        let ignored = self.ignored_here();
         self.facts.templates.push(TemplateCall {
             path,
             vars,
             values,
             chart: None,
+            ignored,
         });
     }
 
@@ -743,13 +747,18 @@ impl Collector<'_> {
             .push((name.to_owned(), value, precedence));
     }
 
-    fn site(&mut self, kind: SiteKind, value: Value) {
-        let ignored = self.resource.as_ref().is_some_and(|resource| {
+    /// Whether the resource's `lifecycle.ignore_changes` covers the attribute being read.
+    fn ignored_here(&self) -> bool {
+        self.resource.as_ref().is_some_and(|resource| {
             resource.ignored.iter().any(|ignored| {
                 ignored.len() <= self.path.len()
                     && ignored.iter().zip(&self.path).all(|(a, b)| a == b)
             })
-        });
+        })
+    }
+
+    fn site(&mut self, kind: SiteKind, value: Value) {
+        let ignored = self.ignored_here();
         self.facts.sites.push(Site {
             kind,
             value,
