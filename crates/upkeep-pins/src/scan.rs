@@ -165,7 +165,6 @@ fn scan_units(
         &files,
         options.max_file_size,
         exclude,
-        threads,
         // A check of edited folders evaluates them as their own modules (their callers are
         // not scanned), so it needs no callers from elsewhere either.
         reach == Reach::Everything,
@@ -313,15 +312,13 @@ fn exclusions(root: &Path, patterns: &[String]) -> io::Result<ignore::gitignore:
 
 /// Lists the files under `root` whose names upkeep reads: regular files, links (where they
 /// lead is decided when they are read) and special files (reported when they are read).
-/// Files that `.gitignore`, `.upkeepignore` or `exclude` leave out are not listed. The walk
-/// runs on `threads` threads, so the list is in no particular order. With `climbing`,
+/// Files that `.gitignore`, `.upkeepignore` or `exclude` leave out are not listed. With `climbing`,
 /// Terraform files are also read for the module sources that climb out of their folder (see
 /// [`Walk::climbing`]).
 fn walk(
     files: &RepoFiles,
     max_size: u64,
     exclude: Option<ignore::gitignore::Gitignore>,
-    threads: usize,
     climbing: bool,
 ) -> Walk {
     let root = files.root().to_path_buf();
@@ -366,56 +363,40 @@ fn walk(
             }
             why.is_none()
         })
-        .threads(threads)
-        .build_parallel();
-    let found = Mutex::new((Vec::new(), Vec::new()));
-    let found_climbing = Mutex::new(Vec::new());
-    let other_types = AtomicUsize::new(0);
-    walker.run(|| {
-        Box::new(|item| {
-            match walked(&root, item) {
-                Walked::Entry(entry) => {
-                    if climbing
-                        && entry.file_type == FileType::Hcl(Flavor::Terraform)
-                        && let Ok(text) = files.read_walked(&entry.rel, entry.linked, max_size)
-                    {
-                        let dir = parent(&entry.rel);
-                        let sources = calls::climbing_sources(&text);
-                        let mut found = found_climbing.lock().unwrap_or_else(|e| e.into_inner());
-                        found.extend(sources.into_iter().map(|s| (dir.clone(), s.to_owned())));
-                    }
-                    found
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
-                        .push(entry);
+        .build();
+    let (mut entries, mut errors, mut climbing_sources) = (Vec::new(), Vec::new(), Vec::new());
+    let mut other_types = 0;
+    // One thread: the walk is a small share of a scan, and walker threads cost more in
+    // waking each other than they save (measured on the user's repository).
+    for item in walker {
+        match walked(&root, item) {
+            Walked::Entry(entry) => {
+                if climbing
+                    && entry.file_type == FileType::Hcl(Flavor::Terraform)
+                    && let Ok(text) = files.read_walked(&entry.rel, entry.linked, max_size)
+                {
+                    let dir = parent(&entry.rel);
+                    let sources = calls::climbing_sources(&text);
+                    climbing_sources
+                        .extend(sources.into_iter().map(|s| (dir.clone(), s.to_owned())));
                 }
-                Walked::Error(error) => found
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .1
-                    .push(error),
-                Walked::OtherType => {
-                    other_types.fetch_add(1, Ordering::Relaxed);
-                }
-                Walked::Folder => {}
+                entries.push(entry);
             }
-            ignore::WalkState::Continue
-        })
-    });
-    let (entries, mut errors) = found.into_inner().unwrap_or_else(|e| e.into_inner());
+            Walked::Error(error) => errors.push(error),
+            Walked::OtherType => other_types += 1,
+            Walked::Folder => {}
+        }
+    }
     errors.extend(rules.take_errors());
     let left_out = LeftOut {
         ignored: ignored.load(Ordering::Relaxed),
-        other_types: other_types.into_inner(),
+        other_types,
     };
     Walk {
         entries,
         errors,
         left_out,
-        climbing: found_climbing
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner()),
+        climbing: climbing_sources,
     }
 }
 
