@@ -184,7 +184,7 @@ fn scan_units(
     let tree = Tree {
         files: &files,
         units: &units,
-        shared: Mutex::new(HashMap::new()),
+        shared: Mutex::new(SharedModules::default()),
         parsed: Mutex::new(HashMap::new()),
         callers: Callers::new(&dirs, elsewhere),
         options,
@@ -562,8 +562,8 @@ struct UnitReport {
 struct Tree<'a> {
     files: &'a RepoFiles,
     units: &'a BTreeMap<PathBuf, Vec<Entry>>,
-    /// Modules called through `../`, parsed once (at most [`MAX_SHARED`]).
-    shared: Mutex<HashMap<PathBuf, Arc<UnitFiles>>>,
+    /// Modules called through `../`, parsed once while their callers are near.
+    shared: Mutex<SharedModules>,
     /// The files a call can change of folders being scanned or called through `./`, parsed
     /// once by whichever comes first: the folder's own scan or a caller's. The folder's own
     /// scan drops its entry once every caller above it has loaded its modules.
@@ -575,6 +575,36 @@ struct Tree<'a> {
 
 /// How many modules of other branches of the tree a scan keeps parsed.
 const MAX_SHARED: usize = 64;
+
+/// The modules of other branches of the tree parsed last, at most [`MAX_SHARED`]: the
+/// oldest makes room. Folders are scanned in path order, so a module's callers are near
+/// each other (the stacks of one repository), and a tree holding many repositories never
+/// parses a module again for each call.
+#[derive(Default)]
+struct SharedModules {
+    modules: HashMap<PathBuf, Arc<UnitFiles>>,
+    /// The folders in `modules`, oldest first.
+    order: std::collections::VecDeque<PathBuf>,
+}
+
+impl SharedModules {
+    fn get(&self, dir: &Path) -> Option<Arc<UnitFiles>> {
+        self.modules.get(dir).map(Arc::clone)
+    }
+
+    fn insert(&mut self, dir: &Path, module: &Arc<UnitFiles>) {
+        if self.modules.contains_key(dir) {
+            return;
+        }
+        if self.order.len() >= MAX_SHARED
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.modules.remove(&oldest);
+        }
+        self.order.push_back(dir.to_path_buf());
+        self.modules.insert(dir.to_path_buf(), Arc::clone(module));
+    }
+}
 
 /// The local module calls of the units scanned so far, and which units have reported theirs.
 /// A module learns which of its variables every caller sets from its callers in the folders
@@ -727,13 +757,13 @@ impl Tree<'_> {
             .unwrap_or_else(|e| e.into_inner())
             .get(dir)
         {
-            return Some(Arc::clone(module));
+            return Some(module);
         }
         let module = Arc::new(UnitFiles::read(self, entries, false));
-        let mut cache = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() < MAX_SHARED {
-            cache.insert(dir.to_path_buf(), Arc::clone(&module));
-        }
+        self.shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(dir, &module);
         Some(module)
     }
 
@@ -1027,5 +1057,26 @@ pub(crate) fn syntax_error(rel: &Path, text: &str, error: &SyntaxError) -> ScanE
         column,
         kind: ErrorKind::Syntax,
         message: error.message.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_SHARED, SharedModules, UnitFiles};
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    #[test]
+    fn shared_modules_keep_the_latest_and_let_the_oldest_go() {
+        let mut shared = SharedModules::default();
+        let dir = |n: usize| PathBuf::from(format!("copy{n}/modules/app"));
+        for n in 0..=MAX_SHARED {
+            shared.insert(&dir(n), &Arc::new(UnitFiles::default()));
+        }
+        assert!(shared.get(&dir(0)).is_none(), "the oldest made room");
+        assert!(shared.get(&dir(1)).is_some());
+        assert!(shared.get(&dir(MAX_SHARED)).is_some(), "the latest is kept");
+        assert!(shared.get(Path::new("elsewhere")).is_none());
+        assert_eq!(shared.modules.len(), MAX_SHARED);
     }
 }
