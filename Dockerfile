@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# image: registry.lan:5000/tools/upkeep:0.1.0
+# image: registry.lan:5000/tools/upkeep:0.2.0
 #
 # The upkeep image: the binary, git and CA certificates on Debian slim, running as a
 # non-root user. The entrypoint is `upkeep`; with no arguments it runs `upkeep lint`, which
@@ -7,7 +7,7 @@
 # PLUGIN_CONFIG, PLUGIN_BASELINE, PLUGIN_OUTPUT). Any other command is given as arguments:
 # `serve --listen 0.0.0.0:8080 …` in a Deployment, `outdated`, `bump` in a cron pipeline.
 #
-#   podman build -t registry.lan:5000/tools/upkeep:0.1.0 .      # or buildah bud, docker build
+#   podman build -t registry.lan:5000/tools/upkeep:0.2.0 .      # or buildah bud, docker build
 #
 # Base images are arguments, so a mirror (or a locally made base) can stand in for Docker Hub.
 ARG RUST_IMAGE=docker.io/library/rust:1.89-slim-bookworm
