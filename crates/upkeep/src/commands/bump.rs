@@ -29,7 +29,9 @@ use std::process::ExitCode;
 use std::sync::LazyLock;
 use std::time::Duration;
 use upkeep_notes::Risk;
-use upkeep_pins::{EditPlan, Pin, ScanOptions, SetError, SetRequest, Version, plan_set, scan};
+use upkeep_pins::{
+    EditPlan, Pin, ScanOptions, SetError, SetPlan, SetRequest, Version, plan_set, scan,
+};
 
 /// Markers that make a CI skip a commit; an upgrade commit must be applied.
 static CI_SKIP: LazyLock<regex::Regex> = LazyLock::new(|| {
@@ -368,18 +370,7 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
 /// backup and the first notification, not after.
 fn writable(root: &Path, config: &Config, name: &str, version: &str) -> Check {
     let check = || -> anyhow::Result<String> {
-        let strict = ScanOptions {
-            strict: true,
-            ..config.scan_options()
-        };
-        let report = scan(root, &strict)?;
-        let request = SetRequest {
-            name,
-            version,
-            from: None,
-            kind: None,
-        };
-        let plan = plan_set(root, &report, &request).map_err(broken_files)?;
+        let plan = plan_edit(root, config, name, version)?;
         let edits = EditPlan::new(root, &plan.edits())?;
         Ok(format!(
             "{} pin(s) in {} file(s) can be rewritten",
@@ -524,13 +515,8 @@ fn judge_diun(file: &Path, args: &BumpArgs, config: &Config) -> anyhow::Result<(
     Ok((verdict.map(|()| (update.image, update.tag)), detail))
 }
 
-/// Moves every pin of `name` to `version`; the files written, relative to `root`.
-fn edit(
-    root: &Path,
-    config: &Config,
-    name: &str,
-    version: &str,
-) -> anyhow::Result<(Vec<PathBuf>, String)> {
+/// The move of every pin of `name` to `version`, planned on a strict scan of `root`.
+fn plan_edit(root: &Path, config: &Config, name: &str, version: &str) -> anyhow::Result<SetPlan> {
     let strict = ScanOptions {
         strict: true,
         ..config.scan_options()
@@ -542,7 +528,17 @@ fn edit(
         from: None,
         kind: None,
     };
-    let plan = plan_set(root, &report, &request).map_err(broken_files)?;
+    plan_set(root, &report, &request).map_err(broken_files)
+}
+
+/// Moves every pin of `name` to `version`; the files written, relative to `root`.
+fn edit(
+    root: &Path,
+    config: &Config,
+    name: &str,
+    version: &str,
+) -> anyhow::Result<(Vec<PathBuf>, String)> {
+    let plan = plan_edit(root, config, name, version)?;
     if plan.changes.is_empty() {
         bail!("no pin of `{name}` moves to {version}");
     }
