@@ -49,10 +49,13 @@ pub(crate) struct Candidate {
 }
 
 /// A version token: digits with at least one dot, an optional `v`, an optional pre-release,
-/// revision or variant suffix (`2.0.0b23`, `5.3.0alpha1`, `1.25.0-dev`, `0.1-STABLE`).
+/// revision or variant suffix (`2.0.0b23`, `5.3.0alpha1`, `1.25.0-dev`, `0.1-STABLE`), or a
+/// pre-release written after a space (`7.2 RC3`, `2.0 beta`).
 static VERSION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[vV]?\d+(?:\.\d+)+(?:[-+~_]?[0-9A-Za-z]+(?:[.\-+_][0-9A-Za-z]+)*)?")
-        .expect("valid regex")
+    Regex::new(
+        r"[vV]?\d+(?:\.\d+)+(?:[-+~_]?[0-9A-Za-z]+(?:[.\-+_][0-9A-Za-z]+)*|[ ](?i:rc\d+|beta\d*|alpha\d*)\b)?",
+    )
+    .expect("valid regex")
 });
 
 /// A line made of one punctuation character repeated: an underline or overline.
@@ -134,7 +137,9 @@ pub(crate) fn candidates(lines: &[&str]) -> Vec<Candidate> {
     let mut index = 0;
     while index < lines.len() {
         let line = lines[index];
-        if let Some(marker) = fence_marker(line) {
+        if let Some(marker) = fence_marker(line)
+            && (fence.is_some() || !marks_a_title(lines, index))
+        {
             fence = match fence {
                 None => Some(marker),
                 Some((c, n)) if marker.0 == c && marker.1 >= n => None,
@@ -166,6 +171,24 @@ fn fence_marker(line: &str) -> Option<(char, usize)> {
     let c = trimmed.chars().next().filter(|c| matches!(c, '`' | '~'))?;
     let count = trimmed.chars().take_while(|&x| x == c).count();
     (count >= 3).then_some((c, count))
+}
+
+/// Whether line `index`, a run of `~` or backticks, underlines the line above it or overlines
+/// the line below it (reStructuredText titles, which Sphinx changelogs underline with `~`)
+/// rather than opening a Markdown code block: the rule is at least as long as the title.
+fn marks_a_title(lines: &[&str], index: usize) -> bool {
+    let rule = lines[index].trim_end();
+    if !RULE.is_match(rule) {
+        return false;
+    }
+    let title = |line: &str| {
+        let text = line.trim();
+        !text.is_empty() && !RULE.is_match(line) && text.chars().count() <= rule.chars().count()
+    };
+    let underlines = index > 0 && title(lines[index - 1]);
+    let overlines = lines.get(index + 1).is_some_and(|line| title(line))
+        && lines.get(index + 2).map(|line| line.trim_end()) == Some(rule);
+    underlines || overlines
 }
 
 /// The candidate heading that starts at line `index`, if any.
@@ -302,7 +325,7 @@ fn release_version(text: &str) -> Option<(Version, String, usize)> {
         if NOT_THE_RELEASE.contains(&previous.as_str()) {
             continue;
         }
-        let version = Version::parse(token.trim_end_matches('.'))?;
+        let version = Version::parse(&token.trim_end_matches('.').replace(' ', "-"))?;
         return Some((version, previous, words.len()));
     }
     None

@@ -14,6 +14,7 @@ mod heading;
 use crate::release::Release;
 use heading::{Candidate, Kind, candidates};
 use std::cmp::Ordering;
+use upkeep_pins::Version;
 
 /// The releases of a changelog, in file order, each with the text under its heading (the
 /// heading and its underline left out). Text before the first version heading (a title, an
@@ -66,7 +67,7 @@ fn release_headings(found: Vec<Candidate>) -> Vec<Candidate> {
             None => return Vec::new(),
         },
     };
-    let ((_, word), mut accepted) = styles.swap_remove(primary);
+    let ((kind, word), mut accepted) = styles.swap_remove(primary);
     let descending = direction(&accepted) != Ordering::Less;
     // Other styles continue the history when they repeat, sit wholly before or after the
     // accepted headings, and keep the order.
@@ -80,10 +81,25 @@ fn release_headings(found: Vec<Candidate>) -> Vec<Candidate> {
             left.extend(members);
         }
     }
+    // A title naming the release line above that line's releases (`Redis 7.2 release notes`
+    // over `Redis 7.2.5`) is no release: its text belongs to none, as a title's does.
+    if descending
+        && let [title, next, ..] = accepted.as_slice()
+        && title.version.parts() == 2
+        && (title.version.major(), title.version.minor())
+            == (next.version.major(), next.version.minor())
+        && title.version < next.version
+    {
+        accepted.remove(0);
+    }
     // A heading marked up differently by mistake (a missing underline) but with the same
-    // word, whose version sits in order between the headings around it of its release line
-    // (files interleave maintained lines by date), is one of them.
-    for candidate in left.into_iter().filter(|c| c.word == word) {
+    // word, or marked up the same with another word (`Redis Community Edition 7.2.6` among
+    // `Redis 7.2.5`), whose version sits in order between the headings around it of its
+    // release line (files interleave maintained lines by date), is one of them.
+    for candidate in left
+        .into_iter()
+        .filter(|c| c.word == word || c.kind == kind)
+    {
         let at = accepted.partition_point(|c| c.start < candidate.start);
         let line = |c: &&Candidate| {
             (c.version.major(), c.version.minor())
@@ -95,21 +111,42 @@ fn release_headings(found: Vec<Candidate>) -> Vec<Candidate> {
             .find(line)
             .or(accepted[..at].last());
         let next = accepted[at..].iter().find(line).or(accepted.get(at));
+        // Above the first heading, only a newer release of the same line, written with as
+        // many numbers, follows on (`borg 2.0` in upgrade notes above `2.0.0b23` does not).
+        let previous =
+            previous.or(
+                next.filter(|next| line(next) && next.version.parts() == candidate.version.parts())
+            );
         let (Some(previous), Some(next)) = (previous, next) else {
             continue;
         };
-        let between = if descending {
-            previous.version > candidate.version && candidate.version > next.version
+        let order = |a: &Candidate, b: &Candidate| {
+            if descending {
+                a.version > b.version
+            } else {
+                a.version < b.version
+            }
+        };
+        let between = if at == 0 {
+            order(&candidate, next)
         } else {
-            previous.version < candidate.version && candidate.version < next.version
+            order(previous, &candidate) && order(&candidate, next)
         };
         if between {
             accepted.insert(at, candidate);
         }
     }
-    // A heading repeating the version of the one just before (`### 3.0 notes` under
-    // `## 3.0.0`) belongs to it.
-    accepted.dedup_by(|next, previous| next.version == previous.version);
+    // A heading repeating the version of one above it (`### 3.0 notes` under `## 3.0.0`,
+    // `Fixes for issues in previous releases of Redis 7.2` under `Redis 7.2 RC3`) belongs to
+    // the release it sits in: releases do not repeat.
+    let mut seen: Vec<Version> = Vec::with_capacity(accepted.len());
+    accepted.retain(|c| {
+        let first = !seen.contains(&c.version);
+        if first {
+            seen.push(c.version.clone());
+        }
+        first
+    });
     accepted
 }
 

@@ -447,3 +447,105 @@ fn the_order_of_split_versions_is_told() {
     );
     assert_eq!(order("## 1.2.0\n## 1.2.2\n## 1.2.1\n"), Order::Unordered);
 }
+
+#[test]
+fn restructuredtext_tilde_underlines_are_not_code_fences() {
+    // Sphinx changelogs underline sub-sections with `~`, which Markdown reads as a fence.
+    let text = "\
+================
+ Change history
+================
+
+.. _version-3.4.2:
+
+3.4.2
+=====
+:release-date: 2026-05-02
+
+What's Changed
+~~~~~~~~~~~~~~
+
+- Fix the retry of a revoked task (#9101)
+
+.. _version-3.4.1:
+
+3.4.1
+=====
+:release-date: 2026-04-11
+
+What's Changed
+~~~~~~~~~~~~~~
+
+- Worker: restore the prefetch limit
+
+~~~~~~~~~~~~~~~~
+Upgrading to 3.4
+~~~~~~~~~~~~~~~~
+
+Read this first.
+
+3.4.0
+=====
+
+- First release of the line
+";
+    assert_eq!(versions(text), ["3.4.2", "3.4.1", "3.4.0"]);
+    assert!(notes_of(text, "3.4.1").contains("Worker: restore the prefetch limit"));
+    // A real Markdown fence still hides what it holds.
+    let fenced = "## 1.1.0\nExample:\n~~~\n## 9.9.9\n~~~\n## 1.0.0\n- first\n";
+    assert_eq!(versions(fenced), ["1.1.0", "1.0.0"]);
+}
+
+#[test]
+fn a_title_naming_the_release_line_is_not_a_release() {
+    let text = "\
+Cachebox 4.2 release notes
+==========================
+
+Upgrade urgency levels: LOW, MODERATE, HIGH.
+
+Cachebox 4.2.3    Released Mon 6 Apr 2026 10:00:00 UTC
+======================================================
+
+* Fix a crash in EXPIRE
+
+Cachebox Community Edition 4.2.2    Released Mon 2 Mar 2026 10:00:00 UTC
+====================================================================
+
+* Fix the replica handshake
+
+Cachebox 4.2.1    Released Mon 2 Feb 2026 10:00:00 UTC
+======================================================
+
+* Security fix
+
+Cachebox 4.2.0 GA    Released Mon 5 Jan 2026 10:00:00 UTC
+=========================================================
+
+* General availability
+
+Fixes for issues in previous releases of Cachebox 4.2
+-----------------------------------------------------
+
+* A leak in the RC2 allocator
+
+Cachebox 4.2 RC2    Released Mon 1 Dec 2025 10:00:00 UTC
+=======================================================
+
+* Second candidate
+
+Cachebox 4.2 RC1    Released Mon 3 Nov 2025 10:00:00 UTC
+=======================================================
+
+* First candidate
+";
+    assert_eq!(
+        versions(text),
+        ["4.2.3", "4.2.2", "4.2.1", "4.2.0", "4.2-RC2", "4.2-RC1"]
+    );
+    let releases = split_changelog(text, None);
+    assert!(releases[4].prerelease && !releases[3].prerelease);
+    assert_eq!(order_of(&split_changelog(text, None)), Order::Descending);
+    assert_eq!(notes_of(text, "4.2.2"), "* Fix the replica handshake");
+    assert!(notes_of(text, "4.2.0").ends_with("* A leak in the RC2 allocator"));
+}
