@@ -19,24 +19,44 @@ pub(super) fn may_hold_sites(text: &str) -> bool {
     // only on lines without quotes and before a comment), and what it has shown so far.
     let (mut line, mut depth) = (0, 0usize);
     let (mut opens, mut closes, mut quoted, mut comment) = (0usize, 0usize, false, false);
-    let mut indentation = true;
-    for (at, &byte) in bytes.iter().enumerate() {
+    let mut at = 0;
+    while at < bytes.len() {
+        if at == line {
+            // An explicit key (`? image`) after the line's indentation and sequence dashes.
+            let body = at
+                + bytes[at..]
+                    .iter()
+                    .position(|b| !matches!(b, b' ' | b'-'))
+                    .unwrap_or(bytes.len() - at);
+            if bytes.get(body) == Some(&b'?') {
+                return true;
+            }
+            at = body;
+        }
+        // Most bytes are none of those that matter: skip them by table.
+        while at < bytes.len() && !MATTERS[usize::from(bytes[at])] {
+            at += 1;
+        }
+        let Some(&byte) = bytes.get(at) else {
+            break;
+        };
         match byte {
             b'\n' => {
                 depth = (depth + opens).saturating_sub(if quoted { 0 } else { closes });
                 (opens, closes, quoted, comment) = (0, 0, false, false);
                 line = at + 1;
-                indentation = true;
-                continue;
             }
-            b'?' if indentation => return true,
             b'#' if at == line || matches!(bytes[at - 1], b' ' | b'\t') => comment = true,
             b'{' | b'[' => opens += 1,
             b'}' | b']' if !comment => closes += 1,
             b'"' | b'\'' => quoted = true,
             b':' => {
                 if let Some((key, start)) = key_before(text, line, at) {
-                    if key.starts_with('*') || key.contains(['\\', '$', '%', ']', '}']) {
+                    if key.starts_with('*')
+                        || key
+                            .bytes()
+                            .any(|b| matches!(b, b'\\' | b'$' | b'%' | b']' | b'}'))
+                    {
                         return true;
                     }
                     let imageish = ends_like(key, "tag") || ends_like(key, "image");
@@ -63,12 +83,25 @@ pub(super) fn may_hold_sites(text: &str) -> bool {
             }
             _ => {}
         }
-        indentation &= matches!(byte, b' ' | b'-');
+        at += 1;
     }
     (flow_version && (flow_name || !names.is_empty()))
         || (flow_name && !versions.is_empty())
         || versions.iter().any(|column| names.contains(column))
 }
+
+/// The bytes [`may_hold_sites`] looks at: line ends, comments, flow brackets, quotes and
+/// colons.
+static MATTERS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    let wanted = b"\n#{[}]\"':";
+    while i < wanted.len() {
+        table[wanted[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 /// Whether `key` ends with `word` once `_` and `-` are dropped and case is ignored, as
 /// [`shapes::role`] compares keys: a key that does not cannot have the role `word` names, and
