@@ -35,7 +35,11 @@ impl Collector<'_> {
     /// Does what [`Collector::expression`] does with the parsed expression at `expr`.
     fn outlined_expression(&mut self, map: &Map, expr: &Range<usize>) -> Option<()> {
         let text = &self.src[expr.clone()];
-        if is_inert(text) || self.simple_string(expr).is_some() {
+        if is_inert(text)
+            || is_traversal(text)
+            || is_literal_heredoc(text)
+            || self.simple_string(expr).is_some()
+        {
             return Some(());
         }
         if text.starts_with('{')
@@ -85,4 +89,147 @@ fn is_inert(text: &str) -> bool {
         .next()
         .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+}
+
+/// Whether an expression is a traversal and nothing else (`kubernetes_namespace.x.metadata[0].name`,
+/// `local.images["app"].tag`, `var.hosts[*]`), which [`Collector::expression`] does not look
+/// into; written so that anything this accepts is a valid traversal, and anything irregular
+/// (spaces, operators, `-`, escapes) is left to the parser.
+pub(super) fn is_traversal(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let name = |at: usize| {
+        let first = bytes
+            .get(at)
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_');
+        let len = bytes[at.min(bytes.len())..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+            .count();
+        first.then_some(len)
+    };
+    let digits = |at: usize| {
+        let len = bytes[at.min(bytes.len())..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        (len > 0).then_some(len)
+    };
+    let Some(mut at) = name(0) else {
+        return false;
+    };
+    while at < bytes.len() {
+        at += match bytes[at] {
+            b'.' if bytes.get(at + 1) == Some(&b'*') => 2,
+            b'.' => match name(at + 1).or_else(|| digits(at + 1)) {
+                Some(len) => 1 + len,
+                None => return false,
+            },
+            b'[' => {
+                let inner = match bytes.get(at + 1) {
+                    Some(b'*') => Some(1),
+                    Some(b'"') => bytes[at + 2..]
+                        .iter()
+                        .position(|b| {
+                            !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'))
+                        })
+                        .filter(|&end| bytes.get(at + 2 + end) == Some(&b'"'))
+                        .map(|end| end + 2),
+                    _ => digits(at + 1),
+                };
+                match inner {
+                    Some(len) if bytes.get(at + 1 + len) == Some(&b']') => len + 2,
+                    _ => return false,
+                }
+            }
+            _ => return false,
+        };
+    }
+    true
+}
+
+/// Whether an expression is one heredoc and nothing else, with no interpolation or directive
+/// (nor their escapes) in it: a literal string, which [`Collector::expression`] does not look
+/// into, valid whatever lines it holds. Shell scripts in container commands are written so.
+fn is_literal_heredoc(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix("<<") else {
+        return false;
+    };
+    let rest = rest.strip_prefix('-').unwrap_or(rest);
+    let Some((marker, body)) = rest.split_once('\n') else {
+        return false;
+    };
+    let marker = marker.strip_suffix('\r').unwrap_or(marker);
+    let is_marker = marker
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && marker
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !is_marker || body.contains("${") || body.contains("%{") {
+        return false;
+    }
+    // The first line that is the marker closes the heredoc, and ends the expression.
+    let mut lines = body.split('\n');
+    lines.any(|line| line.trim() == marker) && lines.next().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_literal_heredoc, is_traversal};
+    use hcl_edit::expr::Expression;
+    use hcl_edit::parser::parse_expr;
+
+    #[test]
+    fn what_is_left_unparsed_is_what_the_parser_reads_as_a_traversal_or_a_literal_heredoc() {
+        for text in [
+            "kubernetes_namespace.app.metadata[0].name",
+            "local.images[\"vault-warden\"].tag",
+            "var.hosts[*]",
+            "module.db.*.id",
+            "data.x.y.0",
+            "each",
+        ] {
+            assert!(is_traversal(text), "{text}");
+            let parsed = parse_expr(text).expect(text);
+            assert!(
+                matches!(parsed, Expression::Traversal(_) | Expression::Variable(_)),
+                "{text}"
+            );
+        }
+        for text in [
+            "a - b",
+            "a-b",
+            "x[var.i]",
+            "x[\"a b\"]",
+            "x[\"${y}\"]",
+            "f(x)",
+            "x.",
+            "x[0",
+            "1.5",
+            "a == b ? c : d",
+            "x[\"a\"]]",
+        ] {
+            assert!(!is_traversal(text), "{text}");
+        }
+        for text in [
+            "<<-EOT\n  set -eu\n  echo \"$HOME\"\n  EOT",
+            "<<EOF\nrelayhost = [smtp]:587\nEOF",
+        ] {
+            assert!(is_literal_heredoc(text), "{text}");
+            let parsed = parse_expr(text).expect(text);
+            assert!(matches!(parsed, Expression::HeredocTemplate(_)), "{text}");
+        }
+        for text in [
+            "<<-EOT\n  echo ${var.x}\n  EOT",
+            "<<-EOT\n  echo $${HOME}\n  EOT",
+            "<<-EOT\n  %{ if true }x%{ endif }\n  EOT",
+            "<<EOT\nEOT\n== \"\" ? {} : <<EOT\nx\nEOT",
+            "<<EOT\nnever closed\n",
+            "<<EOT\nx\nEOT\n",
+            "<<\"EOT\"\nx\nEOT",
+        ] {
+            assert!(!is_literal_heredoc(text), "{text}");
+        }
+    }
 }

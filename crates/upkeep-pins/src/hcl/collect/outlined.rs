@@ -1,6 +1,7 @@
 //! Collecting a Terraform file by its outline: only the pieces that can hold pins are parsed,
 //! then walked by the same [`Collector`] methods a full parse uses, so the facts are the same.
 
+use super::constructors::is_traversal;
 use super::ignores::plain_ignore_paths;
 use super::{Collector, HelmRelease, Resource, ignore_paths, is_vm_resource};
 use crate::hcl::outline::{Item, Outline, object_entries};
@@ -150,9 +151,15 @@ impl Collector<'_> {
             return Some(value);
         }
         let source = &self.src[expr.clone()];
-        match simple_reference(source) {
-            Some(reference) => Some(Value {
-                pieces: vec![Piece::Ref(reference)],
+        let piece = match simple_reference(source) {
+            Some(reference) => Some(Piece::Ref(reference)),
+            // What the parser would make an opaque piece of, read without it.
+            None if is_opaque_operand(source) => Some(Piece::Opaque(source.to_owned())),
+            None => None,
+        };
+        match piece {
+            Some(piece) => Some(Value {
+                pieces: vec![piece],
                 source: source.to_owned(),
                 span: expr.clone(),
             }),
@@ -622,4 +629,20 @@ fn simple_reference(text: &str) -> Option<Reference> {
         "local" => Some(Reference::Local(name.to_owned())),
         _ => None,
     }
+}
+
+/// Whether an expression is a number or a traversal not rooted at `var` or `local`
+/// (`kubernetes_namespace.app.metadata[0].name`, `true`, `8080`): a value no pin can be read
+/// from, which the parser would make one opaque piece of.
+fn is_opaque_operand(text: &str) -> bool {
+    let root = text.split(['.', '[']).next().unwrap_or_default();
+    let number = text.split_once('.').map_or(text, |(whole, fraction)| {
+        if fraction.bytes().all(|b| b.is_ascii_digit()) && !fraction.is_empty() {
+            whole
+        } else {
+            ""
+        }
+    });
+    (!number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()))
+        || (is_traversal(text) && !matches!(root, "var" | "local"))
 }
