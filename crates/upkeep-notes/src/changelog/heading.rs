@@ -30,6 +30,10 @@ pub(crate) enum Kind {
     Plain,
 }
 
+/// Added to the level of an overlined title: reStructuredText tells `=` over and under a title
+/// from `=` under it only, though a release missing its overline is a common slip.
+pub(crate) const OVERLINED: u16 = 0x100;
+
 /// A line that may start a release's section.
 #[derive(Debug, Clone)]
 pub(crate) struct Candidate {
@@ -41,6 +45,10 @@ pub(crate) struct Candidate {
     pub version: Version,
     /// Its markup.
     pub kind: Kind,
+    /// Its level within that markup: the number of `#` or `=`, the underline's character
+    /// ([`OVERLINED`] added when overlined too), 0 for the rest. Sub-headings differ from
+    /// releases in it.
+    pub level: u16,
     /// The word just before the version, lower-cased (`version`, `paperless-ngx`, `-`), or
     /// empty: headings of one style repeat it.
     pub word: String,
@@ -173,21 +181,27 @@ fn fence_marker(line: &str) -> Option<(char, usize)> {
     (count >= 3).then_some((c, count))
 }
 
-/// Whether line `index`, a run of `~` or backticks, underlines the line above it or overlines
-/// the line below it (reStructuredText titles, which Sphinx changelogs underline with `~`)
-/// rather than opening a Markdown code block: the rule is at least as long as the title.
+/// Whether line `index`, a run of `~`, underlines the line above it or overlines the line
+/// below it (reStructuredText titles, which Sphinx changelogs underline with `~`) rather than
+/// opening a Markdown code block: the title stands after a blank line (or first in the file),
+/// and the rule is at least as long as it.
 fn marks_a_title(lines: &[&str], index: usize) -> bool {
     let rule = lines[index].trim_end();
-    if !RULE.is_match(rule) {
+    if !rule.starts_with('~') || !RULE.is_match(rule) {
         return false;
     }
-    let title = |line: &str| {
-        let text = line.trim();
-        !text.is_empty() && !RULE.is_match(line) && text.chars().count() <= rule.chars().count()
+    let blank = |at: Option<usize>| at.is_none_or(|at| lines[at].trim().is_empty());
+    let title = |at: usize| {
+        let text = lines[at].trim();
+        !text.is_empty()
+            && !RULE.is_match(lines[at])
+            && text.chars().count() <= rule.chars().count()
     };
-    let underlines = index > 0 && title(lines[index - 1]);
-    let overlines = lines.get(index + 1).is_some_and(|line| title(line))
-        && lines.get(index + 2).map(|line| line.trim_end()) == Some(rule);
+    let underlines = index > 0 && title(index - 1) && blank((index - 1).checked_sub(1));
+    let overlines = index + 2 < lines.len()
+        && title(index + 1)
+        && lines[index + 2].trim_end() == rule
+        && blank(index.checked_sub(1));
     underlines || overlines
 }
 
@@ -207,9 +221,28 @@ fn candidate_at(lines: &[&str], index: usize) -> Option<Candidate> {
         body,
         version,
         kind,
+        level: level(lines, kind, index, start),
         word,
         text: line.trim().to_owned(),
     })
+}
+
+/// The level of a heading of `kind` whose text is line `index` and which starts at `start`.
+fn level(lines: &[&str], kind: Kind, index: usize, start: usize) -> u16 {
+    let line = lines[index].trim_start();
+    let count = |c: char| u16::try_from(line.chars().take_while(|&x| x == c).count()).unwrap_or(0);
+    match kind {
+        Kind::Atx => count('#'),
+        Kind::Equals => count('='),
+        Kind::Underlined => {
+            let rule = lines
+                .get(index + 1)
+                .and_then(|rule| rule.bytes().next())
+                .map_or(0, u16::from);
+            rule | if start < index { OVERLINED } else { 0 }
+        }
+        Kind::Bold | Kind::DatedBullet | Kind::Plain => 0,
+    }
 }
 
 /// The markup of line `index` and its text: `(kind, text, first line, first body line)`.

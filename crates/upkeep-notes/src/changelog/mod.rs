@@ -12,9 +12,8 @@
 mod heading;
 
 use crate::release::Release;
-use heading::{Candidate, Kind, candidates};
+use heading::{Candidate, Kind, OVERLINED, candidates};
 use std::cmp::Ordering;
-use upkeep_pins::Version;
 
 /// The releases of a changelog, in file order, each with the text under its heading (the
 /// heading and its underline left out). Text before the first version heading (a title, an
@@ -98,7 +97,7 @@ fn release_headings(found: Vec<Candidate>) -> Vec<Candidate> {
     // release line (files interleave maintained lines by date), is one of them.
     for candidate in left
         .into_iter()
-        .filter(|c| c.word == word || c.kind == kind)
+        .filter(|c| c.word == word || (c.kind == kind && !LINKING_WORDS.contains(&c.word.as_str())))
     {
         let at = accepted.partition_point(|c| c.start < candidate.start);
         let line = |c: &&Candidate| {
@@ -120,6 +119,12 @@ fn release_headings(found: Vec<Candidate>) -> Vec<Candidate> {
         let (Some(previous), Some(next)) = (previous, next) else {
             continue;
         };
+        // Another word is taken only at the level of the releases around it (an overline
+        // forgotten or not), never from a sub-heading (`### Requires Terraform 2.3.5` under
+        // `## 2.4.0`).
+        if candidate.word != word && (candidate.level | OVERLINED) != (next.level | OVERLINED) {
+            continue;
+        }
         let order = |a: &Candidate, b: &Candidate| {
             if descending {
                 a.version > b.version
@@ -136,18 +141,45 @@ fn release_headings(found: Vec<Candidate>) -> Vec<Candidate> {
             accepted.insert(at, candidate);
         }
     }
-    // A heading repeating the version of one above it (`### 3.0 notes` under `## 3.0.0`,
-    // `Fixes for issues in previous releases of Redis 7.2` under `Redis 7.2 RC3`) belongs to
-    // the release it sits in: releases do not repeat.
-    let mut seen: Vec<Version> = Vec::with_capacity(accepted.len());
-    accepted.retain(|c| {
-        let first = !seen.contains(&c.version);
-        if first {
-            seen.push(c.version.clone());
+    // A heading repeating the version of the one just before (`### 3.0 notes` under
+    // `## 3.0.0`), or of any one above it from a level the releases are not written at
+    // (`Fixes for issues in previous releases of Redis 7.2` under `Redis 7.2 RC3`), belongs
+    // to the release it sits in.
+    let release_level = most_common_level(&accepted);
+    let mut kept: Vec<Candidate> = Vec::with_capacity(accepted.len());
+    for candidate in accepted {
+        let repeats_previous = kept
+            .last()
+            .is_some_and(|previous| previous.version == candidate.version);
+        let repeats_above = candidate.level != release_level
+            && kept.iter().any(|above| above.version == candidate.version);
+        if !(repeats_previous || repeats_above) {
+            kept.push(candidate);
         }
-        first
-    });
-    accepted
+    }
+    kept
+}
+
+/// Words before a version that make a heading about something else than the release
+/// (`Upgrading to 3.1.0`, `Bump app to 0.4.9`, `Notes for 2.0`), never taken from another
+/// style.
+const LINKING_WORDS: [&str; 10] = [
+    "to", "for", "in", "into", "with", "on", "of", "and", "or", "vs",
+];
+
+/// The level most of `headings` are written at.
+fn most_common_level(headings: &[Candidate]) -> u16 {
+    let mut counts: Vec<(u16, usize)> = Vec::new();
+    for heading in headings {
+        match counts.iter_mut().find(|(level, _)| *level == heading.level) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((heading.level, 1)),
+        }
+    }
+    counts
+        .into_iter()
+        .max_by_key(|&(_, count)| count)
+        .map_or(0, |(level, _)| level)
 }
 
 /// Whether the headings `members` of another style continue the accepted history: all

@@ -504,6 +504,7 @@ Cachebox 4.2 release notes
 
 Upgrade urgency levels: LOW, MODERATE, HIGH.
 
+======================================================
 Cachebox 4.2.3    Released Mon 6 Apr 2026 10:00:00 UTC
 ======================================================
 
@@ -514,11 +515,13 @@ Cachebox Community Edition 4.2.2    Released Mon 2 Mar 2026 10:00:00 UTC
 
 * Fix the replica handshake
 
+======================================================
 Cachebox 4.2.1    Released Mon 2 Feb 2026 10:00:00 UTC
 ======================================================
 
 * Security fix
 
+=========================================================
 Cachebox 4.2.0 GA    Released Mon 5 Jan 2026 10:00:00 UTC
 =========================================================
 
@@ -529,15 +532,22 @@ Fixes for issues in previous releases of Cachebox 4.2
 
 * A leak in the RC2 allocator
 
+=======================================================
 Cachebox 4.2 RC2    Released Mon 1 Dec 2025 10:00:00 UTC
 =======================================================
 
 * Second candidate
 
+=======================================================
 Cachebox 4.2 RC1    Released Mon 3 Nov 2025 10:00:00 UTC
 =======================================================
 
 * First candidate
+
+Introduction to the Cachebox 4.2 release
+========================================
+
+Cachebox 4.2 brings a new allocator.
 ";
     assert_eq!(
         versions(text),
@@ -548,4 +558,41 @@ Cachebox 4.2 RC1    Released Mon 3 Nov 2025 10:00:00 UTC
     assert_eq!(order_of(&split_changelog(text, None)), Order::Descending);
     assert_eq!(notes_of(text, "4.2.2"), "* Fix the replica handshake");
     assert!(notes_of(text, "4.2.0").ends_with("* A leak in the RC2 allocator"));
+    assert!(notes_of(text, "4.2-RC1").ends_with("Cachebox 4.2 brings a new allocator."));
+}
+
+#[test]
+fn a_code_fence_under_a_short_line_still_hides_only_its_code() {
+    let backticks = "## 1.2.0\nOr:\n```\nnpm install foo@1.2.0\n```\n\n## 1.1.0\n- second\n\n## 1.0.0\n- first\n";
+    assert_eq!(versions(backticks), ["1.2.0", "1.1.0", "1.0.0"]);
+    let tildes = "## 1.2.0\nRun:\n~~~~\nmake\n~~~~\n\n## 1.1.0\n- second\n\n## 1.0.0\n- first\n";
+    assert_eq!(versions(tildes), ["1.2.0", "1.1.0", "1.0.0"]);
+}
+
+#[test]
+fn a_sub_heading_or_a_note_naming_another_version_is_not_a_release() {
+    let requires =
+        "## 2.4.0\n### Requires Terraform 2.3.5 or later\n- x\n\n## 2.3.0\n- y\n\n## 2.2.0\n- z\n";
+    assert_eq!(versions(requires), ["2.4.0", "2.3.0", "2.2.0"]);
+    assert_eq!(
+        notes_of(requires, "2.4.0"),
+        "### Requires Terraform 2.3.5 or later\n- x"
+    );
+    let bump = "## 0.5.0\n### Bump app to 0.4.9\n- x\n\n## 0.4.1\n- y\n\n## 0.4.0\n- z\n";
+    assert_eq!(versions(bump), ["0.5.0", "0.4.1", "0.4.0"]);
+    let upgrading = "# Upgrading to 3.1.0\n\nread this\n\n## 3.1.0-rc.2\n- c\n\n## 3.1.0-rc.1\n- b\n\n## 3.0.0\n- a\n";
+    assert_eq!(versions(upgrading), ["3.1.0-rc.2", "3.1.0-rc.1", "3.0.0"]);
+    let same_level = "## Upgrading to 3.1.0\n\nread this\n\n## 3.1.0-rc.2\n- c\n\n## 3.0.0\n- a\n";
+    assert_eq!(versions(same_level), ["3.1.0-rc.2", "3.0.0"]);
+}
+
+#[test]
+fn releases_of_one_level_that_repeat_a_version_stay_apart() {
+    let two_packages = "# pkg-a\n\n## 1.1.0\n- a2\n\n## 1.0.0\n- a1\n\n# pkg-b\n\n## 1.1.0\n- b2\n\n## 1.0.0\n- b1\n";
+    assert_eq!(versions(two_packages), ["1.1.0", "1.0.0", "1.1.0", "1.0.0"]);
+    assert_eq!(notes_of(two_packages, "1.0.0"), "- a1\n\n# pkg-b");
+    let highlights = "## 3.0.0 highlights\n- big\n\n## 3.0.1\n- fix\n\n## 3.0.0\n- first\n";
+    let releases = split_changelog(highlights, None);
+    assert_eq!(releases.len(), 3);
+    assert_eq!(releases[1].notes, "- fix");
 }
