@@ -107,12 +107,14 @@ pub(super) fn is_traversal(text: &str) -> bool {
             .count();
         first.then_some(len)
     };
+    // An index as the parser takes it: no leading zero, and it fits in 64 bits.
     let digits = |at: usize| {
         let len = bytes[at.min(bytes.len())..]
             .iter()
             .take_while(|b| b.is_ascii_digit())
             .count();
-        (len > 0).then_some(len)
+        let leading_zero = len > 1 && bytes[at] == b'0';
+        (len > 0 && len <= 18 && !leading_zero).then_some(len)
     };
     let Some(mut at) = name(0) else {
         return false;
@@ -169,9 +171,13 @@ fn is_literal_heredoc(text: &str) -> bool {
     if !is_marker || body.contains("${") || body.contains("%{") {
         return false;
     }
-    // The first line that is the marker closes the heredoc, and ends the expression.
-    let mut lines = body.split('\n');
-    lines.any(|line| line.trim() == marker) && lines.next().is_none()
+    // Only the last line may start with the marker (the parser ends a heredoc at `EOT foo`
+    // too), and it is the marker after blanks and tabs alone.
+    let (content, last) = body.rsplit_once('\n').unwrap_or(("", body));
+    last.trim_start_matches([' ', '\t']) == marker
+        && content
+            .split('\n')
+            .all(|line| !line.trim_start().starts_with(marker))
 }
 
 #[cfg(test)]
@@ -209,6 +215,10 @@ mod tests {
             "1.5",
             "a == b ? c : d",
             "x[\"a\"]]",
+            "data.image.y[*].01",
+            "x[0].00",
+            "x.18446744073709551616",
+            "x[01]",
         ] {
             assert!(!is_traversal(text), "{text}");
         }
@@ -228,6 +238,10 @@ mod tests {
             "<<EOT\nnever closed\n",
             "<<EOT\nx\nEOT\n",
             "<<\"EOT\"\nx\nEOT",
+            "<<EOT\ndocker pull image\nEOT foo\nEOT",
+            "<<EOT\na\nEOT == \"\" ? { image = \"redis:7.2.4\" } : <<EOT\nb\nEOT",
+            "<<EOT\nx\n\x0cEOT",
+            "<<EOT\nx\n\rEOT",
         ] {
             assert!(!is_literal_heredoc(text), "{text}");
         }

@@ -643,6 +643,9 @@ fn is_opaque_operand(text: &str) -> bool {
             ""
         }
     });
-    (!number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()))
-        || (is_traversal(text) && !matches!(root, "var" | "local"))
+    let plain_number = !number.is_empty()
+        && number.len() <= 15
+        && (number == "0" || !number.starts_with('0'))
+        && number.bytes().all(|b| b.is_ascii_digit());
+    plain_number || (is_traversal(text) && !matches!(root, "var" | "local"))
 }
