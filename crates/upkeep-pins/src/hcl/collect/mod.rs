@@ -29,14 +29,7 @@ const MAX_OBJECT_DEPTH: usize = 4;
 /// Collects the facts of one parsed file. `base` is the byte offset of the parsed text in
 /// `src` (the length of a byte order mark, if any).
 pub(super) fn collect(src: &str, base: usize, body: &Body, flavor: Flavor) -> FileFacts {
-    let mut collector = Collector {
-        src,
-        base,
-        facts: FileFacts::default(),
-        resource: None,
-        path: Vec::new(),
-        definition: false,
-    };
+    let mut collector = Collector::new(src, base);
     match flavor {
         Flavor::Tfvars(precedence) => {
             for attr in body.attributes() {
@@ -70,14 +63,7 @@ pub(super) fn collect_json(
     document: &Expression,
     flavor: Flavor,
 ) -> FileFacts {
-    let mut collector = Collector {
-        src,
-        base,
-        facts: FileFacts::default(),
-        resource: None,
-        path: Vec::new(),
-        definition: false,
-    };
+    let mut collector = Collector::new(src, base);
     match flavor {
         Flavor::TfvarsJson(precedence) => collector.json_tfvars(document, precedence),
         _ => collector.json_terraform(document),
@@ -158,6 +144,20 @@ struct Collector<'a> {
     path: Vec<String>,
     /// Walking `locals`: sites found define values, they do not use them.
     definition: bool,
+}
+
+impl<'a> Collector<'a> {
+    /// A collector of the file `src` whose parsed text starts at byte `base`.
+    fn new(src: &'a str, base: usize) -> Self {
+        Collector {
+            src,
+            base,
+            facts: FileFacts::default(),
+            resource: None,
+            path: Vec::new(),
+            definition: false,
+        }
+    }
 }
 
 impl Collector<'_> {
@@ -288,11 +288,7 @@ impl Collector<'_> {
             .body
             .get_attribute("version")
             .map(|attr| self.value(&attr.value));
-        let local = source
-            .as_ref()
-            .and_then(|source| source.as_literal())
-            .map(|source| source.text.clone())
-            .filter(|source| ModuleCall::is_local(source));
+        let local = local_source(source.as_ref());
         if let Some(source) = local {
             let mut args = Vec::new();
             for attr in block.body.attributes() {
@@ -814,6 +810,14 @@ impl Collector<'_> {
             .unwrap_or_default()
             .to_owned()
     }
+}
+
+/// The path of a module call's literal `source` when it is a local module (`./x`, `../y`).
+fn local_source(source: Option<&Value>) -> Option<String> {
+    source
+        .and_then(Value::as_literal)
+        .map(|source| source.text.clone())
+        .filter(|source| ModuleCall::is_local(source))
 }
 
 /// `var.x`, `local.x.y`, `local.x["y"]` as a [`Reference`] with a dotted name.

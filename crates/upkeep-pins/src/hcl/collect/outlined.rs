@@ -3,7 +3,7 @@
 
 use super::constructors::is_traversal;
 use super::ignores::plain_ignore_paths;
-use super::{Collector, HelmRelease, Resource, ignore_paths, is_vm_resource};
+use super::{Collector, HelmRelease, Resource, ignore_paths, is_vm_resource, local_source};
 use crate::hcl::outline::{Item, Outline, object_entries};
 use crate::shapes::{self, is_image_key};
 use crate::site::{FileFacts, Lit, META_ARGUMENTS, ModuleCall, Piece, Reference, Value};
@@ -21,14 +21,7 @@ pub(in crate::hcl) fn collect_outlined(
     outline: Outline,
 ) -> Option<FileFacts> {
     let map = Map::new(src, outline);
-    let mut collector = Collector {
-        src,
-        base: start,
-        facts: FileFacts::default(),
-        resource: None,
-        path: Vec::new(),
-        definition: false,
-    };
+    let mut collector = Collector::new(src, start);
     collector.outlined_attributes(&map, map.outline.top())?;
     for item in map.outline.top() {
         let Item::Block {
@@ -254,11 +247,7 @@ impl Collector<'_> {
             Some(version) => Some(self.value_at(&version)?),
             None => None,
         };
-        let local = source
-            .as_ref()
-            .and_then(|source| source.as_literal())
-            .map(|source| source.text.clone())
-            .filter(|source| ModuleCall::is_local(source));
+        let local = local_source(source.as_ref());
         if let Some(source) = local {
             self.outlined_call(source, items)?;
         }
