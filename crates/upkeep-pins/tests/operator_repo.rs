@@ -2,36 +2,13 @@
 //! one shape of that repository, written here in our own words and named after what broke.
 //! Each scan runs twice, by outline and strictly, and both must find the same pins.
 
+mod common;
+
+use common::{read, scan_both, scan_files, users};
 use std::path::Path;
 use upkeep_pins::{
-    EditPlan, ErrorKind, Pin, PinKind, PinStatus, ScanOptions, ScanReport, SetError, SetRequest,
-    VersionError, plan_set, scan,
+    ErrorKind, Pin, PinKind, PinStatus, ScanOptions, ScanReport, SetError, VersionError, scan,
 };
-
-/// Writes `files` into a fresh folder and scans it both ways; the pins must agree.
-fn scan_files(files: &[(&str, &[u8])]) -> (tempfile::TempDir, ScanReport) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    for (path, text) in files {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
-    let report = scan_both(dir.path());
-    (dir, report)
-}
-
-/// Scans `root` by outline and strictly, checks both find the same pins, and returns the
-/// strict report.
-fn scan_both(root: &Path) -> ScanReport {
-    let fast = scan(root, &ScanOptions::default()).expect("scan");
-    let strict = ScanOptions {
-        strict: true,
-        ..ScanOptions::default()
-    };
-    let strict = scan(root, &strict).expect("strict scan");
-    assert_eq!(fast.pins, strict.pins, "outline and strict scans disagree");
-    strict
-}
 
 /// `kind name version file:line` of every pin, in report order.
 fn pins(report: &ScanReport) -> Vec<String> {
@@ -51,14 +28,6 @@ fn pins(report: &ScanReport) -> Vec<String> {
         .collect()
 }
 
-/// `file:line` of each user of a pin.
-fn users(pin: &Pin) -> Vec<String> {
-    pin.users
-        .iter()
-        .map(|user| format!("{}:{}", user.file.display(), user.line))
-        .collect()
-}
-
 /// `file:line` of each place a pin overrides.
 fn shadows(pin: &Pin) -> Vec<String> {
     pin.shadows
@@ -67,37 +36,14 @@ fn shadows(pin: &Pin) -> Vec<String> {
         .collect()
 }
 
-fn request<'a>(name: &'a str, version: &'a str) -> SetRequest<'a> {
-    SetRequest {
-        name,
-        version,
-        from: None,
-        kind: None,
-    }
-}
-
 /// Plans `set name version` on a strict scan of `root`.
 fn plan(root: &Path, name: &str, version: &str) -> Result<upkeep_pins::SetPlan, SetError> {
-    let strict = ScanOptions {
-        strict: true,
-        ..ScanOptions::default()
-    };
-    let report = scan(root, &strict).expect("scan");
-    plan_set(root, &report, &request(name, version))
+    common::plan(root, name, version, None)
 }
 
 /// Moves `name` to `version` under `root` as `upkeep set` does.
 fn set(root: &Path, name: &str, version: &str) -> upkeep_pins::SetPlan {
-    let plan = plan(root, name, version).expect("plan");
-    EditPlan::new(root, &plan.edits())
-        .expect("checked edits")
-        .apply()
-        .expect("written");
-    plan
-}
-
-fn read(root: &Path, file: &str) -> String {
-    std::fs::read_to_string(root.join(file)).expect("read")
+    common::set(root, name, version, None)
 }
 
 // 1. Arguments given to a local module are followed.

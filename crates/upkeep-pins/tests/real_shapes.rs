@@ -2,35 +2,11 @@
 //! infrastructure repository (rewritten here in our own words), named after what went wrong
 //! with it. Each scan runs twice, by outline and strictly, and both must find the same pins.
 
+mod common;
+
+use common::{read, scan_files, set, users};
 use std::path::Path;
-use upkeep_pins::{
-    EditPlan, Pin, PinKind, PinStatus, ScanOptions, ScanReport, SetRequest, plan_set, scan,
-};
-
-/// Writes `files` into a fresh folder and scans it both ways; the pins must agree.
-fn scan_files(files: &[(&str, &str)]) -> (tempfile::TempDir, ScanReport) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    for (path, text) in files {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
-    let report = scan_both(dir.path());
-    (dir, report)
-}
-
-/// Scans `root` by outline and strictly, checks both find the same pins, and returns the
-/// strict report.
-fn scan_both(root: &Path) -> ScanReport {
-    let fast = scan(root, &ScanOptions::default()).expect("scan");
-    let strict = ScanOptions {
-        strict: true,
-        ..ScanOptions::default()
-    };
-    let strict = scan(root, &strict).expect("strict scan");
-    assert_eq!(fast.pins, strict.pins, "outline and strict scans disagree");
-    strict
-}
+use upkeep_pins::{Pin, PinKind, PinStatus, ScanOptions, ScanReport, SetRequest, plan_set, scan};
 
 /// `kind name version` of every pin, in report order.
 fn pins(report: &ScanReport) -> Vec<String> {
@@ -44,32 +20,6 @@ fn describe(pin: &Pin) -> String {
         pin.name,
         pin.version.as_deref().unwrap_or("-")
     )
-}
-
-/// Moves `name` to `version` under `root` (as `upkeep set` does) and returns the plan's edits
-/// applied.
-fn set(root: &Path, name: &str, version: &str, from: Option<&str>) -> upkeep_pins::SetPlan {
-    let strict = ScanOptions {
-        strict: true,
-        ..ScanOptions::default()
-    };
-    let report = scan(root, &strict).expect("scan");
-    let request = SetRequest {
-        name,
-        version,
-        from,
-        kind: None,
-    };
-    let plan = plan_set(root, &report, &request).expect("plan");
-    EditPlan::new(root, &plan.edits())
-        .expect("checked edits")
-        .apply()
-        .expect("written");
-    plan
-}
-
-fn read(root: &Path, file: &str) -> String {
-    std::fs::read_to_string(root.join(file)).expect("read")
 }
 
 // 1. Parse what Terraform parses.
@@ -243,14 +193,6 @@ fn set_to_the_same_tag_in_another_spelling_is_a_change() {
 }
 
 // 3. Every image shape.
-
-/// `file:line` of each user of a pin.
-fn users(pin: &Pin) -> Vec<String> {
-    pin.users
-        .iter()
-        .map(|user| format!("{}:{}", user.file.display(), user.line))
-        .collect()
-}
 
 fn pin<'a>(report: &'a ScanReport, name: &str) -> &'a Pin {
     report
