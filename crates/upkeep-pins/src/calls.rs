@@ -13,11 +13,12 @@ pub(crate) const MAX_CALL_DEPTH: usize = 8;
 /// cut (its deeper pins are then reported by the modules themselves, at their defaults).
 pub(crate) const MAX_INSTANCES: usize = 256;
 
-/// For every folder called as a local module, the folder of each call and the arguments it
-/// sets.
+/// For every folder called as a local module from a folder above it (`./factory`), the
+/// arguments each call sets. A call from another branch of the tree (`../a/m`) is not kept:
+/// it never counts (see [`CallIndex::take_external`]).
 #[derive(Debug, Default)]
 pub(crate) struct CallIndex {
-    calls: HashMap<PathBuf, Vec<(PathBuf, Vec<String>)>>,
+    calls: HashMap<PathBuf, Vec<Vec<String>>>,
 }
 
 impl CallIndex {
@@ -25,27 +26,22 @@ impl CallIndex {
     /// `(source, argument names)` pairs.
     pub(crate) fn add(&mut self, dir: &Path, calls: Vec<(String, Vec<String>)>) {
         for (source, args) in calls {
-            if let Some(callee) = callee_dir(dir, &source) {
-                self.calls
-                    .entry(callee)
-                    .or_default()
-                    .push((dir.to_path_buf(), args));
+            if let Some(callee) = callee_dir(dir, &source)
+                && callee.starts_with(dir)
+                && callee != dir
+            {
+                self.calls.entry(callee).or_default().push(args);
             }
         }
     }
 
     /// The variables of the module in `dir` that every one of its callers in the folders
-    /// above it sets (none when nothing there calls it). Callers elsewhere are not counted:
-    /// whether they have been seen depends on the order of the scan.
-    pub(crate) fn external(&self, dir: &Path) -> HashSet<String> {
-        let calls: Vec<&Vec<String>> = self
-            .calls
-            .get(dir)
-            .into_iter()
-            .flatten()
-            .filter(|(caller, _)| dir.starts_with(caller) && dir != caller)
-            .map(|(_, args)| args)
-            .collect();
+    /// above it sets (none when nothing there calls it), forgetting those calls: a module asks
+    /// once, when every folder above it has reported, so the index holds only the calls of
+    /// modules still to be scanned. Callers elsewhere are not counted: whether they have been
+    /// seen depends on the order of the scan.
+    pub(crate) fn take_external(&mut self, dir: &Path) -> HashSet<String> {
+        let calls = self.calls.remove(dir).unwrap_or_default();
         let Some((first, rest)) = calls.split_first() else {
             return HashSet::new();
         };
@@ -138,21 +134,23 @@ mod tests {
 
     #[test]
     fn a_variable_is_external_only_when_every_caller_sets_it() {
-        let mut index = CallIndex::default();
         let names = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect();
+        let mut index = CallIndex::default();
         index.add(
             Path::new("a"),
             vec![("./m".to_owned(), names(&["tag", "name"]))],
         );
         index.add(Path::new("a"), vec![("./m".to_owned(), names(&["name"]))]);
-        let external = index.external(Path::new("a/m"));
-        assert!(external.contains("name") && !external.contains("tag"));
-        assert!(index.external(Path::new("elsewhere")).is_empty());
         // A caller in another branch of the tree is not counted.
         index.add(
             Path::new("b"),
             vec![("../a/m".to_owned(), names(&["other"]))],
         );
-        assert_eq!(index.external(Path::new("a/m")), external);
+        assert!(index.take_external(Path::new("elsewhere")).is_empty());
+        let external = index.take_external(Path::new("a/m"));
+        assert_eq!(external, ["name".to_owned()].into());
+        // Asked once: the calls are gone, and nothing else was kept.
+        assert!(index.take_external(Path::new("a/m")).is_empty());
+        assert!(index.calls.is_empty(), "{index:?}");
     }
 }

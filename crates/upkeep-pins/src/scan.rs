@@ -342,6 +342,12 @@ fn walk(
             if is_dir && is_skipped_dir(entry.file_name()) {
                 return false;
             }
+            // A file of a type upkeep does not read is left out below anyway; matching it
+            // against the ignore rules cost more than the rest of the walk (half the files of
+            // the user's repository are scripts and docs).
+            if !is_dir && FileType::of(entry.path()).is_none() {
+                return true;
+            }
             let rel = relative(&filter_root, entry.path());
             let excluded = exclude.as_ref().is_some_and(|exclude| {
                 let path = canonical_root.join(&rel);
@@ -478,7 +484,8 @@ fn walked(root: &Path, item: Result<ignore::DirEntry, ignore::Error>) -> Walked 
 struct LeftOut {
     /// By `.gitignore`, `.upkeepignore` or `exclude:` (a folder counts once).
     ignored: usize,
-    /// Files of a type upkeep does not read.
+    /// Files of a type upkeep does not read (ignored or not: they are not matched against
+    /// the ignore rules).
     other_types: usize,
 }
 
@@ -606,8 +613,8 @@ impl SharedModules {
     }
 }
 
-/// The local module calls of the units scanned so far, and which units have reported theirs.
-/// A module learns which of its variables every caller sets from its callers in the folders
+/// The local module calls of the units scanned so far that modules below them still wait
+/// for, and which units have loaded the modules they call. A module learns which of its variables every caller sets from its callers in the folders
 /// above it (`./factory`, `./modules/app`), whose calls they report before resolving
 /// anything: such a caller sorts before the module, so it is already being scanned.
 struct Callers {
@@ -617,14 +624,13 @@ struct Callers {
     /// `b/`): such a caller may not set a variable, so the module reports its defaults.
     elsewhere: HashSet<PathBuf>,
     state: Mutex<CallersState>,
-    reported: std::sync::Condvar,
+    /// Signalled when a unit has loaded its modules, or the scan stops.
+    loaded: std::sync::Condvar,
 }
 
 #[derive(Default)]
 struct CallersState {
     index: CallIndex,
-    /// Units whose calls are in `index`.
-    reported: BTreeSet<usize>,
     /// Units that have loaded every module they call.
     loaded: BTreeSet<usize>,
     /// The scan stopped: nobody waits any more.
@@ -641,7 +647,7 @@ impl Callers {
                 .map(|(index, dir)| (dir.to_path_buf(), index))
                 .collect(),
             state: Mutex::new(CallersState::default()),
-            reported: std::sync::Condvar::new(),
+            loaded: std::sync::Condvar::new(),
         }
     }
 
@@ -649,8 +655,9 @@ impl Callers {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records the local module calls of unit `unit` (in `dir`), whose files are `sources`.
-    fn report(&self, unit: usize, dir: &Path, sources: &[&SourceFile]) {
+    /// Records the local module calls of the unit in `dir`, whose files are `sources`; the
+    /// modules it calls wait for [`Callers::loaded`], which comes after.
+    fn report(&self, dir: &Path, sources: &[&SourceFile]) {
         let mut state = self.lock();
         for source in sources {
             let calls = source.facts.calls.iter().map(|call| {
@@ -664,14 +671,12 @@ impl Callers {
             });
             state.index.add(dir, calls.collect());
         }
-        state.reported.insert(unit);
-        self.reported.notify_all();
     }
 
     /// Records that unit `unit` has loaded every module it calls.
     fn loaded(&self, unit: usize) {
         self.lock().loaded.insert(unit);
-        self.reported.notify_all();
+        self.loaded.notify_all();
     }
 
     /// The variables of the module in `dir` that every caller in the folders above it sets,
@@ -685,18 +690,19 @@ impl Callers {
             .collect();
         let mut state = self.lock();
         while !state.halted && !above.iter().all(|unit| state.loaded.contains(unit)) {
-            state = self.reported.wait(state).unwrap_or_else(|e| e.into_inner());
+            state = self.loaded.wait(state).unwrap_or_else(|e| e.into_inner());
         }
+        let external = state.index.take_external(dir);
         if self.elsewhere.contains(dir) {
             return HashSet::new();
         }
-        state.index.external(dir)
+        external
     }
 
     /// Stops every wait: the scan is over.
     fn halt(&self) {
         self.lock().halted = true;
-        self.reported.notify_all();
+        self.loaded.notify_all();
     }
 }
 
@@ -981,7 +987,7 @@ fn scan_unit(tree: &Tree<'_>, unit: usize, dir: &Path) -> UnitReport {
             },
         }
     }
-    tree.callers.report(unit, dir, &sources);
+    tree.callers.report(dir, &sources);
     let (modules, instances) = tree.instances(dir, &sources);
     tree.callers.loaded(unit);
     let all: Vec<&SourceFile> = sources

@@ -177,4 +177,70 @@ mod tests {
             assert!(!may_hold_sites(text), "{text:?}");
         }
     }
+
+    #[test]
+    fn keys_of_flow_collections_in_a_value_count() {
+        for text in [
+            "a: {image: x:1}\n",
+            "- a: [{name: redis, version: 1.0}]\n",
+            "a: &x {tag: v1}\n",
+            "a: b # c\nimage: x:1\n",
+        ] {
+            assert!(may_hold_sites(text), "{text:?}");
+        }
+    }
+
+    /// Random values texts made of keys that hold sites and keys that do not, flow
+    /// collections, comments and quoted text after a line's first key: wherever the
+    /// parser finds a site, the key check must not have said there can be none.
+    #[test]
+    fn random_texts_with_sites_are_never_judged_without() {
+        const INDENT: [&str; 4] = ["", "  ", "    ", "- "];
+        const KEY: [&str; 9] = [
+            "a: ",
+            "image: ",
+            "tag: ",
+            "name: ",
+            "version: ",
+            "help: ",
+            "\"image\": ",
+            "- ",
+            "",
+        ];
+        const VALUE: [&str; 14] = [
+            "x/y:1.0",
+            "text: more",
+            "{image: x:1}",
+            "[{name: r, version: 1}]",
+            "b # {",
+            "'q: {'",
+            "\"image: x\"",
+            "{a: [1, 2]}",
+            "&k {tag: v2}",
+            "",
+            "# image: x",
+            "]",
+            "{name: r,",
+            "version: 2}",
+        ];
+        let mut next = super::super::picker(0x9e37_79b9_7f4a_7c15);
+        let mut with_sites = 0;
+        for _ in 0..100_000 {
+            let mut text = String::new();
+            for _ in 0..1 + next(5) {
+                for part in [&INDENT[..], &KEY, &VALUE] {
+                    text.push_str(part[next(part.len())]);
+                }
+                text.push('\n');
+            }
+            let Ok(facts) = super::super::parse(&text, true) else {
+                continue;
+            };
+            if !facts.sites.is_empty() {
+                with_sites += 1;
+                assert!(may_hold_sites(&text), "{text:?}");
+            }
+        }
+        assert!(with_sites > 5_000, "{with_sites} texts with sites");
+    }
 }

@@ -462,6 +462,18 @@ fn template_pieces(text: &str, start: usize) -> Vec<Piece> {
     pieces
 }
 
+/// A seeded xorshift picker for the random tests of this folder: each call gives a number
+/// below the one it is given, the same sequence on every run.
+#[cfg(test)]
+fn picker(mut seed: u64) -> impl FnMut(usize) -> usize {
+    move |n| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Confirmed, Stripped, block_may_hold_sites, blocks, parse, read};
@@ -622,13 +634,7 @@ mod tests {
             "|", "|-", ">", ">+", "|2", "&x |", "!!str |", "| # c", "x/y:1.0", "text", "'q: |'",
             "\"d |\"", "*x", "", "word - |", "[a, |]",
         ];
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = super::picker(0x2545_f491_4f6c_dd1d);
         let (mut parsed, mut cut) = (0, 0);
         for _ in 0..60_000 {
             let mut src = String::new();

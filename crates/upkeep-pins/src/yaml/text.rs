@@ -2,16 +2,18 @@
 //! `--strict`, block scalar bodies that cannot be pins), and a map from the parser's character
 //! positions back to bytes of the file.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 /// A file's text with its template directives removed, and where each kept run came from.
-pub(super) struct Stripped {
-    /// What the YAML parser reads.
-    pub text: String,
+pub(super) struct Stripped<'a> {
+    /// What the YAML parser reads: the file's own text when nothing was removed (a 2.4 MB
+    /// values file is not copied to be read).
+    pub text: Cow<'a, str>,
     /// Runs of `text` copied from the file: `(start in text, start in the file)`, in order.
     runs: Vec<(usize, usize)>,
-    /// Byte offset in `text` of each character; empty when `text` is ASCII.
-    chars: Vec<usize>,
+    /// Byte offset in `text` of every [`CHECKPOINT`]th character; empty when `text` is ASCII.
+    checkpoints: Vec<usize>,
     /// Length of the file.
     len: usize,
     /// For text read out of a block scalar: where each of its lines starts in the file,
@@ -19,17 +21,26 @@ pub(super) struct Stripped {
     outer: Option<Vec<(usize, usize)>>,
 }
 
-impl Stripped {
+impl<'a> Stripped<'a> {
     /// Takes the `%{ if … }`, `%{ for … }`, `%{ else }`, `%{ endif }` … directives out of
     /// `src`. A directive alone on its line goes with its line; one followed by text on its line
     /// (`%{ if x }key: ${x}%{ endif }`) goes alone, so the text keeps its indentation. What a
     /// directive chooses between is all kept: every branch, each loop body once.
-    pub(super) fn new(src: &str) -> Stripped {
+    pub(super) fn new(src: &'a str) -> Stripped<'a> {
+        let directives = memchr::memmem::Finder::new("%{");
+        if directives.find(src.as_bytes()).is_none() {
+            return Stripped {
+                text: Cow::Borrowed(src),
+                runs: vec![(0, 0)],
+                checkpoints: checkpoints(src),
+                len: src.len(),
+                outer: None,
+            };
+        }
         let mut text = String::with_capacity(src.len());
         let mut runs = Vec::new();
         let mut copied = 0;
         let mut from = 0;
-        let directives = memchr::memmem::Finder::new("%{");
         while let Some(open) = directives.find(&src.as_bytes()[from..]).map(|i| from + i) {
             if open > 0 && src.as_bytes()[open - 1] == b'%' {
                 // `%%{` is an escaped, literal `%{`.
@@ -57,15 +68,10 @@ impl Stripped {
             runs.push((text.len(), copied));
             text.push_str(&src[copied..]);
         }
-        let chars = if text.is_ascii() {
-            Vec::new()
-        } else {
-            text.char_indices().map(|(i, _)| i).collect()
-        };
         Stripped {
-            text,
+            checkpoints: checkpoints(&text),
+            text: Cow::Owned(text),
             runs,
-            chars,
             len: src.len(),
             outer: None,
         }
@@ -73,7 +79,7 @@ impl Stripped {
 
     /// Text read out of a block scalar of a file of `len` bytes, whose lines start at the
     /// file offsets `lines` (see [`Stripped::outer`]).
-    pub(super) fn within(mut self, lines: Vec<(usize, usize)>, len: usize) -> Stripped {
+    pub(super) fn within(mut self, lines: Vec<(usize, usize)>, len: usize) -> Stripped<'a> {
         self.outer = Some(lines);
         self.len = len;
         self
@@ -81,8 +87,9 @@ impl Stripped {
 
     /// This text with the byte ranges `cuts` of it (sorted, disjoint) left out, positions still
     /// mapping to the file; and where each cut was in the new text.
-    pub(super) fn without(&self, cuts: &[Range<usize>]) -> (Stripped, Vec<usize>) {
-        let mut text = String::with_capacity(self.text.len());
+    pub(super) fn without(&self, cuts: &[Range<usize>]) -> (Stripped<'static>, Vec<usize>) {
+        let cut: usize = cuts.iter().map(Range::len).sum();
+        let mut text = String::with_capacity(self.text.len().saturating_sub(cut));
         let mut runs = Vec::with_capacity(self.runs.len() + cuts.len());
         let mut points = Vec::with_capacity(cuts.len());
         let mut keep = |text: &mut String, kept: Range<usize>| {
@@ -111,15 +118,10 @@ impl Stripped {
             copied = cut.end;
         }
         keep(&mut text, copied..self.text.len());
-        let chars = if text.is_ascii() {
-            Vec::new()
-        } else {
-            text.char_indices().map(|(i, _)| i).collect()
-        };
         let stripped = Stripped {
-            text,
+            checkpoints: checkpoints(&text),
+            text: Cow::Owned(text),
             runs,
-            chars,
             len: self.len,
             outer: self.outer.clone(),
         };
@@ -128,11 +130,16 @@ impl Stripped {
 
     /// The byte offset in the text of the parser's character index `index`.
     pub(super) fn text_byte(&self, index: usize) -> usize {
-        if self.chars.is_empty() {
-            index.min(self.text.len())
-        } else {
-            self.chars.get(index).copied().unwrap_or(self.text.len())
+        if self.checkpoints.is_empty() {
+            return index.min(self.text.len());
         }
+        let Some(&from) = self.checkpoints.get(index / CHECKPOINT) else {
+            return self.text.len();
+        };
+        self.text[from..]
+            .char_indices()
+            .nth(index % CHECKPOINT)
+            .map_or(self.text.len(), |(at, _)| from + at)
     }
 
     /// The byte offset in the file of the parser's character index `index`.
@@ -142,6 +149,24 @@ impl Stripped {
             Some(lines) => map(lines, at).min(self.len),
             None => at.min(self.len),
         }
+    }
+}
+
+/// How many characters apart the byte offsets of a text that is not ASCII are kept: a
+/// character's offset is found by decoding at most this many characters from the last one
+/// kept, and the table is a quarter of a byte per character (an offset per character was
+/// eight times the size of the file).
+const CHECKPOINT: usize = 32;
+
+/// Byte offset of every [`CHECKPOINT`]th character of `text`; empty when `text` is ASCII.
+fn checkpoints(text: &str) -> Vec<usize> {
+    if text.is_ascii() {
+        Vec::new()
+    } else {
+        text.char_indices()
+            .step_by(CHECKPOINT)
+            .map(|(at, _)| at)
+            .collect()
     }
 }
 
@@ -186,5 +211,16 @@ mod tests {
         assert_eq!(stripped.text, "é: \"%%{ not }\"\nx: 1\n");
         let x = stripped.text.chars().position(|c| c == 'x').unwrap();
         assert_eq!(&src[stripped.byte(x)..stripped.byte(x) + 4], "x: 1");
+    }
+
+    #[test]
+    fn every_character_index_maps_to_its_byte_in_a_text_that_is_not_ascii() {
+        let src = "é: ü\nname: 名前 ✓\n".repeat(9);
+        let stripped = Stripped::new(&src);
+        let starts: Vec<usize> = src.char_indices().map(|(at, _)| at).collect();
+        for index in 0..starts.len() + 3 {
+            let want = starts.get(index).copied().unwrap_or(src.len());
+            assert_eq!(stripped.text_byte(index), want, "character {index}");
+        }
     }
 }
