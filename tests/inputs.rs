@@ -218,20 +218,23 @@ fn scan_does_not_read_a_gitignore_that_is_a_device_a_fifo_or_a_link_outside() {
     ] {
         let repo = repo();
         make(&repo.path().join("stacks/app/.gitignore"));
+        // Also in a folder holding no file upkeep reads, whose rules nothing needs.
+        std::fs::create_dir_all(repo.path().join("docs")).unwrap();
+        std::fs::write(repo.path().join("docs/README.md"), "# docs\n").unwrap();
+        make(&repo.path().join("docs/.gitignore"));
         let output = run_bounded(repo.path(), &["scan", "--format", "json"]);
         let report: serde_json::Value = serde_json::from_slice(&output.stdout)
             .unwrap_or_else(|_| panic!("{name}: {}", text(&output)));
         assert_eq!(report["pins"].as_array().unwrap().len(), 1, "{name}");
+        let kind = if name == "fifo" {
+            "special_file"
+        } else {
+            "outside_root"
+        };
         assert_eq!(
             errors(&output),
-            [("stacks/app/.gitignore".to_owned(), {
-                if name == "fifo" {
-                    "special_file"
-                } else {
-                    "outside_root"
-                }
-                .to_owned()
-            })],
+            ["docs/.gitignore", "stacks/app/.gitignore"]
+                .map(|file| (file.to_owned(), kind.to_owned())),
             "{name}"
         );
         assert!(!text(&output).contains(SECRET), "{name}");

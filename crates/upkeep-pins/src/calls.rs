@@ -37,9 +37,10 @@ impl CallIndex {
 
     /// The variables of the module in `dir` that every one of its callers in the folders
     /// above it sets (none when nothing there calls it), forgetting those calls: a module asks
-    /// once, when every folder above it has reported, so the index holds only the calls of
-    /// modules still to be scanned. Callers elsewhere are not counted: whether they have been
-    /// seen depends on the order of the scan.
+    /// once, when every folder above it has reported, so what stays is the calls of modules
+    /// not scanned yet (or not at all in this run: an ignored or missing folder, one left out
+    /// of a `set`'s re-check). Callers elsewhere are not counted: whether they have been seen
+    /// depends on the order of the scan.
     pub(crate) fn take_external(&mut self, dir: &Path) -> HashSet<String> {
         let calls = self.calls.remove(dir).unwrap_or_default();
         let Some((first, rest)) = calls.split_first() else {

@@ -19,6 +19,11 @@ use std::sync::Mutex;
 /// The names of the files read in every folder, in the order their patterns apply.
 const FILE_NAMES: [&str; 2] = [".gitignore", ".upkeepignore"];
 
+/// Whether `name` is one of the ignore files read in every folder.
+pub(crate) fn is_ignore_file(name: &std::ffi::OsStr) -> bool {
+    FILE_NAMES.iter().any(|file| name == *file)
+}
+
 /// The ignore rules of one tree, loaded as the walk meets each folder.
 pub(crate) struct IgnoreRules {
     files: RepoFiles,

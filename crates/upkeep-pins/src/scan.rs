@@ -4,7 +4,7 @@ use crate::admit::RepoFiles;
 use crate::calls::{self, CallIndex};
 use crate::error::{ErrorKind, ScanError};
 use crate::hcl::{self, Flavor, SyntaxError};
-use crate::ignore_files::IgnoreRules;
+use crate::ignore_files::{self, IgnoreRules};
 use crate::location::LineIndex;
 use crate::module::{self, Instance, SourceFile};
 use crate::ordered::{self, path_key};
@@ -344,8 +344,13 @@ fn walk(
             }
             // A file of a type upkeep does not read is left out below anyway; matching it
             // against the ignore rules cost more than the rest of the walk (half the files of
-            // the user's repository are scripts and docs).
-            if !is_dir && FileType::of(entry.path()).is_none() {
+            // the user's repository are scripts and docs). An ignore file itself is matched:
+            // that loads its folder's rules, so one that may not be read is reported even
+            // where nothing else in its folder is read.
+            if !is_dir
+                && FileType::of(entry.path()).is_none()
+                && !ignore_files::is_ignore_file(entry.file_name())
+            {
                 return true;
             }
             let rel = relative(&filter_root, entry.path());
@@ -482,7 +487,8 @@ fn walked(root: &Path, item: Result<ignore::DirEntry, ignore::Error>) -> Walked 
 
 /// How many paths a walk left out, for the log.
 struct LeftOut {
-    /// By `.gitignore`, `.upkeepignore` or `exclude:` (a folder counts once).
+    /// By `.gitignore`, `.upkeepignore` or `exclude:` (a folder counts once; files of a type
+    /// upkeep does not read are not matched, so they are counted below).
     ignored: usize,
     /// Files of a type upkeep does not read (ignored or not: they are not matched against
     /// the ignore rules).
@@ -613,8 +619,8 @@ impl SharedModules {
     }
 }
 
-/// The local module calls of the units scanned so far that modules below them still wait
-/// for, and which units have loaded the modules they call. A module learns which of its variables every caller sets from its callers in the folders
+/// The local module calls that modules below their callers have not read yet, and which
+/// units have loaded the modules they call. A module learns which of its variables every caller sets from its callers in the folders
 /// above it (`./factory`, `./modules/app`), whose calls they report before resolving
 /// anything: such a caller sorts before the module, so it is already being scanned.
 struct Callers {
