@@ -22,16 +22,20 @@ pub(crate) struct CallIndex {
 }
 
 impl CallIndex {
-    /// Records the calls of one Terraform file in folder `dir` (relative to the scanned root):
-    /// `(source, argument names)` pairs.
-    pub(crate) fn add(&mut self, dir: &Path, calls: Vec<(String, Vec<String>)>) {
-        for (source, args) in calls {
-            if let Some(callee) = callee_dir(dir, &source)
-                && callee.starts_with(dir)
-                && callee != dir
-            {
-                self.calls.entry(callee).or_default().push(args);
-            }
+    /// Records one call in folder `dir` (relative to the scanned root) of module `source`,
+    /// setting the arguments `args`; only a call that can count is kept (and its names copied).
+    pub(crate) fn add<'a>(
+        &mut self,
+        dir: &Path,
+        source: &str,
+        args: impl IntoIterator<Item = &'a str>,
+    ) {
+        if let Some(callee) = callee_dir(dir, source)
+            && callee.starts_with(dir)
+            && callee != dir
+        {
+            let args = args.into_iter().map(str::to_owned).collect();
+            self.calls.entry(callee).or_default().push(args);
         }
     }
 
@@ -135,18 +139,11 @@ mod tests {
 
     #[test]
     fn a_variable_is_external_only_when_every_caller_sets_it() {
-        let names = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect();
         let mut index = CallIndex::default();
-        index.add(
-            Path::new("a"),
-            vec![("./m".to_owned(), names(&["tag", "name"]))],
-        );
-        index.add(Path::new("a"), vec![("./m".to_owned(), names(&["name"]))]);
+        index.add(Path::new("a"), "./m", ["tag", "name"]);
+        index.add(Path::new("a"), "./m", ["name"]);
         // A caller in another branch of the tree is not counted.
-        index.add(
-            Path::new("b"),
-            vec![("../a/m".to_owned(), names(&["other"]))],
-        );
+        index.add(Path::new("b"), "../a/m", ["other"]);
         assert!(index.take_external(Path::new("elsewhere")).is_empty());
         let external = index.take_external(Path::new("a/m"));
         assert_eq!(external, ["name".to_owned()].into());

@@ -665,17 +665,10 @@ impl Callers {
     /// modules it calls wait for [`Callers::loaded`], which comes after.
     fn report(&self, dir: &Path, sources: &[&SourceFile]) {
         let mut state = self.lock();
-        for source in sources {
-            let calls = source.facts.calls.iter().map(|call| {
-                let names = call
-                    .args
-                    .iter()
-                    .map(|(name, _)| name.clone())
-                    .filter(|name| !name.contains('.'))
-                    .collect();
-                (call.source.clone(), names)
-            });
-            state.index.add(dir, calls.collect());
+        for call in sources.iter().flat_map(|source| &source.facts.calls) {
+            let names = call.args.iter().map(|(name, _)| name.as_str());
+            let names = names.filter(|name| !name.contains('.'));
+            state.index.add(dir, &call.source, names);
         }
     }
 

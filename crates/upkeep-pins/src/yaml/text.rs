@@ -28,7 +28,7 @@ impl<'a> Stripped<'a> {
     /// directive chooses between is all kept: every branch, each loop body once.
     pub(super) fn new(src: &'a str) -> Stripped<'a> {
         let directives = memchr::memmem::Finder::new("%{");
-        if directives.find(src.as_bytes()).is_none() {
+        let Some(first) = directives.find(src.as_bytes()) else {
             return Stripped {
                 text: Cow::Borrowed(src),
                 runs: vec![(0, 0)],
@@ -36,11 +36,11 @@ impl<'a> Stripped<'a> {
                 len: src.len(),
                 outer: None,
             };
-        }
+        };
         let mut text = String::with_capacity(src.len());
         let mut runs = Vec::new();
         let mut copied = 0;
-        let mut from = 0;
+        let mut from = first;
         while let Some(open) = directives.find(&src.as_bytes()[from..]).map(|i| from + i) {
             if open > 0 && src.as_bytes()[open - 1] == b'%' {
                 // `%%{` is an escaped, literal `%{`.
