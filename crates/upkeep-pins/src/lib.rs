@@ -45,6 +45,7 @@ mod location;
 mod module;
 mod ordered;
 mod pin;
+mod read_ahead;
 mod scan;
 mod select;
 mod shapes;

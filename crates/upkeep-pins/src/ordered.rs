@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Condvar, Mutex, mpsc};
 
 /// Stack size of the scanning threads; the HCL parser recurses once per nesting level.
-const THREAD_STACK: usize = 32 * 1024 * 1024;
+pub(crate) const THREAD_STACK: usize = 32 * 1024 * 1024;
 
 /// How many folders per worker may be finished ahead of the first unfinished one: enough that
 /// one slow folder (a stack with megabytes of values) does not leave the other workers idle.

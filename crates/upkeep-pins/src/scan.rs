@@ -9,6 +9,7 @@ use crate::location::LineIndex;
 use crate::module::{self, Instance, SourceFile};
 use crate::ordered::{self, path_key};
 use crate::pin::{Pin, Place};
+use crate::read_ahead::{Early, Listed, Parsed, ReadAhead};
 use crate::site::{FileFacts, Precedence};
 use crate::warning::{ScanWarning, WarningKind};
 use crate::yaml;
@@ -18,7 +19,7 @@ use std::io;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 /// Files larger than this are reported, not read, unless [`ScanOptions::max_file_size`] says
 /// otherwise. Real Terraform and values files are kilobytes.
@@ -156,19 +157,83 @@ fn scan_units(
         Some(threads) if threads > 0 => threads,
         _ => std::thread::available_parallelism().map_or(1, usize::from),
     };
+    // The walk keeps the Terraform files it reads, and while it lists the tree the other
+    // cores parse what it has listed (see [`read_ahead`]): only for a scan of every folder
+    // from disk, which takes every file it lists.
+    let ahead = ReadAhead::new();
+    let early = reach == Reach::Everything && overlay.is_empty();
+    let readers = if early { threads - 1 } else { 0 };
+    let (list, listed) = mpsc::sync_channel(LISTED_AHEAD);
+    let listed = Mutex::new(listed);
+    std::thread::scope(|scope| {
+        let mut reading = false;
+        for _ in 0..readers {
+            // Without a reader the folders' scans read every file themselves, as they would.
+            reading |= std::thread::Builder::new()
+                .stack_size(ordered::THREAD_STACK)
+                .spawn_scoped(scope, || {
+                    ahead.parse(&listed, &files, options.max_file_size, options.strict);
+                })
+                .is_ok();
+        }
+        let walked = walk(
+            &files,
+            options.max_file_size,
+            exclude,
+            // A check of edited folders evaluates them as their own modules (their callers
+            // are not scanned), so it needs no callers from elsewhere either.
+            reach == Reach::Everything,
+            early.then_some(&ahead),
+            reading.then_some(list),
+        );
+        let asked = Asked {
+            files: &files,
+            options,
+            overlay,
+            reach,
+            threads,
+            started,
+        };
+        scan_walked(&asked, walked, &ahead, on_pin)
+    })
+}
+
+/// How many files the walk may have listed for [`ReadAhead`] and no reader taken yet; when
+/// the readers are that far behind, the walk lists no more (it never waits for them).
+const LISTED_AHEAD: usize = 64;
+
+/// What [`scan_units`] was asked, and when it started.
+struct Asked<'a> {
+    files: &'a RepoFiles,
+    options: &'a ScanOptions,
+    overlay: &'a HashMap<PathBuf, String>,
+    reach: Reach,
+    threads: usize,
+    started: std::time::Instant,
+}
+
+/// The rest of [`scan_units`] once the walk is done: scans the folders `asked.reach` asks
+/// for of the tree `walked` found, taking the files read ahead from `ahead`.
+fn scan_walked(
+    asked: &Asked<'_>,
+    walked: Walk,
+    ahead: &ReadAhead,
+    on_pin: impl FnMut(Pin) -> ControlFlow<()>,
+) -> io::Result<ScanReport> {
+    let Asked {
+        files,
+        options,
+        overlay,
+        reach,
+        threads,
+        started,
+    } = *asked;
     let Walk {
         entries,
         mut errors,
         left_out,
         climbing,
-    } = walk(
-        &files,
-        options.max_file_size,
-        exclude,
-        // A check of edited folders evaluates them as their own modules (their callers are
-        // not scanned), so it needs no callers from elsewhere either.
-        reach == Reach::Everything,
-    );
+    } = walked;
     let elsewhere = called_elsewhere(climbing);
     let units = group_into_units(without_chart_templates(entries));
     let mut dirs: Vec<&Path> = units.keys().map(PathBuf::as_path).collect();
@@ -182,8 +247,9 @@ fn scan_units(
     }
     let read: usize = dirs.iter().map(|dir| units[*dir].len()).sum();
     let tree = Tree {
-        files: &files,
+        files,
         units: &units,
+        ahead,
         shared: Mutex::new(SharedModules::default()),
         parsed: Mutex::new(HashMap::new()),
         callers: Callers::new(&dirs, elsewhere),
@@ -197,6 +263,9 @@ fn scan_units(
     let mut warnings = Vec::new();
     // A unit waiting for its callers' calls must not wait for a scan that stopped.
     let halted = || tree.callers.halt();
+    // The readers parsed on while the walk's files were grouped; the folders' scans take the
+    // cores from here.
+    ahead.stop();
     for (unit_errors, unit_warnings) in ordered::run(&dirs, threads, scan_one, on_pin, halted)? {
         errors.extend(unit_errors);
         warnings.extend(unit_warnings);
@@ -205,7 +274,7 @@ fn scan_units(
     warnings.sort_by_cached_key(|warning| (path_key(&warning.file), warning.line, warning.column));
     tracing::info!(
         "{}: {read} files read in {} folders; {} left out by ignore files or exclude:, {} not of a type upkeep reads; {} errors, {} warnings; {} ms",
-        root.display(),
+        files.root().display(),
         dirs.len(),
         left_out.ignored,
         left_out.other_types,
@@ -320,6 +389,8 @@ fn walk(
     max_size: u64,
     exclude: Option<ignore::gitignore::Gitignore>,
     climbing: bool,
+    ahead: Option<&ReadAhead>,
+    list: Option<mpsc::SyncSender<Listed>>,
 ) -> Walk {
     let root = files.root().to_path_buf();
     let ignored = Arc::new(AtomicUsize::new(0));
@@ -390,6 +461,19 @@ fn walk(
                     let sources = calls::climbing_sources(&text);
                     climbing_sources
                         .extend(sources.into_iter().map(|s| (dir.clone(), s.to_owned())));
+                    if let Some(ahead) = ahead {
+                        ahead.keep(&entry.rel, text);
+                    }
+                }
+                if let Some(list) = &list
+                    && !maybe_chart_template(&entry)
+                {
+                    // Readers that far behind miss this one: its folder's scan parses it.
+                    let _ = list.try_send(Listed {
+                        rel: entry.rel.clone(),
+                        linked: entry.linked,
+                        file_type: entry.file_type,
+                    });
                 }
                 entries.push(entry);
             }
@@ -421,6 +505,18 @@ struct Walk {
     left_out: LeftOut,
     /// Module sources that climb out of their folder: `(folder of the call, source)`.
     climbing: Vec<(PathBuf, String)>,
+}
+
+/// Whether `entry` may be a template of a Helm chart (a values file in a `templates/`
+/// folder), which no folder's scan reads (see [`without_chart_templates`]): not worth reading
+/// ahead before the walk has seen whether a `Chart.yaml` is beside it.
+fn maybe_chart_template(entry: &Entry) -> bool {
+    !matches!(entry.file_type, FileType::Hcl(_))
+        && entry
+            .rel
+            .parent()
+            .and_then(Path::file_name)
+            .is_some_and(|name| name == "templates")
 }
 
 /// The folders called as a module by a folder that is not above them.
@@ -575,6 +671,8 @@ struct UnitReport {
 struct Tree<'a> {
     files: &'a RepoFiles,
     units: &'a BTreeMap<PathBuf, Vec<Entry>>,
+    /// Files read and parsed while the walk was listing the tree.
+    ahead: &'a ReadAhead,
     /// Modules called through `../`, parsed once while their callers are near.
     shared: Mutex<SharedModules>,
     /// The files a call can change of folders being scanned or called through `./`, parsed
@@ -858,10 +956,11 @@ struct UnitFiles {
     sources: Vec<SourceFile>,
     /// The files that could not be read, or did not parse.
     failures: Vec<Failure>,
-    /// Literal values files, read but not parsed: a call cannot change them, so only the
-    /// folder's own scan parses them (it takes them from here), and a caller never waits for
-    /// the parse of a big values file of the module it calls (it reads it, to tell).
-    literal: Mutex<Vec<ReadFile>>,
+    /// Literal values files, read but not parsed (unless read ahead): a call cannot change
+    /// them, so only the folder's own scan parses them (it takes them from here), and a
+    /// caller never waits for the parse of a big values file of the module it calls (it
+    /// reads it, to tell).
+    literal: Mutex<Vec<(ReadFile, Option<Parsed>)>>,
 }
 
 /// A file read and not yet parsed.
@@ -888,12 +987,18 @@ impl UnitFiles {
         let mut files = UnitFiles::default();
         let mut literal = Vec::new();
         for entry in hcl.into_iter().chain(values) {
-            let text = match tree.read(entry) {
-                Ok(text) => text,
-                Err(error) => {
-                    files.failures.push(Failure::Unreadable(error));
-                    continue;
-                }
+            // Only the folder's own read (which keeps its literal files) takes a file read
+            // early: a caller's copy would leave the folder to read it again.
+            let early = keep_literal.then(|| tree.ahead.take(&entry.rel)).flatten();
+            let (text, parsed) = match early {
+                Some(Early { text, parsed }) => (text, parsed),
+                None => match tree.read(entry) {
+                    Ok(text) => (text, None),
+                    Err(error) => {
+                        files.failures.push(Failure::Unreadable(error));
+                        continue;
+                    }
+                },
             };
             tracing::debug!("read {} ({} bytes)", entry.rel.display(), text.len());
             let file = ReadFile {
@@ -902,9 +1007,9 @@ impl UnitFiles {
                 text,
             };
             if matches!(entry.file_type, FileType::Hcl(_)) || templated(&file.text) {
-                files.parse(tree, file);
+                files.parse(tree, file, parsed);
             } else if keep_literal {
-                literal.push(file);
+                literal.push((file, parsed));
             }
         }
         files.literal = Mutex::new(literal);
@@ -915,15 +1020,18 @@ impl UnitFiles {
     fn literal(tree: &Tree<'_>, called: &UnitFiles) -> UnitFiles {
         let read = std::mem::take(&mut *called.literal.lock().unwrap_or_else(|e| e.into_inner()));
         let mut files = UnitFiles::default();
-        for file in read {
-            files.parse(tree, file);
+        for (file, parsed) in read {
+            files.parse(tree, file, parsed);
         }
         files
     }
 
-    /// Parses `file` into the sources, or the failures.
-    fn parse(&mut self, tree: &Tree<'_>, file: ReadFile) {
-        match file.file_type.parse(&file.text, tree.options.strict) {
+    /// Parses `file` into the sources, or the failures; `parsed` is its parse when it was read
+    /// ahead.
+    fn parse(&mut self, tree: &Tree<'_>, file: ReadFile, parsed: Option<Parsed>) {
+        let parsed =
+            parsed.unwrap_or_else(|| file.file_type.parse(&file.text, tree.options.strict));
+        match parsed {
             Ok(facts) => self.sources.push(SourceFile {
                 rel: file.rel,
                 text: file.text,

@@ -21,18 +21,6 @@ pub(super) fn may_hold_sites(text: &str) -> bool {
     let (mut opens, mut closes, mut quoted, mut comment) = (0usize, 0usize, false, false);
     let mut at = 0;
     while at < bytes.len() {
-        if at == line {
-            // An explicit key (`? image`) after the line's indentation and sequence dashes.
-            let body = at
-                + bytes[at..]
-                    .iter()
-                    .position(|b| !matches!(b, b' ' | b'-'))
-                    .unwrap_or(bytes.len() - at);
-            if bytes.get(body) == Some(&b'?') {
-                return true;
-            }
-            at = body;
-        }
         // Most bytes are none of those that matter: skip them by table.
         while at < bytes.len() && !MATTERS[usize::from(bytes[at])] {
             at += 1;
@@ -41,6 +29,8 @@ pub(super) fn may_hold_sites(text: &str) -> bool {
             break;
         };
         match byte {
+            // An explicit key (`? image`) after the line's indentation and sequence dashes.
+            b'?' if bytes[line..at].iter().all(|b| matches!(b, b' ' | b'-')) => return true,
             b'\n' => {
                 depth = (depth + opens).saturating_sub(if quoted { 0 } else { closes });
                 (opens, closes, quoted, comment) = (0, 0, false, false);
@@ -63,17 +53,18 @@ pub(super) fn may_hold_sites(text: &str) -> bool {
                     if imageish && matches!(shapes::role(key), Some((Role::Tag | Role::Image, _))) {
                         return true;
                     }
-                    let block =
-                        depth == 0 && bytes[line..start].iter().all(|&b| matches!(b, b' ' | b'-'));
+                    let block = || {
+                        depth == 0 && bytes[line..start].iter().all(|&b| matches!(b, b' ' | b'-'))
+                    };
                     let column = start - line;
                     if key == VERSION_KEY {
-                        if block {
+                        if block() {
                             versions.push(column);
                         } else {
                             flow_version = true;
                         }
                     } else if VERSIONED_NAME_KEYS.contains(&key) {
-                        if block {
+                        if block() {
                             names.push(column);
                         } else {
                             flow_name = true;
@@ -90,12 +81,12 @@ pub(super) fn may_hold_sites(text: &str) -> bool {
         || versions.iter().any(|column| names.contains(column))
 }
 
-/// The bytes [`may_hold_sites`] looks at: line ends, comments, flow brackets, quotes and
-/// colons.
+/// The bytes [`may_hold_sites`] looks at: line ends, comments, flow brackets, quotes,
+/// colons and the mark of an explicit key.
 static MATTERS: [bool; 256] = {
     let mut table = [false; 256];
     let mut i = 0;
-    let wanted = b"\n#{[}]\"':";
+    let wanted = b"\n#{[}]\"':?";
     while i < wanted.len() {
         table[wanted[i] as usize] = true;
         i += 1;

@@ -1,0 +1,421 @@
+//! Files read, and parsed, before their folder's scan asks for them. The walk runs on one
+//! thread, and every folder's scan waits for it (which modules are called from elsewhere is
+//! known only once every file is listed). It reads each Terraform file already (for module
+//! sources that climb out of its folder) and keeps the text here, so the folder does not read
+//! it again; the other cores, idle meanwhile, parse what the walk has listed so far, and a
+//! folder's scan takes the parse from here. What they produce is what the folder's scan
+//! would: the same read, the same parse.
+//!
+//! The parsing stops when the folders' scans start. What is held is bounded, [`MAX_TEXT`]
+//! bytes of text and [`MAX_FACTS`] of facts (as [`FACT_BYTES`] estimates them), so a tree of
+//! any size costs at most that much more memory; past it, folders read and parse their files
+//! themselves.
+
+use crate::admit::RepoFiles;
+use crate::hcl::SyntaxError;
+use crate::scan::FileType;
+use crate::site::FileFacts;
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, mpsc};
+
+/// How many bytes of text may be held and not yet taken by a folder's scan.
+pub(crate) const MAX_TEXT: usize = 2 * 1024 * 1024;
+
+/// How many bytes of facts parsed ahead may be held (as [`FACT_BYTES`] estimates them) and
+/// not yet taken by a folder's scan.
+pub(crate) const MAX_FACTS: usize = 2 * 1024 * 1024;
+
+/// About how many bytes one fact of a file takes in memory at most (a site, a variable, a
+/// module call's argument: a name, a value's pieces and its source text); measured about 80
+/// for a module call's argument.
+const FACT_BYTES: usize = 256;
+
+/// A file the walk listed, for a reader to parse.
+pub(crate) struct Listed {
+    /// The path relative to the root.
+    pub rel: PathBuf,
+    /// Whether it is a symbolic link (see [`RepoFiles::read_walked`]).
+    pub linked: bool,
+    /// Its type.
+    pub file_type: FileType,
+}
+
+/// A file's parse: its facts, or why it does not parse.
+pub(crate) type Parsed = Result<FileFacts, SyntaxError>;
+
+/// A file read before its folder's scan asked for it.
+pub(crate) struct Early {
+    /// The text, as [`RepoFiles::read_walked`] gave it.
+    pub text: String,
+    /// [`FileType::parse`] of the text, when a reader got to it.
+    pub parsed: Option<Parsed>,
+}
+
+impl Early {
+    /// About how many bytes its facts hold: [`FACT_BYTES`] for each.
+    fn facts_weight(&self) -> usize {
+        let facts = match &self.parsed {
+            Some(Ok(facts)) => {
+                facts.sites.len()
+                    + facts.variables.len()
+                    + facts.locals.len()
+                    + facts.assignments.len()
+                    + facts.templates.len()
+                    + facts.duplicates.len()
+                    + facts
+                        .calls
+                        .iter()
+                        .map(|call| 1 + call.args.len())
+                        .sum::<usize>()
+            }
+            Some(Err(_)) | None => 0,
+        };
+        facts * FACT_BYTES
+    }
+}
+
+/// What is known of a file read early.
+enum Slot {
+    /// A reader is parsing it.
+    Parsing,
+    /// Read, and parsed if [`Early::parsed`] says so.
+    Ready(Early),
+}
+
+/// The files read early, by path relative to the root.
+pub(crate) struct ReadAhead {
+    state: Mutex<Held>,
+    /// Signalled when a file a reader was parsing is ready (or was given up).
+    done: Condvar,
+    /// Set when the folders' scans start: the readers take no more files.
+    stopped: AtomicBool,
+}
+
+#[derive(Default)]
+struct Held {
+    files: HashMap<PathBuf, Slot>,
+    /// Bytes of text of the ready files.
+    text: usize,
+    /// [`Early::facts_weight`] of the ready files.
+    facts: usize,
+}
+
+impl Held {
+    fn insert(&mut self, rel: PathBuf, early: Early) {
+        self.text += early.text.len();
+        self.facts += early.facts_weight();
+        self.files.insert(rel, Slot::Ready(early));
+    }
+
+    fn remove(&mut self, rel: &Path) -> Option<Early> {
+        match self.files.remove(rel)? {
+            Slot::Ready(early) => {
+                self.text -= early.text.len();
+                self.facts -= early.facts_weight();
+                Some(early)
+            }
+            Slot::Parsing => None,
+        }
+    }
+
+    /// Whether a reader may parse one more file (and read it, unless the walk `kept` it).
+    fn room(&self, kept: bool) -> bool {
+        self.facts < MAX_FACTS && (kept || self.text < MAX_TEXT)
+    }
+}
+
+impl ReadAhead {
+    /// Nothing read yet.
+    pub(crate) fn new() -> ReadAhead {
+        ReadAhead {
+            state: Mutex::new(Held::default()),
+            done: Condvar::new(),
+            stopped: AtomicBool::new(false),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Held> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps `text`, the walk's read of the file at `rel`, for its folder's scan, unless
+    /// that would hold more than [`MAX_TEXT`].
+    pub(crate) fn keep(&self, rel: &Path, text: String) {
+        let mut held = self.lock();
+        if held.text + text.len() <= MAX_TEXT {
+            held.insert(rel.to_path_buf(), Early { text, parsed: None });
+        }
+    }
+
+    /// Parses the files of `listed` (files of `files`, none over `max_size` bytes; the text
+    /// the walk kept, else read from disk) until [`ReadAhead::stop`] or the list ends, while
+    /// less than [`MAX_FACTS`] (and to read a file, [`MAX_TEXT`]) is held. A file that cannot
+    /// be read is left to its folder's scan, which reports it.
+    pub(crate) fn parse(
+        &self,
+        listed: &Mutex<mpsc::Receiver<Listed>>,
+        files: &RepoFiles,
+        max_size: u64,
+        strict: bool,
+    ) {
+        loop {
+            let next = listed.lock().unwrap_or_else(|e| e.into_inner()).recv();
+            let Ok(file) = next else {
+                return;
+            };
+            if self.stopped.load(Ordering::Relaxed) {
+                return;
+            }
+            let kept = {
+                let mut held = self.lock();
+                let kept = match held.files.get(&file.rel) {
+                    None if held.room(false) => None,
+                    Some(Slot::Ready(early)) if early.parsed.is_none() && held.room(true) => {
+                        held.remove(&file.rel).map(|early| early.text)
+                    }
+                    _ => continue,
+                };
+                held.files.insert(file.rel.clone(), Slot::Parsing);
+                kept
+            };
+            // A parse that panics (a bug) must not leave a folder's scan waiting: the file is
+            // left to that scan, whose panic is reported.
+            let early = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                let text = match kept {
+                    Some(text) => text,
+                    None => files.read_walked(&file.rel, file.linked, max_size).ok()?,
+                };
+                Some(Early {
+                    parsed: Some(file.file_type.parse(&text, strict)),
+                    text,
+                })
+            }));
+            let mut held = self.lock();
+            held.files.remove(&file.rel);
+            if let Ok(Some(early)) = early {
+                held.insert(file.rel, early);
+            }
+            drop(held);
+            self.done.notify_all();
+        }
+    }
+
+    /// The folders' scans start: readers finish the file they are at and take no more.
+    pub(crate) fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
+    }
+
+    /// The file at `rel` if it was read early (waiting for a reader that is parsing it),
+    /// and forgotten here; `None` if it was not.
+    pub(crate) fn take(&self, rel: &Path) -> Option<Early> {
+        let mut held = self.lock();
+        while let Slot::Parsing = held.files.get(rel)? {
+            held = self.done.wait(held).unwrap_or_else(|e| e.into_inner());
+        }
+        held.remove(rel)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Early, FACT_BYTES, Listed, MAX_FACTS, MAX_TEXT, ReadAhead, Slot};
+    use crate::admit::RepoFiles;
+    use crate::hcl::Flavor;
+    use crate::scan::FileType;
+    use std::path::{Path, PathBuf};
+    use std::sync::{Mutex, mpsc};
+
+    const TF: FileType = FileType::Hcl(Flavor::Terraform);
+
+    fn listed(rel: &str, file_type: FileType) -> Listed {
+        Listed {
+            rel: PathBuf::from(rel),
+            linked: false,
+            file_type,
+        }
+    }
+
+    /// Parses `files` ahead on this thread, as a reader does until the folders' scans start.
+    fn parse_ahead(ahead: &ReadAhead, root: &Path, files: Vec<Listed>) {
+        let (list, queue) = mpsc::channel();
+        for file in files {
+            list.send(file).expect("queued");
+        }
+        drop(list);
+        let repo = RepoFiles::new(root).expect("root");
+        ahead.parse(&Mutex::new(queue), &repo, 1 << 30, false);
+    }
+
+    fn parsed(early: &Early) -> String {
+        format!("{:?}", early.parsed.as_ref().expect("parsed"))
+    }
+
+    #[test]
+    fn a_file_parsed_ahead_is_what_its_folder_would_read_and_parse() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let tf = "resource \"x\" \"y\" {\n  image = \"nginx:1.27.0\"\n}\n";
+        let yaml = "image:\n  repository: nginx\n  tag: 1.27.0\n";
+        std::fs::write(dir.path().join("main.tf"), tf).expect("write");
+        std::fs::write(dir.path().join("values.yaml"), yaml).expect("write");
+        std::fs::write(dir.path().join("broken.tf"), "resource {").expect("write");
+        let ahead = ReadAhead::new();
+        parse_ahead(
+            &ahead,
+            dir.path(),
+            vec![
+                listed("main.tf", TF),
+                listed("values.yaml", FileType::Yaml),
+                listed("broken.tf", TF),
+                listed("gone.tf", TF),
+            ],
+        );
+        let main = ahead.take(Path::new("main.tf")).expect("read early");
+        assert_eq!(main.text, tf);
+        assert_eq!(parsed(&main), format!("{:?}", TF.parse(tf, false)));
+        let values = ahead.take(Path::new("values.yaml")).expect("read early");
+        assert_eq!(
+            parsed(&values),
+            format!("{:?}", FileType::Yaml.parse(yaml, false))
+        );
+        assert!(
+            !values
+                .parsed
+                .expect("parsed")
+                .expect("parses")
+                .sites
+                .is_empty()
+        );
+        // A file that does not parse is held with its error, for its folder to report.
+        let broken = ahead.take(Path::new("broken.tf")).expect("read early");
+        assert!(broken.parsed.expect("parsed").is_err());
+        // One that cannot be read is left to its folder's scan, which reports why.
+        assert!(ahead.take(Path::new("gone.tf")).is_none());
+        // Taken once: a second read of the folder reads the disk.
+        assert!(ahead.take(Path::new("main.tf")).is_none());
+        let held = ahead.lock();
+        assert_eq!((held.text, held.facts), (0, 0));
+    }
+
+    #[test]
+    fn the_text_the_walk_kept_is_parsed_not_read_again() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("main.tf"), "on_disk = 1\n").expect("write");
+        std::fs::write(dir.path().join("kept.tf"), "on_disk = 1\n").expect("write");
+        let ahead = ReadAhead::new();
+        ahead.keep(Path::new("main.tf"), "walked = 2\n".to_owned());
+        ahead.keep(Path::new("kept.tf"), "walked = 3\n".to_owned());
+        parse_ahead(&ahead, dir.path(), vec![listed("main.tf", TF)]);
+        let early = ahead.take(Path::new("main.tf")).expect("read early");
+        assert_eq!(early.text, "walked = 2\n");
+        assert_eq!(
+            parsed(&early),
+            format!("{:?}", TF.parse("walked = 2\n", false))
+        );
+        // No reader got to this one: its text is there, for its folder to parse.
+        let kept = ahead.take(Path::new("kept.tf")).expect("kept");
+        assert_eq!(kept.text, "walked = 3\n");
+        assert!(kept.parsed.is_none());
+    }
+
+    #[test]
+    fn no_more_text_than_max_text_waits_to_be_taken() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("small.tf"), "a = 1\n").expect("write");
+        let ahead = ReadAhead::new();
+        let big = format!("# {}\n", "x".repeat(MAX_TEXT - 3));
+        ahead.keep(Path::new("big.tf"), big.clone());
+        // Past the bound the walk's text is dropped and no reader reads.
+        ahead.keep(Path::new("over.tf"), "x".repeat(200));
+        assert!(ahead.take(Path::new("over.tf")).is_none());
+        parse_ahead(&ahead, dir.path(), vec![listed("small.tf", TF)]);
+        assert!(
+            ahead.take(Path::new("small.tf")).is_none(),
+            "over the bound"
+        );
+        // The text the walk kept is still parsed: it is held already.
+        parse_ahead(&ahead, dir.path(), vec![listed("big.tf", TF)]);
+        let big = ahead.take(Path::new("big.tf")).expect("kept");
+        assert!(big.parsed.is_some());
+        // Taking it made room again.
+        assert_eq!(ahead.lock().text, 0);
+        parse_ahead(&ahead, dir.path(), vec![listed("small.tf", TF)]);
+        assert!(ahead.take(Path::new("small.tf")).is_some());
+    }
+
+    #[test]
+    fn no_more_facts_than_max_facts_wait_to_be_taken() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // One file of more facts than the bound: it is parsed (the bound is not reached yet),
+        // and then nothing else is.
+        let many: String = (0..MAX_FACTS / FACT_BYTES + 1)
+            .map(|i| format!("variable \"v{i}\" {{}}\n"))
+            .collect();
+        std::fs::write(dir.path().join("many.tf"), &many).expect("write");
+        std::fs::write(dir.path().join("small.tf"), "a = 1\n").expect("write");
+        let ahead = ReadAhead::new();
+        ahead.keep(Path::new("kept.tf"), "b = 2\n".to_owned());
+        let files = vec![
+            listed("many.tf", TF),
+            listed("small.tf", TF),
+            listed("kept.tf", TF),
+        ];
+        parse_ahead(&ahead, dir.path(), files);
+        assert!(ahead.lock().facts > MAX_FACTS);
+        assert!(
+            ahead.take(Path::new("small.tf")).is_none(),
+            "over the bound"
+        );
+        assert!(
+            ahead
+                .take(Path::new("kept.tf"))
+                .expect("kept")
+                .parsed
+                .is_none()
+        );
+        assert!(ahead.take(Path::new("many.tf")).is_some());
+        assert_eq!(ahead.lock().facts, 0);
+    }
+
+    #[test]
+    fn facts_weigh_by_their_count() {
+        let text = "module \"m\" {\n  source = \"./m\"\n  a = \"1\"\n  b = \"2\"\n}\n";
+        let early = Early {
+            text: text.to_owned(),
+            parsed: Some(TF.parse(text, false)),
+        };
+        assert_eq!(early.facts_weight(), 3 * FACT_BYTES);
+    }
+
+    #[test]
+    fn nothing_is_parsed_once_the_walk_is_over() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("main.tf"), "a = 1\n").expect("write");
+        let ahead = ReadAhead::new();
+        ahead.stop();
+        parse_ahead(&ahead, dir.path(), vec![listed("main.tf", TF)]);
+        assert!(ahead.take(Path::new("main.tf")).is_none());
+    }
+
+    #[test]
+    fn taking_a_file_a_reader_is_parsing_waits_for_it() {
+        let ahead = ReadAhead::new();
+        ahead
+            .lock()
+            .files
+            .insert(PathBuf::from("main.tf"), Slot::Parsing);
+        std::thread::scope(|scope| {
+            let taker = scope.spawn(|| ahead.take(Path::new("main.tf")));
+            let early = Early {
+                text: "a = 1\n".to_owned(),
+                parsed: Some(TF.parse("a = 1\n", false)),
+            };
+            ahead.lock().insert(PathBuf::from("main.tf"), early);
+            ahead.done.notify_all();
+            let taken = taker.join().expect("taker");
+            assert_eq!(taken.expect("ready").text, "a = 1\n");
+        });
+    }
+}
