@@ -28,9 +28,9 @@ pub(crate) const MAX_TEXT: usize = 2 * 1024 * 1024;
 /// not yet taken by a folder's scan.
 pub(crate) const MAX_FACTS: usize = 2 * 1024 * 1024;
 
-/// About how many bytes one fact of a file takes in memory at most (a site, a variable, a
-/// module call's argument: a name, a value's pieces and its source text); measured about 80
-/// for a module call's argument.
+/// About how many bytes one fact of a file takes in memory (a site, a variable, a module
+/// call's argument: a name, a value's pieces and its source text): an estimate, generous for
+/// the common short values (a module call's argument of `"x"` measured about 80).
 const FACT_BYTES: usize = 256;
 
 /// A file the walk listed, for a reader to parse.
@@ -151,9 +151,9 @@ impl ReadAhead {
     }
 
     /// Parses the files of `listed` (files of `files`, none over `max_size` bytes; the text
-    /// the walk kept, else read from disk) until [`ReadAhead::stop`] or the list ends, while
-    /// less than [`MAX_FACTS`] (and to read a file, [`MAX_TEXT`]) is held. A file that cannot
-    /// be read is left to its folder's scan, which reports it.
+    /// the walk kept, else read from disk) until [`ReadAhead::stop`] or the list ends, holding
+    /// what fits within [`MAX_TEXT`] and [`MAX_FACTS`]. A file that cannot be read is left to
+    /// its folder's scan, which reports it.
     pub(crate) fn parse(
         &self,
         listed: &Mutex<mpsc::Receiver<Listed>>,
@@ -166,11 +166,13 @@ impl ReadAhead {
             let Ok(file) = next else {
                 return;
             };
-            if self.stopped.load(Ordering::Relaxed) {
-                return;
-            }
             let kept = {
                 let mut held = self.lock();
+                // Asked under the lock [`ReadAhead::stop`] takes: once the folders' scans
+                // start, none finds a file that a reader starts on after.
+                if self.stopped.load(Ordering::Relaxed) {
+                    return;
+                }
                 let kept = match held.files.get(&file.rel) {
                     None if held.room(false) => None,
                     Some(Slot::Ready(early)) if early.parsed.is_none() && held.room(true) => {
@@ -181,12 +183,20 @@ impl ReadAhead {
                 held.files.insert(file.rel.clone(), Slot::Parsing);
                 kept
             };
+            let was_kept = kept.is_some();
             // A parse that panics (a bug) must not leave a folder's scan waiting: the file is
             // left to that scan, whose panic is reported.
             let early = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 let text = match kept {
                     Some(text) => text,
-                    None => files.read_walked(&file.rel, file.linked, max_size).ok()?,
+                    None => {
+                        let text = files.read_walked(&file.rel, file.linked, max_size).ok()?;
+                        // Not parsed for nothing: a text that cannot be held is left now.
+                        if self.lock().text + text.len() > MAX_TEXT {
+                            return None;
+                        }
+                        text
+                    }
                 };
                 Some(Early {
                     parsed: Some(file.file_type.parse(&text, strict)),
@@ -195,8 +205,16 @@ impl ReadAhead {
             }));
             let mut held = self.lock();
             held.files.remove(&file.rel);
-            if let Ok(Some(early)) = early {
-                held.insert(file.rel, early);
+            if let Ok(Some(mut early)) = early {
+                // Held only within the bounds: what does not fit is left to the folder's scan
+                // (the text the walk kept stays, counted already, unparsed).
+                if held.facts + early.facts_weight() > MAX_FACTS {
+                    early.parsed = None;
+                }
+                let fits = early.parsed.is_some() && held.text + early.text.len() <= MAX_TEXT;
+                if was_kept || fits {
+                    held.insert(file.rel, early);
+                }
             }
             drop(held);
             self.done.notify_all();
@@ -205,6 +223,7 @@ impl ReadAhead {
 
     /// The folders' scans start: readers finish the file they are at and take no more.
     pub(crate) fn stop(&self) {
+        let _held = self.lock();
         self.stopped.store(true, Ordering::Relaxed);
     }
 
@@ -348,35 +367,36 @@ mod tests {
     #[test]
     fn no_more_facts_than_max_facts_wait_to_be_taken() {
         let dir = tempfile::tempdir().expect("temp dir");
-        // One file of more facts than the bound: it is parsed (the bound is not reached yet),
-        // and then nothing else is.
-        let many: String = (0..MAX_FACTS / FACT_BYTES + 1)
-            .map(|i| format!("variable \"v{i}\" {{}}\n"))
-            .collect();
-        std::fs::write(dir.path().join("many.tf"), &many).expect("write");
-        std::fs::write(dir.path().join("small.tf"), "a = 1\n").expect("write");
+        let variables = |count: usize| -> String {
+            (0..count)
+                .map(|i| format!("variable \"v{i}\" {{}}\n"))
+                .collect()
+        };
+        // Facts a little over half the bound.
+        let half = MAX_FACTS / FACT_BYTES / 2 + 1;
+        for (name, count) in [("many.tf", 2 * half), ("one.tf", half), ("two.tf", half)] {
+            std::fs::write(dir.path().join(name), variables(count)).expect("write");
+        }
         let ahead = ReadAhead::new();
-        ahead.keep(Path::new("kept.tf"), "b = 2\n".to_owned());
-        let files = vec![
-            listed("many.tf", TF),
-            listed("small.tf", TF),
-            listed("kept.tf", TF),
-        ];
-        parse_ahead(&ahead, dir.path(), files);
-        assert!(ahead.lock().facts > MAX_FACTS);
-        assert!(
-            ahead.take(Path::new("small.tf")).is_none(),
-            "over the bound"
+        ahead.keep(Path::new("kept.tf"), variables(2 * half));
+        let files = ["many.tf", "one.tf", "two.tf", "kept.tf"];
+        parse_ahead(
+            &ahead,
+            dir.path(),
+            files.map(|name| listed(name, TF)).into(),
         );
-        assert!(
-            ahead
-                .take(Path::new("kept.tf"))
-                .expect("kept")
-                .parsed
-                .is_none()
-        );
-        assert!(ahead.take(Path::new("many.tf")).is_some());
-        assert_eq!(ahead.lock().facts, 0);
+        // Over the bound alone: left to its folder.
+        assert!(ahead.take(Path::new("many.tf")).is_none());
+        // The first half fits, the second not.
+        assert!(ahead.take(Path::new("two.tf")).is_none(), "over the bound");
+        assert!(ahead.lock().facts <= MAX_FACTS);
+        let one = ahead.take(Path::new("one.tf")).expect("held");
+        assert!(one.parsed.is_some());
+        // The text the walk kept stays, unparsed.
+        let kept = ahead.take(Path::new("kept.tf")).expect("kept");
+        assert!(kept.parsed.is_none());
+        let held = ahead.lock();
+        assert_eq!((held.text, held.facts), (0, 0));
     }
 
     #[test]
@@ -408,11 +428,19 @@ mod tests {
             .insert(PathBuf::from("main.tf"), Slot::Parsing);
         std::thread::scope(|scope| {
             let taker = scope.spawn(|| ahead.take(Path::new("main.tf")));
+            // However long it has run, the taker cannot be done while the file is parsed.
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            assert!(!taker.is_finished());
+            // A reader finishes it, as `parse` does: out of its slot, in, and a signal.
             let early = Early {
                 text: "a = 1\n".to_owned(),
                 parsed: Some(TF.parse("a = 1\n", false)),
             };
-            ahead.lock().insert(PathBuf::from("main.tf"), early);
+            {
+                let mut held = ahead.lock();
+                held.files.remove(Path::new("main.tf"));
+                held.insert(PathBuf::from("main.tf"), early);
+            }
             ahead.done.notify_all();
             let taken = taker.join().expect("taker");
             assert_eq!(taken.expect("ready").text, "a = 1\n");

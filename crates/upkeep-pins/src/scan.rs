@@ -159,7 +159,7 @@ fn scan_units(
     };
     // The walk keeps the Terraform files it reads, and while it lists the tree the other
     // cores parse what it has listed (see [`read_ahead`]): only for a scan of every folder
-    // from disk, which takes every file it lists.
+    // from disk, which reads every file it lists (but the templates of charts).
     let ahead = ReadAhead::new();
     let early = reach == Reach::Everything && overlay.is_empty();
     let readers = if early { threads - 1 } else { 0 };
@@ -198,8 +198,8 @@ fn scan_units(
     })
 }
 
-/// How many files the walk may have listed for [`ReadAhead`] and no reader taken yet; when
-/// the readers are that far behind, the walk lists no more (it never waits for them).
+/// How many files the walk may have listed for [`ReadAhead`] and no reader taken yet; a file
+/// listed while the readers are that far behind is left out (the walk never waits for them).
 const LISTED_AHEAD: usize = 64;
 
 /// What [`scan_units`] was asked, and when it started.
@@ -453,6 +453,7 @@ fn walk(
     for item in walker {
         match walked(&root, item) {
             Walked::Entry(entry) => {
+                let early = !maybe_chart_template(&entry);
                 if climbing
                     && entry.file_type == FileType::Hcl(Flavor::Terraform)
                     && let Ok(text) = files.read_walked(&entry.rel, entry.linked, max_size)
@@ -461,12 +462,14 @@ fn walk(
                     let sources = calls::climbing_sources(&text);
                     climbing_sources
                         .extend(sources.into_iter().map(|s| (dir.clone(), s.to_owned())));
-                    if let Some(ahead) = ahead {
+                    if let Some(ahead) = ahead
+                        && early
+                    {
                         ahead.keep(&entry.rel, text);
                     }
                 }
                 if let Some(list) = &list
-                    && !maybe_chart_template(&entry)
+                    && early
                 {
                     // Readers that far behind miss this one: its folder's scan parses it.
                     let _ = list.try_send(Listed {
@@ -507,16 +510,14 @@ struct Walk {
     climbing: Vec<(PathBuf, String)>,
 }
 
-/// Whether `entry` may be a template of a Helm chart (a values file in a `templates/`
-/// folder), which no folder's scan reads (see [`without_chart_templates`]): not worth reading
-/// ahead before the walk has seen whether a `Chart.yaml` is beside it.
+/// Whether `entry` may be part of a Helm chart's templates (below a `templates/` folder),
+/// which no folder's scan reads (see [`without_chart_templates`]): not worth reading ahead
+/// before the walk has seen whether a `Chart.yaml` is beside that folder.
 fn maybe_chart_template(entry: &Entry) -> bool {
-    !matches!(entry.file_type, FileType::Hcl(_))
-        && entry
-            .rel
-            .parent()
-            .and_then(Path::file_name)
-            .is_some_and(|name| name == "templates")
+    entry
+        .rel
+        .parent()
+        .is_some_and(|dir| dir.components().any(|part| part.as_os_str() == "templates"))
 }
 
 /// The folders called as a module by a folder that is not above them.
@@ -958,8 +959,8 @@ struct UnitFiles {
     failures: Vec<Failure>,
     /// Literal values files, read but not parsed (unless read ahead): a call cannot change
     /// them, so only the folder's own scan parses them (it takes them from here), and a
-    /// caller never waits for the parse of a big values file of the module it calls (it
-    /// reads it, to tell).
+    /// caller never parses a big values file of the module it calls (it reads it, to tell;
+    /// at most it waits for a reader that was parsing it, see [`ReadAhead::take`]).
     literal: Mutex<Vec<(ReadFile, Option<Parsed>)>>,
 }
 

@@ -150,6 +150,8 @@ mod tests {
             "a: {\n  name: redis,\n    version: 1.0 }\n",
             "{\"image\":\"x:1\"}\n",
             "? image\n: x:1\n",
+            "  ? image\n  : x:1\n",
+            "- ? image\n  : x:1\n",
             "*k : v\n",
             "\"im\\u0061ge\": x:1\n",
         ] {
@@ -164,6 +166,7 @@ mod tests {
             "dell:\n  walk:\n  - 1.3.6.1\n  metrics:\n  - name: temp\n    oid: 1.3.6\n  version: 2\n  auth:\n    community: public\n",
             "help: The stage: voltage tags of a hashtag\n",
             "expr: rate(x{job=\"a\"}[5m]) > 0\n",
+            "a: b?c\nwhy: ? not a key\n",
         ] {
             assert!(!may_hold_sites(text), "{text:?}");
         }
