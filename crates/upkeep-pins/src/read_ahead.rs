@@ -22,11 +22,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, mpsc};
 
 /// How many bytes of text may be held and not yet taken by a folder's scan.
-pub(crate) const MAX_TEXT: usize = 2 * 1024 * 1024;
+pub(crate) const MAX_TEXT: usize = 1024 * 1024;
 
 /// How many bytes of facts parsed ahead may be held (as [`FACT_BYTES`] estimates them) and
 /// not yet taken by a folder's scan.
-pub(crate) const MAX_FACTS: usize = 2 * 1024 * 1024;
+pub(crate) const MAX_FACTS: usize = 1024 * 1024;
 
 /// About how many bytes one fact of a file takes in memory (a site, a variable, a module
 /// call's argument: a name, a value's pieces and its source text): an estimate, generous for
