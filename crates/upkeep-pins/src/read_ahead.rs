@@ -29,8 +29,8 @@ pub(crate) const MAX_TEXT: usize = 1024 * 1024;
 pub(crate) const MAX_FACTS: usize = 1024 * 1024;
 
 /// About how many bytes one fact of a file takes in memory (a site, a variable, a module
-/// call's argument: a name, a value's pieces and its source text): an estimate, generous for
-/// the common short values (a module call's argument of `"x"` measured about 80).
+/// call's argument: a name, a value's pieces and its source text, each its own allocation):
+/// an estimate for the common short values; a long value weighs more than it says.
 const FACT_BYTES: usize = 256;
 
 /// A file the walk listed, for a reader to parse.
