@@ -101,6 +101,9 @@ struct Held {
     text: usize,
     /// [`Early::facts_weight`] of the ready files.
     facts: usize,
+    /// A text read did not fit: no more are read (until the folders' scans start, nothing is
+    /// taken, so none would fit).
+    text_full: bool,
 }
 
 impl Held {
@@ -123,7 +126,7 @@ impl Held {
 
     /// Whether a reader may parse one more file (and read it, unless the walk `kept` it).
     fn room(&self, kept: bool) -> bool {
-        self.facts < MAX_FACTS && (kept || self.text < MAX_TEXT)
+        self.facts < MAX_FACTS && (kept || !self.text_full)
     }
 }
 
@@ -192,7 +195,9 @@ impl ReadAhead {
                     None => {
                         let text = files.read_walked(&file.rel, file.linked, max_size).ok()?;
                         // Not parsed for nothing: a text that cannot be held is left now.
-                        if self.lock().text + text.len() > MAX_TEXT {
+                        let mut held = self.lock();
+                        if held.text + text.len() > MAX_TEXT {
+                            held.text_full = true;
                             return None;
                         }
                         text
@@ -344,9 +349,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("small.tf"), "a = 1\n").expect("write");
         let ahead = ReadAhead::new();
+        // Read while it fits.
+        parse_ahead(&ahead, dir.path(), vec![listed("small.tf", TF)]);
+        assert!(ahead.take(Path::new("small.tf")).is_some());
         let big = format!("# {}\n", "x".repeat(MAX_TEXT - 3));
         ahead.keep(Path::new("big.tf"), big.clone());
-        // Past the bound the walk's text is dropped and no reader reads.
+        // Past the bound the walk's text is dropped, and a text read is not held; after one
+        // did not fit no reader reads any more (nothing is taken before the readers stop).
         ahead.keep(Path::new("over.tf"), "x".repeat(200));
         assert!(ahead.take(Path::new("over.tf")).is_none());
         parse_ahead(&ahead, dir.path(), vec![listed("small.tf", TF)]);
@@ -354,14 +363,12 @@ mod tests {
             ahead.take(Path::new("small.tf")).is_none(),
             "over the bound"
         );
+        assert!(ahead.lock().text_full);
         // The text the walk kept is still parsed: it is held already.
         parse_ahead(&ahead, dir.path(), vec![listed("big.tf", TF)]);
         let big = ahead.take(Path::new("big.tf")).expect("kept");
         assert!(big.parsed.is_some());
-        // Taking it made room again.
         assert_eq!(ahead.lock().text, 0);
-        parse_ahead(&ahead, dir.path(), vec![listed("small.tf", TF)]);
-        assert!(ahead.take(Path::new("small.tf")).is_some());
     }
 
     #[test]
