@@ -161,8 +161,8 @@ fn scan_units(
     // cores parse what it has listed (see [`read_ahead`]): only for a scan of every folder
     // from disk, which reads every file it lists (but the templates of charts).
     let ahead = ReadAhead::new();
-    let early = reach == Reach::Everything && overlay.is_empty();
-    let readers = if early { threads - 1 } else { 0 };
+    let from_disk = reach == Reach::Everything && overlay.is_empty();
+    let readers = if from_disk { threads - 1 } else { 0 };
     let (list, listed) = mpsc::sync_channel(LISTED_AHEAD);
     let listed = Mutex::new(listed);
     std::thread::scope(|scope| {
@@ -183,7 +183,7 @@ fn scan_units(
             // A check of edited folders evaluates them as their own modules (their callers
             // are not scanned), so it needs no callers from elsewhere either.
             reach == Reach::Everything,
-            early.then_some(&ahead),
+            from_disk.then_some(&ahead),
             reading.then_some(list),
         );
         let asked = Asked {
@@ -453,7 +453,7 @@ fn walk(
     for item in walker {
         match walked(&root, item) {
             Walked::Entry(entry) => {
-                let early = !maybe_chart_template(&entry);
+                let worth_ahead = !maybe_chart_template(&entry);
                 if climbing
                     && entry.file_type == FileType::Hcl(Flavor::Terraform)
                     && let Ok(text) = files.read_walked(&entry.rel, entry.linked, max_size)
@@ -463,13 +463,13 @@ fn walk(
                     climbing_sources
                         .extend(sources.into_iter().map(|s| (dir.clone(), s.to_owned())));
                     if let Some(ahead) = ahead
-                        && early
+                        && worth_ahead
                     {
                         ahead.keep(&entry.rel, text);
                     }
                 }
                 if let Some(list) = &list
-                    && early
+                    && worth_ahead
                 {
                     // Readers that far behind miss this one: its folder's scan parses it.
                     let _ = list.try_send(Listed {
@@ -672,7 +672,7 @@ struct UnitReport {
 struct Tree<'a> {
     files: &'a RepoFiles,
     units: &'a BTreeMap<PathBuf, Vec<Entry>>,
-    /// Files read and parsed while the walk was listing the tree.
+    /// Files read (and parsed, when a reader got to them) before their folders asked.
     ahead: &'a ReadAhead,
     /// Modules called through `../`, parsed once while their callers are near.
     shared: Mutex<SharedModules>,
