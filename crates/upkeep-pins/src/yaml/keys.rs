@@ -12,87 +12,102 @@ use crate::shapes::{self, Role, VERSION_KEY, VERSIONED_NAME_KEYS};
 /// judge (explicit `?` keys, aliases or templates as keys, escapes in quoted keys) is `true`.
 pub(super) fn may_hold_sites(text: &str) -> bool {
     let bytes = text.as_bytes();
+    // An explicit key (`? image`) after the line's indentation and sequence dashes.
+    let explicit = memchr::memchr_iter(b'?', bytes).any(|at| {
+        let line = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+        bytes[line..at].iter().all(|b| matches!(b, b' ' | b'-'))
+    });
+    if explicit {
+        return true;
+    }
     let (mut versions, mut names) = (Vec::new(), Vec::new());
     let (mut flow_version, mut flow_name) = (false, false);
-    // The current line: where it starts, how deep in flow brackets (`{`, `[`) it starts, never
-    // less than the truth (every opening bracket counts, even one in a string; closing ones
-    // only on lines without quotes and before a comment), and what it has shown so far.
-    let (mut line, mut depth) = (0, 0usize);
-    let (mut opens, mut closes, mut quoted, mut comment) = (0usize, 0usize, false, false);
-    let mut at = 0;
-    while at < bytes.len() {
-        // Most bytes are none of those that matter: skip them by table.
-        while at < bytes.len() && !MATTERS[usize::from(bytes[at])] {
-            at += 1;
+    let mut depth = Depth::default();
+    // The start of the line of the colon before, and where that colon was.
+    let (mut line, mut last) = (0, 0);
+    for colon in memchr::memchr_iter(b':', bytes) {
+        if let Some(i) = memchr::memrchr(b'\n', &bytes[last..colon]) {
+            line = last + i + 1;
         }
-        let Some(&byte) = bytes.get(at) else {
-            break;
+        last = colon;
+        let Some((key, start)) = key_before(text, line, colon) else {
+            continue;
         };
-        match byte {
-            // An explicit key (`? image`) after the line's indentation and sequence dashes.
-            b'?' if bytes[line..at].iter().all(|b| matches!(b, b' ' | b'-')) => return true,
-            b'\n' => {
-                depth = (depth + opens).saturating_sub(if quoted { 0 } else { closes });
-                (opens, closes, quoted, comment) = (0, 0, false, false);
-                line = at + 1;
-            }
-            b'#' if at == line || matches!(bytes[at - 1], b' ' | b'\t') => comment = true,
-            b'{' | b'[' => opens += 1,
-            b'}' | b']' if !comment => closes += 1,
-            b'"' | b'\'' => quoted = true,
-            b':' => {
-                if let Some((key, start)) = key_before(text, line, at) {
-                    if key.starts_with('*')
-                        || key
-                            .bytes()
-                            .any(|b| matches!(b, b'\\' | b'$' | b'%' | b']' | b'}'))
-                    {
-                        return true;
-                    }
-                    let imageish = ends_like(key, "tag") || ends_like(key, "image");
-                    if imageish && matches!(shapes::role(key), Some((Role::Tag | Role::Image, _))) {
-                        return true;
-                    }
-                    let block = || {
-                        depth == 0 && bytes[line..start].iter().all(|&b| matches!(b, b' ' | b'-'))
-                    };
-                    let column = start - line;
-                    if key == VERSION_KEY {
-                        if block() {
-                            versions.push(column);
-                        } else {
-                            flow_version = true;
-                        }
-                    } else if VERSIONED_NAME_KEYS.contains(&key) {
-                        if block() {
-                            names.push(column);
-                        } else {
-                            flow_name = true;
-                        }
-                    }
-                }
-            }
-            _ => {}
+        if key.starts_with('*')
+            || key
+                .bytes()
+                .any(|b| matches!(b, b'\\' | b'$' | b'%' | b']' | b'}'))
+        {
+            return true;
         }
-        at += 1;
+        let imageish = ends_like(key, "tag") || ends_like(key, "image");
+        if imageish && matches!(shapes::role(key), Some((Role::Tag | Role::Image, _))) {
+            return true;
+        }
+        let version = key == VERSION_KEY;
+        if !version && !VERSIONED_NAME_KEYS.contains(&key) {
+            continue;
+        }
+        let block = depth.at(bytes, line) == 0
+            && bytes[line..start].iter().all(|&b| matches!(b, b' ' | b'-'));
+        match (version, block) {
+            (true, true) => versions.push(start - line),
+            (true, false) => flow_version = true,
+            (false, true) => names.push(start - line),
+            (false, false) => flow_name = true,
+        }
     }
     (flow_version && (flow_name || !names.is_empty()))
         || (flow_name && !versions.is_empty())
         || versions.iter().any(|column| names.contains(column))
 }
 
-/// The bytes [`may_hold_sites`] looks at: line ends, comments, flow brackets, quotes,
-/// colons and the mark of an explicit key.
-static MATTERS: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut i = 0;
-    let wanted = b"\n#{[}]\"':?";
-    while i < wanted.len() {
-        table[wanted[i] as usize] = true;
-        i += 1;
+/// How deep in flow brackets (`{`, `[`) a line starts, never less than the truth: every
+/// opening bracket counts, even one in a string; closing ones only on lines without quotes
+/// and before a comment. Counted only as far as asked: at depth 0 only a line with an opening
+/// bracket changes it, so the lines between are skipped.
+#[derive(Default)]
+struct Depth {
+    /// The start of the first line not counted yet.
+    line: usize,
+    /// The depth there.
+    depth: usize,
+}
+
+impl Depth {
+    /// The depth at the start of the line starting at `line` (never before one asked for).
+    fn at(&mut self, bytes: &[u8], line: usize) -> usize {
+        while self.line < line {
+            if self.depth == 0 {
+                let Some(open) = memchr::memchr2(b'{', b'[', &bytes[self.line..line]) else {
+                    self.line = line;
+                    break;
+                };
+                let open = self.line + open;
+                if let Some(i) = memchr::memrchr(b'\n', &bytes[self.line..open]) {
+                    self.line += i + 1;
+                }
+            }
+            let end =
+                memchr::memchr(b'\n', &bytes[self.line..line]).map_or(line, |i| self.line + i);
+            let (mut opens, mut closes, mut quoted, mut comment) = (0, 0, false, false);
+            for (at, &byte) in bytes.iter().enumerate().take(end).skip(self.line) {
+                match byte {
+                    b'#' if at == self.line || matches!(bytes[at - 1], b' ' | b'\t') => {
+                        comment = true;
+                    }
+                    b'{' | b'[' => opens += 1,
+                    b'}' | b']' if !comment => closes += 1,
+                    b'"' | b'\'' => quoted = true,
+                    _ => {}
+                }
+            }
+            self.depth = (self.depth + opens).saturating_sub(if quoted { 0 } else { closes });
+            self.line = (end + 1).min(line);
+        }
+        self.depth
     }
-    table
-};
+}
 
 /// Whether `key` ends with `word` once `_` and `-` are dropped and case is ignored, as
 /// [`shapes::role`] compares keys: a key that does not cannot have the role `word` names, and
