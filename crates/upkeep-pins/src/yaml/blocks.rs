@@ -1,30 +1,52 @@
-//! The bodies of block scalars (`config: |` and the lines below it), found lexically so the
-//! YAML parser need not read them: saphyr-parser reads a block scalar one character at a time,
-//! and one 2.4 MB `config: |` of a real values file cost a quarter of a scan of its repository.
+//! The bodies of block scalars (`config: |` and the lines below it) and of large nested
+//! collections (`serverFiles:` and the thousands of lines of alerting rules below it), found
+//! lexically so the YAML parser need not read them: saphyr-parser reads a block scalar one
+//! character at a time, and one 2.4 MB `config: |` of a real values file cost a quarter of a
+//! scan of its repository; a 270 KB values file of alerting rules cost more than 200 `.tf` files.
 //!
 //! Finding them is a guess that the parse confirms (see `super::parse`): a body is only
-//! left out where the parser, reading the text without it, finds an empty block scalar ending
-//! exactly where the body was. If any guess is not confirmed, the caller reads the whole text.
-//! What a guess cannot show is a body cut too long, so the extent follows YAML's rule exactly
-//! and every doubt keeps the body in: the block's parent indentation is the column of its key
-//! (or of the `-` before it), the content indentation that of the first line that is not
-//! blank, and the body ends before the first line that is not blank and is less indented.
+//! left out where the parser, reading the text without it, finds an empty block scalar (or,
+//! for a collection, an empty value after its key) ending exactly where the body was. If any
+//! guess is not confirmed, the caller reads the whole text. What a guess cannot show is a body
+//! cut too long, so the extent follows YAML's rule exactly and every doubt keeps the body in:
+//! the block's parent indentation is the column of its key (or of the `-` before it), the
+//! content indentation that of the first line that is not blank, and the body ends before the
+//! first line that is not blank and is less indented. A collection's body is the lines below
+//! its key indented past it (and comment lines, which mean nothing): YAML reads every one of
+//! them as part of the key's value.
 
 use std::ops::Range;
 
-/// A block scalar body left out of the text the parser reads.
+/// A collection body shorter than this is read: leaving it out saves less than judging it costs.
+const MIN_COLLECTION: usize = 2048;
+
+/// A body left out of the text the parser reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Cut {
     /// Whole lines of the file, from the line after the header to the end of the body.
     pub body: Range<usize>,
+    /// What the body is the value of.
+    pub kind: Body,
 }
 
-/// The bodies of `src`'s block scalars that can be left out: those `keep` does not ask to keep
-/// (given the key, whether the block is literal, and the body), without an anchor (an alias
-/// could use their value elsewhere) or an explicit indentation (`|2`), nested in a mapping or
-/// sequence. Sorted, disjoint. Empty for text with a carriage return that ends no line (YAML
-/// reads it as a line break).
-pub(super) fn block_bodies(src: &str, keep: impl Fn(Option<&str>, bool, &str) -> bool) -> Vec<Cut> {
+/// What a body is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Body {
+    /// A literal block scalar's (`|`).
+    Literal,
+    /// A folded block scalar's (`>`).
+    Folded,
+    /// A collection's, below a key with nothing after it on its line (`key:`).
+    Collection,
+}
+
+/// The bodies of `src`'s block scalars and collections that can be left out: those `keep`
+/// does not ask to keep (given the key, what the body is, and the body), nested in a mapping
+/// or sequence. A block scalar's without an anchor (an alias could use its value elsewhere) or
+/// an explicit indentation (`|2`); a collection's of [`MIN_COLLECTION`] bytes or more with no
+/// `&` at all (an anchor in it could be used elsewhere). Sorted, disjoint. Empty for text with a
+/// carriage return that ends no line (YAML reads it as a line break).
+pub(super) fn block_bodies(src: &str, keep: impl Fn(Option<&str>, Body, &str) -> bool) -> Vec<Cut> {
     let bytes = src.as_bytes();
     if memchr::memchr_iter(b'\r', bytes).any(|at| bytes.get(at + 1) != Some(&b'\n')) {
         return Vec::new();
@@ -36,6 +58,21 @@ pub(super) fn block_bodies(src: &str, keep: impl Fn(Option<&str>, bool, &str) ->
         let line = &src[at..end];
         at = next_line(bytes, end);
         let Some(header) = header(line) else {
+            if let Some((parent, key)) = collection_header(line) {
+                let body_end = collection_end(bytes, at, parent);
+                let body = &src[at..body_end];
+                if body.len() >= MIN_COLLECTION
+                    && !body.contains('&')
+                    && !keep(Some(key), Body::Collection, body)
+                {
+                    cuts.push(Cut {
+                        body: at..body_end,
+                        kind: Body::Collection,
+                    });
+                    at = body_end;
+                }
+                // Else its lines are looked at one by one, for smaller bodies in it.
+            }
             continue;
         };
         // The body: blank lines and lines indented past the parent, the first non-blank one
@@ -69,10 +106,11 @@ pub(super) fn block_bodies(src: &str, keep: impl Fn(Option<&str>, bool, &str) ->
             // YAML refuses a leading blank line indented past the content; keep the error.
             && leading_blank_max <= content
             && body_end > body_start
-            && !keep(header.key, header.literal, &src[body_start..body_end]);
+            && !keep(header.key, header.body, &src[body_start..body_end]);
         if safe {
             cuts.push(Cut {
                 body: body_start..body_end,
+                kind: header.body,
             });
         }
     }
@@ -87,8 +125,8 @@ struct Header<'a> {
     key: Option<&'a str>,
     /// No anchor, no explicit indentation.
     cuttable: bool,
-    /// `|` rather than `>`.
-    literal: bool,
+    /// [`Body::Literal`] (`|`) or [`Body::Folded`] (`>`).
+    body: Body,
 }
 
 /// Reads `INDENT (- )* (KEY: )? PROPERTIES? (|/>)[+-] COMMENT?`; anything else is `None`.
@@ -116,9 +154,9 @@ fn header(line: &str) -> Option<Header<'_>> {
         at += bytes[at..].iter().take_while(|&&b| b != b' ').count();
         at += bytes[at..].iter().take_while(|&&b| b == b' ').count();
     }
-    let literal = match bytes.get(at) {
-        Some(b'|') => true,
-        Some(b'>') => false,
+    let body = match bytes.get(at) {
+        Some(b'|') => Body::Literal,
+        Some(b'>') => Body::Folded,
         _ => return None,
     };
     at += 1;
@@ -142,8 +180,59 @@ fn header(line: &str) -> Option<Header<'_>> {
         parent,
         key,
         cuttable,
-        literal,
+        body,
     })
+}
+
+/// Reads `INDENT (- )* KEY:` and blanks, a key whose value is on the lines below: the column
+/// of the key and the key. Anything else (a value, a comment, properties) is `None`.
+fn collection_header(line: &str) -> Option<(usize, &str)> {
+    let line = line
+        .strip_suffix('\r')
+        .unwrap_or(line)
+        .trim_end_matches(' ');
+    let bytes = line.as_bytes();
+    let mut at = bytes.iter().take_while(|&&b| b == b' ').count();
+    while bytes.get(at) == Some(&b'-') && matches!(bytes.get(at + 1), Some(b' ')) {
+        at += 1;
+        at += bytes[at..].iter().take_while(|&&b| b == b' ').count();
+    }
+    let key = line.get(at..)?.strip_suffix(':')?.trim_end_matches(' ');
+    let plain = |key: &str| {
+        !key.is_empty()
+            && !key.starts_with([
+                '[', ']', '{', '}', ',', '#', '&', '*', '!', '|', '>', '%', '@', '`', '?', ':',
+                '-', '"', '\'',
+            ])
+            && !key.contains([':', '#', '"', '\'', '[', ']', '{', '}', '\t'])
+    };
+    let quoted = |quote: char| {
+        let inner = key.strip_prefix(quote)?.strip_suffix(quote)?;
+        (!inner.contains([quote, '\\'])).then_some(inner)
+    };
+    let key = match key.chars().next()? {
+        quote @ ('"' | '\'') => quoted(quote)?,
+        _ if plain(key) => key,
+        _ => return None,
+    };
+    Some((at, key))
+}
+
+/// The end of the body of a collection whose key is at column `parent`, its lines starting at
+/// `at`: blank lines, comment lines and lines indented past the key; trailing blank and
+/// comment lines go with it.
+fn collection_end(bytes: &[u8], mut at: usize, parent: usize) -> usize {
+    while at < bytes.len() {
+        let end = line_end(bytes, at);
+        let line = &bytes[at..end];
+        let indent = line.iter().take_while(|&&b| b == b' ').count();
+        let blank = line[indent..].iter().all(|&b| b == b'\r');
+        if !(blank || line[indent] == b'#' || indent > parent) {
+            break;
+        }
+        at = next_line(bytes, end);
+    }
+    at
 }
 
 /// A plain or quoted key at `at` followed by `: `, its text and the position after the blanks
@@ -198,10 +287,12 @@ mod tests {
     use super::block_bodies;
 
     fn bodies(src: &str) -> Vec<&str> {
-        block_bodies(src, |key, _, _| key == Some("image"))
-            .into_iter()
-            .map(|cut| &src[cut.body])
-            .collect()
+        block_bodies(src, |key, _, body| {
+            key == Some("image") || body.contains("image")
+        })
+        .into_iter()
+        .map(|cut| &src[cut.body])
+        .collect()
     }
 
     #[test]
@@ -243,6 +334,64 @@ mod tests {
         ] {
             assert!(bodies(src).is_empty(), "{src:?}: {:?}", bodies(src));
         }
+    }
+
+    /// `lines` lines of alerting rules under `indent` (about 22 bytes a line and the indent).
+    fn rules(indent: &str, lines: usize) -> String {
+        let rule = "- alert: Down\n  expr: up{job=\"a\"} == 0\n  annotations:\n    summary: a target is down\n";
+        let mut text = String::new();
+        for line in rule.lines().cycle().take(lines) {
+            text.push_str(indent);
+            text.push_str(line);
+            text.push('\n');
+        }
+        text
+    }
+
+    #[test]
+    fn a_large_collection_whose_keys_cannot_be_pins_is_a_body() {
+        let body = rules("    ", 120);
+        let src = format!(
+            "server:\n  image: a/b:1\nserverFiles:\n  rules:\n{body}# a comment\n\nnext: 1\n"
+        );
+        let cut = format!("  rules:\n{body}# a comment\n\n");
+        assert_eq!(bodies(&src), [cut.as_str()]);
+        // Under a dash, the key's column is the parent.
+        let src = format!("groups:\n- name: x\n  rules:\n{body}- name: y\n");
+        assert_eq!(bodies(&src), [body.as_str()]);
+        let cuts = super::block_bodies(&src, |_, _, _| false);
+        assert_eq!(cuts[0].kind, super::Body::Collection);
+    }
+
+    #[test]
+    fn collections_that_are_read() {
+        let body = rules("  ", 120);
+        for src in [
+            // A pin's key, a pin in it, an anchor in it, too small.
+            format!("image:\n{body}"),
+            format!("a:\n{body}  image: x\n"),
+            format!("a:\n{body}  b: &x 1\n"),
+            format!("a:\n{}", rules("  ", 4)),
+            // A value, a comment or properties on the key's line.
+            format!("a: 1\n{body}"),
+            format!("a: # c\n{body}"),
+            format!("a: !!map\n{body}"),
+            // A sequence at the key's own column: the body ends before it.
+            format!("a:\n{}", rules("", 120)),
+            // Not a key a line can hold alone.
+            format!("'a'b:\n{body}"),
+            format!("a: b:\n{body}"),
+            format!("[a]:\n{body}"),
+        ] {
+            assert!(bodies(&src).is_empty(), "{src:?}: {:?}", bodies(&src));
+        }
+    }
+
+    #[test]
+    fn a_collection_that_is_read_is_looked_into() {
+        let body = rules("    ", 120);
+        let src = format!("a:\n  image: x\n  b:\n{body}  c: >\n    text\n");
+        assert_eq!(bodies(&src), [body.as_str(), "    text\n"]);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::hcl::SyntaxError;
 use crate::pin::PinKind;
 use crate::shapes::{self, is_image_key};
 use crate::site::{FileFacts, Lit, Piece, Reference, Site, SiteKind, Value};
+use blocks::Body;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use std::collections::HashMap;
 use text::Stripped;
@@ -33,9 +34,7 @@ pub(crate) fn parse(src: &str, strict: bool) -> Result<FileFacts, SyntaxError> {
         if !cuts.is_empty() {
             let bodies: Vec<_> = cuts.iter().map(|cut| cut.body.clone()).collect();
             let (without, points) = stripped.without(&bodies);
-            let mut confirmed = Confirmed {
-                points: points.into_iter().map(|at| (at, false)).collect(),
-            };
+            let mut confirmed = Confirmed::new(&cuts, points);
             let mut facts = FileFacts::default();
             let read = read(src, &without, &mut facts, true, Some(&mut confirmed));
             if read.is_ok() && confirmed.all() {
@@ -48,42 +47,84 @@ pub(crate) fn parse(src: &str, strict: bool) -> Result<FileFacts, SyntaxError> {
     Ok(facts)
 }
 
-/// Whether a block scalar must be read: a literal block that may hold YAML with sites (it is
-/// read as values, see [`read`]), or a folded one whose key could make it a pin's value (a
-/// literal block's value is never one).
-fn block_may_hold_sites(key: Option<&str>, literal: bool, body: &str) -> bool {
-    if literal {
-        body.contains(": ") && keys::may_hold_sites(body)
-    } else {
+/// Whether a body must be read: a literal block's that may hold YAML with sites (it is read
+/// as values, see [`read`]), a folded block's whose key could make it a pin's value (a literal
+/// block's value is never one), a collection's whose key could be part of a pin or whose keys
+/// may make sites.
+fn block_may_hold_sites(key: Option<&str>, body_is: Body, body: &str) -> bool {
+    let pin_key = || {
         key.is_some_and(|key| {
             shapes::role(key).is_some()
+                || is_image_key(key)
                 || key == shapes::VERSION_KEY
                 || shapes::VERSIONED_NAME_KEYS.contains(&key)
         })
+    };
+    match body_is {
+        Body::Literal => body.contains(": ") && keys::may_hold_sites(body),
+        Body::Folded => pin_key(),
+        Body::Collection => pin_key() || keys::may_hold_sites(body),
     }
 }
 
-/// Where block bodies were left out of the text read, and whether the parse confirmed each:
-/// a block scalar with nothing but line breaks in it ending there (the parser ends a block
-/// past the indentation of the line after it).
+/// Where bodies were left out of the text read, what they were, and whether the parse
+/// confirmed each: a block scalar with nothing but line breaks in it ending there (the parser
+/// ends a block past the indentation of the line after it), or an empty value right after the
+/// key of a collection on the line before.
 struct Confirmed {
-    points: Vec<(usize, bool)>,
+    points: Vec<(usize, Body, bool)>,
 }
 
 impl Confirmed {
-    fn confirm(&mut self, text: &str, end: usize, value: &str) {
-        let before = self.points.partition_point(|&(at, _)| at <= end);
+    /// `points` are where `cuts` were, in the text read.
+    fn new(cuts: &[blocks::Cut], points: Vec<usize>) -> Confirmed {
+        let points = points
+            .into_iter()
+            .zip(cuts)
+            .map(|(at, cut)| (at, cut.kind, false));
+        Confirmed {
+            points: points.collect(),
+        }
+    }
+
+    /// A block scalar of the text read ends at `end`, holding `value`.
+    fn block(&mut self, text: &str, end: usize, value: &str) {
+        let before = self.points.partition_point(|&(at, ..)| at <= end);
         let Some(cut) = before.checked_sub(1) else {
             return;
         };
-        let indentation = text.get(self.points[cut].0..end).unwrap_or("x");
-        if indentation.bytes().all(|b| b == b' ') && value.bytes().all(|b| b == b'\n') {
-            self.points[cut].1 = true;
+        let (at, kind, _) = self.points[cut];
+        let indentation = text.get(at..end).unwrap_or("x");
+        if kind != Body::Collection
+            && indentation.bytes().all(|b| b == b' ')
+            && value.bytes().all(|b| b == b'\n')
+        {
+            self.points[cut].2 = true;
+        }
+    }
+
+    /// An empty plain scalar of the text read is at `at`.
+    fn empty(&mut self, text: &str, at: usize) {
+        let after = self.points.partition_point(|&(point, ..)| point < at);
+        let Some(&(point, Body::Collection, _)) = self.points.get(after) else {
+            return;
+        };
+        // The rest of the key's line: `key :`, blanks, the line's end.
+        let Some(rest) = text.get(at..point) else {
+            return;
+        };
+        let rest = rest
+            .trim_start_matches(' ')
+            .strip_prefix(':')
+            .unwrap_or("x");
+        let rest = rest.trim_start_matches(' ');
+        if matches!(rest, "\n" | "\r\n") {
+            self.points[after].2 = true;
         }
     }
 
     fn all(&self) -> bool {
-        self.points.iter().all(|&(_, confirmed)| confirmed)
+        self.points.iter().all(|&(.., confirmed)| confirmed)
     }
 }
 
@@ -118,9 +159,14 @@ fn read(
                 }
                 let key = frames.last_mut().and_then(Frame::take_key);
                 let mapping = matches!(event, Event::MappingStart(..));
+                // A flow collection starts at its `{` or `[` (after its properties); a block
+                // one, and a single pair in a flow sequence, where its first node does.
+                let flow = span.start.index() != span.end.index()
+                    || frames.last().is_some_and(|frame| frame.flow);
                 frames.push(Frame {
                     key,
                     mapping,
+                    flow,
                     entries: Vec::new(),
                     pending: None,
                 });
@@ -145,11 +191,25 @@ fn read(
                 }
             }
             Event::Scalar(value, style, anchor, _) => {
-                if let Some(confirmed) = confirmed.as_deref_mut()
-                    && matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
-                {
-                    let end = stripped.text_byte(span.end.index());
-                    confirmed.confirm(&stripped.text, end, &value);
+                if let Some(confirmed) = confirmed.as_deref_mut() {
+                    match style {
+                        ScalarStyle::Literal | ScalarStyle::Folded => {
+                            let end = stripped.text_byte(span.end.index());
+                            confirmed.block(&stripped.text, end, &value);
+                        }
+                        // The value of a key of a block mapping: in a flow collection, the
+                        // lines below a key need not be its value.
+                        ScalarStyle::Plain
+                            if value.is_empty()
+                                && frames.last().is_some_and(|frame| {
+                                    frame.mapping && !frame.flow && frame.pending.is_some()
+                                }) =>
+                        {
+                            let at = stripped.text_byte(span.start.index());
+                            confirmed.empty(&stripped.text, at);
+                        }
+                        _ => {}
+                    }
                 }
                 let Some(frame) = frames.last_mut() else {
                     continue;
@@ -242,6 +302,8 @@ struct Frame {
     /// The key this collection is the value of, in its parent mapping.
     key: Option<String>,
     mapping: bool,
+    /// Whether it is a flow collection (`{…}`, `[…]`) or in one.
+    flow: bool,
     entries: Vec<(String, Node)>,
     /// A mapping key waiting for its value.
     pending: Option<String>,
@@ -575,9 +637,7 @@ mod tests {
         let cuts = blocks::block_bodies(&stripped.text, block_may_hold_sites);
         let bodies: Vec<_> = cuts.iter().map(|cut| cut.body.clone()).collect();
         let (without, points) = stripped.without(&bodies);
-        let mut confirmed = Confirmed {
-            points: points.into_iter().map(|at| (at, false)).collect(),
-        };
+        let mut confirmed = Confirmed::new(&cuts, points);
         let mut facts = FileFacts::default();
         let read = read(src, &without, &mut facts, true, Some(&mut confirmed));
         (cuts.len(), read.ok().map(|()| confirmed.all()))
@@ -605,10 +665,158 @@ mod tests {
         );
     }
 
+    /// Comment lines enough to make a body worth leaving out, at column `indent`.
+    fn padding(indent: usize) -> String {
+        format!("{}# {}\n", " ".repeat(indent), "x".repeat(60)).repeat(40)
+    }
+
+    #[test]
+    fn a_large_collection_that_cannot_hold_a_pin_is_left_out_and_confirmed() {
+        let pad = padding(4);
+        let src = format!(
+            "image:\n  tag: v1\nserverFiles:\n  rules:\n    - alert: A\n{pad}    - alert: B\nsidecar:\n  image: c/d:2\n"
+        );
+        assert_eq!(tags(&src), vec!["image.tag=v1", "image=c/d:2"]);
+        assert_eq!(cut_read(&src), (1, Some(true)));
+        // `key :` and trailing blanks, CRLF.
+        let src = format!("a :  \r\n  b: 1\r\n{}c: 2\r\nimage: e/f:3\r\n", padding(2))
+            .replace("\n#", "\r\n#");
+        assert_eq!(tags(&src), vec!["image=e/f:3"]);
+        assert_eq!(cut_read(&src), (1, Some(true)));
+        // An anchor in it could be used outside.
+        let src = format!(
+            "a:\n  b: &v v2\n{}image:\n  repository: g/h\n  tag: *v\n",
+            padding(2)
+        );
+        assert_eq!(tags(&src), vec!["image.tag=v2"]);
+        assert_eq!(cut_read(&src).0, 0);
+    }
+
+    #[test]
+    fn a_key_in_a_flow_collection_is_not_confirmed() {
+        // Indentation means nothing in a flow collection: the lines below `key:` are not its
+        // value but a `version` beside the `name` above.
+        let pad = padding(6);
+        let src =
+            format!("x: [{{name: redis,\n   key:\n      2, version: 1.0\n{pad}   , other: 3}}]\n");
+        assert_eq!(tags(&src), vec!["image=1.0"]);
+        assert_eq!(cut_read(&src), (1, Some(false)));
+    }
+
     #[test]
     fn syntax_error_has_an_offset() {
         let error = parse("a: [1, 2\nb: c\n", false).unwrap_err();
         assert!(error.offset > 0, "{error:?}");
+    }
+
+    /// Random nested values texts: mappings and sequences of mappings whose keys hold pins or
+    /// not, scalars, flow collections (some left open on one line and closed on a later one),
+    /// anchors and aliases, block scalars, long comment lines (so collections are large enough
+    /// to leave out) and, now and then, a line at a random indentation: wherever the whole
+    /// text parses, leaving bodies out finds the same sites; wherever it does not, the same
+    /// error, unless a collection was left out (a syntax error in it is reported only with
+    /// `--strict`).
+    #[test]
+    fn random_yaml_with_large_collections_reads_the_same() {
+        const KEY: [&str; 14] = [
+            "a",
+            "b",
+            "rules",
+            "expr",
+            "labels",
+            "'k'",
+            "\"q k\"",
+            "c",
+            "d",
+            "image",
+            "tag",
+            "name",
+            "version",
+            "repository",
+        ];
+        const VALUE: [&str; 14] = [
+            "x/y:1.0",
+            "1",
+            "text: more",
+            "[1, 2]",
+            "{b: 1, version: 2}",
+            "[1,",
+            "{b: 1,",
+            "&x 1",
+            "*x",
+            "|\n",
+            "\"q",
+            "# c",
+            "{name: r,",
+            "version: 3}",
+        ];
+        fn mapping(
+            next: &mut impl FnMut(usize) -> usize,
+            indent: usize,
+            depth: usize,
+            out: &mut String,
+        ) {
+            let pad = format!("# {}\n", "x".repeat(2100));
+            for _ in 0..1 + next(4) {
+                let column = if next(25) == 0 { next(8) } else { indent };
+                out.push_str(&" ".repeat(column));
+                out.push_str(KEY[next(KEY.len())]);
+                out.push(':');
+                match next(6) {
+                    0 | 1 if depth < 4 => {
+                        out.push('\n');
+                        if next(3) == 0 {
+                            out.push_str(&" ".repeat(indent + 2 + next(3)));
+                            out.push_str(&pad);
+                        }
+                        if next(4) == 0 {
+                            out.push_str(&" ".repeat(indent + 2));
+                            out.push_str("- ");
+                            mapping(next, indent + 4, depth + 1, out);
+                        } else {
+                            mapping(next, indent + 2, depth + 1, out);
+                        }
+                    }
+                    2 => {
+                        out.push('\n');
+                        out.push_str(&" ".repeat(indent + 2));
+                        out.push_str(&pad);
+                    }
+                    _ => {
+                        out.push(' ');
+                        out.push_str(VALUE[next(VALUE.len())]);
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+        let mut next = super::picker(0x9e37_79b9_7f4a_7c15);
+        let (mut parsed, mut cut) = (0, 0);
+        for _ in 0..3_000 {
+            let mut src = String::new();
+            mapping(&mut next, 0, 0, &mut src);
+            let render = |strict| {
+                parse(&src, strict).map(|facts| {
+                    facts
+                        .sites
+                        .iter()
+                        .map(|site| (site.value.span.clone(), site.value.source.clone()))
+                        .collect::<Vec<_>>()
+                })
+            };
+            let strict = render(true);
+            let confirmed = matches!(cut_read(&src), (1.., Some(true)));
+            parsed += usize::from(strict.is_ok());
+            cut += usize::from(strict.is_ok() && confirmed);
+            match (render(false), strict) {
+                (Ok(_), Err(_)) if confirmed => {}
+                (fast, strict) => assert_eq!(fast, strict, "{src:?}"),
+            }
+        }
+        assert!(
+            parsed > 500 && cut > 150,
+            "{parsed} parsed, {cut} of them with bodies left out"
+        );
     }
 
     /// Random YAML lines made of what block scalars meet (indentation, sequence dashes, keys
