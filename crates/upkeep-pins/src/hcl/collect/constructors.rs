@@ -37,7 +37,7 @@ impl Collector<'_> {
         let text = &self.src[expr.clone()];
         if is_inert(text)
             || is_traversal(text)
-            || is_literal_heredoc(text)
+            || is_lone_heredoc(text)
             || self.simple_string(expr).is_some()
         {
             return Some(());
@@ -149,10 +149,11 @@ pub(super) fn is_traversal(text: &str) -> bool {
     true
 }
 
-/// Whether an expression is one heredoc and nothing else, with no interpolation or directive
-/// (nor their escapes) in it: a literal string, which [`Collector::expression`] does not look
-/// into, valid whatever lines it holds. Shell scripts in container commands are written so.
-fn is_literal_heredoc(text: &str) -> bool {
+/// Whether an expression is one heredoc and nothing else: a template, which
+/// [`Collector::expression`] does not look into, whatever its interpolations hold. Shell
+/// scripts in container commands and manifests are written so. Not parsing it, upkeep does
+/// not see a syntax error in its interpolations (`--strict` parses every byte and does).
+fn is_lone_heredoc(text: &str) -> bool {
     let Some(rest) = text.strip_prefix("<<") else {
         return false;
     };
@@ -168,7 +169,7 @@ fn is_literal_heredoc(text: &str) -> bool {
         && marker
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if !is_marker || body.contains("${") || body.contains("%{") {
+    if !is_marker {
         return false;
     }
     // Only the last line may start with the marker (the parser ends a heredoc at `EOT foo`
@@ -182,12 +183,12 @@ fn is_literal_heredoc(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_literal_heredoc, is_traversal};
+    use super::{is_lone_heredoc, is_traversal};
     use hcl_edit::expr::Expression;
     use hcl_edit::parser::parse_expr;
 
     #[test]
-    fn what_is_left_unparsed_is_what_the_parser_reads_as_a_traversal_or_a_literal_heredoc() {
+    fn what_is_left_unparsed_is_what_the_parser_reads_as_a_traversal_or_a_lone_heredoc() {
         for text in [
             "kubernetes_namespace.app.metadata[0].name",
             "local.images[\"vault-warden\"].tag",
@@ -225,16 +226,18 @@ mod tests {
         for text in [
             "<<-EOT\n  set -eu\n  echo \"$HOME\"\n  EOT",
             "<<EOF\nrelayhost = [smtp]:587\nEOF",
+            "<<-EOT\n  echo ${var.x}\n  EOT",
+            "<<-EOT\n  echo $${HOME}\n  EOT",
+            "<<-EOT\n  %{ if true }x%{ endif }\n  EOT",
+            "<<EOT\nimage: ${jsonencode({ a = \"}\" })}\nEOT",
         ] {
-            assert!(is_literal_heredoc(text), "{text}");
+            assert!(is_lone_heredoc(text), "{text}");
             let parsed = parse_expr(text).expect(text);
             assert!(matches!(parsed, Expression::HeredocTemplate(_)), "{text}");
         }
         for text in [
-            "<<-EOT\n  echo ${var.x}\n  EOT",
-            "<<-EOT\n  echo $${HOME}\n  EOT",
-            "<<-EOT\n  %{ if true }x%{ endif }\n  EOT",
             "<<EOT\nEOT\n== \"\" ? {} : <<EOT\nx\nEOT",
+            "<<EOT\n${x}\nEOT == \"\" ? { image = \"redis:7.2.4\" } : <<EOT\nb\nEOT",
             "<<EOT\nnever closed\n",
             "<<EOT\nx\nEOT\n",
             "<<\"EOT\"\nx\nEOT",
@@ -243,7 +246,7 @@ mod tests {
             "<<EOT\nx\n\x0cEOT",
             "<<EOT\nx\n\rEOT",
         ] {
-            assert!(!is_literal_heredoc(text), "{text}");
+            assert!(!is_lone_heredoc(text), "{text}");
         }
     }
 }
