@@ -244,6 +244,27 @@ fn heredoc_end(src: &str, from: usize) -> usize {
 mod tests {
     use super::{MAX_NESTING, check_brackets, parse_text};
 
+    /// The outline ends a heredoc at its marker's line, the parser not inside an
+    /// interpolation: a heredoc left unparsed must not be one the two read differently.
+    #[test]
+    fn a_heredoc_whose_interpolation_holds_its_marker_is_read_as_the_parser_reads_it() {
+        // The first is valid (the parser reads one heredoc, no image); the second is not.
+        for heredoc in [
+            "${var.image}${\nEOT\n}",
+            "%{ if var.image != \"\" }\nEOT\n%{ endif }",
+        ] {
+            let src = format!(
+                "resource \"kubernetes_pod\" \"p\" {{\n  a = <<EOT\n{heredoc}\nresource \"kubernetes_pod\" \"q\" {{\n  image = \"nginx:1.25\"\n  b = <<EOT\nEOT\n}}\n"
+            );
+            let sites = |strict| {
+                super::parse(&src, super::Flavor::Terraform, strict)
+                    .map(|facts| facts.sites.len())
+                    .map_err(|error| error.message)
+            };
+            assert_eq!(sites(false), sites(true), "{src}");
+        }
+    }
+
     #[test]
     fn deep_nesting_is_refused_with_its_offset() {
         let src = format!("x = {}", "[".repeat(MAX_NESTING + 1));

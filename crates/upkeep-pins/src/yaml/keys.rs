@@ -8,17 +8,24 @@ use crate::shapes::{self, Role, VERSION_KEY, VERSIONED_NAME_KEYS};
 
 /// Whether `text` may hold a site: a key naming an image or a tag, or a `version` key in the
 /// same mapping as a key that names something versioned (same column in block style; anywhere
-/// in flow style). Never `false` for text the parser finds a site in; anything it cannot
-/// judge (explicit `?` keys, aliases or templates as keys, escapes in quoted keys) is `true`.
+/// in flow style). `false` only for text the parser finds no site in, but for one case: a
+/// quoted scalar over several lines inside a flow collection, a line of which closes brackets
+/// without a quote on it, may make a `version` and a name of that collection look like block
+/// keys in different columns (see [`Depth`]). Anything else it cannot judge (explicit `?` keys,
+/// a key on the line before its colon, aliases or templates as keys, escapes in quoted keys) is
+/// `true`.
 pub(super) fn may_hold_sites(text: &str) -> bool {
     let bytes = text.as_bytes();
     // An explicit key (`? image`) after the line's indentation and sequence dashes.
-    let explicit = memchr::memchr_iter(b'?', bytes).any(|at| {
-        let line = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
-        bytes[line..at].iter().all(|b| matches!(b, b' ' | b'-'))
-    });
-    if explicit {
-        return true;
+    let (mut line, mut last) = (0, 0);
+    for mark in memchr::memchr_iter(b'?', bytes) {
+        if let Some(i) = memchr::memrchr(b'\n', &bytes[last..mark]) {
+            line = last + i + 1;
+        }
+        last = mark;
+        if bytes[line..mark].iter().all(|b| matches!(b, b' ' | b'-')) {
+            return true;
+        }
     }
     let (mut versions, mut names) = (Vec::new(), Vec::new());
     let (mut flow_version, mut flow_name) = (false, false);
@@ -30,8 +37,10 @@ pub(super) fn may_hold_sites(text: &str) -> bool {
             line = last + i + 1;
         }
         last = colon;
-        let Some((key, start)) = key_before(text, line, colon) else {
-            continue;
+        let (key, start) = match key_before(text, line, colon) {
+            Key::None => continue,
+            Key::Unknown => return true,
+            Key::At(key, start) => (key, start),
         };
         if key.starts_with('*')
             || key
@@ -62,10 +71,11 @@ pub(super) fn may_hold_sites(text: &str) -> bool {
         || versions.iter().any(|column| names.contains(column))
 }
 
-/// How deep in flow brackets (`{`, `[`) a line starts, never less than the truth: every
-/// opening bracket counts, even one in a string; closing ones only on lines without quotes
-/// and before a comment. Counted only as far as asked: at depth 0 only a line with an opening
-/// bracket changes it, so the lines between are skipped.
+/// How deep in flow brackets (`{`, `[`) a line starts, never less than the truth but for a
+/// quoted scalar over several lines whose later lines close brackets: every opening bracket
+/// counts, even one in a string; closing ones only on lines without quotes and before a
+/// comment. Counted only as far as asked: at depth 0 only a line with an opening bracket
+/// changes it, so the lines between are skipped.
 #[derive(Default)]
 struct Depth {
     /// The start of the first line not counted yet.
@@ -121,34 +131,57 @@ fn ends_like(key: &str, word: &str) -> bool {
     })
 }
 
-/// The key ending at the colon at `colon` of the line starting at `line` (a colon followed by
-/// a blank or the line's end, or right after a quote as in `{"a":1}`), quotes left out, and
-/// where it starts; `None` when the colon ends no key.
-fn key_before(text: &str, line: usize, colon: usize) -> Option<(&str, usize)> {
+/// What ends at a colon.
+enum Key<'a> {
+    /// No key: the colon is text (`a:b`, `http://`).
+    None,
+    /// A key that does not start on the colon's line (`{image` then `: x` on the next line,
+    /// `? image` then `: x`, a quoted key over two lines): it cannot be judged.
+    Unknown,
+    /// The key, quotes left out, and where it starts.
+    At(&'a str, usize),
+}
+
+/// The key ending at the colon at `colon` of the line starting at `line`: a colon followed by
+/// a blank or the line's end, or right after a quote as in `{"a":1}`.
+fn key_before(text: &str, line: usize, colon: usize) -> Key<'_> {
     let bytes = text.as_bytes();
     let after = bytes.get(colon + 1);
-    // `key : value` is a key too.
+    // `key : value` and `key\t: value` are keys too.
     let end = colon
         - bytes[line..colon]
             .iter()
             .rev()
-            .take_while(|&&b| b == b' ')
+            .take_while(|&&b| matches!(b, b' ' | b'\t'))
             .count();
-    let before = (end > line).then(|| bytes[end - 1]);
-    let quoted = matches!(before, Some(b'"' | b'\''));
+    let Some(&before) = end
+        .checked_sub(1)
+        .filter(|&at| at >= line)
+        .map(|at| &bytes[at])
+    else {
+        return Key::Unknown;
+    };
+    let quoted = matches!(before, b'"' | b'\'');
     if !(quoted || matches!(after, None | Some(b' ' | b'\t' | b'\r' | b'\n'))) {
-        return None;
+        return Key::None;
     }
     if quoted {
-        let quote = before?;
-        let open = line + memchr::memrchr(quote, &bytes[line..end - 1])?;
-        return Some((text.get(open + 1..end - 1)?, open));
+        let Some(open) = memchr::memrchr(before, &bytes[line..end - 1]) else {
+            return Key::Unknown;
+        };
+        return match text.get(line + open + 1..end - 1) {
+            Some(key) => Key::At(key, line + open),
+            None => Key::Unknown,
+        };
     }
     let start = bytes[line..end]
         .iter()
         .rposition(|b| matches!(b, b' ' | b'\t' | b'{' | b'[' | b','))
         .map_or(line, |at| line + at + 1);
-    Some((text.get(start..end)?, start))
+    match text.get(start..end) {
+        Some(key) => Key::At(key, start),
+        None => Key::Unknown,
+    }
 }
 
 #[cfg(test)]
@@ -168,6 +201,9 @@ mod tests {
             "  ? image\n  : x:1\n",
             "- ? image\n  : x:1\n",
             "*k : v\n",
+            "a:\n  image\t: nginx:1.25.3\n",
+            "b: {image\n   : nginx:1.25.3}\n",
+            "b: {\"ima\\\n  ge\": nginx:1.25.3}\n",
             "\"im\\u0061ge\": x:1\n",
         ] {
             assert!(may_hold_sites(text), "{text:?}");

@@ -5,7 +5,8 @@
 //! [`text`]; positions map back to the file) and `${name}` interpolations become references
 //! to the variables of the `templatefile()` call that renders the file. Anchored scalars are
 //! remembered, so an alias (`tag: *tag`) uses the anchored value. Outside `--strict`, the
-//! bodies of block scalars that cannot be pins are not read (see [`blocks`]).
+//! bodies of block scalars and large collections that cannot be pins are not read (see
+//! [`blocks`]).
 
 mod blocks;
 mod keys;
@@ -24,9 +25,10 @@ use text::Stripped;
 const MAX_NESTING: usize = 256;
 
 /// Parses `src` (the whole file) and collects its image sites. Unless `strict`, the bodies of
-/// block scalars that cannot hold a site are left out of what the parser reads (see
-/// [`blocks`]); if the parse does not confirm every one, or fails, the whole text is read
-/// instead, so the sites and errors are a full parse's.
+/// block scalars and of large collections that cannot hold a site are left out of what the
+/// parser reads (see [`blocks`]); if the parse does not confirm every one, or fails, the whole
+/// text is read instead, so the sites are a full parse's, and so are the errors outside the
+/// bodies left out.
 pub(crate) fn parse(src: &str, strict: bool) -> Result<FileFacts, SyntaxError> {
     let stripped = Stripped::new(src);
     if !strict {
@@ -131,7 +133,8 @@ impl Confirmed {
 /// Reads the YAML text of `stripped` (all of `src`, or a block scalar of it), adding its
 /// sites to `facts`. With `nested`, a literal block scalar that holds YAML itself (a chart's
 /// `extraInitContainers: |`, which Helm renders) is read too, when its keys can make a site.
-/// With `confirmed`, block scalars confirm the bodies left out of `stripped`.
+/// With `confirmed`, block scalars and the empty values of collections' keys confirm the
+/// bodies left out of `stripped`.
 fn read(
     src: &str,
     stripped: &Stripped,
@@ -159,9 +162,13 @@ fn read(
                 }
                 let key = frames.last_mut().and_then(Frame::take_key);
                 let mapping = matches!(event, Event::MappingStart(..));
-                // A flow collection starts at its `{` or `[` (after its properties); a block
-                // one, and a single pair in a flow sequence, where its first node does.
-                let flow = span.start.index() != span.end.index()
+                // A flow collection's span is its properties and its `{` or `[`; a block
+                // one's, its properties or nothing; a single pair in a flow sequence is flow
+                // by its parent.
+                let start = stripped.text_byte(span.start.index());
+                let end = stripped.text_byte(span.end.index());
+                let opening = stripped.text.get(start..end).unwrap_or_default();
+                let flow = opening[properties_len(opening)..].starts_with(['{', '['])
                     || frames.last().is_some_and(|frame| frame.flow);
                 frames.push(Frame {
                     key,
@@ -683,6 +690,10 @@ mod tests {
             .replace("\n#", "\r\n#");
         assert_eq!(tags(&src), vec!["image=e/f:3"]);
         assert_eq!(cut_read(&src), (1, Some(true)));
+        // Below a block mapping with properties.
+        let src = format!("d: &d !!map\n  a:\n    b: 1\n{}image: e/f:3\n", padding(4));
+        assert_eq!(tags(&src), vec!["image=e/f:3"]);
+        assert_eq!(cut_read(&src), (1, Some(true)));
         // An anchor in it could be used outside.
         let src = format!(
             "a:\n  b: &v v2\n{}image:\n  repository: g/h\n  tag: *v\n",
@@ -690,6 +701,22 @@ mod tests {
         );
         assert_eq!(tags(&src), vec!["image.tag=v2"]);
         assert_eq!(cut_read(&src).0, 0);
+    }
+
+    #[test]
+    fn keys_the_key_check_once_missed_keep_their_collection() {
+        // A tab before the colon; a flow key whose colon is on the next line; a quoted key
+        // over two lines.
+        for (key, tag) in [
+            ("image\t", "image=nginx:1.25.3"),
+            ("b: {image\n   ", "image=nginx:1.25.3"),
+            ("b: {\"ima\\\n      ge\"", "image=nginx:1.25.3"),
+        ] {
+            let close = if key.contains('{') { "}" } else { "" };
+            let src = format!("a:\n  {key}: nginx:1.25.3{close}\n{}", padding(2));
+            assert_eq!(tags(&src), vec![tag], "{src:?}");
+            assert_eq!(cut_read(&src).0, 0, "{src:?}");
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The text the YAML parser reads: a template's `%{ … }` directives taken out (and, outside
-//! `--strict`, block scalar bodies that cannot be pins), and a map from the parser's character
-//! positions back to bytes of the file.
+//! `--strict`, the bodies of block scalars and large collections that cannot hold a pin), and a
+//! map from the parser's character positions back to bytes of the file.
 
 use std::borrow::Cow;
 use std::ops::Range;

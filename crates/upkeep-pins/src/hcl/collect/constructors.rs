@@ -151,7 +151,9 @@ pub(super) fn is_traversal(text: &str) -> bool {
 
 /// Whether an expression is one heredoc and nothing else: a template, which
 /// [`Collector::expression`] does not look into, whatever its interpolations hold. Shell
-/// scripts in container commands and manifests are written so. Not parsing it, upkeep does
+/// scripts in container commands and manifests are written so. One whose interpolations do
+/// not all close on their own line, or that holds a directive (`%{ if }`), is refused: the
+/// parser does not end a heredoc inside them, the outline does. Not parsing it, upkeep does
 /// not see a syntax error in its interpolations (`--strict` parses every byte and does).
 fn is_lone_heredoc(text: &str) -> bool {
     let Some(rest) = text.strip_prefix("<<") else {
@@ -169,7 +171,7 @@ fn is_lone_heredoc(text: &str) -> bool {
         && marker
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if !is_marker {
+    if !is_marker || !interpolations_close_on_their_line(body) {
         return false;
     }
     // Only the last line may start with the marker (the parser ends a heredoc at `EOT foo`
@@ -179,6 +181,39 @@ fn is_lone_heredoc(text: &str) -> bool {
         && content
             .split('\n')
             .all(|line| !line.trim_start().starts_with(marker))
+}
+
+/// Whether `body` holds no directive and each `${` in it (escaped or not) closes on its own
+/// line, with no string in it.
+fn interpolations_close_on_their_line(body: &str) -> bool {
+    if body.contains("%{") {
+        return false;
+    }
+    let bytes = body.as_bytes();
+    let mut at = 0;
+    while let Some(open) = memchr::memmem::find(&bytes[at..], b"${").map(|i| at + i) {
+        let mut depth = 0usize;
+        let mut close = None;
+        for (i, &byte) in bytes.iter().enumerate().skip(open + 1) {
+            match byte {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        close = Some(i);
+                        break;
+                    }
+                }
+                b'"' | b'\n' => return false,
+                _ => {}
+            }
+        }
+        let Some(close) = close else {
+            return false;
+        };
+        at = close + 1;
+    }
+    true
 }
 
 #[cfg(test)]
@@ -228,8 +263,7 @@ mod tests {
             "<<EOF\nrelayhost = [smtp]:587\nEOF",
             "<<-EOT\n  echo ${var.x}\n  EOT",
             "<<-EOT\n  echo $${HOME}\n  EOT",
-            "<<-EOT\n  %{ if true }x%{ endif }\n  EOT",
-            "<<EOT\nimage: ${jsonencode({ a = \"}\" })}\nEOT",
+            "<<EOT\nimage: ${jsonencode({ a = 1 })}:${var.tag}\nEOT",
         ] {
             assert!(is_lone_heredoc(text), "{text}");
             let parsed = parse_expr(text).expect(text);
@@ -237,6 +271,10 @@ mod tests {
         }
         for text in [
             "<<EOT\nEOT\n== \"\" ? {} : <<EOT\nx\nEOT",
+            // The outline ends these at `EOT`; the parser does not, inside `${` or `%{`.
+            "<<EOT\n${var.image}${\nEOT",
+            "<<EOT\n%{ if var.image != \"\" }\nEOT",
+            "<<EOT\n${jsonencode({ a = \"}\" })}\nEOT",
             "<<EOT\n${x}\nEOT == \"\" ? { image = \"redis:7.2.4\" } : <<EOT\nb\nEOT",
             "<<EOT\nnever closed\n",
             "<<EOT\nx\nEOT\n",
