@@ -154,17 +154,18 @@ fn key_before(text: &str, line: usize, colon: usize) -> Key<'_> {
             .rev()
             .take_while(|&&b| matches!(b, b' ' | b'\t'))
             .count();
-    let Some(&before) = end
+    let before = end
         .checked_sub(1)
         .filter(|&at| at >= line)
-        .map(|at| &bytes[at])
-    else {
-        return Key::Unknown;
-    };
-    let quoted = matches!(before, b'"' | b'\'');
+        .map(|at| bytes[at]);
+    let quoted = matches!(before, Some(b'"' | b'\''));
     if !(quoted || matches!(after, None | Some(b' ' | b'\t' | b'\r' | b'\n'))) {
         return Key::None;
     }
+    // Only blanks before the colon: the key is on a line above.
+    let Some(before) = before else {
+        return Key::Unknown;
+    };
     if quoted {
         let Some(open) = memchr::memrchr(before, &bytes[line..end - 1]) else {
             return Key::Unknown;

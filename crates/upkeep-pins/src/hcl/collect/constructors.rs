@@ -183,35 +183,42 @@ fn is_lone_heredoc(text: &str) -> bool {
             .all(|line| !line.trim_start().starts_with(marker))
 }
 
-/// Whether `body` holds no directive and each `${` in it (escaped or not) closes on its own
-/// line, with no string in it.
+/// Whether `body` holds no directive (`%%{`, an escaped one, is text) and each `${` in it
+/// (escaped or not) closes on its own line; a string in it must close on that line too and
+/// hold no template of its own.
 fn interpolations_close_on_their_line(body: &str) -> bool {
-    if body.contains("%{") {
+    let bytes = body.as_bytes();
+    if memchr::memmem::find_iter(bytes, b"%{").any(|at| at == 0 || bytes[at - 1] != b'%') {
         return false;
     }
-    let bytes = body.as_bytes();
     let mut at = 0;
     while let Some(open) = memchr::memmem::find(&bytes[at..], b"${").map(|i| at + i) {
-        let mut depth = 0usize;
-        let mut close = None;
-        for (i, &byte) in bytes.iter().enumerate().skip(open + 1) {
-            match byte {
-                b'{' => depth += 1,
-                b'}' => {
+        let (mut depth, mut i) = (0usize, open + 1);
+        loop {
+            match bytes.get(i) {
+                Some(b'{') => depth += 1,
+                Some(b'}') => {
                     depth -= 1;
                     if depth == 0 {
-                        close = Some(i);
                         break;
                     }
                 }
-                b'"' | b'\n' => return false,
-                _ => {}
+                Some(b'"') => loop {
+                    i += 1;
+                    match bytes.get(i) {
+                        Some(b'"') => break,
+                        Some(b'\\') => i += 1,
+                        Some(b'{') if matches!(bytes[i - 1], b'$' | b'%') => return false,
+                        Some(b'\n') | None => return false,
+                        Some(_) => {}
+                    }
+                },
+                Some(b'\n') | None => return false,
+                Some(_) => {}
             }
+            i += 1;
         }
-        let Some(close) = close else {
-            return false;
-        };
-        at = close + 1;
+        at = i + 1;
     }
     true
 }
@@ -264,6 +271,8 @@ mod tests {
             "<<-EOT\n  echo ${var.x}\n  EOT",
             "<<-EOT\n  echo $${HOME}\n  EOT",
             "<<EOT\nimage: ${jsonencode({ a = 1 })}:${var.tag}\nEOT",
+            "<<-EOT\n  curl -w '%%{http_code}' ${var.url}\n  EOT",
+            "<<EOT\nimage: ${var.images[\"app\"]}:${lookup(var.tags, \"a}\", \"\\\"\")}\nEOT",
         ] {
             assert!(is_lone_heredoc(text), "{text}");
             let parsed = parse_expr(text).expect(text);
@@ -274,7 +283,9 @@ mod tests {
             // The outline ends these at `EOT`; the parser does not, inside `${` or `%{`.
             "<<EOT\n${var.image}${\nEOT",
             "<<EOT\n%{ if var.image != \"\" }\nEOT",
-            "<<EOT\n${jsonencode({ a = \"}\" })}\nEOT",
+            "<<EOT\n%%{%{ if true }\nEOT",
+            "<<EOT\n${jsonencode({ a = \"${b}\" })}\nEOT",
+            "<<EOT\n${\"a\nEOT",
             "<<EOT\n${x}\nEOT == \"\" ? { image = \"redis:7.2.4\" } : <<EOT\nb\nEOT",
             "<<EOT\nnever closed\n",
             "<<EOT\nx\nEOT\n",
