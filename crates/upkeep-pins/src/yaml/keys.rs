@@ -219,6 +219,8 @@ mod tests {
             "help: The stage: voltage tags of a hashtag\n",
             "expr: rate(x{job=\"a\"}[5m]) > 0\n",
             "a: b?c\nwhy: ? not a key\n",
+            // A quoted help text whose next line starts with a colon.
+            "help: 'Signal quality\n  :signal strength is 3'\n",
         ] {
             assert!(!may_hold_sites(text), "{text:?}");
         }
