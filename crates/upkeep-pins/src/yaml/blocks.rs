@@ -20,6 +20,11 @@ use std::ops::Range;
 /// A collection body shorter than this is read: leaving it out saves less than judging it costs.
 const MIN_COLLECTION: usize = 2048;
 
+/// Collections whose key is further right than this column are not judged: judging a collection
+/// that is kept reads its body, and then each collection in it is judged, so nesting `n` deep
+/// costs `n` readings of the text; this bounds `n` (large bodies sit near the left anyway).
+const MAX_COLLECTION_COLUMN: usize = 8;
+
 /// A body left out of the text the parser reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Cut {
@@ -44,7 +49,8 @@ pub(super) enum Body {
 /// does not ask to keep (given the key, what the body is, and the body), nested in a mapping
 /// or sequence. A block scalar's without an anchor (an alias could use its value elsewhere) or
 /// an explicit indentation (`|2`); a collection's of [`MIN_COLLECTION`] bytes or more with no
-/// `&` at all (an anchor in it could be used elsewhere). Sorted, disjoint. Empty for text with a
+/// `&` at all (an anchor in it could be used elsewhere), its key at column
+/// [`MAX_COLLECTION_COLUMN`] or less. Sorted, disjoint. Empty for text with a
 /// carriage return that ends no line (YAML reads it as a line break).
 pub(super) fn block_bodies(src: &str, keep: impl Fn(Option<&str>, Body, &str) -> bool) -> Vec<Cut> {
     let bytes = src.as_bytes();
@@ -58,7 +64,9 @@ pub(super) fn block_bodies(src: &str, keep: impl Fn(Option<&str>, Body, &str) ->
         let line = &src[at..end];
         at = next_line(bytes, end);
         let Some(header) = header(line) else {
-            if let Some((parent, key)) = collection_header(line) {
+            if let Some((parent, key)) =
+                collection_header(line).filter(|&(parent, _)| parent <= MAX_COLLECTION_COLUMN)
+            {
                 let body_end = collection_end(bytes, at, parent);
                 let body = &src[at..body_end];
                 if body.len() >= MIN_COLLECTION
@@ -385,6 +393,22 @@ mod tests {
         ] {
             assert!(bodies(&src).is_empty(), "{src:?}: {:?}", bodies(&src));
         }
+    }
+
+    #[test]
+    fn collections_right_of_the_column_limit_are_not_judged() {
+        // `a` to `e` hold the image and are kept; `f`, which does not, is right of the limit.
+        let body = rules(&" ".repeat(12), 120);
+        let src = format!(
+            "a:\n  b:\n    c:\n      d:\n        e:\n          image: x\n          f:\n{body}"
+        );
+        let cuts = super::block_bodies(&src, |_, _, body| body.contains("image"));
+        assert_eq!(cuts, []);
+        let src = src.replace("          ", "        ");
+        assert_eq!(
+            super::block_bodies(&src, |_, _, body| body.contains("image")).len(),
+            1
+        );
     }
 
     #[test]
