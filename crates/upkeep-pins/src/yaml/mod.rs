@@ -637,6 +637,20 @@ mod tests {
         assert_eq!(cut_read(src), (1, Some(true)));
     }
 
+    /// Where each site of `src` is and its text, or the parse's error.
+    fn spans_and_sources(
+        src: &str,
+        strict: bool,
+    ) -> Result<Vec<(std::ops::Range<usize>, String)>, crate::hcl::SyntaxError> {
+        parse(src, strict).map(|facts| {
+            facts
+                .sites
+                .iter()
+                .map(|site| (site.value.span.clone(), site.value.source.clone()))
+                .collect()
+        })
+    }
+
     /// How many bodies `src` has to leave out, and whether the parse without them confirms
     /// them all (`None`: it fails).
     fn cut_read(src: &str) -> (usize, Option<bool>) {
@@ -822,15 +836,7 @@ mod tests {
         for _ in 0..3_000 {
             let mut src = String::new();
             mapping(&mut next, 0, 0, &mut src);
-            let render = |strict| {
-                parse(&src, strict).map(|facts| {
-                    facts
-                        .sites
-                        .iter()
-                        .map(|site| (site.value.span.clone(), site.value.source.clone()))
-                        .collect::<Vec<_>>()
-                })
-            };
+            let render = |strict| spans_and_sources(&src, strict);
             let strict = render(true);
             let confirmed = matches!(cut_read(&src), (1.., Some(true)));
             parsed += usize::from(strict.is_ok());
@@ -883,15 +889,7 @@ mod tests {
                 }
                 src.push_str(if next(20) == 0 { "\r\n" } else { "\n" });
             }
-            let render = |strict| {
-                parse(&src, strict).map(|facts| {
-                    facts
-                        .sites
-                        .iter()
-                        .map(|site| (site.value.span.clone(), site.value.source.clone()))
-                        .collect::<Vec<_>>()
-                })
-            };
+            let render = |strict| spans_and_sources(&src, strict);
             let strict = render(true);
             parsed += usize::from(strict.is_ok());
             cut += usize::from(matches!(cut_read(&src), (1.., Some(true))));
