@@ -141,13 +141,7 @@ struct Header<'a> {
 fn header(line: &str) -> Option<Header<'_>> {
     let line = line.strip_suffix('\r').unwrap_or(line);
     let bytes = line.as_bytes();
-    let mut at = bytes.iter().take_while(|&&b| b == b' ').count();
-    let mut parent = None;
-    while bytes.get(at) == Some(&b'-') && matches!(bytes.get(at + 1), Some(b' ')) {
-        parent = Some(at);
-        at += 1;
-        at += bytes[at..].iter().take_while(|&&b| b == b' ').count();
-    }
+    let (mut at, mut parent) = node_start(bytes);
     let mut key = None;
     if let Some((text, after)) = key_at(line, at) {
         parent = Some(at);
@@ -199,31 +193,25 @@ fn collection_header(line: &str) -> Option<(usize, &str)> {
         .strip_suffix('\r')
         .unwrap_or(line)
         .trim_end_matches(' ');
-    let bytes = line.as_bytes();
+    if !line.ends_with(':') {
+        return None;
+    }
+    let (at, _) = node_start(line.as_bytes());
+    let (key, after) = key_at(line, at)?;
+    (after == line.len()).then_some((at, key))
+}
+
+/// Where a line's node starts, past its indentation and sequence dashes (`  - - `), and the
+/// column of the last dash, if any.
+fn node_start(bytes: &[u8]) -> (usize, Option<usize>) {
     let mut at = bytes.iter().take_while(|&&b| b == b' ').count();
+    let mut dash = None;
     while bytes.get(at) == Some(&b'-') && matches!(bytes.get(at + 1), Some(b' ')) {
+        dash = Some(at);
         at += 1;
         at += bytes[at..].iter().take_while(|&&b| b == b' ').count();
     }
-    let key = line.get(at..)?.strip_suffix(':')?.trim_end_matches(' ');
-    let plain = |key: &str| {
-        !key.is_empty()
-            && !key.starts_with([
-                '[', ']', '{', '}', ',', '#', '&', '*', '!', '|', '>', '%', '@', '`', '?', ':',
-                '-', '"', '\'',
-            ])
-            && !key.contains([':', '#', '"', '\'', '[', ']', '{', '}', '\t'])
-    };
-    let quoted = |quote: char| {
-        let inner = key.strip_prefix(quote)?.strip_suffix(quote)?;
-        (!inner.contains([quote, '\\'])).then_some(inner)
-    };
-    let key = match key.chars().next()? {
-        quote @ ('"' | '\'') => quoted(quote)?,
-        _ if plain(key) => key,
-        _ => return None,
-    };
-    Some((at, key))
+    (at, dash)
 }
 
 /// The end of the body of a collection whose key is at column `parent`, its lines starting at
@@ -243,9 +231,9 @@ fn collection_end(bytes: &[u8], mut at: usize, parent: usize) -> usize {
     at
 }
 
-/// A plain or quoted key at `at` followed by `: `, its text and the position after the blanks
-/// that follow the colon. Keys with escapes, or plain keys holding what could start something
-/// else, are `None`.
+/// A plain or quoted key at `at` followed by `: ` (or by `:` ending the line), its text and the
+/// position after the blanks that follow the colon. Keys with escapes, or plain keys holding
+/// what could start something else, are `None`.
 fn key_at(line: &str, at: usize) -> Option<(&str, usize)> {
     let bytes = line.as_bytes();
     let (text, after_key) = match bytes.get(at)? {
@@ -260,7 +248,13 @@ fn key_at(line: &str, at: usize) -> Option<(&str, usize)> {
         b'[' | b']' | b'{' | b'}' | b',' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'%'
         | b'@' | b'`' | b'?' | b':' | b'-' => return None,
         _ => {
-            let end = at + memchr::memmem::find(&bytes[at..], b": ")?;
+            let end = match memchr::memmem::find(&bytes[at..], b": ") {
+                Some(i) => at + i,
+                None => line
+                    .len()
+                    .checked_sub(1)
+                    .filter(|&end| line.ends_with(':') && end > at)?,
+            };
             let text = &line[at..end];
             if text.contains(" #") || text.contains(['"', '\'', '[', '{', '\t']) {
                 return None;
@@ -268,7 +262,8 @@ fn key_at(line: &str, at: usize) -> Option<(&str, usize)> {
             (text, end)
         }
     };
-    if bytes.get(after_key) != Some(&b':') || bytes.get(after_key + 1) != Some(&b' ') {
+    if bytes.get(after_key) != Some(&b':') || !matches!(bytes.get(after_key + 1), Some(b' ') | None)
+    {
         return None;
     }
     let after = after_key
