@@ -128,6 +128,20 @@ impl Brackets {
     }
 }
 
+/// Whether two attributes among `items` have the same key.
+fn repeats_a_key(bytes: &[u8], items: &[Item]) -> bool {
+    let key = |item: &Item| match item {
+        Item::Attribute { key, .. } => Some(&bytes[key.clone()]),
+        Item::Block { .. } => None,
+    };
+    if items.len() < 2 {
+        return false;
+    }
+    let mut keys: Vec<&[u8]> = items.iter().filter_map(key).collect();
+    keys.sort_unstable();
+    keys.windows(2).any(|pair| pair[0] == pair[1])
+}
+
 /// A table of the bytes in `special`, for skipping runs of the other bytes.
 const fn byte_set(special: &[u8]) -> [bool; 256] {
     let mut set = [false; 256];
@@ -202,10 +216,15 @@ impl Lexer<'_> {
     }
 
     /// Moves the items pending since `mark` to the finished items and returns their range.
-    fn finish(&mut self, mark: usize) -> Range<usize> {
+    /// Moves the items of the body begun at `mark` to [`Lexer::items`]; `None` when two of
+    /// its attributes have the same key, which the parser (and Terraform) refuses.
+    fn finish(&mut self, mark: usize) -> Option<Range<usize>> {
+        if repeats_a_key(self.bytes, &self.pending[mark..]) {
+            return None;
+        }
         let start = self.items.len();
         self.items.extend(self.pending.drain(mark..));
-        start..self.items.len()
+        Some(start..self.items.len())
     }
 
     /// The range of the items of a body starting at `at` (see [`Outline::children`]), and the
@@ -221,8 +240,8 @@ impl Lexer<'_> {
         loop {
             at = self.skip_blank(at, true)?;
             match self.byte(at) {
-                None if depth == 0 => return Some((self.finish(mark), at)),
-                Some(b'}') if depth > 0 => return Some((self.finish(mark), at)),
+                None if depth == 0 => return Some((self.finish(mark)?, at)),
+                Some(b'}') if depth > 0 => return Some((self.finish(mark)?, at)),
                 None | Some(b'}') => return None,
                 Some(_) => {}
             }
@@ -529,6 +548,25 @@ mod tests {
     fn labels_and_crlf() {
         let src = "variable \"v\" {\r\n  default = \"1\"\r\n}\r\nlocals {\r\n}\r\n";
         assert_eq!(items(src), ["variable[v]{default=\"1\"}", "locals[]{}"]);
+    }
+
+    /// The parser refuses a body that sets an attribute twice; so must the outline, or the
+    /// default scan would report pins of a file that Terraform and a strict scan refuse.
+    #[test]
+    fn an_attribute_set_twice_in_one_body_is_refused_as_the_parser_refuses_it() {
+        for src in [
+            "resource \"k\" \"n\" {\n  image = \"a/b:1.0\"\n  image = \"a/b:2.0\"\n}\n",
+            "locals {\n  a = 1\n  b = 2\n  a = 3\n}\n",
+            "a = 1\nb { c = 1 }\na = 2\n",
+            "x {\n  y {\n    k = 1\n    k = 1\n  }\n}\n",
+        ] {
+            assert!(outline(src, 0).is_none(), "{src}");
+            assert!(super::super::parse_text(src).is_err(), "{src}");
+        }
+        // A block may share a name with an attribute, and the same block may repeat.
+        let src = "set = 1\nset { a = 1 }\nset { a = 2 }\n";
+        assert_eq!(items(src), ["set=1", "set[]{a=1}", "set[]{a=2}"]);
+        assert!(super::super::parse_text(src).is_ok());
     }
 
     #[test]
