@@ -265,6 +265,51 @@ mod tests {
         }
     }
 
+    /// `locals` are read by their outline: every local's value, every object entry's dotted
+    /// name and every site must be what parsing the whole file gives, spans included.
+    #[test]
+    fn locals_read_by_the_outline_are_what_the_parser_reads() {
+        let src = r#"locals {
+  image     = "l/one:15.0"
+  tag       = "16.0"
+  joined    = "l/two:${local.tag}"
+  referred  = var.image
+  spaced    = "l/three:${ var.tag }"
+  images = {
+    app = { repository = "l/app", tag = "17.0" }
+    db  = { image = "l/db:18.0", "quoted key" = 1 }
+  }
+  list   = ["l/four:19.0", local.tag]
+  picked = var.enabled ? "l/five:20.0" : "l/six:21.0"
+  script = <<-EOT
+    image: ${var.image}
+    echo "$${HOME}"
+  EOT
+  called = merge(local.images, { extra = { tag = "22.0" } })
+  number = 3
+  last   = "l/seven:23.0"
+}
+
+locals {}
+
+resource "kubernetes_deployment" "d" {
+  image = "${local.images.app.repository}:${local.images.app.tag}"
+}
+"#;
+        let facts = |strict| format!("{:?}", super::parse(src, super::Flavor::Terraform, strict));
+        let outlined = facts(false);
+        assert_eq!(outlined, facts(true));
+        for read in [
+            "images.app.tag",
+            "images.db.image",
+            "l/one:15.0",
+            "23.0",
+            "EOT",
+        ] {
+            assert!(outlined.contains(read), "{read} in {outlined}");
+        }
+    }
+
     #[test]
     fn deep_nesting_is_refused_with_its_offset() {
         let src = format!("x = {}", "[".repeat(MAX_NESTING + 1));

@@ -37,7 +37,7 @@ pub(in crate::hcl) fn collect_outlined(
         let kind = label.clone().map(|label| &src[label]);
         match &src[ident.clone()] {
             "variable" => collector.outlined_variable(label.as_ref(), map.children(children))?,
-            "locals" => collector.parse_block(whole)?,
+            "locals" => collector.outlined_locals(&map, map.children(children))?,
             "terraform" => collector.outlined_terraform(&map, map.children(children))?,
             "module" => collector.outlined_module(&map, children)?,
             "resource" | "data" if kind == Some("helm_release") => {
@@ -381,6 +381,32 @@ impl Collector<'_> {
             }
         }
         Some(ignored)
+    }
+
+    /// A `locals` block by its outline, as [`Collector::locals`] does: each local's value
+    /// (an object's entries also by their dotted names), then the sites in it, as definitions.
+    /// Only objects and values that are not a plain string or reference are parsed.
+    fn outlined_locals(&mut self, map: &Map, items: &[Item]) -> Option<()> {
+        for item in items {
+            let Item::Attribute { key, expr } = item else {
+                continue;
+            };
+            let name = &self.src[key.clone()];
+            let value = if self.src[expr.clone()].starts_with('{') {
+                let parsed = self.parse_expr_at(expr)?;
+                let mut entries = Vec::new();
+                self.object_names(name, &parsed, 0, &mut entries);
+                self.facts.locals.extend(entries);
+                self.value(&parsed)
+            } else {
+                self.value_at(expr)?
+            };
+            self.facts.locals.push((name.to_owned(), value));
+        }
+        self.definition = true;
+        let walked = self.outlined_attributes(map, items);
+        self.definition = false;
+        walked
     }
 
     /// Parses one top-level block and collects it as a full parse would.
