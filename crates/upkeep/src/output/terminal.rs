@@ -4,6 +4,7 @@
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
+use tracing_subscriber::filter::{LevelFilter, Targets};
 
 /// Set by `--quiet`: no progress bars.
 static QUIET: AtomicBool = AtomicBool::new(false);
@@ -53,23 +54,39 @@ pub fn stderr_styled() -> bool {
 
 /// Starts logging to standard error.
 pub fn init(verbosity: Verbosity) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     QUIET.store(verbosity == Verbosity::Quiet, Ordering::Relaxed);
     let rust_log = std::env::var("RUST_LOG").ok();
-    let filter = tracing_subscriber::EnvFilter::try_new(log_filter(verbosity, rust_log.as_deref()))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(log_filter(verbosity, None)));
+    let filter = targets(verbosity, rust_log.as_deref());
     // A command's warnings read as messages (`WARN …`); a time and the module are added when
     // logs are asked for (`-v`, `RUST_LOG`: a service, a debugging session).
     let logs = verbosity != Verbosity::Quiet
         && (verbosity != Verbosity::Default || rust_log.is_some_and(|f| !f.trim().is_empty()));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let layer = tracing_subscriber::fmt::layer()
         .with_ansi(stderr_styled())
         .with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry().with(filter);
     if logs {
-        builder.init();
+        registry.with(layer).init();
     } else {
-        builder.without_time().with_target(false).init();
+        registry
+            .with(layer.without_time().with_target(false))
+            .init();
     }
+}
+
+/// The filter [`log_filter`] describes, as `tracing` targets and levels (`upkeep=debug,warn`);
+/// a `RUST_LOG` that is not of that form is ignored, as if unset.
+///
+/// `Targets`, not `EnvFilter`: the latter's `env-filter` feature turns on the building of full
+/// DFAs in `regex-automata` for every crate that shares it, which made compiling a repository's
+/// `.gitignore` take 15 M instructions instead of 4 M on every scan.
+fn targets(verbosity: Verbosity, rust_log: Option<&str>) -> Targets {
+    log_filter(verbosity, rust_log)
+        .parse()
+        .or_else(|_| log_filter(verbosity, None).parse())
+        .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::WARN))
 }
 
 /// Whether progress bars are drawn: not with `--quiet`, and (indicatif's rule) only on a
@@ -98,7 +115,7 @@ pub fn error_line(error: &anyhow::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Verbosity, error_line, log_filter};
+    use super::{Targets, Verbosity, error_line, log_filter, targets};
 
     #[test]
     fn a_cause_already_quoted_is_not_printed_again() {
@@ -122,5 +139,36 @@ mod tests {
         assert!(log_filter(Verbosity::Verbose(1), None).contains("upkeep_notes=info"));
         assert!(log_filter(Verbosity::Verbose(2), None).starts_with("warn,"));
         assert_eq!(log_filter(Verbosity::Verbose(5), None), "trace");
+    }
+
+    #[test]
+    fn every_filter_applies_as_written_and_a_malformed_rust_log_is_ignored() {
+        use tracing::Level;
+        let verbosities = [
+            Verbosity::Quiet,
+            Verbosity::Default,
+            Verbosity::Verbose(1),
+            Verbosity::Verbose(2),
+            Verbosity::Verbose(3),
+        ];
+        for verbosity in verbosities {
+            let filter = log_filter(verbosity, None);
+            assert!(filter.parse::<Targets>().is_ok(), "{filter}");
+        }
+        let default = targets(Verbosity::Default, None);
+        assert!(default.would_enable("upkeep_pins::scan", &Level::WARN));
+        assert!(!default.would_enable("upkeep_pins::scan", &Level::INFO));
+        assert!(!default.would_enable("hyper::client", &Level::ERROR));
+        let debug = targets(Verbosity::Verbose(2), None);
+        assert!(debug.would_enable("upkeep::commands::bump", &Level::DEBUG));
+        assert!(debug.would_enable("hyper::client", &Level::WARN));
+        assert!(!debug.would_enable("hyper::client", &Level::INFO));
+        let asked = targets(Verbosity::Default, Some("upkeep_pins=debug,info"));
+        assert!(asked.would_enable("upkeep_pins::scan", &Level::DEBUG));
+        assert!(asked.would_enable("hyper::client", &Level::INFO));
+        // Not a level: the default applies, not silence.
+        let malformed = targets(Verbosity::Default, Some("upkeep=loud"));
+        assert!(malformed.would_enable("upkeep::commands", &Level::WARN));
+        assert!(!malformed.would_enable("upkeep::commands", &Level::INFO));
     }
 }
