@@ -70,7 +70,7 @@ pub(super) fn block_bodies(src: &str, keep: impl Fn(Option<&str>, Body, &str) ->
                 let body_end = collection_end(bytes, at, parent);
                 let body = &src[at..body_end];
                 if body.len() >= MIN_COLLECTION
-                    && !body.contains('&')
+                    && !may_define_anchor(body)
                     && !keep(Some(key), Body::Collection, body)
                 {
                     cuts.push(Cut {
@@ -123,6 +123,26 @@ pub(super) fn block_bodies(src: &str, keep: impl Fn(Option<&str>, Body, &str) ->
         }
     }
     cuts
+}
+
+/// Whether `body` may define an anchor, which an alias elsewhere could use: an `&` where a
+/// node's properties can start (a line's start, after a blank, a colon or a flow indicator),
+/// followed by a character an anchor's name can start with. An `&` inside a scalar
+/// (`"Networking & Access"`, `a && b` in a script) that looks like one counts too; one followed
+/// by a blank cannot start a name.
+fn may_define_anchor(body: &str) -> bool {
+    let bytes = body.as_bytes();
+    memchr::memchr_iter(b'&', bytes).any(|at| {
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(at + 1).copied();
+        matches!(
+            before,
+            None | Some(b' ' | b'\t' | b'\n' | b'\r' | b'[' | b'{' | b',' | b':')
+        ) && !matches!(
+            after,
+            None | Some(b' ' | b'\t' | b'\r' | b'\n' | b'[' | b']' | b'{' | b'}' | b',')
+        )
+    })
 }
 
 /// A line that ends with a block scalar indicator.
@@ -387,6 +407,31 @@ mod tests {
             format!("[a]:\n{body}"),
         ] {
             assert!(bodies(&src).is_empty(), "{src:?}: {:?}", bodies(&src));
+        }
+    }
+
+    /// An `&` that cannot start an anchor (`&` then a blank) keeps no collection; one that
+    /// may does, wherever it stands. So do the colons of quoted annotations, which name no key.
+    #[test]
+    fn only_what_may_be_an_anchor_keeps_a_collection() {
+        let body = rules("  ", 120);
+        for text in [
+            "  - name: \"Networking & Access\"\n",
+            "  - summary: \"{{ $labels.pod }}: down\"\n",
+            "  - run: a & b\n",
+            "  - run: \"&x\"\n",
+        ] {
+            let src = format!("a:\n{body}{text}");
+            assert_eq!(bodies(&src), [format!("{body}{text}")], "{text:?}");
+        }
+        for text in [
+            "  - b: &x 1\n",
+            "  - [&x 1]\n",
+            "  - {\"a\":&x 1}\n",
+            "  - run: a && b\n",
+        ] {
+            let src = format!("a:\n{body}{text}");
+            assert!(bodies(&src).is_empty(), "{text:?}");
         }
     }
 

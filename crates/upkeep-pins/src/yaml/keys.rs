@@ -8,7 +8,8 @@ use crate::shapes::{self, Role, VERSION_KEY, VERSIONED_NAME_KEYS};
 
 /// Whether `text` may hold a site: a key naming an image or a tag, or a `version` key in the
 /// same mapping as a key that names something versioned (same column in block style; anywhere
-/// in flow style). `false` only for text the parser finds no site in, but for one case: a
+/// in flow style). A colon inside a quoted scalar or a comment that starts on its line ends no
+/// key (see [`Hidden`]). `false` only for text the parser finds no site in, but for one case: a
 /// quoted scalar over several lines inside a flow collection, a line of which closes brackets
 /// without a quote on it, may make a `version` and a name of that collection look like block
 /// keys in different columns (see [`Depth`]). Anything else it cannot judge (explicit `?` keys,
@@ -30,6 +31,7 @@ pub(super) fn may_hold_sites(text: &str) -> bool {
     let (mut versions, mut names) = (Vec::new(), Vec::new());
     let (mut flow_version, mut flow_name) = (false, false);
     let mut depth = Depth::default();
+    let mut hidden = Hidden::default();
     // The start of the line of the colon before, and where that colon was.
     let (mut line, mut last) = (0, 0);
     for colon in memchr::memchr_iter(b':', bytes) {
@@ -37,25 +39,29 @@ pub(super) fn may_hold_sites(text: &str) -> bool {
             line = last + i + 1;
         }
         last = colon;
+        // Whether the colon is inside a quoted scalar or a comment is asked last, only of
+        // keys that would count: most colons are not, and asking costs a read of the line.
         let (key, start) = match key_before(text, line, colon) {
             Key::None => continue,
+            Key::Unknown if hidden.hides(bytes, line, colon) => continue,
             Key::Unknown => return true,
             Key::At(key, start) => (key, start),
         };
-        if key.starts_with('*')
+        let special = key.starts_with('*')
             || key
                 .bytes()
-                .any(|b| matches!(b, b'\\' | b'$' | b'%' | b']' | b'}'))
-        {
-            return true;
-        }
+                .any(|b| matches!(b, b'\\' | b'$' | b'%' | b']' | b'}'));
         let imageish = ends_like(key, "tag") || ends_like(key, "image");
-        if imageish && matches!(shapes::role(key), Some((Role::Tag | Role::Image, _))) {
-            return true;
-        }
+        let pin =
+            special || imageish && matches!(shapes::role(key), Some((Role::Tag | Role::Image, _)));
         let version = key == VERSION_KEY;
-        if !version && !VERSIONED_NAME_KEYS.contains(&key) {
+        if !pin && !version && !VERSIONED_NAME_KEYS.contains(&key)
+            || hidden.hides(bytes, line, colon)
+        {
             continue;
+        }
+        if pin {
+            return true;
         }
         let block = depth.at(bytes, line) == 0
             && bytes[line..start].iter().all(|&b| matches!(b, b' ' | b'-'));
@@ -69,6 +75,108 @@ pub(super) fn may_hold_sites(text: &str) -> bool {
     (flow_version && (flow_name || !names.is_empty()))
         || (flow_name && !versions.is_empty())
         || versions.iter().any(|column| names.contains(column))
+}
+
+/// What of a line is inside a quoted scalar or a comment, where a colon ends no key
+/// (`summary: "{{ $labels.pod }}: down"`), read as far as asked. Only a quote where a node
+/// starts opens a scalar: a line's first character, or after `- `, `? ` or `: ` and blanks, or
+/// after `[`, `{` or `,`. A scalar that goes on past its line is not followed onto the next, so
+/// the colons there count as keys, as they did; anything not sure to open a scalar is read as
+/// text whose colons count.
+#[derive(Default)]
+struct Hidden {
+    /// The start of the line being read.
+    line: usize,
+    /// How far it has been read.
+    read: usize,
+    /// Where the scalar or comment read last ends (exclusive): colons before it are inside.
+    until: usize,
+}
+
+impl Hidden {
+    /// Whether the colon at `colon`, on the line starting at `line`, is inside a quoted scalar
+    /// or a comment that starts on that line.
+    fn hides(&mut self, bytes: &[u8], line: usize, colon: usize) -> bool {
+        if line != self.line || self.read < line {
+            *self = Hidden {
+                line,
+                read: line,
+                until: line,
+            };
+        }
+        let mut at = self.read.max(self.until);
+        self.read = colon;
+        if colon < self.until {
+            return true;
+        }
+        // A plain loop: the stretch is short (a key), where `memchr3` costs more to start.
+        while let Some(i) = bytes[at..colon]
+            .iter()
+            .position(|b| matches!(b, b'"' | b'\'' | b'#'))
+        {
+            let mark = at + i;
+            at = mark + 1;
+            match bytes[mark] {
+                b'#' if mark == line || matches!(bytes[mark - 1], b' ' | b'\t') => {
+                    self.until = line_end(bytes, mark);
+                }
+                b'#' => continue,
+                quote if opens_scalar(bytes, line, mark) => {
+                    self.until = closing_quote(bytes, mark, quote) + 1;
+                }
+                _ => continue,
+            }
+            if colon < self.until {
+                return true;
+            }
+            at = self.until;
+        }
+        false
+    }
+}
+
+/// Whether a quote at `quote`, on the line starting at `line`, starts a quoted scalar: blanks
+/// only before it, or blanks after `- `, `? ` or `: `, or it follows `[`, `{` or `,`.
+fn opens_scalar(bytes: &[u8], line: usize, quote: usize) -> bool {
+    let blank = |b: u8| matches!(b, b' ' | b'\t');
+    let before = bytes[line..quote].iter().rposition(|&b| !blank(b));
+    let Some(at) = before.map(|i| line + i) else {
+        return true;
+    };
+    let spaced = at + 1 < quote;
+    match bytes[at] {
+        b'[' | b'{' | b',' => true,
+        b':' => spaced,
+        // Only indicators before it: `- - "x"`, `? "x"`.
+        b'-' | b'?' => {
+            spaced
+                && bytes[line..at].iter().enumerate().all(|(i, &b)| {
+                    blank(b) || (matches!(b, b'-' | b'?') && blank(bytes[line + i + 1]))
+                })
+        }
+        _ => false,
+    }
+}
+
+/// Where the quoted scalar opened by the quote at `open` closes on its line: the closing
+/// quote (a `"` not escaped by `\`, a `'` not doubled), or the line's end if it goes on.
+fn closing_quote(bytes: &[u8], open: usize, quote: u8) -> usize {
+    let end = line_end(bytes, open);
+    let mut at = open + 1;
+    while at < end {
+        match bytes[at] {
+            b'\\' if quote == b'"' => at += 2,
+            b'\'' if quote == b'\'' && bytes.get(at + 1) == Some(&b'\'') => at += 2,
+            byte if byte == quote => return at,
+            _ => at += 1,
+        }
+    }
+    end
+}
+
+/// The end of the line holding `at`: its `\n`, or the text's end.
+fn line_end(bytes: &[u8], at: usize) -> usize {
+    memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i)
 }
 
 /// How deep in flow brackets (`{`, `[`) a line starts, never less than the truth but for a
@@ -206,6 +314,12 @@ mod tests {
             "b: {image\n   : nginx:1.25.3}\n",
             "b: {\"ima\\\n  ge\": nginx:1.25.3}\n",
             "\"im\\u0061ge\": x:1\n",
+            // Quotes that close before the key's colon, or that open no scalar.
+            "- \"image\": x:1\n",
+            "{\"a\": \"b: c\", \"image\": \"x:1\"}\n",
+            "a: 'it''s: here'\nimage: x:1\n",
+            "a: \"b\\\" c: d\"\nimage: x:1\n",
+            "a: !t \"b\"\n\"tag\": v1\n",
         ] {
             assert!(may_hold_sites(text), "{text:?}");
         }
@@ -221,6 +335,11 @@ mod tests {
             "a: b?c\nwhy: ? not a key\n",
             // A quoted help text whose next line starts with a colon.
             "help: 'Signal quality\n  :signal strength is 3'\n",
+            // Alerting rules: colons inside quoted annotations, and after a comment.
+            "- alert: Down\n  annotations:\n    summary: \"{{ $labels.pod }}: down {{ $value }}\"\n    description: '{{ $labels.node }}: it''s: {{ $x }}'\n",
+            "- \"{{ $a }}: b\"\n- [x, \"{{ $a }}: b\"]\n- - \"{{ $a }}: b\"\n",
+            "a: b # {{ $x }}: y\n# ${image}: x\n",
+            "a: \"unclosed {{ $x }}: y\n  more\"\n",
         ] {
             assert!(!may_hold_sites(text), "{text:?}");
         }
@@ -244,7 +363,7 @@ mod tests {
     #[test]
     fn random_texts_with_sites_are_never_judged_without() {
         const INDENT: [&str; 4] = ["", "  ", "    ", "- "];
-        const KEY: [&str; 9] = [
+        const KEY: [&str; 12] = [
             "a: ",
             "image: ",
             "tag: ",
@@ -252,10 +371,20 @@ mod tests {
             "version: ",
             "help: ",
             "\"image\": ",
+            "'image': ",
+            "\"a\": ",
             "- ",
+            "- - ",
             "",
         ];
-        const VALUE: [&str; 14] = [
+        const VALUE: [&str; 21] = [
+            "\"{{ $v }}: x\"",
+            "'it''s: {{ $v }}'",
+            "\"esc \\\" image: x\"",
+            "y \"image: x\"",
+            "\"a\" # image: x",
+            "[x, \"b: c\", image: x]",
+            "\"open: {{ $v }}",
             "x/y:1.0",
             "text: more",
             "{image: x:1}",
