@@ -12,7 +12,6 @@
 use crate::admit::RepoFiles;
 use crate::error::ScanError;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -31,8 +30,8 @@ pub(crate) struct IgnoreRules {
     /// Rules of the folders above the root, deepest first.
     above: Vec<Gitignore>,
     /// Rules per folder relative to the root (`None`: the folder has none), for the folders
-    /// above the entry the walk is at.
-    loaded: Mutex<HashMap<PathBuf, Option<Gitignore>>>,
+    /// above the entry the walk is at, the root first: each is the parent of the next.
+    loaded: Mutex<Vec<(PathBuf, Option<Gitignore>)>>,
     errors: Mutex<Vec<ScanError>>,
 }
 
@@ -44,7 +43,7 @@ impl IgnoreRules {
             files,
             max_size,
             above,
-            loaded: Mutex::new(HashMap::new()),
+            loaded: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
         }
     }
@@ -57,12 +56,23 @@ impl IgnoreRules {
         // The walk is depth first: rules of folders that are not above `rel` are not needed
         // again (if they were, they would be read again), so only one branch's rules are
         // kept — memory stays flat however many folders the tree has.
-        loaded.retain(|dir, _| rel.starts_with(dir));
-        for dir in rel.ancestors().skip(1) {
-            if !loaded.contains_key(dir) {
-                loaded.insert(dir.to_path_buf(), self.load(dir));
-            }
-            if let Some(rules) = &loaded[dir] {
+        while loaded.last().is_some_and(|(dir, _)| !rel.starts_with(dir)) {
+            loaded.pop();
+        }
+        // The folders above `rel` not loaded yet (only its own, in a depth-first walk), the
+        // shallowest first.
+        let known = loaded.len();
+        let missing: Vec<&Path> = rel
+            .ancestors()
+            .skip(1)
+            .take_while(|dir| loaded[..known].last().is_none_or(|(last, _)| dir != last))
+            .collect();
+        for dir in missing.into_iter().rev() {
+            let rules = self.load(dir);
+            loaded.push((dir.to_path_buf(), rules));
+        }
+        for (_, rules) in loaded.iter().rev() {
+            if let Some(rules) = rules {
                 let path = path.get_or_insert_with(|| self.files.canonical_root().join(rel));
                 if let Some(decided) = decide(rules, path, is_dir) {
                     return decided;
