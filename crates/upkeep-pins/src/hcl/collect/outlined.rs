@@ -7,8 +7,8 @@ use super::{Collector, HelmRelease, Resource, ignore_paths, is_vm_resource, loca
 use crate::hcl::outline::{Item, Outline, object_entries};
 use crate::shapes::{self, is_image_key};
 use crate::site::{FileFacts, Lit, META_ARGUMENTS, ModuleCall, Piece, Reference, Value};
+use aho_corasick::{AhoCorasick, MatchKind};
 use hcl_edit::expr::Expression;
-use memchr::memmem::Finder;
 use std::ops::Range;
 use std::sync::LazyLock;
 
@@ -20,7 +20,7 @@ pub(in crate::hcl) fn collect_outlined(
     start: usize,
     outline: Outline,
 ) -> Option<FileFacts> {
-    let map = Map::new(src, outline);
+    let map = Map::new(src, outline)?;
     let mut collector = Collector::new(src, start);
     collector.outlined_attributes(&map, map.outline.top())?;
     for item in map.outline.top() {
@@ -83,40 +83,40 @@ enum Boundary {
 /// file, so asking whether a nested body may hold pins does not read its text again.
 pub(super) struct Map {
     outline: Outline,
-    /// The byte range of every occurrence of a pin word, by start.
+    /// The byte range of every occurrence of a pin word that its boundary lets count, by start.
     mentions: Vec<Range<usize>>,
 }
 
 impl Map {
-    fn new(src: &str, outline: Outline) -> Map {
-        static FINDERS: LazyLock<Vec<(Finder<'static>, Boundary)>> = LazyLock::new(|| {
-            PIN_WORDS
-                .iter()
-                .map(|(word, boundary)| (Finder::new(word), *boundary))
-                .collect()
+    /// `None` if the words' automaton could not be built (it always is): the caller then
+    /// parses the whole file.
+    fn new(src: &str, outline: Outline) -> Option<Map> {
+        // One pass for all the words. Leftmost-first finds no word that overlaps one found
+        // before it; the only words that can overlap are `templatefile(` and the `file(` in
+        // it, which its boundary refuses anyway.
+        static WORDS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostFirst)
+                .build(PIN_WORDS.map(|(word, _)| word))
+                .ok()
         });
         let bytes = src.as_bytes();
-        let mut mentions: Vec<Range<usize>> = FINDERS
-            .iter()
-            .flat_map(|(finder, boundary)| {
-                let len = finder.needle().len();
-                finder
-                    .find_iter(bytes)
-                    .filter(move |&start| {
-                        let before = start.checked_sub(1).map(|i| bytes[i]);
-                        match (boundary, before) {
-                            (Boundary::Any, _) | (_, None) => true,
-                            (Boundary::NotLetter, Some(b)) => !b.is_ascii_alphabetic(),
-                            (Boundary::NotName, Some(b)) => {
-                                !(b.is_ascii_alphanumeric() || b == b'_')
-                            }
-                        }
-                    })
-                    .map(move |start| start..start + len)
-            })
+        let counts = |found: &aho_corasick::Match| {
+            let start = found.start();
+            let before = start.checked_sub(1).map(|i| bytes[i]);
+            match (PIN_WORDS[found.pattern().as_usize()].1, before) {
+                (Boundary::Any, _) | (_, None) => true,
+                (Boundary::NotLetter, Some(b)) => !b.is_ascii_alphabetic(),
+                (Boundary::NotName, Some(b)) => !(b.is_ascii_alphanumeric() || b == b'_'),
+            }
+        };
+        let mentions = WORDS
+            .as_ref()?
+            .find_iter(bytes)
+            .filter(counts)
+            .map(|found| found.range())
             .collect();
-        mentions.sort_unstable_by_key(|mention| mention.start);
-        Map { outline, mentions }
+        Some(Map { outline, mentions })
     }
 
     /// The items of a block's body.
@@ -663,4 +663,31 @@ fn is_opaque_operand(text: &str) -> bool {
         && (number == "0" || !number.starts_with('0'))
         && number.bytes().all(|b| b.is_ascii_digit());
     plain_number || (is_traversal(text) && !matches!(root, "var" | "local"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Map;
+
+    #[test]
+    fn pin_words_are_found_in_one_pass_with_their_boundaries() {
+        let src = "a = templatefile(\"v.yaml\")\nb = file(\"x\")\nc = myfile(\"x\")\n\
+                   image_uri = 1\nsecurity = 1\nversion = 1\nengine_version = 1\n\
+                   apiVersion = 1\nrepo = 1\nImage = 1\n";
+        let outline = crate::hcl::outline::outline(src, 0).expect("outline");
+        let map = Map::new(src, outline).expect("words");
+        let words: Vec<&str> = map.mentions.iter().map(|m| &src[m.clone()]).collect();
+        assert_eq!(
+            words,
+            [
+                "templatefile",
+                "file(",
+                "mage",
+                "uri",
+                "version",
+                "repo",
+                "mage"
+            ]
+        );
+    }
 }
