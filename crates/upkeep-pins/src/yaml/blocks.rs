@@ -48,8 +48,8 @@ pub(super) enum Body {
 /// The bodies of `src`'s block scalars and collections that can be left out: those `keep`
 /// does not ask to keep (given the key, what the body is, and the body), nested in a mapping
 /// or sequence. A block scalar's without an anchor (an alias could use its value elsewhere) or
-/// an explicit indentation (`|2`); a collection's of [`MIN_COLLECTION`] bytes or more with no
-/// `&` at all (an anchor in it could be used elsewhere), its key at column
+/// an explicit indentation (`|2`); a collection's of [`MIN_COLLECTION`] bytes or more that may
+/// define no anchor (one could be used elsewhere; see [`may_define_anchor`]), its key at column
 /// [`MAX_COLLECTION_COLUMN`] or less. Sorted, disjoint. Empty for text with a
 /// carriage return that ends no line (YAML reads it as a line break).
 pub(super) fn block_bodies(src: &str, keep: impl Fn(Option<&str>, Body, &str) -> bool) -> Vec<Cut> {

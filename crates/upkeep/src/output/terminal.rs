@@ -76,17 +76,36 @@ pub fn init(verbosity: Verbosity) {
     }
 }
 
-/// The filter [`log_filter`] describes, as `tracing` targets and levels (`upkeep=debug,warn`);
-/// a `RUST_LOG` that is not of that form is ignored, as if unset.
+/// The filter [`log_filter`] describes, as `tracing` targets and levels (`upkeep=debug,warn`).
+/// `RUST_LOG`'s directives are trimmed and empty ones dropped, as `EnvFilter` did; a value
+/// that filters by span or field (`[…]`, `{…}`), or does not parse, is ignored, as if unset.
 ///
 /// `Targets`, not `EnvFilter`: the latter's `env-filter` feature turns on the building of full
 /// DFAs in `regex-automata` for every crate that shares it, which made compiling a repository's
 /// `.gitignore` take 15 M instructions instead of 4 M on every scan.
 fn targets(verbosity: Verbosity, rust_log: Option<&str>) -> Targets {
-    log_filter(verbosity, rust_log)
+    let rust_log = rust_log.and_then(plain_directives);
+    log_filter(verbosity, rust_log.as_deref())
         .parse()
         .or_else(|_| log_filter(verbosity, None).parse())
         .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::WARN))
+}
+
+/// `filter`'s directives trimmed and without empty ones; `None` if one filters by span or
+/// field, which `Targets` would read as a target name.
+fn plain_directives(filter: &str) -> Option<String> {
+    let directives: Vec<&str> = filter
+        .split(',')
+        .map(str::trim)
+        .filter(|directive| !directive.is_empty())
+        .collect();
+    if directives
+        .iter()
+        .any(|directive| directive.contains(['[', '{']))
+    {
+        return None;
+    }
+    Some(directives.join(","))
 }
 
 /// Whether progress bars are drawn: not with `--quiet`, and (indicatif's rule) only on a
@@ -166,9 +185,26 @@ mod tests {
         let asked = targets(Verbosity::Default, Some("upkeep_pins=debug,info"));
         assert!(asked.would_enable("upkeep_pins::scan", &Level::DEBUG));
         assert!(asked.would_enable("hyper::client", &Level::INFO));
-        // Not a level: the default applies, not silence.
-        let malformed = targets(Verbosity::Default, Some("upkeep=loud"));
-        assert!(malformed.would_enable("upkeep::commands", &Level::WARN));
-        assert!(!malformed.would_enable("upkeep::commands", &Level::INFO));
+        // Blanks and empty directives, as EnvFilter took them.
+        let spaced = targets(Verbosity::Default, Some(" warn , upkeep=debug,"));
+        assert!(spaced.would_enable("upkeep::commands", &Level::DEBUG));
+        assert!(spaced.would_enable("hyper::client", &Level::WARN));
+        assert!(!spaced.would_enable("hyper::client", &Level::INFO));
+        // Not a level, or a span or field filter: the default applies, not silence.
+        for malformed in ["upkeep=loud", "upkeep[scan]=debug", "[{a=1}]=trace"] {
+            let filter = targets(Verbosity::Default, Some(malformed));
+            assert!(
+                filter.would_enable("upkeep::commands", &Level::WARN),
+                "{malformed}"
+            );
+            assert!(
+                !filter.would_enable("upkeep::commands", &Level::INFO),
+                "{malformed}"
+            );
+            assert!(
+                !filter.would_enable("hyper::client", &Level::ERROR),
+                "{malformed}"
+            );
+        }
     }
 }

@@ -215,7 +215,6 @@ impl Lexer<'_> {
             .map_or(self.bytes.len(), |offset| at + offset)
     }
 
-    /// Moves the items pending since `mark` to the finished items and returns their range.
     /// Moves the items of the body begun at `mark` to [`Lexer::items`]; `None` when two of
     /// its attributes have the same key, which the parser (and Terraform) refuses.
     fn finish(&mut self, mark: usize) -> Option<Range<usize>> {
