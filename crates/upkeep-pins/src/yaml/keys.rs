@@ -85,8 +85,9 @@ pub(super) fn may_hold_sites(text: &str) -> bool {
 /// quote closes it, and what follows must be `,`, `:`, `]`, `}`, a comment or the line's end
 /// for the text to be YAML; a value that starts so is not taken. If the line is inside a scalar
 /// quoted with the other kind, a quote of that kind in the value would close it just as well,
-/// so the value may hold one only where such text does not follow (`didn't`); else the whole
-/// value is text of that scalar. Tags, anchors, flow brackets, comments
+/// so the value may hold one only where such text does not follow (`didn't`), escaped or not
+/// (`\'` escapes nothing in single quotes); else the whole value is text of that scalar. An
+/// opening `'` followed by another is refused: there the two would be one escaped quote. Tags, anchors, flow brackets, comments
 /// and quoted keys before the quote, and a quote that closes on a later line, are not read.
 #[derive(Default)]
 struct QuotedValue {
@@ -162,6 +163,8 @@ fn quoted_value(bytes: &[u8], line: usize) -> Option<(usize, usize)> {
     let open = at;
     let (quote, other) = match byte(open)? {
         b'"' => (b'"', b'\''),
+        // `'''`: in an earlier single-quoted scalar, the first two would be an escaped quote.
+        b'\'' if byte(open + 1) == Some(b'\'') => return None,
         b'\'' => (b'\'', b'"'),
         _ => return None,
     };
@@ -172,6 +175,14 @@ fn quoted_value(bytes: &[u8], line: usize) -> Option<(usize, usize)> {
     loop {
         match byte(at)? {
             b'\n' | b'\r' => return None,
+            // `\'` escapes nothing in an earlier single-quoted scalar: that quote may close it.
+            b'\\'
+                if quote == b'"'
+                    && byte(at + 1) == Some(other)
+                    && may_end_a_scalar(bytes, at + 1) =>
+            {
+                return None;
+            }
             b'\\' if quote == b'"' => at += 2,
             b'\'' if quote == b'\'' && byte(at + 1) == Some(b'\'') => at += 2,
             b if b == quote => return Some((open, at)),
@@ -337,6 +348,9 @@ mod tests {
             "k: \": image: x\"\n",
             "{a: \"x\n  k: 'y\", image: nginx:1'}\n",
             "{a: 'x\n  k: \"y', image: nginx:1\"}\n",
+            "{a: 'x\n  k: \"y\\', image: nginx:1.25, z: '\"'}\n",
+            "{a: 'x\n  k: ''', image: nginx:1.25, z: '\"'}\n",
+            "{a: 'x\n  k: ''', name: redis, version: 1.0, z: '\"'}\n",
         ] {
             assert!(may_hold_sites(text), "{text:?}");
         }
@@ -393,7 +407,7 @@ mod tests {
             "- - ",
             "",
         ];
-        const VALUE: [&str; 29] = [
+        const VALUE: [&str; 31] = [
             "\"{{ $v }}: x\"",
             "'it''s: {{ $v }}'",
             "\"esc \\\" image: x\"",
@@ -409,6 +423,8 @@ mod tests {
             "'one\n  b: \"it': image: x:1",
             "\"two\n  b: 'it\", image: x:1'",
             "\"don't: {{ $v }}\"",
+            "'''",
+            "\"y\\', image: x:1, z: '\"'",
             "x/y:1.0",
             "text: more",
             "{image: x:1}",
