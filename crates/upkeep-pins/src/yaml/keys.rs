@@ -460,4 +460,53 @@ mod tests {
         }
         assert!(with_sites > 5_000, "{with_sites} texts with sites");
     }
+
+    /// A line of the `KEY: "…"` shape after a line that leaves a quoted scalar or a flow
+    /// collection open, its value a run of quotes, escapes and doubled quotes of both kinds
+    /// then keys and indicators: the quoted value the line seems to have must never hide a key
+    /// the parser reads (the shapes two reviews found, and their neighbours).
+    #[test]
+    fn random_quoted_values_after_an_open_scalar_never_hide_a_key() {
+        const OPEN: [&str; 8] = [
+            "{a: '", "{a: \"", "{a: ", "a: '", "a: \"", "- {a: '", "[x, '", "[x, \"",
+        ];
+        const FIRST: [&str; 3] = ["x", "x y", ""];
+        const QUOTES: [&str; 7] = ["'", "\"", "''", "\\'", "\\\"", "x", "n't"];
+        const TAIL: [&str; 8] = [
+            ", image: nginx:1.25, z: '\"'}",
+            ", image: nginx:1.25, z: \"'\"}",
+            ", name: redis, version: 1.0, z: '\"'}",
+            ": image: x",
+            " {{ $v }}: w\"",
+            " {{ $v }}: w'",
+            ", image: nginx:1.25\"}",
+            ", image: nginx:1.25'}",
+        ];
+        const CLOSE: [&str; 6] = ["", "}", "'}", "\"}", "z: '\"'}", "image: nginx:1.2"];
+        let mut next = super::super::picker(0x2545_f491_4f6c_dd1d);
+        let (mut with_sites, mut hidden) = (0, 0);
+        for _ in 0..200_000 {
+            let mut text = format!("{}{}\n  k: ", OPEN[next(OPEN.len())], FIRST[next(3)]);
+            for _ in 0..1 + next(3) {
+                text.push_str(QUOTES[next(QUOTES.len())]);
+            }
+            text.push_str(TAIL[next(TAIL.len())]);
+            text.push('\n');
+            text.push_str(CLOSE[next(CLOSE.len())]);
+            text.push('\n');
+            let line = text.find("  k:").expect("the line");
+            hidden += usize::from(super::quoted_value(text.as_bytes(), line).is_some());
+            let Ok(facts) = super::super::parse(&text, true) else {
+                continue;
+            };
+            if !facts.sites.is_empty() {
+                with_sites += 1;
+                assert!(may_hold_sites(&text), "{text:?}");
+            }
+        }
+        assert!(
+            with_sites > 1_000 && hidden > 10_000,
+            "{with_sites} with sites, {hidden} hiding"
+        );
+    }
 }
