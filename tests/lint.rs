@@ -455,12 +455,16 @@ fn a_baseline_hides_known_findings_even_when_their_lines_move() {
         human.stdout
     );
 
-    // A second `:latest` in the same file, and one in another file, are new.
+    // A second `:latest` in the same file (a second container: one body cannot set `image`
+    // twice), and one in another file, are new.
     std::fs::write(
         &file,
         moved.replace(
             image,
-            &format!("{image}\n{}", image.replace("homepage:", "homepage-2:")),
+            &format!(
+                "{image}\n        }}\n        container {{\n          name  = \"sidecar\"\n{}",
+                image.replace("homepage:", "homepage-2:")
+            ),
         ),
     )
     .unwrap();
