@@ -277,16 +277,30 @@ impl Collector<'_> {
             if META_ARGUMENTS.contains(&name) {
                 continue;
             }
-            if self.src[expr.clone()].starts_with('{') {
-                let parsed = self.parse_expr_at(expr)?;
-                self.object_names(name, &parsed, 0, &mut args);
-                args.push((name.to_owned(), self.value(&parsed)));
-            } else {
-                let value = self.value_at(expr)?;
-                args.push((name.to_owned(), value));
-            }
+            self.push_named(name, expr, &mut args)?;
         }
         self.facts.calls.push(ModuleCall { source, args });
+        Some(())
+    }
+
+    /// Pushes onto `out` the value at `expr` named `name`, after its entries' dotted names
+    /// when it is an object (see [`Collector::object_names`]), as the parsed walk names a
+    /// module argument or a local. Only an object, or a value [`Collector::value_at`] cannot
+    /// read plainly, is parsed.
+    fn push_named(
+        &mut self,
+        name: &str,
+        expr: &Range<usize>,
+        out: &mut Vec<(String, Value)>,
+    ) -> Option<()> {
+        let value = if self.src[expr.clone()].starts_with('{') {
+            let parsed = self.parse_expr_at(expr)?;
+            self.object_names(name, &parsed, 0, out);
+            self.value(&parsed)
+        } else {
+            self.value_at(expr)?
+        };
+        out.push((name.to_owned(), value));
         Some(())
     }
 
@@ -391,17 +405,9 @@ impl Collector<'_> {
             let Item::Attribute { key, expr } = item else {
                 continue;
             };
-            let name = &self.src[key.clone()];
-            let value = if self.src[expr.clone()].starts_with('{') {
-                let parsed = self.parse_expr_at(expr)?;
-                let mut entries = Vec::new();
-                self.object_names(name, &parsed, 0, &mut entries);
-                self.facts.locals.extend(entries);
-                self.value(&parsed)
-            } else {
-                self.value_at(expr)?
-            };
-            self.facts.locals.push((name.to_owned(), value));
+            let mut named = Vec::new();
+            self.push_named(&self.src[key.clone()], expr, &mut named)?;
+            self.facts.locals.extend(named);
         }
         self.definition = true;
         let walked = self.outlined_attributes(map, items);
