@@ -314,6 +314,69 @@ resource "kubernetes_deployment" "d" {
     }
 
     #[test]
+    fn module_arguments_and_defaults_read_by_the_outline_are_what_the_parser_reads() {
+        let src = r#"variable "images" {
+  default = {
+    app = { repository = "v/app", tag = "1.0" } # a comment
+    "db" : { image = "v/db:2.0" }
+  }
+}
+
+variable "script" {
+  default = <<-EOT
+    image: ${var.image}
+  EOT
+}
+
+module "app" {
+  source = "./app"
+  rules = [
+    {
+      # A rule whose second key is `for`, as Prometheus rules have it.
+      alert = "Down"
+      for   = "5m"
+      labels = { severity = "critical", "team.name" = "ops" }
+    },
+  ]
+  images = {
+    a = { b = { c = { d = { e = { tag = "3.0" } } } } }
+    literal = { null = 1 }
+    listed  = [{ tag = "4.0" }, "v/five:5.0", var.tag, merge(local.x, { y = 1 })]
+    script  = <<-EOT
+      echo "${var.tag}" $${HOME}
+    EOT
+    joined  = "v/six:${var.tag}"
+    number  = 7
+  }
+  empty  = {}
+  called = format("%s:%s", var.repository, var.tag)
+}
+
+locals {
+  rules = { alert = "Up", for = "1m" }
+}
+"#;
+        let outline = super::outline::outline(src, 0).expect("outlined");
+        let outlined = super::collect::collect_outlined(src, 0, outline).expect("read");
+        let outlined = format!("{:?}", Ok::<_, super::SyntaxError>(outlined));
+        let parsed = format!("{:?}", super::parse(src, super::Flavor::Terraform, true));
+        assert_eq!(outlined, parsed);
+        for read in [
+            "images.app.tag",
+            "images.db.image",
+            "rules.for",
+            "images.a.b.c.d",
+            "images.script",
+            "images.listed",
+        ] {
+            assert!(outlined.contains(read), "{read} in {outlined}");
+        }
+        // Four levels of names, as the parser gives them; none for a literal key.
+        assert!(!outlined.contains("images.a.b.c.d.e"), "{outlined}");
+        assert!(!outlined.contains("literal.null"), "{outlined}");
+    }
+
+    #[test]
     fn deep_nesting_is_refused_with_its_offset() {
         let src = format!("x = {}", "[".repeat(MAX_NESTING + 1));
         let error = check_brackets(&src).unwrap_err();

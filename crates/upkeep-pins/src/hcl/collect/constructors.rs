@@ -3,10 +3,11 @@
 //! references nor constructors themselves are handed to the parser, so a large manifest or
 //! `yamlencode({…})` costs a lexical pass instead of a parse.
 
-use super::Collector;
 use super::outlined::{Map, may_be_string};
+use super::{Collector, MAX_OBJECT_DEPTH};
 use crate::hcl::outline::{list_elements, object_entries};
 use crate::shapes::is_image_key;
+use crate::site::{Piece, Value};
 use std::ops::Range;
 
 impl Collector<'_> {
@@ -60,6 +61,51 @@ impl Collector<'_> {
         let parsed = self.parse_expr_at(expr)?;
         self.expression(&parsed);
         Some(())
+    }
+
+    /// The value at `expr` as [`Collector::value`] gives it parsed, after pushing onto `out`
+    /// the dotted names [`Collector::object_names`] would give its entries, the object at
+    /// `expr` being `depth` deep. An object or a list is read by its outline: its value is one
+    /// opaque piece, and only leaves [`Collector::value_at`] cannot read plainly are parsed.
+    /// `None` when a part cannot be read; then `out` may hold some of the names, and the
+    /// caller parses the whole expression instead.
+    pub(super) fn outlined_value_named(
+        &mut self,
+        prefix: &str,
+        expr: &Range<usize>,
+        depth: usize,
+        out: &mut Vec<(String, Value)>,
+    ) -> Option<Value> {
+        let text = &self.src[expr.clone()];
+        if text.starts_with('{') {
+            for (key, value) in object_entries(self.src, expr)? {
+                let key = &self.src[key];
+                // The parser makes these keys literals, which have no name.
+                if matches!(key, "null" | "true" | "false") {
+                    return None;
+                }
+                if depth < MAX_OBJECT_DEPTH {
+                    let name = format!("{prefix}.{key}");
+                    let value = self.outlined_value_named(&name, &value, depth + 1, out)?;
+                    out.push((name, value));
+                } else {
+                    self.outlined_value_named(prefix, &value, depth + 1, out)?;
+                }
+            }
+        } else if text.starts_with('[') {
+            let list = list_elements(self.src, expr)?;
+            // The entries of objects in a list have no names.
+            for element in &list.elements {
+                self.outlined_value_named(prefix, element, MAX_OBJECT_DEPTH, out)?;
+            }
+        } else if !is_lone_heredoc(text) {
+            return self.value_at(expr);
+        }
+        Some(Value {
+            pieces: vec![Piece::Opaque(text.to_owned())],
+            source: text.to_owned(),
+            span: expr.clone(),
+        })
     }
 
     /// Does what [`Collector::object`] does with a parsed object of these entries, the object

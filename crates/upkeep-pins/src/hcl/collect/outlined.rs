@@ -285,23 +285,35 @@ impl Collector<'_> {
 
     /// Pushes onto `out` the value at `expr` named `name`, after its entries' dotted names
     /// when it is an object (see [`Collector::object_names`]), as the parsed walk names a
-    /// module argument or a local. Only an object, or a value [`Collector::value_at`] cannot
-    /// read plainly, is parsed.
+    /// module argument or a local.
     fn push_named(
         &mut self,
         name: &str,
         expr: &Range<usize>,
         out: &mut Vec<(String, Value)>,
     ) -> Option<()> {
-        let value = if self.src[expr.clone()].starts_with('{') {
-            let parsed = self.parse_expr_at(expr)?;
-            self.object_names(name, &parsed, 0, out);
-            self.value(&parsed)
-        } else {
-            self.value_at(expr)?
-        };
+        let value = self.named_value(name, expr, out)?;
         out.push((name.to_owned(), value));
         Some(())
+    }
+
+    /// The value at `expr`, after pushing onto `out` its entries' dotted names under `name`
+    /// when it is an object. Read by [`Collector::outlined_value_named`]; parsed whole when
+    /// that cannot read it.
+    fn named_value(
+        &mut self,
+        name: &str,
+        expr: &Range<usize>,
+        out: &mut Vec<(String, Value)>,
+    ) -> Option<Value> {
+        let read = out.len();
+        if let Some(value) = self.outlined_value_named(name, expr, 0, out) {
+            return Some(value);
+        }
+        out.truncate(read);
+        let parsed = self.parse_expr_at(expr)?;
+        self.object_names(name, &parsed, 0, out);
+        Some(self.value(&parsed))
     }
 
     /// A `helm_release` by its outline: the chart attributes and `set` entries always, the
@@ -474,13 +486,11 @@ impl Collector<'_> {
             self.facts.variables.push((name, None));
             return Some(());
         };
-        if let Some(value) = self.simple_string(&expr) {
-            self.facts.variables.push((name, Some(value)));
-            return Some(());
-        }
-        let parsed = hcl_edit::parser::parse_expr(&self.src[expr.clone()]).ok()?;
-        self.base = expr.start;
-        self.variable_default(name, Some(&parsed));
+        let mut entries = Vec::new();
+        let default = self.named_value(&name, &expr, &mut entries)?;
+        let variables = &mut self.facts.variables;
+        variables.extend(entries.into_iter().map(|(name, value)| (name, Some(value))));
+        variables.push((name, Some(default)));
         Some(())
     }
 

@@ -50,7 +50,8 @@ pub(in crate::hcl) fn object_entries(
                 (at..end, end)
             }
         };
-        if &src[key.clone()] == "for" {
+        // `{ for` starts a `for` expression; a later `for` is a key (`for = "5m"`).
+        if entries.is_empty() && &src[key.clone()] == "for" {
             return None;
         }
         at = lexer.skip_blank(key_end, false)?;
@@ -146,12 +147,21 @@ mod tests {
             .collect();
         assert_eq!(entries(src), Some(expected));
         assert_eq!(entries("{}"), Some(Vec::new()));
+        // Only a first `for` starts a `for` expression: a later one is a key.
+        let rule = "{\n  alert = \"Down\"\n  for   = \"5m\"\n}";
+        let expected = [("alert", "\"Down\""), ("for", "\"5m\"")];
+        let expected: Vec<_> = expected
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        assert_eq!(entries(rule), Some(expected));
     }
 
     #[test]
     fn object_entries_leave_the_irregular_to_the_parser() {
         let cases = [
             "{ for k, v in x : k => v }",
+            "{ for = \"5m\" }",
             "{ a = 1, a = 2 }",
             "{ \"${k}\" = 1 }",
             "{ (k) = 1 }",
