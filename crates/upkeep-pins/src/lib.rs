@@ -33,6 +33,7 @@
 //! ```
 
 mod admit;
+mod bytes;
 mod calls;
 mod canonical;
 mod edit;

@@ -4,6 +4,7 @@
 //! than the rest of its repository. The keys are judged by the table the parser groups them by
 //! ([`crate::shapes`]), so a shape added there is seen here too.
 
+use crate::bytes::byte_set;
 use crate::shapes::{self, Role, VERSION_KEY, VERSIONED_NAME_KEYS};
 
 /// Whether `text` may hold a site: a key naming an image or a tag, or a `version` key in the
@@ -32,42 +33,56 @@ pub(super) fn may_hold_sites(text: &str) -> bool {
     let (mut flow_version, mut flow_name) = (false, false);
     let mut depth = Depth::default();
     let mut quoted = QuotedValue::default();
-    // The start of the line of the colon before, and where that colon was.
-    let (mut line, mut last) = (0, 0);
+    let mut lines = LineStarts::default();
     for colon in memchr::memchr_iter(b':', bytes) {
-        if let Some(i) = memchr::memrchr(b'\n', &bytes[last..colon]) {
-            line = last + i + 1;
-        }
-        last = colon;
-        // Whether the colon is inside the line's quoted value is asked last, only of keys
-        // that would count: most colons are not, and asking costs a read of the line.
-        let (key, start) = match key_before(text, line, colon) {
+        // The key's bytes, where its column starts (its opening quote if quoted), and whether
+        // it holds a byte that makes it special. Most colons end keys that cannot count, told
+        // from the key alone: the line's start, and whether the colon is inside the line's
+        // quoted value, are asked only of keys that would count.
+        let (key, column, special) = match key_before(bytes, colon) {
             Key::None => continue,
             Key::Unknown => return true,
-            Key::At(key, start) => (key, start),
+            Key::Plain {
+                start,
+                end,
+                special,
+            } => (start..end, start, special),
+            Key::Quoted { close } => {
+                let line = lines.start(bytes, colon);
+                let Some(open) = memchr::memrchr(bytes[close], &bytes[line..close]) else {
+                    return true;
+                };
+                let key = line + open + 1..close;
+                let special = bytes[key.clone()].iter().any(|&b| SPECIAL[usize::from(b)]);
+                (key, line + open, special)
+            }
         };
-        let special = key.starts_with('*')
-            || key
-                .bytes()
-                .any(|b| matches!(b, b'\\' | b'$' | b'%' | b']' | b'}'));
+        let Some(key) = text.get(key) else {
+            return true;
+        };
+        let special = special || key.starts_with('*');
         let imageish = ends_like(key, "tag") || ends_like(key, "image");
         let pin =
             special || imageish && matches!(shapes::role(key), Some((Role::Tag | Role::Image, _)));
         let version = key == VERSION_KEY;
-        if !pin && !version && !VERSIONED_NAME_KEYS.contains(&key)
-            || quoted.holds(bytes, line, colon)
-        {
+        if !pin && !version && !VERSIONED_NAME_KEYS.contains(&key) {
+            continue;
+        }
+        let line = lines.start(bytes, colon);
+        if quoted.holds(bytes, line, colon) {
             continue;
         }
         if pin {
             return true;
         }
         let block = depth.at(bytes, line) == 0
-            && bytes[line..start].iter().all(|&b| matches!(b, b' ' | b'-'));
+            && bytes[line..column]
+                .iter()
+                .all(|&b| matches!(b, b' ' | b'-'));
         match (version, block) {
-            (true, true) => versions.push(start - line),
+            (true, true) => versions.push(column - line),
             (true, false) => flow_version = true,
-            (false, true) => names.push(start - line),
+            (false, true) => names.push(column - line),
             (false, false) => flow_name = true,
         }
     }
@@ -253,57 +268,88 @@ fn ends_like(key: &str, word: &str) -> bool {
     })
 }
 
+/// Bytes that make a key special: it cannot be judged (an escape, a template, a closing
+/// bracket of a flow key).
+const SPECIAL: [bool; 256] = byte_set(b"\\$%]}");
+
+/// Bytes before which a plain key starts: blanks, a line's start, flow indicators.
+const KEY_START: [bool; 256] = byte_set(b" \t{[,\n");
+
 /// What ends at a colon.
-enum Key<'a> {
+enum Key {
     /// No key: the colon is text (`a:b`, `http://`).
     None,
     /// A key that does not start on the colon's line (`{image` then `: x` on the next line,
-    /// `? image` then `: x`, a quoted key over two lines): it cannot be judged.
+    /// `? image` then `: x`): it cannot be judged.
     Unknown,
-    /// The key, quotes left out, and where it starts.
-    At(&'a str, usize),
+    /// A plain key `bytes[start..end]`, and whether it holds a [`SPECIAL`] byte.
+    Plain {
+        start: usize,
+        end: usize,
+        special: bool,
+    },
+    /// A quoted key whose closing quote is at `close`; it opens earlier on the line, or the
+    /// key cannot be judged.
+    Quoted { close: usize },
 }
 
-/// The key ending at the colon at `colon` of the line starting at `line`: a colon followed by
-/// a blank or the line's end, or right after a quote as in `{"a":1}`.
-fn key_before(text: &str, line: usize, colon: usize) -> Key<'_> {
-    let bytes = text.as_bytes();
+/// The key ending at the colon at `colon`: a colon followed by a blank or the line's end, or
+/// right after a quote as in `{"a":1}`. Read backwards from the colon, never past the line's
+/// start: blanks, then the key up to a [`KEY_START`] byte.
+fn key_before(bytes: &[u8], colon: usize) -> Key {
     let after = bytes.get(colon + 1);
     // `key : value` and `key\t: value` are keys too.
-    let end = colon
-        - bytes[line..colon]
-            .iter()
-            .rev()
-            .take_while(|&&b| matches!(b, b' ' | b'\t'))
-            .count();
-    let before = end
-        .checked_sub(1)
-        .filter(|&at| at >= line)
-        .map(|at| bytes[at]);
+    let mut end = colon;
+    while end > 0 && matches!(bytes[end - 1], b' ' | b'\t') {
+        end -= 1;
+    }
+    let before = match end.checked_sub(1).map(|at| bytes[at]) {
+        // Only blanks before the colon on its line.
+        None | Some(b'\n') => None,
+        before => before,
+    };
     let quoted = matches!(before, Some(b'"' | b'\''));
     if !(quoted || matches!(after, None | Some(b' ' | b'\t' | b'\r' | b'\n'))) {
         return Key::None;
     }
-    // Only blanks before the colon: the key is on a line above.
-    let Some(before) = before else {
+    if before.is_none() {
+        // The key is on a line above.
         return Key::Unknown;
-    };
-    if quoted {
-        let Some(open) = memchr::memrchr(before, &bytes[line..end - 1]) else {
-            return Key::Unknown;
-        };
-        return match text.get(line + open + 1..end - 1) {
-            Some(key) => Key::At(key, line + open),
-            None => Key::Unknown,
-        };
     }
-    let start = bytes[line..end]
-        .iter()
-        .rposition(|b| matches!(b, b' ' | b'\t' | b'{' | b'[' | b','))
-        .map_or(line, |at| line + at + 1);
-    match text.get(start..end) {
-        Some(key) => Key::At(key, start),
-        None => Key::Unknown,
+    if quoted {
+        return Key::Quoted { close: end - 1 };
+    }
+    let mut start = end;
+    let mut special = false;
+    while start > 0 && !KEY_START[usize::from(bytes[start - 1])] {
+        start -= 1;
+        special |= SPECIAL[usize::from(bytes[start])];
+    }
+    Key::Plain {
+        start,
+        end,
+        special,
+    }
+}
+
+/// The start of the line of each colon asked about, the colons asked in order: the text
+/// since the colon asked before is searched for a line break.
+#[derive(Default)]
+struct LineStarts {
+    /// The start of the line of the colon asked before.
+    line: usize,
+    /// That colon.
+    last: usize,
+}
+
+impl LineStarts {
+    /// The start of the line holding `colon` (not before the colon asked before).
+    fn start(&mut self, bytes: &[u8], colon: usize) -> usize {
+        if let Some(i) = memchr::memrchr(b'\n', &bytes[self.last..colon]) {
+            self.line = self.last + i + 1;
+        }
+        self.last = colon;
+        self.line
     }
 }
 

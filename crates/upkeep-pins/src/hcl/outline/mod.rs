@@ -8,6 +8,7 @@
 //! it give up (`None`), and the caller checks and parses the whole file instead.
 
 use super::MAX_NESTING;
+use crate::bytes::byte_set;
 use std::ops::Range;
 
 mod constructors;
@@ -140,17 +141,6 @@ fn repeats_a_key(bytes: &[u8], items: &[Item]) -> bool {
     let mut keys: Vec<&[u8]> = items.iter().filter_map(key).collect();
     keys.sort_unstable();
     keys.windows(2).any(|pair| pair[0] == pair[1])
-}
-
-/// A table of the bytes in `special`, for skipping runs of the other bytes.
-const fn byte_set(special: &[u8]) -> [bool; 256] {
-    let mut set = [false; 256];
-    let mut i = 0;
-    while i < special.len() {
-        set[special[i] as usize] = true;
-        i += 1;
-    }
-    set
 }
 
 /// Bytes that end a run of plain expression text.
