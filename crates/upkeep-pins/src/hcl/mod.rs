@@ -38,8 +38,8 @@ pub(crate) struct SyntaxError {
 /// the limit keeps the recursive parser's stack bounded on hostile input.
 pub(crate) const MAX_NESTING: usize = 128;
 
-/// Parses `src` and collects its sites and declarations. Unless `strict`, a Terraform file is
-/// first outlined and only its pieces that can hold pins are parsed; a file the outline does
+/// Parses `src` and collects its sites and declarations. Unless `strict`, a Terraform,
+/// `.tfvars` or `terragrunt.hcl` file is first outlined and only its pieces that can hold pins are parsed; a file the outline does
 /// not understand is parsed whole. `strict` parses every byte, so it reports every syntax
 /// error, also where no pin can be. Object entries that a later entry with the same key
 /// overrides (Terraform keeps the last) are blanked out before parsing and listed in the facts.
@@ -68,8 +68,14 @@ pub(crate) fn parse(src: &str, flavor: Flavor, strict: bool) -> Result<FileFacts
     let outlined = match outline {
         // The outline checks brackets itself; on anything it cannot vouch for, it gives up
         // and the whole file goes through `check_brackets` and hcl-edit below.
-        Some(outline) if !strict && flavor == Flavor::Terraform => {
-            collect::collect_outlined(&text, bom, outline)
+        Some(outline)
+            if !strict
+                && matches!(
+                    flavor,
+                    Flavor::Terraform | Flavor::Tfvars(_) | Flavor::Terragrunt
+                ) =>
+        {
+            collect::collect_outlined(&text, bom, outline, flavor)
         }
         _ => None,
     };
@@ -298,7 +304,8 @@ resource "kubernetes_deployment" "d" {
 "#;
         // Read by the outline, not by the whole-file parse it falls back to.
         let outline = super::outline::outline(src, 0).expect("outlined");
-        let outlined = super::collect::collect_outlined(src, 0, outline).expect("read");
+        let outlined = super::collect::collect_outlined(src, 0, outline, super::Flavor::Terraform)
+            .expect("read");
         let outlined = format!("{:?}", Ok::<_, super::SyntaxError>(outlined));
         let parsed = format!("{:?}", super::parse(src, super::Flavor::Terraform, true));
         assert_eq!(outlined, parsed);
@@ -357,7 +364,8 @@ locals {
 }
 "#;
         let outline = super::outline::outline(src, 0).expect("outlined");
-        let outlined = super::collect::collect_outlined(src, 0, outline).expect("read");
+        let outlined = super::collect::collect_outlined(src, 0, outline, super::Flavor::Terraform)
+            .expect("read");
         let outlined = format!("{:?}", Ok::<_, super::SyntaxError>(outlined));
         let parsed = format!("{:?}", super::parse(src, super::Flavor::Terraform, true));
         assert_eq!(outlined, parsed);
@@ -374,6 +382,52 @@ locals {
         // Four levels of names, as the parser gives them; none for a literal key.
         assert!(!outlined.contains("images.a.b.c.d.e"), "{outlined}");
         assert!(!outlined.contains("literal.null"), "{outlined}");
+    }
+
+    #[test]
+    fn tfvars_and_terragrunt_inputs_read_by_the_outline_are_what_the_parser_reads() {
+        let tfvars = r#"image_tag = "1.2.3"
+images = {
+  app = { repository = "t/app", tag = "2.0" } # one level is named
+  "db" : "t/db:3.0"
+}
+flags   = [true, { tag = "4.0" }]
+script  = <<-EOT
+  echo ${var.x}
+EOT
+literal = { null = "t/n:5.0" }
+"#;
+        let terragrunt = r#"include "root" {
+  path = find_in_parent_folders()
+}
+
+terraform {
+  source = "../modules//app"
+}
+
+locals {
+  tag = "6.0"
+}
+
+inputs = {
+  image     = "t/app:${local.tag}"
+  versions  = { chart = "7.0", nested = { tag = "8.0" } }
+  replicas  = 2
+  true      = 1
+}
+"#;
+        let precedence = crate::site::Precedence::Tfvars;
+        for (src, flavor) in [
+            (tfvars, super::Flavor::Tfvars(precedence)),
+            (terragrunt, super::Flavor::Terragrunt),
+        ] {
+            let outline = super::outline::outline(src, 0).expect("outlined");
+            let outlined = super::collect::collect_outlined(src, 0, outline, flavor).expect("read");
+            let outlined = format!("{:?}", Ok::<_, super::SyntaxError>(outlined));
+            let parsed = format!("{:?}", super::parse(src, flavor, true));
+            assert_eq!(outlined, parsed);
+            assert!(outlined.contains("assignments: [("), "{outlined}");
+        }
     }
 
     #[test]

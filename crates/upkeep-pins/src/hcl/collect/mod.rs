@@ -1,5 +1,6 @@
 //! Walks a parsed HCL body and records every site and declaration of DESIGN.md's pin kinds.
 
+mod assignments;
 mod constructors;
 mod ignores;
 mod json;

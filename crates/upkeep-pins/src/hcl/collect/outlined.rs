@@ -1,9 +1,11 @@
-//! Collecting a Terraform file by its outline: only the pieces that can hold pins are parsed,
-//! then walked by the same [`Collector`] methods a full parse uses, so the facts are the same.
+//! Collecting a Terraform file (or a `.tfvars` or `terragrunt.hcl` file) by its outline: only
+//! the pieces that can hold pins are parsed, then walked by the same [`Collector`] methods a
+//! full parse uses, so the facts are the same.
 
 use super::constructors::is_traversal;
 use super::ignores::plain_ignore_paths;
 use super::{Collector, HelmRelease, Resource, ignore_paths, is_vm_resource, local_source};
+use crate::hcl::Flavor;
 use crate::hcl::outline::{Item, Outline, object_entries};
 use crate::shapes::{self, is_image_key};
 use crate::site::{FileFacts, Lit, META_ARGUMENTS, ModuleCall, Piece, Reference, Value};
@@ -12,16 +14,22 @@ use hcl_edit::expr::Expression;
 use std::ops::Range;
 use std::sync::LazyLock;
 
-/// Collects the facts of a Terraform file by parsing only the pieces that can hold pins (see
-/// [`super::outline`]). Returns `None` when the outline or a piece does not parse; the caller
-/// then parses the whole file, so the result is never less than a full parse finds.
+/// Collects the facts of a file of `flavor` (Terraform, `.tfvars` or `terragrunt.hcl`) by
+/// parsing only the pieces that can hold pins (see [`super::outline`]). Returns `None` when
+/// the outline or a piece does not parse; the caller then parses the whole file, so the result
+/// is never less than a full parse finds.
 pub(in crate::hcl) fn collect_outlined(
     src: &str,
     start: usize,
     outline: Outline,
+    flavor: Flavor,
 ) -> Option<FileFacts> {
     let map = Map::new(src, outline)?;
     let mut collector = Collector::new(src, start);
+    collector.outlined_assignments(map.outline.top(), flavor)?;
+    if matches!(flavor, Flavor::Tfvars(_)) {
+        return Some(collector.facts);
+    }
     collector.outlined_attributes(&map, map.outline.top())?;
     for item in map.outline.top() {
         let Item::Block {
