@@ -430,6 +430,40 @@ inputs = {
         }
     }
 
+    /// What hcl-edit refuses that the outline alone would take: a carriage return that ends no
+    /// line, and nesting past hcl-edit's 64 levels (found by a review). The default scan must
+    /// report the parser's error, as `--strict` does.
+    #[test]
+    fn a_lone_carriage_return_or_deep_nesting_is_left_to_the_parser() {
+        let deep = (0..70).fold("1".to_owned(), |inner, _| format!("{{a={inner}}}"));
+        let precedence = crate::site::Precedence::Tfvars;
+        for (src, flavor) in [
+            (
+                "locals {\n  a = { image = \"nginx:1.25\"\r b = \"y\" }\n}\n".to_owned(),
+                super::Flavor::Terraform,
+            ),
+            (
+                "image_tag = \"1.2.3\"\rother = \"x\"\n".to_owned(),
+                super::Flavor::Tfvars(precedence),
+            ),
+            (
+                format!("locals {{\n  image = \"nginx:1.25\"\n  x = {deep}\n}}\n"),
+                super::Flavor::Terraform,
+            ),
+            (
+                format!("inputs = {{\n  image = \"nginx:1.25\"\n  x = {deep}\n}}\n"),
+                super::Flavor::Terragrunt,
+            ),
+        ] {
+            let default = super::parse(&src, flavor, false);
+            assert!(default.is_err(), "{src:?}");
+            assert_eq!(
+                format!("{default:?}"),
+                format!("{:?}", super::parse(&src, flavor, true))
+            );
+        }
+    }
+
     #[test]
     fn deep_nesting_is_refused_with_its_offset() {
         let src = format!("x = {}", "[".repeat(MAX_NESTING + 1));

@@ -69,7 +69,8 @@ pub(in crate::hcl) fn object_entries(
         at = lexer.skip_blank(end, false)?;
         match lexer.byte(at)? {
             b',' => at += 1,
-            b'\n' | b'\r' | b'#' | b'}' => {}
+            b'\n' | b'#' | b'}' => {}
+            b'\r' if lexer.byte(at + 1) == Some(b'\n') => {}
             b'/' if lexer.byte(at + 1) == Some(b'/') => {}
             _ => return None,
         }

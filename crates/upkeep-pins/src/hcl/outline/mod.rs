@@ -7,7 +7,6 @@
 //! backtracks exponentially on some unbalanced input). Anything it does not understand makes
 //! it give up (`None`), and the caller checks and parses the whole file instead.
 
-use super::MAX_NESTING;
 use crate::bytes::byte_set;
 use std::ops::Range;
 
@@ -65,9 +64,21 @@ impl Outline {
     }
 }
 
+/// How deep blocks and brackets may nest in a file the outline reads. hcl-edit refuses more
+/// than 64 levels, counting conditionals, templates and operands too, and its pieces are
+/// parsed from their own start: a file nested anywhere near that is left to the whole parse,
+/// which judges it.
+const MAX_DEPTH: usize = 32;
+
 /// The outline of the body `src[start..]` (a whole file), or `None` when its structure is not
-/// understood or its brackets do not balance.
+/// understood, its brackets do not balance, they nest deeper than [`MAX_DEPTH`] with the
+/// blocks, or it holds a carriage return that ends no line (hcl-edit takes only `\n` and
+/// `\r\n` for line ends; the outline would take it for one).
 pub(super) fn outline(src: &str, start: usize) -> Option<Outline> {
+    let bytes = src.as_bytes();
+    if memchr::memchr_iter(b'\r', bytes).any(|at| bytes.get(at + 1) != Some(&b'\n')) {
+        return None;
+    }
     let mut lexer = Lexer::new(src);
     let mut keys = Keys::default();
     let (top, end) = lexer.body(start, 0, &mut keys)?;
@@ -88,14 +99,14 @@ struct Lexer<'a> {
 
 /// The closers still expected inside one expression; on the stack, as nesting is bounded.
 struct Brackets {
-    closers: [u8; MAX_NESTING],
+    closers: [u8; MAX_DEPTH],
     len: usize,
 }
 
 impl Brackets {
     fn new() -> Self {
         Brackets {
-            closers: [0; MAX_NESTING],
+            closers: [0; MAX_DEPTH],
             len: 0,
         }
     }
@@ -104,9 +115,9 @@ impl Brackets {
         self.len == 0
     }
 
-    /// Opens a bracket at total nesting `depth + len`; `None` past [`MAX_NESTING`].
+    /// Opens a bracket at total nesting `depth + len`; `None` past [`MAX_DEPTH`].
     fn open(&mut self, opener: u8, depth: usize) -> Option<()> {
-        if depth + self.len >= MAX_NESTING {
+        if depth + self.len >= MAX_DEPTH {
             return None;
         }
         self.closers[self.len] = closer(opener);
@@ -263,7 +274,7 @@ impl Lexer<'_> {
                     label.get_or_insert(label_start..text_end);
                     at = self.skip_blank(label_end, false)?;
                 }
-                if depth + 1 > MAX_NESTING {
+                if depth + 1 > MAX_DEPTH {
                     return None;
                 }
                 let (children, close) = self.body(at + 1, depth + 1, keys)?;
