@@ -1048,6 +1048,15 @@ impl UnitFiles {
 fn scan_unit(tree: &Tree<'_>, unit: usize, dir: &Path) -> UnitReport {
     // Every unit scanned is a folder of the tree, so its files are there.
     let called = tree.unit_files(dir).unwrap_or_default();
+    // A folder that calls no module has none to load (values files call none): the folders
+    // below it, which wait for that, need not also wait for its literal values files.
+    if called
+        .sources
+        .iter()
+        .all(|file| file.facts.calls.is_empty())
+    {
+        tree.callers.loaded(unit);
+    }
     let literal = UnitFiles::literal(tree, &called);
     let sources: Vec<&SourceFile> = called.sources.iter().chain(&literal.sources).collect();
     let mut errors = Vec::new();
