@@ -189,19 +189,16 @@ impl ReadAhead {
                 kept
             };
             let was_kept = kept.is_some();
+            // The room a text read here holds while it is parsed (see `read_to_parse`).
+            let mut reserved = 0;
             // A parse that panics (a bug) must not leave a folder's scan waiting: the file is
             // left to that scan, whose panic is reported.
             let early = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 let text = match kept {
                     Some(text) => text,
                     None => {
-                        let text = files.read_walked(&file.rel, file.linked, max_size).ok()?;
-                        // Not parsed for nothing: a text that cannot be held is left now.
-                        let mut held = self.lock();
-                        if held.text + text.len() > MAX_TEXT {
-                            held.text_full = true;
-                            return None;
-                        }
+                        let text = self.read_to_parse(files, &file, max_size)?;
+                        reserved = text.len();
                         text
                     }
                 };
@@ -212,6 +209,7 @@ impl ReadAhead {
             }));
             let mut held = self.lock();
             held.files.remove(&file.rel);
+            held.text -= reserved;
             if let Ok(Some(mut early)) = early {
                 // Held only within the bounds: what does not fit is left to the folder's scan
                 // (the text the walk kept stays, counted already, unparsed).
@@ -226,6 +224,22 @@ impl ReadAhead {
             drop(held);
             self.done.notify_all();
         }
+    }
+
+    /// Reads `file` for a reader to parse, its text counted as held from now on, so that texts
+    /// kept or read while it is parsed cannot take its room (a 2.4 MB values file was parsed
+    /// for nothing, then again by its folder). `None` when it cannot be read, or held (then no
+    /// more files are read).
+    fn read_to_parse(&self, files: &RepoFiles, file: &Listed, max_size: u64) -> Option<String> {
+        let text = files.read_walked(&file.rel, file.linked, max_size).ok()?;
+        // Not parsed for nothing: a text that cannot be held is left now.
+        let mut held = self.lock();
+        if held.text + text.len() > MAX_TEXT {
+            held.text_full = true;
+            return None;
+        }
+        held.text += text.len();
+        Some(text)
     }
 
     /// The folders' scans start: readers finish the file they are at and take no more.
@@ -277,6 +291,29 @@ mod tests {
 
     fn parsed(early: &Early) -> String {
         format!("{:?}", early.parsed.as_ref().expect("parsed"))
+    }
+
+    #[test]
+    fn a_text_being_parsed_keeps_its_room_from_texts_kept_meanwhile() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let big = format!("config: |\n{}", "  a: b\n".repeat(MAX_TEXT / 8 * 6 / 7));
+        std::fs::write(dir.path().join("values.yaml"), &big).expect("write");
+        let ahead = ReadAhead::new();
+        let repo = RepoFiles::new(dir.path()).expect("root");
+        let listed = listed("values.yaml", FileType::Yaml);
+        let text = ahead.read_to_parse(&repo, &listed, 1 << 30).expect("read");
+        assert_eq!(text, big);
+        // The walk keeps a Terraform text while the reader parses: it must not take the room.
+        ahead.keep(Path::new("main.tf"), "x".repeat(MAX_TEXT - big.len() + 1));
+        assert!(
+            ahead.take(Path::new("main.tf")).is_none(),
+            "kept over a text being parsed"
+        );
+        ahead.keep(Path::new("small.tf"), "x".repeat(MAX_TEXT - big.len()));
+        assert!(
+            ahead.take(Path::new("small.tf")).is_some(),
+            "what fits is kept"
+        );
     }
 
     #[test]
