@@ -149,6 +149,12 @@ fn repeats_a_key(bytes: &[u8], items: &[Item]) -> bool {
     if items.len() < 2 {
         return false;
     }
+    // Most bodies are small: comparing each key with those before it allocates nothing.
+    if items.len() <= 16 {
+        return items.iter().enumerate().any(|(i, item)| {
+            key(item).is_some_and(|this| items[..i].iter().any(|other| key(other) == Some(this)))
+        });
+    }
     let mut keys: Vec<&[u8]> = items.iter().filter_map(key).collect();
     keys.sort_unstable();
     keys.windows(2).any(|pair| pair[0] == pair[1])
@@ -554,11 +560,15 @@ mod tests {
     /// default scan would report pins of a file that Terraform and a strict scan refuse.
     #[test]
     fn an_attribute_set_twice_in_one_body_is_refused_as_the_parser_refuses_it() {
+        // Small bodies are compared key by key, large ones sorted: both are tried.
+        let many: String = (0..20).map(|i| format!("  k{i} = 1\n")).collect();
+        let large = format!("locals {{\n{many}  k7 = 2\n}}\n");
         for src in [
             "resource \"k\" \"n\" {\n  image = \"a/b:1.0\"\n  image = \"a/b:2.0\"\n}\n",
             "locals {\n  a = 1\n  b = 2\n  a = 3\n}\n",
             "a = 1\nb { c = 1 }\na = 2\n",
             "x {\n  y {\n    k = 1\n    k = 1\n  }\n}\n",
+            &large,
         ] {
             assert!(outline(src, 0).is_none(), "{src}");
             assert!(super::super::parse_text(src).is_err(), "{src}");
@@ -567,6 +577,8 @@ mod tests {
         let src = "set = 1\nset { a = 1 }\nset { a = 2 }\n";
         assert_eq!(items(src), ["set=1", "set[]{a=1}", "set[]{a=2}"]);
         assert!(super::super::parse_text(src).is_ok());
+        let unique = format!("locals {{\n{many}}}\n");
+        assert!(outline(&unique, 0).is_some());
     }
 
     #[test]
