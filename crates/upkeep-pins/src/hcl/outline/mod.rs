@@ -438,8 +438,12 @@ impl Lexer<'_> {
         }
     }
 
-    /// The position after the `}` closing a `${` or `%{` sequence whose content starts at `at`.
+    /// The position after the `}` closing a `${` or `%{` sequence whose content starts at `at`,
+    /// `depth` levels deep; `None` past [`MAX_DEPTH`] (strings and templates nest by recursion).
     fn interpolation(&self, mut at: usize, depth: usize) -> Option<usize> {
+        if depth >= MAX_DEPTH {
+            return None;
+        }
         let mut open = Brackets::new();
         loop {
             let byte = self.byte(at)?;
@@ -598,6 +602,16 @@ mod tests {
         for src in cases {
             assert!(outline(src, 0).is_none(), "{src:?}");
         }
+    }
+
+    /// Templates nest by recursion (`"${"${"…`): a file of 6 MB of them overflowed the stack.
+    #[test]
+    fn templates_nested_past_the_bound_give_up_without_overflowing() {
+        let src = format!("x = \"{}\n", "${\"".repeat(200_000));
+        assert!(outline(&src, 0).is_none());
+        assert!(super::super::parse(&src, super::super::Flavor::Terraform, false).is_err());
+        let within = format!("x = {}1{}\n", "\"${".repeat(20), "}\"".repeat(20));
+        assert!(outline(&within, 0).is_some());
     }
 
     #[test]
