@@ -271,6 +271,16 @@ mod tests {
         }
     }
 
+    /// The facts of `src` read by its outline (not by the whole-file parse it falls back to),
+    /// as `Debug` text, after asserting they are what parsing every byte gives.
+    fn outlined_as_parsed(src: &str, flavor: super::Flavor) -> String {
+        let outline = super::outline::outline(src, 0).expect("outlined");
+        let outlined = super::collect::collect_outlined(src, 0, outline, flavor).expect("read");
+        let outlined = format!("{:?}", Ok::<_, super::SyntaxError>(outlined));
+        assert_eq!(outlined, format!("{:?}", super::parse(src, flavor, true)));
+        outlined
+    }
+
     /// `locals` are read by their outline: every local's value, every object entry's dotted
     /// name and every site must be what parsing the whole file gives, spans included.
     #[test]
@@ -302,13 +312,7 @@ resource "kubernetes_deployment" "d" {
   image = "${local.images.app.repository}:${local.images.app.tag}"
 }
 "#;
-        // Read by the outline, not by the whole-file parse it falls back to.
-        let outline = super::outline::outline(src, 0).expect("outlined");
-        let outlined = super::collect::collect_outlined(src, 0, outline, super::Flavor::Terraform)
-            .expect("read");
-        let outlined = format!("{:?}", Ok::<_, super::SyntaxError>(outlined));
-        let parsed = format!("{:?}", super::parse(src, super::Flavor::Terraform, true));
-        assert_eq!(outlined, parsed);
+        let outlined = outlined_as_parsed(src, super::Flavor::Terraform);
         for read in [
             "images.app.tag",
             "images.db.image",
@@ -363,12 +367,7 @@ locals {
   rules = { alert = "Up", for = "1m" }
 }
 "#;
-        let outline = super::outline::outline(src, 0).expect("outlined");
-        let outlined = super::collect::collect_outlined(src, 0, outline, super::Flavor::Terraform)
-            .expect("read");
-        let outlined = format!("{:?}", Ok::<_, super::SyntaxError>(outlined));
-        let parsed = format!("{:?}", super::parse(src, super::Flavor::Terraform, true));
-        assert_eq!(outlined, parsed);
+        let outlined = outlined_as_parsed(src, super::Flavor::Terraform);
         for read in [
             "images.app.tag",
             "images.db.image",
@@ -421,11 +420,7 @@ inputs = {
             (tfvars, super::Flavor::Tfvars(precedence)),
             (terragrunt, super::Flavor::Terragrunt),
         ] {
-            let outline = super::outline::outline(src, 0).expect("outlined");
-            let outlined = super::collect::collect_outlined(src, 0, outline, flavor).expect("read");
-            let outlined = format!("{:?}", Ok::<_, super::SyntaxError>(outlined));
-            let parsed = format!("{:?}", super::parse(src, flavor, true));
-            assert_eq!(outlined, parsed);
+            let outlined = outlined_as_parsed(src, flavor);
             assert!(outlined.contains("assignments: [("), "{outlined}");
         }
     }
