@@ -1156,7 +1156,7 @@ fn at_the_connection_cap_the_oldest_idle_connections_make_room_for_healthz() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(closed >= 150, "{closed} closed");
-    // The oldest went first (in the order the server admitted them, which is about the order
+    // The oldest went first (the server admits in the order it accepts, which is the order
     // they connected): the 11 connections made since (healthz, metrics) cannot have reached
     // the newest.
     assert!(!already_closed(slow.last().unwrap()), "the newest stays");

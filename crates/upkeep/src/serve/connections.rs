@@ -83,14 +83,14 @@ struct Entry {
 }
 
 /// One admitted connection; it leaves the table when dropped.
-pub struct Slot<'a> {
-    connections: &'a Connections,
+pub struct Slot {
+    connections: Arc<Connections>,
     id: u64,
     busy: Arc<AtomicUsize>,
     evicted: oneshot::Receiver<()>,
 }
 
-impl Drop for Slot<'_> {
+impl Drop for Slot {
     fn drop(&mut self) {
         let mut table = self.connections.table();
         if let Some(entry) = table.open.remove(&self.id)
@@ -122,7 +122,7 @@ impl Connections {
     /// Makes room for one more connection: at the cap, the oldest idle one is closed. `None`
     /// (the new connection is refused) when every open connection is inside a request; else
     /// the slot, and whether a connection was evicted for it.
-    pub fn admit(&self) -> Option<(Slot<'_>, bool)> {
+    pub fn admit(self: &Arc<Self>) -> Option<(Slot, bool)> {
         let mut table = self.table();
         let mut evicted = false;
         if table.live() >= self.max {
@@ -145,7 +145,7 @@ impl Connections {
         drop(table);
         Some((
             Slot {
-                connections: self,
+                connections: self.clone(),
                 id,
                 busy,
                 evicted: receiver,
@@ -246,18 +246,19 @@ pub async fn serve(
                 continue;
             }
         };
+        // Admitted here, in the order the connections were accepted, so that "oldest" means
+        // accepted first: the tasks below run in no particular order.
+        let Some((slot, evicted)) = connections.admit() else {
+            observer.closed(Closed::Refused);
+            continue;
+        };
+        if evicted {
+            observer.closed(Closed::Evicted);
+        }
         let router = router.clone();
-        let connections = connections.clone();
         let observer = observer.clone();
         let closing = closing_rx.clone();
         tasks.spawn(async move {
-            let Some((slot, evicted)) = connections.admit() else {
-                observer.closed(Closed::Refused);
-                return;
-            };
-            if evicted {
-                observer.closed(Closed::Evicted);
-            }
             if let Some(why) = connection(stream, router, slot, limits, closing).await {
                 observer.closed(why);
             }
@@ -280,7 +281,7 @@ pub async fn serve(
 async fn connection(
     stream: TcpStream,
     router: Router,
-    mut slot: Slot<'_>,
+    mut slot: Slot,
     limits: Limits,
     mut closing: watch::Receiver<bool>,
 ) -> Option<Closed> {
@@ -338,10 +339,13 @@ pub fn open_file_limit() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::{Busy, Connections};
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tokio::sync::watch;
 
     #[test]
     fn at_the_cap_the_oldest_idle_connection_makes_room() {
-        let connections = Connections::new(3);
+        let connections = Arc::new(Connections::new(3));
         let (mut first, _) = connections.admit().unwrap();
         let (second, _) = connections.admit().unwrap();
         let (mut third, _) = connections.admit().unwrap();
@@ -367,11 +371,82 @@ mod tests {
 
     #[test]
     fn at_the_cap_with_every_connection_busy_a_new_one_is_refused() {
-        let connections = Connections::new(1);
+        let connections = Arc::new(Connections::new(1));
         let (only, _) = connections.admit().unwrap();
         let _inside = Busy::enter(&only.busy);
         assert!(connections.admit().is_none());
         assert!(!connections.evict_one());
+    }
+
+    struct Ignore;
+
+    impl super::Observer for Ignore {
+        fn closed(&self, _: super::Closed) {}
+    }
+
+    /// Whether the server closed `stream` (read without waiting).
+    fn closed_by_server(stream: &mut std::net::TcpStream) -> bool {
+        use std::io::Read;
+        stream.set_nonblocking(true).unwrap();
+        let closed = match stream.read(&mut [0; 16]) {
+            Ok(_) => true,
+            Err(error) => error.kind() != std::io::ErrorKind::WouldBlock,
+        };
+        stream.set_nonblocking(false).unwrap();
+        closed
+    }
+
+    #[test]
+    fn connections_accepted_in_one_burst_are_evicted_oldest_first() {
+        use std::io::Write;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(async { tokio::net::TcpListener::bind("127.0.0.1:0").await })
+            .unwrap();
+        let address = listener.local_addr().unwrap();
+        // All twenty wait in the kernel's queue before the service accepts any, so it takes
+        // them in one burst, whose tasks the runtime runs in no set order.
+        let mut clients: Vec<std::net::TcpStream> = (0..20)
+            .map(|_| {
+                let mut client = std::net::TcpStream::connect(address).unwrap();
+                client.write_all(b"GET / HTTP/1.1\r\nHost: x").unwrap();
+                client
+            })
+            .collect();
+        let (stop, stopped) = watch::channel(false);
+        let limits = super::Limits {
+            max_connections: 5,
+            header_timeout: Duration::from_secs(600),
+            body_timeout: Duration::from_secs(600),
+        };
+        let served = runtime.spawn(super::serve(
+            listener,
+            axum::Router::new(),
+            Arc::new(Connections::new(5)),
+            limits,
+            Arc::new(Ignore),
+            stopped,
+            Duration::from_millis(10),
+        ));
+        let started = std::time::Instant::now();
+        let mut closed = Vec::new();
+        while closed.len() < 15 && started.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(20));
+            closed = (0..clients.len())
+                .filter(|&at| closed.contains(&at) || closed_by_server(&mut clients[at]))
+                .collect();
+        }
+        let _ = stop.send(true);
+        runtime.block_on(served).unwrap();
+        assert_eq!(
+            closed,
+            (0..15).collect::<Vec<_>>(),
+            "the first fifteen closed"
+        );
     }
 
     #[test]
