@@ -51,6 +51,7 @@ mod scan;
 mod select;
 mod shapes;
 mod site;
+mod split_once;
 mod transaction;
 mod version;
 mod warning;

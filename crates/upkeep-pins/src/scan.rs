@@ -11,6 +11,7 @@ use crate::ordered::{self, path_key};
 use crate::pin::{Pin, Place};
 use crate::read_ahead::{Early, Listed, Parsed, ReadAhead};
 use crate::site::{FileFacts, Precedence};
+use crate::split_once::SplitOnce;
 use crate::warning::{ScanWarning, WarningKind};
 use crate::yaml;
 use serde::Serialize;
@@ -19,7 +20,7 @@ use std::io;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 
 /// Files larger than this are reported, not read, unless [`ScanOptions::max_file_size`] says
 /// otherwise. Real Terraform and values files are kilobytes.
@@ -677,9 +678,9 @@ struct Tree<'a> {
     /// Modules called through `../`, parsed once while their callers are near.
     shared: Mutex<SharedModules>,
     /// The files a call can change of folders being scanned or called through `./`, parsed
-    /// once by whichever comes first: the folder's own scan or a caller's. The folder's own
-    /// scan drops its entry once every caller above it has loaded its modules.
-    parsed: Mutex<HashMap<PathBuf, Arc<OnceLock<Arc<UnitFiles>>>>>,
+    /// once, split between the folder's own scan and a caller's when both ask at once. The
+    /// folder's own scan drops its entry once every caller above it has loaded its modules.
+    parsed: Mutex<HashMap<PathBuf, Arc<SplitOnce<FileRead, UnitFiles>>>>,
     callers: Callers,
     options: &'a ScanOptions,
     overlay: &'a HashMap<PathBuf, String>,
@@ -824,16 +825,19 @@ impl Tree<'_> {
     /// `None` when no scanned folder is there.
     fn unit_files(&self, dir: &Path) -> Option<Arc<UnitFiles>> {
         let entries = self.units.get(dir)?;
-        let cell = Arc::clone(
+        let split = Arc::clone(
             self.parsed
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .entry(dir.to_path_buf())
                 .or_default(),
         );
-        Some(Arc::clone(cell.get_or_init(|| {
-            Arc::new(UnitFiles::read(self, entries, true))
-        })))
+        let order = UnitFiles::in_order(entries);
+        Some(split.get(
+            order.len(),
+            |index| UnitFiles::read_one(self, order[index], true),
+            UnitFiles::join,
+        ))
     }
 
     /// Drops the parse of folder `dir` once its own scan is done with it.
@@ -977,40 +981,77 @@ enum Failure {
     Unparsed { file: ReadFile, error: SyntaxError },
 }
 
+/// What one file of a folder gave [`UnitFiles`].
+enum FileRead {
+    /// Parsed.
+    Source(SourceFile),
+    /// Not read, or not parsed.
+    Failure(Failure),
+    /// A literal values file, read and not parsed (unless read ahead), for the folder's own
+    /// scan.
+    Literal(ReadFile, Option<Parsed>),
+    /// A literal values file a caller's copy does not keep.
+    Dropped,
+}
+
 impl UnitFiles {
     /// Reads the files of `entries` and parses what a module call can change: the Terraform
     /// files (first) and the templated values files. The literal values files are kept read
     /// for the folder's own scan, unless `keep_literal` is false (a caller's copy).
     fn read(tree: &Tree<'_>, entries: &[Entry], keep_literal: bool) -> UnitFiles {
-        let (hcl, values): (Vec<&Entry>, Vec<&Entry>) = entries
+        let reads = UnitFiles::in_order(entries)
+            .into_iter()
+            .map(|entry| UnitFiles::read_one(tree, entry, keep_literal))
+            .collect();
+        UnitFiles::join(reads)
+    }
+
+    /// The files of `entries` in the order they are read: Terraform first.
+    fn in_order(entries: &[Entry]) -> Vec<&Entry> {
+        let (mut hcl, values): (Vec<&Entry>, Vec<&Entry>) = entries
             .iter()
             .partition(|entry| matches!(entry.file_type, FileType::Hcl(_)));
+        hcl.extend(values);
+        hcl
+    }
+
+    /// Reads one file of [`UnitFiles::read`], and parses it unless it is a literal values file.
+    fn read_one(tree: &Tree<'_>, entry: &Entry, keep_literal: bool) -> FileRead {
+        // Only the folder's own read (which keeps its literal files) takes a file read
+        // early: a caller's copy would leave the folder to read it again.
+        let early = keep_literal.then(|| tree.ahead.take(&entry.rel)).flatten();
+        let (text, parsed) = match early {
+            Some(Early { text, parsed }) => (text, parsed),
+            None => match tree.read(entry) {
+                Ok(text) => (text, None),
+                Err(error) => return FileRead::Failure(Failure::Unreadable(error)),
+            },
+        };
+        tracing::debug!("read {} ({} bytes)", entry.rel.display(), text.len());
+        let file = ReadFile {
+            rel: entry.rel.clone(),
+            file_type: entry.file_type,
+            text,
+        };
+        if matches!(entry.file_type, FileType::Hcl(_)) || templated(&file.text) {
+            UnitFiles::parse(tree, file, parsed)
+        } else if keep_literal {
+            FileRead::Literal(file, parsed)
+        } else {
+            FileRead::Dropped
+        }
+    }
+
+    /// The files of one folder from what [`UnitFiles::read_one`] gave for each, in order.
+    fn join(reads: Vec<FileRead>) -> UnitFiles {
         let mut files = UnitFiles::default();
         let mut literal = Vec::new();
-        for entry in hcl.into_iter().chain(values) {
-            // Only the folder's own read (which keeps its literal files) takes a file read
-            // early: a caller's copy would leave the folder to read it again.
-            let early = keep_literal.then(|| tree.ahead.take(&entry.rel)).flatten();
-            let (text, parsed) = match early {
-                Some(Early { text, parsed }) => (text, parsed),
-                None => match tree.read(entry) {
-                    Ok(text) => (text, None),
-                    Err(error) => {
-                        files.failures.push(Failure::Unreadable(error));
-                        continue;
-                    }
-                },
-            };
-            tracing::debug!("read {} ({} bytes)", entry.rel.display(), text.len());
-            let file = ReadFile {
-                rel: entry.rel.clone(),
-                file_type: entry.file_type,
-                text,
-            };
-            if matches!(entry.file_type, FileType::Hcl(_)) || templated(&file.text) {
-                files.parse(tree, file, parsed);
-            } else if keep_literal {
-                literal.push((file, parsed));
+        for read in reads {
+            match read {
+                FileRead::Source(source) => files.sources.push(source),
+                FileRead::Failure(failure) => files.failures.push(failure),
+                FileRead::Literal(file, parsed) => literal.push((file, parsed)),
+                FileRead::Dropped => {}
             }
         }
         files.literal = Mutex::new(literal);
@@ -1020,25 +1061,25 @@ impl UnitFiles {
     /// Parses the literal values files that `called` kept for the folder's own scan.
     fn literal(tree: &Tree<'_>, called: &UnitFiles) -> UnitFiles {
         let read = std::mem::take(&mut *called.literal.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut files = UnitFiles::default();
-        for (file, parsed) in read {
-            files.parse(tree, file, parsed);
-        }
-        files
+        UnitFiles::join(
+            read.into_iter()
+                .map(|(file, parsed)| UnitFiles::parse(tree, file, parsed))
+                .collect(),
+        )
     }
 
-    /// Parses `file` into the sources, or the failures; `parsed` is its parse when it was read
+    /// Parses `file` into a source, or a failure; `parsed` is its parse when it was read
     /// ahead.
-    fn parse(&mut self, tree: &Tree<'_>, file: ReadFile, parsed: Option<Parsed>) {
+    fn parse(tree: &Tree<'_>, file: ReadFile, parsed: Option<Parsed>) -> FileRead {
         let parsed =
             parsed.unwrap_or_else(|| file.file_type.parse(&file.text, tree.options.strict));
         match parsed {
-            Ok(facts) => self.sources.push(SourceFile {
+            Ok(facts) => FileRead::Source(SourceFile {
                 rel: file.rel,
                 text: file.text,
                 facts,
             }),
-            Err(error) => self.failures.push(Failure::Unparsed { file, error }),
+            Err(error) => FileRead::Failure(Failure::Unparsed { file, error }),
         }
     }
 }
