@@ -820,7 +820,7 @@ impl Tree<'_> {
         }
     }
 
-    /// The files of folder `dir` that a call can change ([`UnitFiles::read`]), read and parsed
+    /// The files of folder `dir` that a call can change ([`UnitFiles::read_one`]), read and parsed
     /// once for the folder's own scan and every caller above it in the tree (`./factory`);
     /// `None` when no scanned folder is there.
     fn unit_files(&self, dir: &Path) -> Option<Arc<UnitFiles>> {
@@ -848,11 +848,11 @@ impl Tree<'_> {
             .remove(dir);
     }
 
-    /// The files of the module in folder `dir` that a call can change (see [`UnitFiles::read`]),
-    /// to evaluate with a caller's arguments; `None` when no scanned folder is there. A module
-    /// below the caller and scanned in this run is parsed once with its own scan; any other
-    /// (`shared`: another branch of the tree, `../modules/app`) is kept for the callers still
-    /// to come. Files that cannot be read or parsed are left out of `sources` (the module's
+    /// The files of the module in folder `dir` that a call can change (see
+    /// [`UnitFiles::read_one`]), to evaluate with a caller's arguments; `None` when no scanned
+    /// folder is there. A module below the caller and scanned in this run is parsed once with
+    /// its own scan; any other (`shared`: another branch of the tree, `../modules/app`) is kept
+    /// for the callers still to come. Files that cannot be read or parsed are left out of `sources` (the module's
     /// own scan reports them).
     fn module(&self, dir: &Path, shared: bool) -> Option<Arc<UnitFiles>> {
         if !shared {
@@ -867,7 +867,7 @@ impl Tree<'_> {
         {
             return Some(module);
         }
-        let module = Arc::new(UnitFiles::read(self, entries, false));
+        let module = Arc::new(UnitFiles::read_for_caller(self, entries));
         self.shared
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -995,13 +995,12 @@ enum FileRead {
 }
 
 impl UnitFiles {
-    /// Reads the files of `entries` and parses what a module call can change: the Terraform
-    /// files (first) and the templated values files. The literal values files are kept read
-    /// for the folder's own scan, unless `keep_literal` is false (a caller's copy).
-    fn read(tree: &Tree<'_>, entries: &[Entry], keep_literal: bool) -> UnitFiles {
+    /// A caller's copy of the files of `entries` ([`UnitFiles::read_one`] of each, in order),
+    /// without the literal values files.
+    fn read_for_caller(tree: &Tree<'_>, entries: &[Entry]) -> UnitFiles {
         let reads = UnitFiles::in_order(entries)
             .into_iter()
-            .map(|entry| UnitFiles::read_one(tree, entry, keep_literal))
+            .map(|entry| UnitFiles::read_one(tree, entry, false))
             .collect();
         UnitFiles::join(reads)
     }
@@ -1015,7 +1014,9 @@ impl UnitFiles {
         hcl
     }
 
-    /// Reads one file of [`UnitFiles::read`], and parses it unless it is a literal values file.
+    /// Reads one file of a folder and parses it if a module call can change it: a Terraform
+    /// file, or a templated values file. A literal values file is kept read for the folder's
+    /// own scan, unless `keep_literal` is false (a caller's copy).
     fn read_one(tree: &Tree<'_>, entry: &Entry, keep_literal: bool) -> FileRead {
         // Only the folder's own read (which keeps its literal files) takes a file read
         // early: a caller's copy would leave the folder to read it again.

@@ -1,8 +1,7 @@
 //! A value built once from parts by every thread that asks for it while it is being built:
 //! each takes the next part nobody has taken, so a second thread helps the first instead of
 //! waiting for it. A folder's files are read this way: a caller loading the module below it
-//! and the module's own scan, which the workers start side by side, split the module's files
-//! (one waited 3–6 ms for the other on the user's `stacks/monitoring`).
+//! and the module's own scan, which the workers start side by side, split the module's files.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -50,8 +49,9 @@ impl<P, V> SplitOnce<P, V> {
     /// The value: `join` of parts `part(0)`, …, `part(count - 1)` in that order, each made by
     /// whichever asking thread took it first. Every call must give the same `count`, and
     /// `part` and `join` must not depend on the thread. A thread waits only for parts other
-    /// threads are making. A panic in `part` goes on in its thread, and every thread that
-    /// waits for that part panics too, so none waits forever.
+    /// threads are making. A panic in `part` or `join` goes on in its thread, and every thread
+    /// that waits for the value, or asks later, panics too ("a part was lost…"), so none waits
+    /// forever.
     pub(crate) fn get(
         &self,
         count: usize,
@@ -63,11 +63,15 @@ impl<P, V> SplitOnce<P, V> {
             if let Some(value) = &state.value {
                 return Arc::clone(value);
             }
+            debug_assert!(state.parts.is_empty() || state.parts.len() == count);
             if state.parts.len() < count {
                 state.parts.resize_with(count, || None);
             }
         }
         loop {
+            if self.lock().failed {
+                break;
+            }
             let index = self.next.fetch_add(1, Ordering::Relaxed);
             if index >= count {
                 break;
@@ -108,7 +112,10 @@ impl<P, V> SplitOnce<P, V> {
             .into_iter()
             .map(|part| part.expect("every part made"))
             .collect();
+        // Failed until joined: were `join` to panic, the parts are gone.
+        state.failed = true;
         let value = Arc::new(join(parts));
+        state.failed = false;
         state.value = Some(Arc::clone(&value));
         value
     }
@@ -203,5 +210,24 @@ mod tests {
         });
         assert!(first.is_err(), "the part's own thread panics");
         assert!(second.is_err(), "the waiting thread does not wait forever");
+    }
+
+    #[test]
+    fn a_join_that_panics_leaves_no_value_to_build_from_nothing() {
+        let split = SplitOnce::<usize, Vec<usize>>::default();
+        let joined = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            split.get(2, |index| index, |_| panic!("a bug in join"))
+        }));
+        assert!(joined.is_err());
+        let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            split.get(2, |index| index, |parts| parts)
+        }));
+        let panic = again.expect_err("no value joined from parts that are gone");
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default();
+        assert!(message.contains("a part was lost"), "{message}");
     }
 }

@@ -277,7 +277,8 @@ pub async fn serve(
     }
 }
 
-/// Serves one connection until it ends; why the service closed it, if it did.
+/// Serves one connection until it ends; why the service closed it, if it did (an eviction is
+/// counted where it was decided, so it is not given here).
 async fn connection(
     stream: TcpStream,
     router: Router,
@@ -314,7 +315,8 @@ async fn connection(
                     _ => None,
                 };
             }
-            _ = &mut slot.evicted => return Some(Closed::Evicted),
+            // Counted where it was decided (`admit`, `evict_one`), not again here.
+            _ = &mut slot.evicted => return None,
             _ = closing.wait_for(|closing| *closing), if !graceful => {
                 graceful = true;
                 conn.as_mut().graceful_shutdown();
@@ -378,10 +380,16 @@ mod tests {
         assert!(!connections.evict_one());
     }
 
-    struct Ignore;
+    /// Counts the evictions the service reports.
+    #[derive(Default)]
+    struct Evictions(std::sync::atomic::AtomicUsize);
 
-    impl super::Observer for Ignore {
-        fn closed(&self, _: super::Closed) {}
+    impl super::Observer for Evictions {
+        fn closed(&self, why: super::Closed) {
+            if why == super::Closed::Evicted {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
     }
 
     /// Whether the server closed `stream` (read without waiting).
@@ -423,12 +431,13 @@ mod tests {
             header_timeout: Duration::from_secs(600),
             body_timeout: Duration::from_secs(600),
         };
+        let evictions = Arc::new(Evictions::default());
         let served = runtime.spawn(super::serve(
             listener,
             axum::Router::new(),
-            Arc::new(Connections::new(5)),
+            Arc::new(Connections::new(limits.max_connections)),
             limits,
-            Arc::new(Ignore),
+            evictions.clone(),
             stopped,
             Duration::from_millis(10),
         ));
@@ -447,6 +456,9 @@ mod tests {
             (0..15).collect::<Vec<_>>(),
             "the first fifteen closed"
         );
+        // Each once: the eviction, and the evicted connection's task ending, counted it twice.
+        let counted = evictions.0.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(counted, 15, "evictions counted");
     }
 
     #[test]
