@@ -869,8 +869,8 @@ impl Tree<'_> {
     /// [`UnitFiles::read_one`]), to evaluate with a caller's arguments; `None` when no scanned
     /// folder is there. A module below the caller and scanned in this run is parsed once with
     /// its own scan; any other (`shared`: another branch of the tree, `../modules/app`) is kept
-    /// for the callers still to come. Files that cannot be read or parsed are left out of `sources` (the module's
-    /// own scan reports them).
+    /// for the callers still to come. Files that cannot be read or parsed are left out of
+    /// `sources` (the module's own scan reports them).
     fn module(&self, dir: &Path, shared: bool) -> Option<Arc<UnitFiles>> {
         if !shared {
             return self.unit_files(dir);
