@@ -214,6 +214,81 @@ async fn sync_plans_against_the_remote_tip_not_a_stale_checkout() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_plan_is_made_while_git_fetches_from_a_remote_far_away() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    // GitHub marks when the plan asks it about vaultwarden; an ssh remote whose fetch does
+    // not start before that mark: a bump that fetched first would wait the whole 10 s here
+    // and log that it did. Run by git, which passes GIT_SSH_COMMAND on.
+    let mark = repos.clone.with_file_name("asked-github");
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/repos/dani-garcia/vaultwarden"))
+        .respond_with(Marking(mark.clone()))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let log = repos.clone.with_file_name("ssh.log");
+    let ssh = repos.clone.with_file_name("slow-ssh");
+    std::fs::write(
+        &ssh,
+        format!(
+            r#"#!/bin/sh
+[ "$1" = -G ] && exit 0
+while [ $# -gt 2 ]; do shift; done
+i=0
+while [ ! -e '{mark}' ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+if [ $i -lt 200 ]; then echo "planning: $2" >> '{log}'; else echo "waited alone: $2" >> '{log}'; fi
+exec sh -c "$2"
+"#,
+            mark = mark.display(),
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&ssh, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let url = format!("ssh://far-away{}", repos.remote.display());
+    git(&repos.clone, &["remote", "set-url", "origin", &url]);
+
+    let ssh_command = ssh.to_str().unwrap();
+    let run = bump_with(
+        &server,
+        &repos.clone,
+        &[
+            "vaultwarden/server",
+            "1.36.0",
+            "--ci",
+            "none",
+            "--verify",
+            "none",
+        ],
+        &[("GIT_SSH_COMMAND", ssh_command)],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let log = std::fs::read_to_string(&log).unwrap();
+    let first = log.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("planning: git-upload-pack"),
+        "the fetch ran alone: {log}"
+    );
+    assert_eq!(
+        git(&repos.remote, &["rev-parse", "main"]),
+        git(&repos.clone, &["rev-parse", "HEAD"]),
+        "pushed through the same remote"
+    );
+}
+
+/// GitHub's answer about vaultwarden, leaving a mark at the path it holds when asked.
+struct Marking(PathBuf);
+
+impl wiremock::Respond for Marking {
+    fn respond(&self, _: &wiremock::Request) -> wiremock::ResponseTemplate {
+        std::fs::write(&self.0, "").unwrap();
+        wiremock::ResponseTemplate::new(200)
+            .set_body_string(r#"{"full_name":"dani-garcia/vaultwarden"}"#)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_dirty_tree_or_a_detached_head_is_refused() {
     let server = github_and_slack().await;
     let repos = repos();

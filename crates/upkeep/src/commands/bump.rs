@@ -6,7 +6,7 @@ use crate::config::{Config, OnMigration};
 use crate::deliver::backup::{Backup, Made, Source};
 use crate::deliver::clock::Clock;
 use crate::deliver::cluster::Cluster;
-use crate::deliver::deploy::{Delivery, Stages, ci_for, render_stages};
+use crate::deliver::deploy::{Delivery, Done, Stages, ci_for, render_stages};
 use crate::deliver::gates::{self, Prometheus};
 use crate::deliver::git::{Aligned, Git, TRAILER};
 use crate::deliver::notify::{Level, Notifier};
@@ -27,7 +27,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::LazyLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use upkeep_notes::Risk;
 use upkeep_pins::{
     EditPlan, Pin, ScanOptions, SetError, SetPlan, SetRequest, Version, plan_set, scan,
@@ -117,21 +117,29 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     let mut progress = Progress::default();
     let state_file = args.path.join(&config.filter.state_file);
     let mut lock = TreeLock::of(&args.path)?;
-    // Before anything is read: a clean tree on a branch, in line with the remote.
-    let (git, git_check) = if args.dry_run {
+    // A bump of a named version plans while git fetches (see [`align_and_plan`]); a DIUN
+    // update is judged on the aligned tree, as the judgement counts against the rate limit.
+    let given = args.diun.is_none().then(|| {
+        (
+            args.name.clone().unwrap_or_default(),
+            args.version.clone().unwrap_or_default(),
+        )
+    });
+    // Before anything is read: a clean tree on a branch; in line with the remote before
+    // anything read is used.
+    let (git, git_check, planned) = if args.dry_run {
         let (git, check) = preflight::git_standing(&args.path, &config.git.remote, &state_file);
-        (git, check)
+        (git, check, None)
     } else {
         lock.acquire()?;
         // A multi-file edit killed mid-way is finished or undone, and its debris removed,
         // before the tree is judged clean.
         crate::deliver::recover::tree(&args.path)?;
         let git = Git::open(&args.path, &config.git.remote, Some(&state_file))?;
-        let aligned = progress.stages.run("git", || {
-            let aligned = git.align()?;
-            let detail = aligned.describe();
-            Ok((aligned, detail))
-        })?;
+        let early = given
+            .as_ref()
+            .map(|(name, version)| request(&args.path, name, version));
+        let (aligned, planned) = align_and_plan(&git, early.as_ref(), &config, &mut progress)?;
         let detail = aligned.describe();
         if let (Aligned::Own(lines), Format::Human) = (&aligned, args.format) {
             output::print(&format!(
@@ -140,10 +148,10 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
                 lines.join("\n  ")
             ))?;
         }
-        (Some(git), Check::Passed(detail))
+        (Some(git), Check::Passed(detail), planned)
     };
-    let (name, version) = match &args.diun {
-        Some(file) => match progress
+    let (name, version) = match (&args.diun, given) {
+        (Some(file), _) => match progress
             .stages
             .run("filter", || judge_diun(file, args, &config))?
         {
@@ -153,28 +161,15 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
                 return Ok(ExitCode::from(1));
             }
         },
-        None => (
-            args.name.clone().unwrap_or_default(),
-            args.version.clone().unwrap_or_default(),
-        ),
+        (None, given) => given.unwrap_or_default(),
     };
-    let request = Request {
-        root: &args.path,
-        name: &name,
-        version: &version,
-        kind: None,
-        cache_dir: None,
-        no_cache: false,
-        max_wait: 60,
+    let prepared = match planned {
+        Some(done) => progress.stages.record("plan", done)?,
+        None => {
+            let request = request(&args.path, &name, &version);
+            progress.stages.run("plan", || plan(&request, &config))?
+        }
     };
-    let prepared = progress.stages.run("plan", || {
-        let prepared = prepare(&request, &config)?;
-        let detail = match &prepared {
-            Prepared::Nothing(why) => why.clone(),
-            Prepared::Plan(report) => format!("{} ({})", report.risk, report.reason),
-        };
-        Ok((prepared, detail))
-    })?;
     let report = match prepared {
         Prepared::Nothing(why) => {
             output::print(&format!("{why}\n"))?;
@@ -490,6 +485,70 @@ fn delivery<'a>(
 
 /// An update's image and tag, or why it is skipped.
 type Judged = Result<(String, String), String>;
+
+/// What `bump` asks the planner: every pin of `name` in `root`, to `version`.
+fn request<'a>(root: &'a Path, name: &'a str, version: &'a str) -> Request<'a> {
+    Request {
+        root,
+        name,
+        version,
+        kind: None,
+        cache_dir: None,
+        no_cache: false,
+        max_wait: 60,
+    }
+}
+
+/// The plan stage: the plan, and its risk and reason as the stage's detail.
+fn plan(request: &Request<'_>, config: &Config) -> anyhow::Result<(Prepared, String)> {
+    let prepared = prepare(request, config)?;
+    let detail = match &prepared {
+        Prepared::Nothing(why) => why.clone(),
+        Prepared::Plan(report) => format!("{} ({})", report.risk, report.reason),
+    };
+    Ok((prepared, detail))
+}
+
+/// The git stage — the branch aligned with the remote ([`Git::align`]) — with, given
+/// `early`, the plan made while git fetches: planning reads the working tree, which a fetch
+/// leaves alone, and a fetch is mostly waiting (a third of a bump to a local remote). The
+/// plan is returned only when aligning left HEAD where it was; else it is made again, on the
+/// tree it moved to. A failed alignment is the error whatever the plan found. The git stage
+/// counts from the fetch's start.
+fn align_and_plan(
+    git: &Git,
+    early: Option<&Request<'_>>,
+    config: &Config,
+    progress: &mut Progress,
+) -> anyhow::Result<(Aligned, Option<Done<Prepared>>)> {
+    let started = Instant::now();
+    let head = git.head()?;
+    let job = git.fetch_job();
+    let (fetched, planned) = match &job {
+        Ok(job) => std::thread::scope(|scope| {
+            let fetching = scope.spawn(|| job.run());
+            let planned =
+                early.map(|request| Done::since(Instant::now(), || plan(request, config)));
+            let fetched = fetching
+                .join()
+                .unwrap_or_else(|_| Err(anyhow!("the fetch's thread panicked")));
+            (fetched, planned)
+        }),
+        Err(_) => (Ok(()), None),
+    };
+    let aligned = progress.stages.record(
+        "git",
+        Done::since(started, || {
+            job?;
+            fetched?;
+            let aligned = git.align_fetched()?;
+            let detail = aligned.describe();
+            Ok((aligned, detail))
+        }),
+    )?;
+    let planned = planned.filter(|_| git.head().is_ok_and(|now| now == head));
+    Ok((aligned, planned))
+}
 
 /// With `--diun`: the update's image and tag, or why it is skipped (the filter's rules).
 fn judge_diun(file: &Path, args: &BumpArgs, config: &Config) -> anyhow::Result<(Judged, String)> {

@@ -48,9 +48,12 @@ impl Stages {
         name: &'static str,
         work: impl FnOnce() -> anyhow::Result<(T, String)>,
     ) -> anyhow::Result<T> {
-        let started = Instant::now();
-        let result = work();
-        let seconds = started.elapsed().as_secs_f64();
+        self.record(name, Done::since(Instant::now(), work))
+    }
+
+    /// Records `done` as stage `name`: its duration and what it says.
+    pub fn record<T>(&mut self, name: &'static str, done: Done<T>) -> anyhow::Result<T> {
+        let Done { result, seconds } = done;
         let detail = match &result {
             Ok((_, detail)) => detail.clone(),
             Err(error) => format!("failed: {error:#}"),
@@ -62,6 +65,25 @@ impl Stages {
             detail,
         });
         result.map(|(value, _)| value)
+    }
+}
+
+/// A stage's work, done (perhaps ahead of its turn, beside another stage) and timed, to be
+/// recorded by [`Stages::record`].
+pub struct Done<T> {
+    result: anyhow::Result<(T, String)>,
+    seconds: f64,
+}
+
+impl<T> Done<T> {
+    /// Does `work`, timed from `started`: a stage whose first step ran before this call
+    /// counts from that step.
+    pub fn since(started: Instant, work: impl FnOnce() -> anyhow::Result<(T, String)>) -> Done<T> {
+        let result = work();
+        Done {
+            result,
+            seconds: started.elapsed().as_secs_f64(),
+        }
     }
 }
 

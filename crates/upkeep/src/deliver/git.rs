@@ -72,6 +72,21 @@ pub struct Push {
     pub commits: Vec<String>,
 }
 
+/// Fetching a branch of a remote with the `git` program, into its remote-tracking ref (see
+/// [`Git::fetch_job`]).
+pub struct FetchJob {
+    root: PathBuf,
+    remote: String,
+    branch: String,
+}
+
+impl FetchJob {
+    /// Runs the fetch; touches nothing but the repository's objects and the tracking ref.
+    pub fn run(&self) -> anyhow::Result<()> {
+        remote::fetch(&self.root, &self.remote, &self.branch)
+    }
+}
+
 /// A working copy on a branch.
 pub struct Git {
     repo: Repository,
@@ -259,7 +274,30 @@ impl Git {
     /// unpushed commits kept (replayed onto the tip when the remote moved). Local commits
     /// that are not upkeep's are refused with their list, and nothing is changed.
     pub fn align(&self) -> anyhow::Result<Aligned> {
-        let tip = self.fetch()?;
+        self.fetch_job()?.run()?;
+        self.align_fetched()
+    }
+
+    /// The fetch [`Git::align`] starts with, as a job another thread can run (the repository
+    /// handle cannot cross threads): `bump` makes its plan while git fetches, then calls
+    /// [`Git::align_fetched`]. Fails when the remote is not configured.
+    pub fn fetch_job(&self) -> anyhow::Result<FetchJob> {
+        if self.repo.find_remote(&self.remote).is_err() {
+            bail!(
+                "no remote `{}`; set `git.remote` in the config to the remote the CI deploys from",
+                self.remote
+            );
+        }
+        Ok(FetchJob {
+            root: self.root(),
+            remote: self.remote.clone(),
+            branch: self.branch.clone(),
+        })
+    }
+
+    /// The rest of [`Git::align`], once its [`FetchJob`] ran.
+    pub fn align_fetched(&self) -> anyhow::Result<Aligned> {
+        let tip = self.tracking()?;
         let head = self.head()?;
         if head == tip {
             return Ok(Aligned::UpToDate);
@@ -337,8 +375,8 @@ impl Git {
                             "push rejected {PUSH_ATTEMPTS} times ({reason}); nothing was forced, the commits stay local"
                         );
                     }
-                    let tip = self.fetch()?;
-                    self.replay(&ours, tip)?;
+                    self.fetch_job()?.run()?;
+                    self.replay(&ours, self.tracking()?)?;
                 }
             }
         }
@@ -459,18 +497,6 @@ impl Git {
         self.repo
             .refname_to_id(&self.tracking_ref())
             .with_context(|| format!("`{}` has not been fetched", self.remote))
-    }
-
-    /// Fetches the branch (with the `git` program) and returns the remote's tip.
-    fn fetch(&self) -> anyhow::Result<Oid> {
-        if self.repo.find_remote(&self.remote).is_err() {
-            bail!(
-                "no remote `{}`; set `git.remote` in the config to the remote the CI deploys from",
-                self.remote
-            );
-        }
-        remote::fetch(&self.root(), &self.remote, &self.branch)?;
-        self.tracking()
     }
 
     /// The commits of HEAD the remote's `tip` lacks, oldest first, when all are upkeep's own;
