@@ -654,7 +654,10 @@ mod tests {
             let loaded = Config::load(Some(&file), dir.path());
             match refused {
                 Some(why) => {
-                    let error = format!("{:#}", loaded.err().expect(condition));
+                    let Err(error) = loaded else {
+                        panic!("{condition}: loaded");
+                    };
+                    let error = format!("{error:#}");
                     assert!(
                         error.contains(".upkeep.yaml") && error.contains(why),
                         "{error}"

@@ -3,7 +3,7 @@
 //! string). They move with the pin. Found by looking for the version's bytes in the file
 //! (one search per pin), so files without a second mention cost nothing more.
 
-use crate::location::LineIndex;
+use crate::location::LineCursor;
 use crate::pin::Linked;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -19,7 +19,7 @@ pub(super) struct FileLiterals<'a> {
     taken: Vec<Range<usize>>,
     /// HCL: the content of each quoted string and each heredoc line, by start.
     literals: Option<Vec<Range<usize>>>,
-    lines: Option<LineIndex<'a>>,
+    lines: Option<LineCursor<'a>>,
     /// For each version searched: its whole-token occurrences outside pin tokens and
     /// references, with the literal holding each. Pins often share a version.
     hits: HashMap<String, Vec<Hit>>,
@@ -78,7 +78,7 @@ impl<'a> FileLiterals<'a> {
             }
             let (line, column) = self
                 .lines
-                .get_or_insert_with(|| LineIndex::new(text))
+                .get_or_insert_with(|| LineCursor::new(text))
                 .line_col(span.start);
             found.push(Linked {
                 file: self.file.to_path_buf(),

@@ -10,7 +10,7 @@ mod resolved;
 mod scope;
 mod sites;
 
-use crate::location::LineIndex;
+use crate::location::LineCursor;
 use crate::pin::{Pin, PinKind, PinStatus, PinUser, Place};
 use crate::site::{FileFacts, Piece, Reference, Site, SiteKind, Value};
 use resolved::{Resolved, Token};
@@ -219,7 +219,7 @@ struct Pins<'a> {
     by_token: HashMap<(usize, usize), usize>,
     /// Pin by file and start of the image object its tag is an entry of.
     by_object: HashMap<(usize, usize), usize>,
-    lines: HashMap<usize, LineIndex<'a>>,
+    lines: HashMap<usize, LineCursor<'a>>,
 }
 
 impl<'a> Pins<'a> {
@@ -228,7 +228,7 @@ impl<'a> Pins<'a> {
         let files = self.files;
         self.lines
             .entry(file)
-            .or_insert_with(|| LineIndex::new(&files[file].text))
+            .or_insert_with(|| LineCursor::new(&files[file].text))
             .line_col(offset)
     }
 
