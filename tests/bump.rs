@@ -839,6 +839,56 @@ async fn a_no_push_commit_is_pushed_deliberately_by_the_next_bump() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_plan_made_while_fetching_is_made_again_when_upkeeps_commits_are_replayed() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    let first = bump_with(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.35.5", "--no-push"],
+        &[],
+    );
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    // Someone else moves immich to v2.8.0 meanwhile: the plan made beside the fetch read
+    // v2.7.4 (a CAUTION step through v2.8.0); on the replayed tree it is one step.
+    let variables = "stacks/immich/variables.tf";
+    let text = std::fs::read_to_string(repos.clone.join(variables)).unwrap();
+    assert!(text.contains("\"v2.7.4\""));
+    push_from_elsewhere(
+        &repos,
+        variables,
+        &text.replace("\"v2.7.4\"", "\"v2.8.0\""),
+        "immich v2.8.0 by hand",
+    );
+    let second = bump_with(
+        &server,
+        &repos.clone,
+        &[
+            "ghcr.io/immich-app/immich-server",
+            "v2.8.1",
+            "--format",
+            "json",
+            "--no-backup",
+        ],
+        &[],
+    );
+    assert_eq!(second.code, 0, "{}{}", second.stdout, second.stderr);
+    let report: serde_json::Value = serde_json::from_str(&second.stdout).unwrap();
+    assert_eq!(report["old"], "v2.8.0", "{report}");
+    assert_eq!(report["steps"], serde_json::json!(["v2.8.1"]), "{report}");
+    let log = git(&repos.remote, &["log", "--format=%s", "-4", "main"]);
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        [
+            "upgrade: immich v2.8.0 -> v2.8.1",
+            "upgrade: vaultwarden 1.35.4 -> 1.35.5",
+            "immich v2.8.0 by hand",
+            "infrastructure"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_retried_push_replays_only_upkeeps_commit_and_resets_nothing_away() {
     let server = github_and_slack().await;
     let repos = repos();

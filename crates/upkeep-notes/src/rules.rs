@@ -117,6 +117,14 @@ pub enum RuleError {
         /// The regex error.
         source: regex::Error,
     },
+    /// The keywords make a regex too large to compile (tens of thousands of them).
+    #[error("rule `{id}`: the keywords do not compile: {source}")]
+    Keywords {
+        /// The rule's id (`breaking-keyword` for `breaking_change_keywords`).
+        id: String,
+        /// The regex error.
+        source: regex::Error,
+    },
 }
 
 impl RuleSpec {
@@ -132,7 +140,14 @@ impl RuleSpec {
                         source,
                     })?,
             ),
-            (None, false) => Condition::Keywords(keyword_regex(&self.keywords)),
+            (None, false) => {
+                Condition::Keywords(keyword_regex(&self.keywords).map_err(|source| {
+                    RuleError::Keywords {
+                        id: self.id.clone(),
+                        source,
+                    }
+                })?)
+            }
             (None, true) => return Err(RuleError::Empty(self.id.clone())),
         };
         Ok(Rule {
@@ -214,8 +229,8 @@ pub struct RuleSet {
 impl RuleSet {
     /// The built-in rules: `major-bump`, `zero-minor-bump`, `breaking-keyword` (with these
     /// keywords, or [`DEFAULT_KEYWORDS`] when empty), `breaking-heading`, and `always-step`
-    /// for the names in `always_step`.
-    pub fn builtin(keywords: &[String], always_step: &[String]) -> RuleSet {
+    /// for the names in `always_step`. Fails only when the keywords are too many to compile.
+    pub fn builtin(keywords: &[String], always_step: &[String]) -> Result<RuleSet, RuleError> {
         let keywords = if keywords.is_empty() {
             DEFAULT_KEYWORDS.iter().map(|k| (*k).to_owned()).collect()
         } else {
@@ -232,7 +247,12 @@ impl RuleSet {
             rule("zero-minor-bump", Condition::ZeroMinorBump),
             rule(
                 "breaking-keyword",
-                Condition::Keywords(keyword_regex(&keywords)),
+                Condition::Keywords(keyword_regex(&keywords).map_err(|source| {
+                    RuleError::Keywords {
+                        id: "breaking-keyword".to_owned(),
+                        source,
+                    }
+                })?),
             ),
             rule("breaking-heading", Condition::BreakingHeading),
         ];
@@ -242,7 +262,7 @@ impl RuleSet {
                 ..rule("always-step", Condition::Always)
             });
         }
-        RuleSet { rules }
+        Ok(RuleSet { rules })
     }
 
     /// Adds rules after the existing ones.
@@ -542,8 +562,8 @@ fn negated(before: &str) -> bool {
 }
 
 /// A case-insensitive regex matching any of the keywords as whole words, spaces inside a
-/// keyword matching any run of blanks.
-fn keyword_regex(keywords: &[String]) -> Regex {
+/// keyword matching any run of blanks; an error when they are too many to compile.
+fn keyword_regex(keywords: &[String]) -> Result<Regex, regex::Error> {
     let alternatives: Vec<String> = keywords
         .iter()
         .map(|keyword| {
@@ -556,13 +576,12 @@ fn keyword_regex(keywords: &[String]) -> Regex {
         .filter(|alternative| !alternative.is_empty())
         .collect();
     if alternatives.is_empty() {
-        return Regex::new(r"[^\s\S]").expect("valid regex");
+        return Regex::new(r"[^\s\S]");
     }
     // ASCII word boundaries keep the regex on its fast automaton whatever the notes contain.
     RegexBuilder::new(&format!(r"(?-u:\b)(?:{})(?-u:\b)", alternatives.join("|")))
         .case_insensitive(true)
         .build()
-        .expect("escaped keywords form a valid regex")
 }
 
 /// Whether `name` matches `pattern`, where `*` matches any run of characters.

@@ -51,7 +51,7 @@ fn fired(evaluation: &Evaluation) -> Vec<&str> {
 
 #[test]
 fn each_builtin_rule_fires_on_its_case_and_only_there() {
-    let rules = RuleSet::builtin(&[], &["ghcr.io/nextcloud/*".to_owned()]);
+    let rules = RuleSet::builtin(&[], &["ghcr.io/nextcloud/*".to_owned()]).unwrap();
     // (case, name, old, new, notes of the single crossed release, rules expected)
     type Case<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, &'a [&'a str]);
     let cases: [Case; 12] = [
@@ -154,7 +154,7 @@ fn each_builtin_rule_fires_on_its_case_and_only_there() {
 
 #[test]
 fn evidence_names_the_release_and_the_line() {
-    let rules = RuleSet::builtin(&[], &[]);
+    let rules = RuleSet::builtin(&[], &[]).unwrap();
     let releases = [
         release("2.1.0", "## Features\n- Add SSO\n"),
         release(
@@ -179,7 +179,7 @@ fn evidence_names_the_release_and_the_line() {
 
 #[test]
 fn security_signals_are_highlights_not_verdicts() {
-    let rules = RuleSet::builtin(&[], &[]);
+    let rules = RuleSet::builtin(&[], &[]).unwrap();
     let releases = [release(
         "1.35.5",
         "- Fix CVE-2026-12345 in the admin page\n- Bump GHSA-abcd-1234-wxyz\n- Security: tighter CSP",
@@ -192,7 +192,7 @@ fn security_signals_are_highlights_not_verdicts() {
 
 #[test]
 fn config_rules_fire_for_their_images_only() {
-    let mut rules = RuleSet::builtin(&["schema".to_owned()], &[]);
+    let mut rules = RuleSet::builtin(&["schema".to_owned()], &[]).unwrap();
     let specs: Vec<RuleSpec> = serde_json::from_str(
         r#"[
           {"id": "immich-vector", "keywords": ["vector extension"], "images": ["ghcr.io/immich-app/*"]},
@@ -231,7 +231,7 @@ fn config_rules_that_cannot_fire_are_refused() {
 
 #[test]
 fn risk_is_unknown_without_notes_unless_the_versions_decide() {
-    let rules = RuleSet::builtin(&[], &[]);
+    let rules = RuleSet::builtin(&[], &[]).unwrap();
     let minor = evaluate(&rules, &["x/app"], "1.2.0", "1.3.0", &[]);
     assert_eq!(
         decide(
@@ -261,7 +261,7 @@ fn risk_is_unknown_without_notes_unless_the_versions_decide() {
 
 #[test]
 fn caution_steps_through_breaking_releases_and_the_end_of_each_major_line() {
-    let rules = RuleSet::builtin(&[], &[]);
+    let rules = RuleSet::builtin(&[], &[]).unwrap();
     let all = [
         release("1.4.0", "- a"),
         release("1.5.2", "- b"),
@@ -289,7 +289,7 @@ fn caution_steps_through_breaking_releases_and_the_end_of_each_major_line() {
 
 #[test]
 fn below_one_every_minor_line_is_a_step() {
-    let rules = RuleSet::builtin(&[], &[]);
+    let rules = RuleSet::builtin(&[], &[]).unwrap();
     let all = [
         release("0.24.4", "- a"),
         release("0.25.0", "- b"),
@@ -305,7 +305,7 @@ fn below_one_every_minor_line_is_a_step() {
 
 #[test]
 fn identifiers_in_breaking_lines_are_looked_up_in_the_stack() {
-    let rules = RuleSet::builtin(&[], &[]);
+    let rules = RuleSet::builtin(&[], &[]).unwrap();
     let releases = [release(
         "2.0.0",
         "## Breaking Changes\n- `DB_URL` is now `DATABASE_URL`\n- `server.port` moved; pass --legacy-auth to keep the old login\n## Fixes\n- TIMEOUT_SECONDS default raised",
@@ -341,7 +341,7 @@ fn identifiers_in_breaking_lines_are_looked_up_in_the_stack() {
 
 #[test]
 fn sections_that_say_nothing_are_not_breaking_signals() {
-    let rules = RuleSet::builtin(&[], &[]);
+    let rules = RuleSet::builtin(&[], &[]).unwrap();
     // A project that writes every Keep-a-Changelog section in every release.
     let quiet = [
         "### Added\n* Support for WebP thumbnails\n\n### Changed\n* *Nothing*\n\n### Deprecated\n* *Nothing*\n\n### Removed\n* *Nothing*\n\n### Fixed\n* Fix the login redirect\n\n### Security\n* *Nothing*",
@@ -394,7 +394,8 @@ fn always_step_entries_name_stacks_as_the_users_file_does() {
             "nextcloud".to_owned(),
             "immich".to_owned(),
         ],
-    );
+    )
+    .unwrap();
     let names = [
         "docker.io/library/nextcloud".to_owned(),
         "nextcloud".to_owned(),
@@ -427,7 +428,7 @@ fn always_step_entries_name_stacks_as_the_users_file_does() {
         "`immich` is listed in version_jump_always_step"
     );
     // Config rules still match images only.
-    let mut with_rule = RuleSet::builtin(&[], &[]);
+    let mut with_rule = RuleSet::builtin(&[], &[]).unwrap();
     with_rule.extend([RuleSpec {
         id: "immich-only".to_owned(),
         keywords: vec!["vector".to_owned()],
@@ -446,4 +447,26 @@ fn always_step_entries_name_stacks_as_the_users_file_does() {
         releases: &releases,
     });
     assert_eq!(fired(&stack_named), Vec::<&str>::new());
+}
+
+#[test]
+fn keywords_too_many_to_compile_are_an_error_not_a_panic() {
+    // Case-insensitive non-ASCII keywords grow the regex fastest: 100,000 of them (2.5 MB of
+    // config, under its 4 MB limit) are over the regex size limit.
+    let keywords: Vec<String> = (0..100_000).map(|i| format!("ÄÖÜßſK{i}ǅ")).collect();
+    let Err(error) = RuleSet::builtin(&keywords, &[]) else {
+        panic!("compiled");
+    };
+    assert!(
+        error
+            .to_string()
+            .starts_with("rule `breaking-keyword`: the keywords do not compile"),
+        "{error}"
+    );
+    let spec: RuleSpec =
+        serde_json::from_value(serde_json::json!({"id": "many", "keywords": keywords})).unwrap();
+    let Err(error) = spec.compile() else {
+        panic!("compiled");
+    };
+    assert!(error.to_string().starts_with("rule `many`:"), "{error}");
 }

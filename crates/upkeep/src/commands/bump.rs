@@ -511,39 +511,43 @@ fn plan(request: &Request<'_>, config: &Config) -> anyhow::Result<(Prepared, Str
 
 /// The git stage — the branch aligned with the remote ([`Git::align`]) — with, given
 /// `early`, the plan made while git fetches: planning reads the working tree, which a fetch
-/// leaves alone, and a fetch is mostly waiting (a third of a bump to a local remote). The
-/// plan is returned only when aligning left HEAD where it was; else it is made again, on the
-/// tree it moved to. A failed alignment is the error whatever the plan found. The git stage
-/// counts from the fetch's start.
+/// leaves alone, and a fetch from a remote far away is mostly waiting, as is the plan for
+/// GitHub. The plan is returned only when aligning left HEAD where it was; else it is made
+/// again, on the tree it moved to. A failed alignment is the error whatever the plan found
+/// (found after the plan's requests: a refusal still changes nothing). The git stage counts
+/// the fetch and the comparison, not the plan beside them.
 fn align_and_plan(
     git: &Git,
     early: Option<&Request<'_>>,
     config: &Config,
     progress: &mut Progress,
 ) -> anyhow::Result<(Aligned, Option<Done<Prepared>>)> {
-    let started = Instant::now();
-    let head = git.head()?;
+    let head = git.head();
     let job = git.fetch_job();
-    let (fetched, planned) = match &job {
-        Ok(job) => std::thread::scope(|scope| {
-            let fetching = scope.spawn(|| job.run());
+    let (fetched, fetching_took, planned) = match (&job, &head) {
+        (Ok(job), Ok(_)) => std::thread::scope(|scope| {
+            let fetching = scope.spawn(|| {
+                let started = Instant::now();
+                (job.run(), started.elapsed())
+            });
             let planned =
-                early.map(|request| Done::since(Instant::now(), || plan(request, config)));
-            let fetched = fetching
+                early.map(|request| Done::after(Duration::ZERO, || plan(request, config)));
+            let (fetched, took) = fetching
                 .join()
-                .unwrap_or_else(|_| Err(anyhow!("the fetch's thread panicked")));
-            (fetched, planned)
+                .unwrap_or_else(|_| (Err(anyhow!("the fetch's thread panicked")), Duration::ZERO));
+            (fetched, took, planned)
         }),
-        Err(_) => (Ok(()), None),
+        _ => (Ok(()), Duration::ZERO, None),
     };
-    let aligned = progress.stages.record(
+    let (aligned, head) = progress.stages.record(
         "git",
-        Done::since(started, || {
+        Done::after(fetching_took, || {
+            let head = head?;
             job?;
             fetched?;
             let aligned = git.align_fetched()?;
             let detail = aligned.describe();
-            Ok((aligned, detail))
+            Ok(((aligned, head), detail))
         }),
     )?;
     let planned = planned.filter(|_| git.head().is_ok_and(|now| now == head));

@@ -48,7 +48,7 @@ impl Stages {
         name: &'static str,
         work: impl FnOnce() -> anyhow::Result<(T, String)>,
     ) -> anyhow::Result<T> {
-        self.record(name, Done::since(Instant::now(), work))
+        self.record(name, Done::after(Duration::ZERO, work))
     }
 
     /// Records `done` as stage `name`: its duration and what it says.
@@ -76,13 +76,14 @@ pub struct Done<T> {
 }
 
 impl<T> Done<T> {
-    /// Does `work`, timed from `started`: a stage whose first step ran before this call
-    /// counts from that step.
-    pub fn since(started: Instant, work: impl FnOnce() -> anyhow::Result<(T, String)>) -> Done<T> {
+    /// Does `work`, timed, counting `earlier` too: the time of a step of the stage that ran
+    /// before this call (on another thread, beside another stage).
+    pub fn after(earlier: Duration, work: impl FnOnce() -> anyhow::Result<(T, String)>) -> Done<T> {
+        let started = Instant::now();
         let result = work();
         Done {
             result,
-            seconds: started.elapsed().as_secs_f64(),
+            seconds: (earlier + started.elapsed()).as_secs_f64(),
         }
     }
 }
