@@ -3,7 +3,7 @@
 //! does not hold what runs; the callers' arguments do, and each caller reports those pins
 //! where its argument is written.
 
-use std::collections::{HashMap, HashSet};
+use crate::fast_hash::{FastMap, FastSet};
 use std::path::{Component, Path, PathBuf};
 
 /// How many levels of local module calls a unit follows (`./outer` calling `./inner` is two).
@@ -18,7 +18,7 @@ pub(crate) const MAX_INSTANCES: usize = 256;
 /// it never counts (see [`CallIndex::take_external`]).
 #[derive(Debug, Default)]
 pub(crate) struct CallIndex {
-    calls: HashMap<PathBuf, Vec<Vec<String>>>,
+    calls: FastMap<PathBuf, Vec<Vec<String>>>,
 }
 
 impl CallIndex {
@@ -45,10 +45,10 @@ impl CallIndex {
     /// not scanned yet (or not at all in this run: an ignored or missing folder, one left out
     /// of a `set`'s re-check). Callers elsewhere are not counted: whether they have been seen
     /// depends on the order of the scan.
-    pub(crate) fn take_external(&mut self, dir: &Path) -> HashSet<String> {
+    pub(crate) fn take_external(&mut self, dir: &Path) -> FastSet<String> {
         let calls = self.calls.remove(dir).unwrap_or_default();
         let Some((first, rest)) = calls.split_first() else {
-            return HashSet::new();
+            return FastSet::default();
         };
         first
             .iter()
@@ -146,7 +146,7 @@ mod tests {
         index.add(Path::new("b"), "../a/m", ["other"]);
         assert!(index.take_external(Path::new("elsewhere")).is_empty());
         let external = index.take_external(Path::new("a/m"));
-        assert_eq!(external, ["name".to_owned()].into());
+        assert_eq!(external, ["name".to_owned()].into_iter().collect());
         // Asked once: the calls are gone, and nothing else was kept.
         assert!(index.take_external(Path::new("a/m")).is_empty());
         assert!(index.calls.is_empty(), "{index:?}");

@@ -38,6 +38,7 @@ mod calls;
 mod canonical;
 mod edit;
 mod error;
+mod fast_hash;
 mod hcl;
 mod ignore_files;
 mod image;

@@ -12,10 +12,10 @@
 //! themselves.
 
 use crate::admit::RepoFiles;
+use crate::fast_hash::FastMap;
 use crate::hcl::SyntaxError;
 use crate::scan::FileType;
 use crate::site::FileFacts;
-use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -100,7 +100,7 @@ pub(crate) struct ReadAhead {
 
 #[derive(Default)]
 struct Held {
-    files: HashMap<PathBuf, Slot>,
+    files: FastMap<PathBuf, Slot>,
     /// Bytes of text of the ready files.
     text: usize,
     /// [`Early::facts_weight`] of the ready files.

@@ -3,6 +3,7 @@
 use crate::admit::RepoFiles;
 use crate::calls::{self, CallIndex};
 use crate::error::{ErrorKind, ScanError};
+use crate::fast_hash::{FastMap, FastSet};
 use crate::hcl::{self, Flavor, SyntaxError};
 use crate::ignore_files::{self, IgnoreRules};
 use crate::location::LineIndex;
@@ -15,7 +16,7 @@ use crate::split_once::SplitOnce;
 use crate::warning::{ScanWarning, WarningKind};
 use crate::yaml;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -252,7 +253,7 @@ fn scan_walked(
         units: &units,
         ahead,
         shared: Mutex::new(SharedModules::default()),
-        parsed: Mutex::new(HashMap::new()),
+        parsed: Mutex::new(FastMap::default()),
         callers: Callers::new(&dirs, elsewhere),
         options,
         overlay,
@@ -522,7 +523,7 @@ fn maybe_chart_template(entry: &Entry) -> bool {
 }
 
 /// The folders called as a module by a folder that is not above them.
-fn called_elsewhere(climbing: Vec<(PathBuf, String)>) -> HashSet<PathBuf> {
+fn called_elsewhere(climbing: Vec<(PathBuf, String)>) -> FastSet<PathBuf> {
     climbing
         .into_iter()
         .filter_map(|(caller, source)| {
@@ -617,7 +618,7 @@ fn group_into_units(entries: Vec<Entry>) -> BTreeMap<PathBuf, Vec<Entry>> {
         entry.rel.parent().unwrap_or(Path::new(""))
     }
     let units: Vec<PathBuf> = {
-        let hcl_dirs: HashSet<&Path> = entries
+        let hcl_dirs: FastSet<&Path> = entries
             .iter()
             .filter(|e| matches!(e.file_type, FileType::Hcl(_)))
             .map(folder)
@@ -637,7 +638,7 @@ fn group_into_units(entries: Vec<Entry>) -> BTreeMap<PathBuf, Vec<Entry>> {
             })
             .collect()
     };
-    let mut grouped: HashMap<PathBuf, Vec<Entry>> = HashMap::new();
+    let mut grouped: FastMap<PathBuf, Vec<Entry>> = FastMap::default();
     for (unit, entry) in units.into_iter().zip(entries) {
         grouped.entry(unit).or_default().push(entry);
     }
@@ -697,7 +698,7 @@ struct Tree<'a> {
     /// The files a call can change of folders being scanned or called through `./`, parsed
     /// once, split between the folder's own scan and a caller's when both ask at once. The
     /// folder's own scan drops its entry once every caller above it has loaded its modules.
-    parsed: Mutex<HashMap<PathBuf, Arc<SplitOnce<FileRead, UnitFiles>>>>,
+    parsed: Mutex<FastMap<PathBuf, Arc<SplitOnce<FileRead, UnitFiles>>>>,
     callers: Callers,
     options: &'a ScanOptions,
     overlay: &'a HashMap<PathBuf, String>,
@@ -712,7 +713,7 @@ const MAX_SHARED: usize = 64;
 /// parses a module again for each call.
 #[derive(Default)]
 struct SharedModules {
-    modules: HashMap<PathBuf, Arc<UnitFiles>>,
+    modules: FastMap<PathBuf, Arc<UnitFiles>>,
     /// The folders in `modules`, oldest first.
     order: std::collections::VecDeque<PathBuf>,
 }
@@ -742,10 +743,10 @@ impl SharedModules {
 /// anything: such a caller sorts before the module, so it is already being scanned.
 struct Callers {
     /// Unit index by folder.
-    units: HashMap<PathBuf, usize>,
+    units: FastMap<PathBuf, usize>,
     /// Folders called as a module from another branch of the tree (`source = "../a/m"` in
     /// `b/`): such a caller may not set a variable, so the module reports its defaults.
-    elsewhere: HashSet<PathBuf>,
+    elsewhere: FastSet<PathBuf>,
     state: Mutex<CallersState>,
     /// Signalled when a unit has loaded its modules, or the scan stops.
     loaded: std::sync::Condvar,
@@ -761,7 +762,7 @@ struct CallersState {
 }
 
 impl Callers {
-    fn new(dirs: &[&Path], elsewhere: HashSet<PathBuf>) -> Callers {
+    fn new(dirs: &[&Path], elsewhere: FastSet<PathBuf>) -> Callers {
         Callers {
             elsewhere,
             units: dirs
@@ -798,7 +799,7 @@ impl Callers {
     /// The variables of the module in `dir` that every caller in the folders above it sets,
     /// once those callers have reported their calls and loaded their modules (so nobody
     /// above asks for the module's files any more).
-    fn external(&self, dir: &Path) -> HashSet<String> {
+    fn external(&self, dir: &Path) -> FastSet<String> {
         let above: Vec<usize> = dir
             .ancestors()
             .skip(1)
@@ -810,7 +811,7 @@ impl Callers {
         }
         let external = state.index.take_external(dir);
         if self.elsewhere.contains(dir) {
-            return HashSet::new();
+            return FastSet::default();
         }
         external
     }
@@ -898,7 +899,7 @@ impl Tree<'_> {
     fn instances(&self, dir: &Path, own: &[&SourceFile]) -> (Vec<Arc<UnitFiles>>, Vec<Instance>) {
         let mut loaded: Vec<Arc<UnitFiles>> = Vec::new();
         let mut starts: Vec<usize> = Vec::new();
-        let mut by_dir: HashMap<PathBuf, usize> = HashMap::new();
+        let mut by_dir: FastMap<PathBuf, usize> = FastMap::default();
         let mut instances = Vec::new();
         let mut next = own.len();
         // (scope, folder, module or the unit's own files, folders called on the way)

@@ -3,9 +3,9 @@
 //! string). They move with the pin. Found by looking for the version's bytes in the file
 //! (one search per pin), so files without a second mention cost nothing more.
 
+use crate::fast_hash::FastMap;
 use crate::location::LineCursor;
 use crate::pin::Linked;
-use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 
@@ -22,7 +22,7 @@ pub(super) struct FileLiterals<'a> {
     lines: Option<LineCursor<'a>>,
     /// For each version searched: its whole-token occurrences outside pin tokens and
     /// references, with the literal holding each. Pins often share a version.
-    hits: HashMap<String, Vec<Hit>>,
+    hits: FastMap<String, Vec<Hit>>,
 }
 
 /// An occurrence of a version outside pin tokens: its bytes, and the literal holding them.
@@ -50,7 +50,7 @@ impl<'a> FileLiterals<'a> {
             taken,
             literals: None,
             lines: None,
-            hits: HashMap::new(),
+            hits: FastMap::default(),
         }
     }
 

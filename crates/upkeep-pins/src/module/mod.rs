@@ -10,12 +10,12 @@ mod resolved;
 mod scope;
 mod sites;
 
+use crate::fast_hash::{FastMap, FastSet};
 use crate::location::LineCursor;
 use crate::pin::{Pin, PinKind, PinStatus, PinUser, Place};
 use crate::site::{FileFacts, Piece, Reference, Site, SiteKind, Value};
 use resolved::{Resolved, Token};
 use scope::{Call, Scopes};
-use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -57,7 +57,7 @@ pub(crate) fn resolve(
     files: &[&SourceFile],
     own: usize,
     instances: &[Instance],
-    external: &HashSet<String>,
+    external: &FastSet<String>,
 ) -> Vec<Pin> {
     let mut scopes = Scopes::new(files, dir, 0..own, external);
     for instance in instances {
@@ -73,9 +73,9 @@ pub(crate) fn resolve(
         files,
         pins: Vec::new(),
         token_files: Vec::new(),
-        by_token: HashMap::new(),
-        by_object: HashMap::new(),
-        lines: HashMap::new(),
+        by_token: FastMap::default(),
+        by_object: FastMap::default(),
+        lines: FastMap::default(),
     };
     // Every site is evaluated first: which values other sites reach is known only then.
     let mut found = Vec::new();
@@ -111,7 +111,7 @@ pub(crate) fn resolve(
     }
     // Values files a `helm_release` renders under `ignore_changes = [values]`: Terraform
     // rolls out none of their places.
-    let ignored_values: HashSet<&Path> = scopes
+    let ignored_values: FastSet<&Path> = scopes
         .scopes
         .iter()
         .flat_map(|names| &names.templates)
@@ -216,10 +216,10 @@ struct Pins<'a> {
     /// The index of the file holding each pin's token.
     token_files: Vec<usize>,
     /// Pin by file and start of its version token.
-    by_token: HashMap<(usize, usize), usize>,
+    by_token: FastMap<(usize, usize), usize>,
     /// Pin by file and start of the image object its tag is an entry of.
-    by_object: HashMap<(usize, usize), usize>,
-    lines: HashMap<usize, LineCursor<'a>>,
+    by_object: FastMap<(usize, usize), usize>,
+    lines: FastMap<usize, LineCursor<'a>>,
 }
 
 impl<'a> Pins<'a> {
@@ -356,7 +356,7 @@ impl<'a> Pins<'a> {
     /// Finds the linked strings of every pinned version: literals of the pin's file, other
     /// than pin tokens and references, that hold the pin's name and version.
     fn link(&mut self) {
-        let mut taken: HashMap<usize, Vec<Range<usize>>> = HashMap::new();
+        let mut taken: FastMap<usize, Vec<Range<usize>>> = FastMap::default();
         for (pin, &file) in self.pins.iter().zip(&self.token_files) {
             taken.entry(file).or_default().push(pin.span.clone());
         }
@@ -364,7 +364,7 @@ impl<'a> Pins<'a> {
             let spans = file.facts.sites.iter().map(|site| site.value.span.clone());
             taken.entry(index).or_default().extend(spans);
         }
-        let mut literals: HashMap<usize, linked::FileLiterals<'_>> = HashMap::new();
+        let mut literals: FastMap<usize, linked::FileLiterals<'_>> = FastMap::default();
         for (pin, &file) in self.pins.iter_mut().zip(&self.token_files) {
             let Some(version) = pin.version.as_deref().filter(|_| pin.is_settable()) else {
                 continue;

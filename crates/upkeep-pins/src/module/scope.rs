@@ -6,9 +6,9 @@
 
 use super::resolved::{Origin, Resolved};
 use super::{MAX_REFERENCE_DEPTH, SourceFile, normalize};
+use crate::fast_hash::{FastMap, FastSet};
 use crate::site::{ChartRef, FileFacts, Piece, Reference, Site, SiteKind, Value};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -49,10 +49,10 @@ pub(super) struct Binding<'a> {
 
 /// The names visible in one module.
 pub(super) struct Scope<'a> {
-    pub(super) vars: HashMap<&'a str, Binding<'a>>,
-    pub(super) locals: HashMap<&'a str, (usize, &'a Value)>,
+    pub(super) vars: FastMap<&'a str, Binding<'a>>,
+    pub(super) locals: FastMap<&'a str, (usize, &'a Value)>,
     /// Template files rendered by `templatefile()`, by path relative to the scanned root.
-    pub(super) templates: HashMap<PathBuf, TemplateArgs<'a>>,
+    pub(super) templates: FastMap<PathBuf, TemplateArgs<'a>>,
     /// The module's files, as indices of the unit's file list.
     pub(super) files: Range<usize>,
 }
@@ -73,7 +73,7 @@ pub(super) struct Scopes<'a> {
     pub(super) scopes: Vec<Scope<'a>>,
     /// `(file, start)` of every value a reference led to: a site whose value another site
     /// reaches is that site's definition, not a pin of its own.
-    pub(super) reached: RefCell<HashSet<(usize, usize)>>,
+    pub(super) reached: RefCell<FastSet<(usize, usize)>>,
 }
 
 impl<'a> Scopes<'a> {
@@ -83,12 +83,12 @@ impl<'a> Scopes<'a> {
         files: &'a [&'a SourceFile],
         dir: &Path,
         root: Range<usize>,
-        external: &HashSet<String>,
+        external: &FastSet<String>,
     ) -> Scopes<'a> {
         let mut scopes = Scopes {
             files,
             scopes: Vec::new(),
-            reached: RefCell::new(HashSet::new()),
+            reached: RefCell::new(FastSet::default()),
         };
         let mut scope = scopes.module(dir, root.clone(), 0, true);
         for (name, binding) in &mut scope.vars {
@@ -137,10 +137,15 @@ impl<'a> Scopes<'a> {
         let files = self.files;
         // Sized once: growing the maps insert by insert cost more than filling them.
         let count = |of: fn(&FileFacts) -> usize| range.clone().map(|i| of(&files[i].facts)).sum();
-        let mut vars: HashMap<&str, Binding<'_>> =
-            HashMap::with_capacity(count(|facts| facts.variables.len()));
-        let mut locals = HashMap::with_capacity(count(|facts| facts.locals.len()));
-        let mut templates = HashMap::new();
+        let mut vars: FastMap<&str, Binding<'_>> = FastMap::with_capacity_and_hasher(
+            count(|facts| facts.variables.len()),
+            Default::default(),
+        );
+        let mut locals = FastMap::with_capacity_and_hasher(
+            count(|facts| facts.locals.len()),
+            Default::default(),
+        );
+        let mut templates = FastMap::default();
         for file_index in range.clone() {
             let file = files[file_index];
             for (name, default) in &file.facts.variables {
