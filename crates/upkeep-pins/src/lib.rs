@@ -36,6 +36,7 @@ mod admit;
 mod bytes;
 mod calls;
 mod canonical;
+mod climbs;
 mod edit;
 mod error;
 mod fast_hash;

@@ -1,9 +1,10 @@
 //! Files read, and parsed, before their folder's scan asks for them. The walk runs on one
 //! thread, and every folder's scan waits for it (which modules are called from elsewhere is
-//! known only once every file is listed). It reads each Terraform file already (for module
-//! sources that climb out of its folder) and keeps the text here, so the folder does not read
-//! it again; the other cores, idle meanwhile, parse what the walk has listed so far, and a
-//! folder's scan takes the parse from here. What they produce is what the folder's scan
+//! known only once every file is listed). Each Terraform file is read for its module sources
+//! that climb out of its folder, by a reader when the walk could hand it over (see
+//! [`crate::climbs`]), else by the walk, and its text is kept here, so the folder does not
+//! read it again; the other cores, idle meanwhile, parse what the walk has listed so far, and
+//! a folder's scan takes the parse from here. What they produce is what the folder's scan
 //! would: the same read, the same parse.
 //!
 //! The parsing stops when the folders' scans start. What is held is bounded, [`MAX_TEXT`]
@@ -12,6 +13,8 @@
 //! themselves.
 
 use crate::admit::RepoFiles;
+use crate::calls;
+use crate::climbs::{Climbing, Climbs};
 use crate::fast_hash::FastMap;
 use crate::hcl::SyntaxError;
 use crate::scan::FileType;
@@ -45,6 +48,9 @@ pub(crate) struct Listed {
     pub linked: bool,
     /// Its type.
     pub file_type: FileType,
+    /// A Terraform file handed for its module sources (see [`Climbs`]): read first, whatever
+    /// the bounds, and [`Climbs::read`] told.
+    pub climbing: bool,
 }
 
 /// A file's parse: its facts, or why it does not parse.
@@ -96,6 +102,8 @@ pub(crate) struct ReadAhead {
     done: Condvar,
     /// Set when the folders' scans start: the readers take no more files.
     stopped: AtomicBool,
+    /// The module sources of the Terraform files the walk handed over.
+    pub(crate) climbs: Climbs,
 }
 
 #[derive(Default)]
@@ -141,6 +149,7 @@ impl ReadAhead {
             state: Mutex::new(Held::default()),
             done: Condvar::new(),
             stopped: AtomicBool::new(false),
+            climbs: Climbs::default(),
         }
     }
 
@@ -173,6 +182,13 @@ impl ReadAhead {
             let Ok(file) = next else {
                 return;
             };
+            if file.climbing {
+                // Before anything else: the walk's end waits for it.
+                let sources = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    self.read_sources(files, &file, max_size)
+                }));
+                self.climbs.read(&file, sources.ok());
+            }
             let kept = {
                 let mut held = self.lock();
                 // Asked under the lock [`ReadAhead::stop`] takes: once the folders' scans
@@ -228,6 +244,27 @@ impl ReadAhead {
         }
     }
 
+    /// The module sources that climb out of the folder of `file`, a Terraform file, read from
+    /// it; its text is kept for its folder (as [`ReadAhead::keep`] decides). Empty when it
+    /// cannot be read: its folder's scan reports why.
+    pub(crate) fn read_sources(
+        &self,
+        files: &RepoFiles,
+        file: &Listed,
+        max_size: u64,
+    ) -> Vec<Climbing> {
+        let Ok(text) = files.read_walked(&file.rel, file.linked, max_size) else {
+            return Vec::new();
+        };
+        let dir = file.rel.parent().map(Path::to_path_buf).unwrap_or_default();
+        let sources = calls::climbing_sources(&text)
+            .into_iter()
+            .map(|source| (dir.clone(), source.to_owned()))
+            .collect();
+        self.keep(&file.rel, text);
+        sources
+    }
+
     /// Reads `file` for a reader to parse, its text counted as held from now on, so that texts
     /// kept or read while it is parsed cannot take its room (a 2.4 MB values file was parsed
     /// for nothing, then again by its folder). `None` when it cannot be read, or held (then no
@@ -277,6 +314,7 @@ mod tests {
             rel: PathBuf::from(rel),
             linked: false,
             file_type,
+            climbing: false,
         }
     }
 
@@ -316,6 +354,40 @@ mod tests {
             ahead.take(Path::new("small.tf")).is_some(),
             "what fits is kept"
         );
+    }
+
+    #[test]
+    fn a_reader_reads_a_file_handed_for_its_module_sources_first_then_parses_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let tf = "module \"app\" {\n  source = \"../../modules/app\"\n  tag = \"1.0.0\"\n}\n";
+        std::fs::create_dir_all(dir.path().join("stacks/a")).expect("mkdir");
+        std::fs::write(dir.path().join("stacks/a/main.tf"), tf).expect("write");
+        let ahead = ReadAhead::new();
+        let handed = |rel: &str| Listed {
+            climbing: true,
+            ..listed(rel, TF)
+        };
+        ahead.climbs.hand();
+        ahead.climbs.hand();
+        parse_ahead(
+            &ahead,
+            dir.path(),
+            vec![handed("stacks/a/main.tf"), handed("stacks/gone/main.tf")],
+        );
+        // The reader read both (one could not be read: no sources, its folder reports it);
+        // the walk has nothing left to read.
+        let (_, queue) = mpsc::sync_channel(1);
+        let (sources, others) = ahead.climbs.finish(&Mutex::new(queue), |file| {
+            panic!("{} read again", file.rel.display())
+        });
+        assert_eq!(
+            sources,
+            [(PathBuf::from("stacks/a"), "../../modules/app".to_owned())]
+        );
+        assert!(others.is_empty());
+        let main = ahead.take(Path::new("stacks/a/main.tf")).expect("kept");
+        assert_eq!(main.text, tf);
+        assert_eq!(parsed(&main), format!("{:?}", TF.parse(tf, false)));
     }
 
     #[test]

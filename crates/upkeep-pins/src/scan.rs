@@ -186,7 +186,10 @@ fn scan_units(
             // are not scanned), so it needs no callers from elsewhere either.
             reach == Reach::Everything,
             from_disk.then_some(&ahead),
-            reading.then_some(list),
+            reading.then_some(Readers {
+                list,
+                listed: &listed,
+            }),
         );
         let asked = Asked {
             files: &files,
@@ -385,14 +388,14 @@ fn exclusions(root: &Path, patterns: &[String]) -> io::Result<ignore::gitignore:
 /// lead is decided when they are read) and special files (reported when they are read).
 /// Files that `.gitignore`, `.upkeepignore` or `exclude` leave out are not listed. With `climbing`,
 /// Terraform files are also read for the module sources that climb out of their folder (see
-/// [`Walk::climbing`]).
+/// [`Walk::climbing`]); with readers, by them (see [`crate::climbs`]).
 fn walk(
     files: &RepoFiles,
     max_size: u64,
     exclude: Option<ignore::gitignore::Gitignore>,
     climbing: bool,
     ahead: Option<&ReadAhead>,
-    list: Option<mpsc::SyncSender<Listed>>,
+    readers: Option<Readers<'_>>,
 ) -> Walk {
     let root = files.root().to_path_buf();
     let ignored = Arc::new(AtomicUsize::new(0));
@@ -456,35 +459,59 @@ fn walk(
         match walked(&root, item) {
             Walked::Entry(entry) => {
                 let worth_ahead = !maybe_chart_template(&entry);
-                if climbing
-                    && entry.file_type == FileType::Hcl(Flavor::Terraform)
-                    && let Ok(text) = files.read_walked(&entry.rel, entry.linked, max_size)
-                {
-                    let dir = parent(&entry.rel);
-                    let sources = calls::climbing_sources(&text);
-                    climbing_sources
-                        .extend(sources.into_iter().map(|s| (dir.clone(), s.to_owned())));
-                    if let Some(ahead) = ahead
-                        && worth_ahead
+                let listed = |for_sources| Listed {
+                    rel: entry.rel.clone(),
+                    linked: entry.linked,
+                    file_type: entry.file_type,
+                    climbing: for_sources,
+                };
+                let mut handed = false;
+                if climbing && entry.file_type == FileType::Hcl(Flavor::Terraform) {
+                    // A reader reads it (and the walk goes on listing), unless they are that
+                    // far behind.
+                    if let (Some(ahead), Some(readers), true) = (ahead, &readers, worth_ahead) {
+                        // Counted before it is sent: a reader may read it at once.
+                        ahead.climbs.hand();
+                        handed = readers.list.try_send(listed(true)).is_ok();
+                        if !handed {
+                            ahead.climbs.not_handed();
+                        }
+                    }
+                    if !handed
+                        && let Ok(text) = files.read_walked(&entry.rel, entry.linked, max_size)
                     {
-                        ahead.keep(&entry.rel, text);
+                        let dir = parent(&entry.rel);
+                        let sources = calls::climbing_sources(&text);
+                        climbing_sources
+                            .extend(sources.into_iter().map(|s| (dir.clone(), s.to_owned())));
+                        if let Some(ahead) = ahead
+                            && worth_ahead
+                        {
+                            ahead.keep(&entry.rel, text);
+                        }
                     }
                 }
-                if let Some(list) = &list
+                if let Some(readers) = &readers
                     && worth_ahead
+                    && !handed
                 {
                     // Readers that far behind miss this one: its folder's scan parses it.
-                    let _ = list.try_send(Listed {
-                        rel: entry.rel.clone(),
-                        linked: entry.linked,
-                        file_type: entry.file_type,
-                    });
+                    let _ = readers.list.try_send(listed(false));
                 }
                 entries.push(entry);
             }
             Walked::Error(error) => errors.push(error),
             Walked::OtherType => other_types += 1,
             Walked::Folder => {}
+        }
+    }
+    if let (Some(ahead), Some(readers)) = (ahead, &readers) {
+        let read_here = |file: &Listed| ahead.read_sources(files, file, max_size);
+        let (sources, others) = ahead.climbs.finish(readers.listed, read_here);
+        climbing_sources.extend(sources);
+        // Listed again for the readers, who parse on while the files are grouped.
+        for file in others {
+            let _ = readers.list.try_send(file);
         }
     }
     errors.extend(rules.take_errors());
@@ -498,6 +525,12 @@ fn walk(
         left_out,
         climbing: climbing_sources,
     }
+}
+
+/// The list of files the walk hands to the readers, and their end of it.
+struct Readers<'a> {
+    list: mpsc::SyncSender<Listed>,
+    listed: &'a Mutex<mpsc::Receiver<Listed>>,
 }
 
 /// What a walk found.
