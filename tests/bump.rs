@@ -218,7 +218,7 @@ async fn the_plan_is_made_while_git_fetches_from_a_remote_far_away() {
     let server = github_and_slack().await;
     let repos = repos();
     // GitHub marks when the plan asks it about vaultwarden; an ssh remote whose fetch does
-    // not start before that mark: a bump that fetched first would wait the whole 10 s here
+    // not start before that mark: a bump that fetched first would wait the whole 30 s here
     // and log that it did. Run by git, which passes GIT_SSH_COMMAND on.
     let mark = repos.clone.with_file_name("asked-github");
     wiremock::Mock::given(wiremock::matchers::method("GET"))
@@ -236,8 +236,8 @@ async fn the_plan_is_made_while_git_fetches_from_a_remote_far_away() {
 [ "$1" = -G ] && exit 0
 while [ $# -gt 2 ]; do shift; done
 i=0
-while [ ! -e '{mark}' ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
-if [ $i -lt 200 ]; then echo "planning: $2" >> '{log}'; else echo "waited alone: $2" >> '{log}'; fi
+while [ ! -e '{mark}' ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
+if [ $i -lt 600 ]; then echo "planning: $2" >> '{log}'; else echo "waited alone: $2" >> '{log}'; fi
 exec sh -c "$2"
 "#,
             mark = mark.display(),

@@ -5,14 +5,24 @@
 //! walk's thread), which read it first, before what they parse; at its end the walk takes back
 //! the files no reader has started and reads them itself, so it never waits for a parse.
 
+use crate::calls;
 use crate::read_ahead::Listed;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 use std::sync::{Condvar, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 /// A module source that climbs out of its folder: `(folder of the call, source)`.
 pub(crate) type Climbing = (PathBuf, String);
+
+/// The module sources of `text`, the Terraform file at `rel`, that climb out of its folder.
+pub(crate) fn sources_in(rel: &Path, text: &str) -> Vec<Climbing> {
+    let dir = rel.parent().map(Path::to_path_buf).unwrap_or_default();
+    calls::climbing_sources(text)
+        .into_iter()
+        .map(|source| (dir.clone(), source.to_owned()))
+        .collect()
+}
 
 /// What the readers were handed and what they found.
 #[derive(Default)]

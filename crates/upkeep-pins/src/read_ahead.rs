@@ -13,8 +13,7 @@
 //! themselves.
 
 use crate::admit::RepoFiles;
-use crate::calls;
-use crate::climbs::{Climbing, Climbs};
+use crate::climbs::{self, Climbing, Climbs};
 use crate::fast_hash::FastMap;
 use crate::hcl::SyntaxError;
 use crate::scan::FileType;
@@ -256,11 +255,7 @@ impl ReadAhead {
         let Ok(text) = files.read_walked(&file.rel, file.linked, max_size) else {
             return Vec::new();
         };
-        let dir = file.rel.parent().map(Path::to_path_buf).unwrap_or_default();
-        let sources = calls::climbing_sources(&text)
-            .into_iter()
-            .map(|source| (dir.clone(), source.to_owned()))
-            .collect();
+        let sources = climbs::sources_in(&file.rel, &text);
         self.keep(&file.rel, text);
         sources
     }

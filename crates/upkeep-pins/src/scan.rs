@@ -2,6 +2,7 @@
 
 use crate::admit::RepoFiles;
 use crate::calls::{self, CallIndex};
+use crate::climbs;
 use crate::error::{ErrorKind, ScanError};
 use crate::fast_hash::{FastMap, FastSet};
 use crate::hcl::{self, Flavor, SyntaxError};
@@ -480,10 +481,7 @@ fn walk(
                     if !handed
                         && let Ok(text) = files.read_walked(&entry.rel, entry.linked, max_size)
                     {
-                        let dir = parent(&entry.rel);
-                        let sources = calls::climbing_sources(&text);
-                        climbing_sources
-                            .extend(sources.into_iter().map(|s| (dir.clone(), s.to_owned())));
+                        climbing_sources.extend(climbs::sources_in(&entry.rel, &text));
                         if let Some(ahead) = ahead
                             && worth_ahead
                         {
