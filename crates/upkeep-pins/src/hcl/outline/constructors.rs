@@ -21,7 +21,7 @@ pub(in crate::hcl) fn object_entries(
     src: &str,
     range: &Range<usize>,
 ) -> Option<Vec<(Range<usize>, Range<usize>)>> {
-    let lexer = Lexer::new(src);
+    let lexer = Lexer::for_expressions(src);
     if lexer.byte(range.start)? != b'{' {
         return None;
     }
@@ -81,7 +81,7 @@ pub(in crate::hcl) fn object_entries(
 /// with the function's name for a call. `None` for anything else, including `for`
 /// expressions, argument expansion (`f(x...)`) and namespaced functions.
 pub(in crate::hcl) fn list_elements(src: &str, range: &Range<usize>) -> Option<List> {
-    let lexer = Lexer::new(src);
+    let lexer = Lexer::for_expressions(src);
     let (name, open) = match lexer.byte(range.start)? {
         b'[' => (None, range.start),
         _ => {

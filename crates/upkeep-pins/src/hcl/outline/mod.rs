@@ -79,7 +79,7 @@ pub(super) fn outline(src: &str, start: usize) -> Option<Outline> {
     if memchr::memchr_iter(b'\r', bytes).any(|at| bytes.get(at + 1) != Some(&b'\n')) {
         return None;
     }
-    let mut lexer = Lexer::new(src);
+    let mut lexer = Lexer::for_outline(src);
     let mut keys = Keys::default();
     let (top, end) = lexer.body(start, 0, &mut keys)?;
     (end == src.len()).then_some(Outline {
@@ -208,7 +208,8 @@ fn closer(open: u8) -> u8 {
 }
 
 impl Lexer<'_> {
-    fn new(src: &str) -> Lexer<'_> {
+    /// A lexer for outlining the whole of `src`, its item vectors sized for the file.
+    fn for_outline(src: &str) -> Lexer<'_> {
         // Terraform files hold an attribute or a block per 60 bytes or so (the median file of
         // the user's repository; one per 37 bytes at the 10th percentile): sized once, the
         // items are not copied again each time they outgrow their vector.
@@ -217,6 +218,16 @@ impl Lexer<'_> {
             bytes: src.as_bytes(),
             pending: Vec::with_capacity(16),
             items: Vec::with_capacity(items),
+        }
+    }
+
+    /// A lexer for delimiting expressions in `src`, which records no items and so allocates
+    /// nothing: the constructors' readers make one per value they walk.
+    fn for_expressions(src: &str) -> Lexer<'_> {
+        Lexer {
+            bytes: src.as_bytes(),
+            pending: Vec::new(),
+            items: Vec::new(),
         }
     }
 
@@ -628,5 +639,16 @@ mod tests {
     fn nesting_is_bounded() {
         let deep = format!("x = {}{}\n", "[".repeat(200), "]".repeat(200));
         assert!(outline(&deep, 0).is_none());
+    }
+
+    /// The constructors' readers make a lexer per value they walk: sized for the whole file,
+    /// as the outline's is, they reserved 43 MB of item vectors a scan of the user's
+    /// repository that none of them used.
+    #[test]
+    fn a_lexer_for_expressions_reserves_nothing_however_long_the_file() {
+        let src = "x = 1\n".repeat(100_000);
+        let lexer = super::Lexer::for_expressions(&src);
+        assert_eq!((lexer.items.capacity(), lexer.pending.capacity()), (0, 0));
+        assert!(super::Lexer::for_outline(&src).items.capacity() > 0);
     }
 }
