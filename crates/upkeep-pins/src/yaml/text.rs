@@ -3,6 +3,7 @@
 //! map from the parser's character positions back to bytes of the file.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::ops::Range;
 
 /// A file's text with its template directives removed, and where each kept run came from.
@@ -13,7 +14,9 @@ pub(super) struct Stripped<'a> {
     /// Runs of `text` copied from the file: `(start in text, start in the file)`, in order.
     runs: Vec<(usize, usize)>,
     /// Byte offset in `text` of every [`CHECKPOINT`]th character; empty when `text` is ASCII.
-    checkpoints: Vec<usize>,
+    /// Made when the first position is asked: a text whose blocks are left out is not read
+    /// whole, and decoding a 2.4 MB values file for it cost more than reading what was kept.
+    checkpoints: OnceCell<Vec<usize>>,
     /// Length of the file.
     len: usize,
     /// For text read out of a block scalar: where each of its lines starts in the file,
@@ -32,7 +35,7 @@ impl<'a> Stripped<'a> {
             return Stripped {
                 text: Cow::Borrowed(src),
                 runs: vec![(0, 0)],
-                checkpoints: checkpoints(src),
+                checkpoints: OnceCell::new(),
                 len: src.len(),
                 outer: None,
             };
@@ -69,7 +72,7 @@ impl<'a> Stripped<'a> {
             text.push_str(&src[copied..]);
         }
         Stripped {
-            checkpoints: checkpoints(&text),
+            checkpoints: OnceCell::new(),
             text: Cow::Owned(text),
             runs,
             len: src.len(),
@@ -119,7 +122,7 @@ impl<'a> Stripped<'a> {
         }
         keep(&mut text, copied..self.text.len());
         let stripped = Stripped {
-            checkpoints: checkpoints(&text),
+            checkpoints: OnceCell::new(),
             text: Cow::Owned(text),
             runs,
             len: self.len,
@@ -130,10 +133,11 @@ impl<'a> Stripped<'a> {
 
     /// The byte offset in the text of the parser's character index `index`.
     pub(super) fn text_byte(&self, index: usize) -> usize {
-        if self.checkpoints.is_empty() {
+        let checkpoints = self.checkpoints.get_or_init(|| checkpoints(&self.text));
+        if checkpoints.is_empty() {
             return index.min(self.text.len());
         }
-        let Some(&from) = self.checkpoints.get(index / CHECKPOINT) else {
+        let Some(&from) = checkpoints.get(index / CHECKPOINT) else {
             return self.text.len();
         };
         self.text[from..]
@@ -222,5 +226,23 @@ mod tests {
             let want = starts.get(index).copied().unwrap_or(src.len());
             assert_eq!(stripped.text_byte(index), want, "character {index}");
         }
+    }
+
+    #[test]
+    fn a_text_is_decoded_for_positions_only_when_one_is_asked() {
+        let src = format!(
+            "key: {}\nblock: |\n{}",
+            "é".repeat(100),
+            "  ü\n".repeat(1000)
+        );
+        let stripped = Stripped::new(&src);
+        assert!(stripped.checkpoints.get().is_none(), "decoded before asked");
+        let body = src.find("  ü").unwrap()..src.len();
+        let (without, _) = stripped.without(std::slice::from_ref(&body));
+        assert!(stripped.checkpoints.get().is_none(), "decoded to be cut");
+        assert!(without.checkpoints.get().is_none());
+        let index = without.text.chars().position(|c| c == 'b').unwrap();
+        assert_eq!(without.byte(index), src.find("block").unwrap());
+        assert!(without.checkpoints.get().is_some());
     }
 }
