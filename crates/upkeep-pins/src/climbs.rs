@@ -7,9 +7,10 @@
 
 use crate::calls;
 use crate::read_ahead::Listed;
+use crate::signal::Signal;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
-use std::sync::{Condvar, Mutex, MutexGuard, TryLockError};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 /// A module source that climbs out of its folder: `(folder of the call, source)`.
@@ -29,7 +30,7 @@ pub(crate) fn sources_in(rel: &Path, text: &str) -> Vec<Climbing> {
 pub(crate) struct Climbs {
     state: Mutex<State>,
     /// Signalled when a reader has read a file it was handed.
-    read: Condvar,
+    read: Signal,
 }
 
 #[derive(Default)]
@@ -117,11 +118,7 @@ impl Climbs {
             }
             // Woken by each file read; the timeout only bounds a wake-up that raced the
             // check above.
-            drop(
-                self.read
-                    .wait_timeout(state, Duration::from_millis(1))
-                    .unwrap_or_else(|e| e.into_inner()),
-            );
+            drop(self.read.wait_timeout(state, Duration::from_millis(1)));
         }
         let lost = std::mem::take(&mut self.lock().lost);
         let mut found: Vec<Climbing> = lost.iter().flat_map(&mut read_here).collect();

@@ -52,6 +52,7 @@ mod read_ahead;
 mod scan;
 mod select;
 mod shapes;
+mod signal;
 mod site;
 mod split_once;
 mod transaction;

@@ -3,6 +3,7 @@
 //! a few folders' worth of them, not the whole tree's.
 
 use crate::pin::{Pin, PinKind};
+use crate::signal::Signal;
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap};
 use std::io;
@@ -10,7 +11,7 @@ use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
-use std::sync::{Condvar, Mutex, mpsc};
+use std::sync::{Mutex, mpsc};
 
 /// Stack size of the scanning threads; the HCL parser recurses once per nesting level.
 pub(crate) const THREAD_STACK: usize = 32 * 1024 * 1024;
@@ -91,7 +92,7 @@ where
     let stop = AtomicBool::new(false);
     let waiting_pins = AtomicUsize::new(0);
     // The first folder not yet handed on, and the signal that it moved.
-    let frontier = (Mutex::new(0usize), Condvar::new());
+    let frontier = (Mutex::new(0usize), Signal::default());
     // Stops the workers: those waiting for the frontier to move, and those about to start.
     let halt = || {
         let (lock, moved) = &frontier;
@@ -126,7 +127,7 @@ where
                                 || waiting_pins.load(Relaxed) > MAX_PINS_WAITING)
                             && !stop.load(Relaxed)
                         {
-                            first = moved.wait(first).unwrap_or_else(|e| e.into_inner());
+                            first = moved.wait(first);
                         }
                         drop(first);
                         if stop.load(Relaxed) {

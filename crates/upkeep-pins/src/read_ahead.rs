@@ -17,11 +17,12 @@ use crate::climbs::{self, Climbing, Climbs};
 use crate::fast_hash::FastMap;
 use crate::hcl::SyntaxError;
 use crate::scan::FileType;
+use crate::signal::Signal;
 use crate::site::FileFacts;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, mpsc};
+use std::sync::{Mutex, MutexGuard, mpsc};
 
 /// How many bytes of text may be held and not yet taken by a folder's scan. Unbounded, the
 /// reader held 3.2–5.6 MB of the user's repository when the walk ended; with 1 MB it stopped a
@@ -98,7 +99,7 @@ enum Slot {
 pub(crate) struct ReadAhead {
     state: Mutex<Held>,
     /// Signalled when a file a reader was parsing is ready (or was given up).
-    done: Condvar,
+    done: Signal,
     /// Set when the folders' scans start: the readers take no more files.
     stopped: AtomicBool,
     /// The module sources of the Terraform files the walk handed over.
@@ -146,7 +147,7 @@ impl ReadAhead {
     pub(crate) fn new() -> ReadAhead {
         ReadAhead {
             state: Mutex::new(Held::default()),
-            done: Condvar::new(),
+            done: Signal::default(),
             stopped: AtomicBool::new(false),
             climbs: Climbs::default(),
         }
@@ -287,7 +288,7 @@ impl ReadAhead {
     pub(crate) fn take(&self, rel: &Path) -> Option<Early> {
         let mut held = self.lock();
         while let Slot::Parsing = held.files.get(rel)? {
-            held = self.done.wait(held).unwrap_or_else(|e| e.into_inner());
+            held = self.done.wait(held);
         }
         held.remove(rel)
     }

@@ -12,6 +12,7 @@ use crate::module::{self, Instance, SourceFile};
 use crate::ordered::{self, path_key};
 use crate::pin::{Pin, Place};
 use crate::read_ahead::{Early, Listed, Parsed, ReadAhead};
+use crate::signal::Signal;
 use crate::site::{FileFacts, Precedence};
 use crate::split_once::SplitOnce;
 use crate::warning::{ScanWarning, WarningKind};
@@ -780,7 +781,7 @@ struct Callers {
     elsewhere: FastSet<PathBuf>,
     state: Mutex<CallersState>,
     /// Signalled when a unit has loaded its modules, or the scan stops.
-    loaded: std::sync::Condvar,
+    loaded: Signal,
 }
 
 #[derive(Default)]
@@ -802,7 +803,7 @@ impl Callers {
                 .map(|(index, dir)| (dir.to_path_buf(), index))
                 .collect(),
             state: Mutex::new(CallersState::default()),
-            loaded: std::sync::Condvar::new(),
+            loaded: Signal::default(),
         }
     }
 
@@ -838,7 +839,7 @@ impl Callers {
             .collect();
         let mut state = self.lock();
         while !state.halted && !above.iter().all(|unit| state.loaded.contains(unit)) {
-            state = self.loaded.wait(state).unwrap_or_else(|e| e.into_inner());
+            state = self.loaded.wait(state);
         }
         let external = state.index.take_external(dir);
         if self.elsewhere.contains(dir) {

@@ -3,9 +3,10 @@
 //! waiting for it. A folder's files are read this way: a caller loading the module below it
 //! and the module's own scan, which the workers start side by side, split the module's files.
 
+use crate::signal::Signal;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// A value of type `V` joined from parts of type `P`, built at most once.
 pub(crate) struct SplitOnce<P, V> {
@@ -13,7 +14,7 @@ pub(crate) struct SplitOnce<P, V> {
     next: AtomicUsize,
     state: Mutex<State<P, V>>,
     /// Signalled when the last part is made, or a part failed.
-    finished: Condvar,
+    finished: Signal,
 }
 
 struct State<P, V> {
@@ -36,7 +37,7 @@ impl<P, V> Default for SplitOnce<P, V> {
                 value: None,
                 failed: false,
             }),
-            finished: Condvar::new(),
+            finished: Signal::default(),
         }
     }
 }
@@ -99,7 +100,7 @@ impl<P, V> SplitOnce<P, V> {
         }
         let mut state = self.lock();
         while state.value.is_none() && !state.failed && state.made < count {
-            state = self.finished.wait(state).unwrap_or_else(|e| e.into_inner());
+            state = self.finished.wait(state);
         }
         if let Some(value) = &state.value {
             return Arc::clone(value);
