@@ -61,7 +61,7 @@ pub(super) fn may_hold_sites(text: &str) -> bool {
             return true;
         };
         let special = special || key.starts_with('*');
-        let imageish = ends_like(key, "tag") || ends_like(key, "image");
+        let imageish = imageish(key);
         let pin =
             special || imageish && matches!(shapes::role(key), Some((Role::Tag | Role::Image, _)));
         let version = key == VERSION_KEY;
@@ -79,11 +79,15 @@ pub(super) fn may_hold_sites(text: &str) -> bool {
             && bytes[line..column]
                 .iter()
                 .all(|&b| matches!(b, b' ' | b'-'));
+        // A column repeated on the next key is kept once: the names of a long list stand in
+        // one column, and each version is looked for among them.
+        let column = column - line;
         match (version, block) {
-            (true, true) => versions.push(column - line),
+            (true, true) if versions.last() != Some(&column) => versions.push(column),
+            (false, true) if names.last() != Some(&column) => names.push(column),
             (true, false) => flow_version = true,
-            (false, true) => names.push(column - line),
             (false, false) => flow_name = true,
+            _ => {}
         }
     }
     (flow_version && (flow_name || !names.is_empty()))
@@ -253,6 +257,16 @@ impl Depth {
             self.line = (end + 1).min(line);
         }
         self.depth
+    }
+}
+
+/// Whether `key` ends like `tag` or `image` (see [`ends_like`]). Its last letter is looked at
+/// first: of the 78,000 keys of a 2.4 MB block of SNMP modules, few end in `g` or `e`.
+fn imageish(key: &str) -> bool {
+    match key.bytes().rev().find(|b| !matches!(b, b'_' | b'-')) {
+        Some(b'g' | b'G') => ends_like(key, "tag"),
+        Some(b'e' | b'E') => ends_like(key, "image"),
+        _ => false,
     }
 }
 
