@@ -91,12 +91,15 @@ where
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let waiting_pins = AtomicUsize::new(0);
-    // The first folder not yet handed on, and the signal that it moved.
-    let frontier = (Mutex::new(0usize), Signal::default());
+    // The first folder not yet handed on, the lock a worker holds to wait for it to move
+    // (never to read it: a worker that need not wait takes no lock, and the main thread, which
+    // moves it after every folder, is not kept waiting for the workers' locks), and the signal
+    // that it moved.
+    let frontier = (AtomicUsize::new(0), Mutex::new(()), Signal::default());
     // Stops the workers: those waiting for the frontier to move, and those about to start.
     let halt = || {
-        let (lock, moved) = &frontier;
-        let _first = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let (_, lock, moved) = &frontier;
+        let _waiting = lock.lock().unwrap_or_else(|e| e.into_inner());
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         moved.notify_all();
         halted();
@@ -113,23 +116,28 @@ where
             let spawned = std::thread::Builder::new()
                 .stack_size(THREAD_STACK)
                 .spawn_scoped(scope, move || {
-                    use std::sync::atomic::Ordering::Relaxed;
+                    use std::sync::atomic::Ordering::{Acquire, Relaxed};
                     loop {
                         let unit = next.fetch_add(1, Relaxed);
                         if unit >= dirs.len() {
                             return;
                         }
-                        let (lock, moved) = frontier;
-                        let mut first = lock.lock().unwrap_or_else(|e| e.into_inner());
+                        let (first, lock, moved) = frontier;
                         // The worker of the first unfinished folder never waits.
-                        while unit > *first
-                            && (unit >= *first + window
-                                || waiting_pins.load(Relaxed) > MAX_PINS_WAITING)
-                            && !stop.load(Relaxed)
-                        {
-                            first = moved.wait(first);
+                        let must_wait = || {
+                            let first = first.load(Acquire);
+                            unit > first
+                                && (unit >= first + window
+                                    || waiting_pins.load(Relaxed) > MAX_PINS_WAITING)
+                                && !stop.load(Relaxed)
+                        };
+                        if must_wait() {
+                            // Asked again under the lock the mover takes before signalling.
+                            let mut waiting = lock.lock().unwrap_or_else(|e| e.into_inner());
+                            while must_wait() {
+                                waiting = moved.wait(waiting);
+                            }
                         }
-                        drop(first);
                         if stop.load(Relaxed) {
                             return;
                         }
@@ -183,8 +191,11 @@ where
                 }
             }
             if first != moved_from {
-                let (lock, moved) = &frontier;
-                *lock.lock().unwrap_or_else(|e| e.into_inner()) = first;
+                let (frontier_first, lock, moved) = &frontier;
+                frontier_first.store(first, std::sync::atomic::Ordering::Release);
+                // Taken and let go: a worker that found it must wait is then waiting, counted
+                // by the signal, or will see the move when it asks again under the lock.
+                drop(lock.lock().unwrap_or_else(|e| e.into_inner()));
                 moved.notify_all();
             }
         }
@@ -206,6 +217,7 @@ mod tests {
     use crate::pin::{Pin, PinKind, PinStatus};
     use std::ops::ControlFlow;
     use std::path::{Path, PathBuf};
+    use std::sync::mpsc;
 
     fn pin(file: &str, line: usize) -> Pin {
         Pin {
@@ -269,6 +281,59 @@ mod tests {
             .expect("threads");
             assert_eq!(rests.len(), dirs.len());
             assert_eq!(out, expected, "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn folders_past_the_window_wait_for_the_first_and_are_woken_when_it_is_done() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+        for threads in 2..=4 {
+            let window = threads * super::AHEAD_PER_WORKER;
+            let (done, result) = mpsc::channel();
+            // On its own thread, so that a worker never woken fails the test instead of
+            // hanging it.
+            std::thread::spawn(move || {
+                let names: Vec<String> = (0..window * 3).map(|i| format!("d{i:05}")).collect();
+                let dirs: Vec<&Path> = names.iter().map(Path::new).collect();
+                let (first_done, early, within) = (
+                    AtomicBool::new(false),
+                    AtomicUsize::new(0),
+                    AtomicUsize::new(0),
+                );
+                let work = |unit: usize| -> (Vec<Pin>, ()) {
+                    if unit == 0 {
+                        // Done only once every other folder within the window is: those
+                        // past it are waiting by then, or about to.
+                        while within.load(SeqCst) < window - 1 {
+                            std::thread::yield_now();
+                        }
+                        first_done.store(true, SeqCst);
+                    } else if unit < window {
+                        within.fetch_add(1, SeqCst);
+                    } else if !first_done.load(SeqCst) {
+                        early.fetch_add(1, SeqCst);
+                    }
+                    (vec![pin(&format!("{}/x.tf", names[unit]), 1)], ())
+                };
+                let mut out = 0;
+                run(
+                    &dirs,
+                    threads,
+                    work,
+                    |_| {
+                        out += 1;
+                        ControlFlow::Continue(())
+                    },
+                    || {},
+                )
+                .expect("threads");
+                let _ = done.send((out, early.load(SeqCst)));
+            });
+            let (out, early) = result
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .expect("the workers past the window were woken");
+            assert_eq!(out, window * 3, "{threads} threads");
+            assert_eq!(early, 0, "{threads} threads: started past the window");
         }
     }
 
