@@ -93,7 +93,8 @@ pub(crate) fn climbing_sources(text: &str) -> Vec<&str> {
 /// The folder a local module `source` written in folder `dir` names, relative to the scanned
 /// root; `None` when it leads out of the root.
 pub(crate) fn callee_dir(dir: &Path, source: &str) -> Option<PathBuf> {
-    let mut out = PathBuf::new();
+    // Sized once: the folder never grows longer than the caller's folder and the source.
+    let mut out = PathBuf::with_capacity(dir.as_os_str().len() + source.len() + 1);
     for component in dir.join(source.trim_end_matches('/')).components() {
         match component {
             Component::CurDir => {}

@@ -114,11 +114,16 @@ fn folder_rules(
     mut refused: impl FnMut(ScanError),
 ) -> Option<Gitignore> {
     let mut text = Vec::new();
+    // One path for both names: nearly every folder has neither file.
+    let mut path = files.canonical_root().join(dir);
     for name in FILE_NAMES {
-        let rel = dir.join(name);
-        if std::fs::symlink_metadata(files.canonical_root().join(&rel)).is_err() {
+        path.push(name);
+        let absent = std::fs::symlink_metadata(&path).is_err();
+        path.pop();
+        if absent {
             continue;
         }
+        let rel = dir.join(name);
         match files.read(&rel, max_size) {
             Ok(bytes) => {
                 text.extend_from_slice(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes));
