@@ -140,16 +140,17 @@ fn is_inert(text: &str) -> bool {
 /// Whether an expression is a traversal and nothing else (`kubernetes_namespace.x.metadata[0].name`,
 /// `local.images["app"].tag`, `var.hosts[*]`), which [`Collector::expression`] does not look
 /// into; written so that anything this accepts is a valid traversal, and anything irregular
-/// (spaces, operators, `-`, escapes) is left to the parser.
+/// (spaces, operators, escapes) is left to the parser.
 pub(super) fn is_traversal(text: &str) -> bool {
     let bytes = text.as_bytes();
     let name = |at: usize| {
         let first = bytes
             .get(at)
             .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_');
+        // HCL's identifiers go on with `-` too (`kubernetes_namespace.stirling-pdf`).
         let len = bytes[at.min(bytes.len())..]
             .iter()
-            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
             .count();
         first.then_some(len)
     };
@@ -275,6 +276,37 @@ mod tests {
     use hcl_edit::expr::Expression;
     use hcl_edit::parser::parse_expr;
 
+    /// Every text of up to 6 bytes from the bytes traversals are written with: whatever is
+    /// taken for a traversal, the parser reads as one too (or as a variable).
+    #[test]
+    fn every_short_text_taken_for_a_traversal_parses_as_one() {
+        let alphabet = b"a0-_.[]*\"";
+        let mut text = Vec::new();
+        let mut taken = 0;
+        for len in 1..=6u32 {
+            for mut code in 0..alphabet.len().pow(len) {
+                text.clear();
+                for _ in 0..len {
+                    text.push(alphabet[code % alphabet.len()]);
+                    code /= alphabet.len();
+                }
+                let text = std::str::from_utf8(&text).expect("ASCII");
+                if is_traversal(text) {
+                    taken += 1;
+                    let parsed = parse_expr(text);
+                    assert!(
+                        matches!(
+                            parsed,
+                            Ok(Expression::Traversal(_) | Expression::Variable(_))
+                        ),
+                        "{text:?}: {parsed:?}"
+                    );
+                }
+            }
+        }
+        assert!(taken > 1000, "{taken}");
+    }
+
     #[test]
     fn what_is_left_unparsed_is_what_the_parser_reads_as_a_traversal_or_a_lone_heredoc() {
         for text in [
@@ -284,6 +316,9 @@ mod tests {
             "module.db.*.id",
             "data.x.y.0",
             "each",
+            "kubernetes_namespace.stirling-pdf.metadata[0].name",
+            "a-b",
+            "x.a--b-",
         ] {
             assert!(is_traversal(text), "{text}");
             let parsed = parse_expr(text).expect(text);
@@ -294,7 +329,8 @@ mod tests {
         }
         for text in [
             "a - b",
-            "a-b",
+            "-a",
+            "x.-a",
             "x[var.i]",
             "x[\"a b\"]",
             "x[\"${y}\"]",
