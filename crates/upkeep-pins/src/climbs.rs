@@ -116,8 +116,8 @@ impl Climbs {
             if state.pending == 0 {
                 break;
             }
-            // Woken by each file read; the timeout only bounds a wake-up that raced the
-            // check above.
+            // Woken by each file read. The timeout is for the list: a reader may have held it
+            // above (`try_lock`), and files still in it are then taken back on the next turn.
             drop(self.read.wait_timeout(state, Duration::from_millis(1)));
         }
         let lost = std::mem::take(&mut self.lock().lost);

@@ -194,7 +194,10 @@ where
                 let (frontier_first, lock, moved) = &frontier;
                 frontier_first.store(first, std::sync::atomic::Ordering::Release);
                 // Taken and let go: a worker that found it must wait is then waiting, counted
-                // by the signal, or will see the move when it asks again under the lock.
+                // by the signal, or will see the move when it asks again under the lock. Not to
+                // be removed: without it, a worker between its check under the lock and its
+                // wait is not counted yet, the signal wakes nobody, and it sleeps for good (no
+                // test catches that race every time).
                 drop(lock.lock().unwrap_or_else(|e| e.into_inner()));
                 moved.notify_all();
             }
