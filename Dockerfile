@@ -14,7 +14,11 @@ ARG RUST_IMAGE=docker.io/library/rust:1.89-slim-bookworm
 ARG RUNTIME_IMAGE=docker.io/library/debian:bookworm-slim
 
 FROM ${RUST_IMAGE} AS build
-# Nothing to install: libgit2, zlib and SQLite are compiled in, and TLS is rustls (no OpenSSL).
+# libgit2, zlib, SQLite and jemalloc are compiled in (the slim image has the C compiler;
+# jemalloc's build also needs make), and TLS is rustls (no OpenSSL).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends make \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked -p upkeep \

@@ -234,3 +234,41 @@ fn scan_json_memory_stays_flat_as_the_pins_grow() {
         "1,000 pins: {small_kb} KB, 30,000 pins: {large_kb} KB"
     );
 }
+
+#[test]
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+fn the_binary_allocates_with_jemalloc_configured_as_the_repository_says() {
+    // jemalloc prints its statistics, its compiled-in configuration first, at exit when asked.
+    let output = Command::new(upkeep_bin())
+        .args(["scan", "--format", "json", "."])
+        .current_dir(common::fixtures())
+        .env("_RJEM_MALLOC_CONF", "stats_print:true")
+        .output()
+        .expect("upkeep runs");
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // The configuration `.cargo/config.toml` compiles in.
+    let config = std::fs::read_to_string(common::repo_root().join(".cargo/config.toml"))
+        .expect(".cargo/config.toml");
+    let conf = config
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once('=')?;
+            (name.trim() == "JEMALLOC_SYS_WITH_MALLOC_CONF")
+                .then(|| value.trim().trim_matches('"').to_owned())
+        })
+        .expect("JEMALLOC_SYS_WITH_MALLOC_CONF in .cargo/config.toml");
+    let wanted = format!("config.malloc_conf: \"{conf}\"");
+    assert!(
+        stderr.contains("jemalloc statistics") && stderr.contains(&wanted),
+        "wanted {wanted} in:\n{}",
+        stderr.chars().take(2000).collect::<String>()
+    );
+    // Pages freed go back within a tenth of a second: what keeps a scan of 50 copies of a
+    // 155-stack repository within the memory glibc's malloc needs.
+    assert!(
+        stderr.contains("opt.dirty_decay_ms: 100"),
+        "{}",
+        stderr.chars().take(2000).collect::<String>()
+    );
+}
