@@ -11,7 +11,7 @@ use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Mutex, MutexGuard};
 
 /// Stack size of the scanning threads; the HCL parser recurses once per nesting level.
 pub(crate) const THREAD_STACK: usize = 32 * 1024 * 1024;
@@ -63,6 +63,39 @@ impl Ord for Waiting {
     }
 }
 
+/// What the workers hand to the main thread: each folder's result as it is done, and how many
+/// workers still run.
+struct Handed<R> {
+    results: Vec<(usize, R)>,
+    running: usize,
+}
+
+/// The workers' side of [`Handed`], and the signal that wakes the main thread.
+struct Handing<R> {
+    handed: Mutex<Handed<R>>,
+    /// Signalled when the folder the main thread waits for is handed, and when a worker
+    /// stops: the main thread can do nothing with other folders' results before that one's, so
+    /// they do not wake it (in a virtual machine each wake-up sends the other core an
+    /// interrupt; a scan of the user's repository woke it after every one of its 204 folders).
+    arrived: Signal,
+}
+
+impl<R> Handing<R> {
+    fn lock(&self) -> MutexGuard<'_, Handed<R>> {
+        self.handed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Counts a worker out when it stops, however it stops, and tells the main thread.
+struct Leaving<'a, R>(&'a Handing<R>);
+
+impl<R> Drop for Leaving<'_, R> {
+    fn drop(&mut self) {
+        self.0.lock().running -= 1;
+        self.0.arrived.notify_all();
+    }
+}
+
 /// Runs `work` on every folder, `dirs` in path order, on up to `threads` threads, and hands
 /// each pin to `on_pin` in report order. A folder's files lie in it or below it, so once the
 /// folders before `dirs[i]` are done, every pin whose file sorts before `dirs[i]` is final.
@@ -106,17 +139,24 @@ where
     };
     // The folder whose work panicked, if one did: the scan stops and fails.
     let panicked = Mutex::new(None);
-    let (send, receive) = mpsc::channel::<(usize, (Vec<Pin>, R))>();
+    let handing = Handing {
+        handed: Mutex::new(Handed {
+            results: Vec::new(),
+            running: workers,
+        }),
+        arrived: Signal::default(),
+    };
     std::thread::scope(|scope| -> io::Result<()> {
         for _ in 0..workers {
-            let send = send.clone();
             let (next, stop, frontier, work) = (&next, &stop, &frontier, &work);
+            let handing = &handing;
             let (halt, panicked) = (&halt, &panicked);
             let waiting_pins = &waiting_pins;
             let spawned = std::thread::Builder::new()
                 .stack_size(THREAD_STACK)
                 .spawn_scoped(scope, move || {
                     use std::sync::atomic::Ordering::{Acquire, Relaxed};
+                    let _leaving = Leaving(handing);
                     loop {
                         let unit = next.fetch_add(1, Relaxed);
                         if unit >= dirs.len() {
@@ -149,8 +189,14 @@ where
                             return;
                         };
                         waiting_pins.fetch_add(result.0.len(), Relaxed);
-                        if send.send((unit, result)).is_err() {
-                            return;
+                        let mut handed = handing.lock();
+                        handed.results.push((unit, result));
+                        // Read under the lock the main thread takes before it waits, after it
+                        // moved the frontier: if it waits for this folder, this sees so.
+                        let awaited = unit == first.load(Acquire);
+                        drop(handed);
+                        if awaited {
+                            handing.arrived.notify_all();
                         }
                     }
                 });
@@ -159,13 +205,25 @@ where
                 return Err(error);
             }
         }
-        drop(send);
         let mut done: BTreeMap<usize, (Vec<Pin>, R)> = BTreeMap::new();
         let mut waiting: BinaryHeap<Reverse<Waiting>> = BinaryHeap::new();
         let mut first = 0;
         let mut found = 0;
-        'receive: for (unit, result) in &receive {
-            done.insert(unit, result);
+        'receive: loop {
+            // Until the first unfinished folder is handed, or no worker runs (all folders
+            // done, or the scan halted).
+            let mut handed = handing.lock();
+            loop {
+                done.extend(handed.results.drain(..));
+                if done.contains_key(&first) || handed.running == 0 {
+                    break;
+                }
+                handed = handing.arrived.wait(handed);
+            }
+            drop(handed);
+            if !done.contains_key(&first) {
+                break;
+            }
             let moved_from = first;
             while let Some((pins, rest)) = done.remove(&first) {
                 rests.push(rest);
@@ -202,7 +260,6 @@ where
                 moved.notify_all();
             }
         }
-        drop(receive);
         Ok(())
     })?;
     if let Some(unit) = panicked.into_inner().unwrap_or_else(|e| e.into_inner()) {
@@ -338,6 +395,47 @@ mod tests {
             assert_eq!(out, window * 3, "{threads} threads");
             assert_eq!(early, 0, "{threads} threads: started past the window");
         }
+    }
+
+    #[test]
+    fn the_main_thread_is_woken_when_the_first_unfinished_folder_is_handed() {
+        use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+        let (done, result) = mpsc::channel();
+        // On its own thread: a main thread never woken fails the test instead of hanging it.
+        std::thread::spawn(move || {
+            let dirs: Vec<&Path> = ["a", "b", "c"].iter().map(Path::new).collect();
+            let handed_a = AtomicBool::new(false);
+            // `b` and `c` (the second worker's and the first's next) wait until `a`'s pin has
+            // been handed on: both workers are busy, so only `a`'s arrival can wake the main
+            // thread, not a worker stopping.
+            let work = |unit: usize| -> (Vec<Pin>, ()) {
+                if unit > 0 {
+                    while !handed_a.load(SeqCst) {
+                        std::thread::yield_now();
+                    }
+                }
+                (vec![pin(["a/x.tf", "b/x.tf", "c/x.tf"][unit], 1)], ())
+            };
+            let mut out = Vec::new();
+            run(
+                &dirs,
+                2,
+                work,
+                |pin| {
+                    handed_a.store(true, SeqCst);
+                    out.push(pin.file);
+                    ControlFlow::Continue(())
+                },
+                || {},
+            )
+            .expect("threads");
+            let _ = done.send(out);
+        });
+        let out = result
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the main thread was woken by the first folder");
+        let expected: Vec<PathBuf> = ["a/x.tf", "b/x.tf", "c/x.tf"].map(PathBuf::from).into();
+        assert_eq!(out, expected);
     }
 
     #[test]
