@@ -70,7 +70,8 @@ struct Handed<R> {
     running: usize,
 }
 
-/// The workers' side of [`Handed`], and the signal that wakes the main thread.
+/// Shared by the workers and the main thread: [`Handed`] under its lock, and the signal that
+/// wakes the main thread.
 struct Handing<R> {
     handed: Mutex<Handed<R>>,
     /// Signalled when the folder the main thread waits for is handed, and when a worker
@@ -93,6 +94,17 @@ impl<R> Drop for Leaving<'_, R> {
     fn drop(&mut self) {
         self.0.lock().running -= 1;
         self.0.arrived.notify_all();
+    }
+}
+
+/// Calls its `halt` when dropped by a panic's unwinding.
+struct HaltOnUnwind<'a>(&'a dyn Fn());
+
+impl Drop for HaltOnUnwind<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            (self.0)();
+        }
     }
 }
 
@@ -126,8 +138,9 @@ where
     let waiting_pins = AtomicUsize::new(0);
     // The first folder not yet handed on, the lock a worker holds to wait for it to move
     // (never to read it: a worker that need not wait takes no lock, and the main thread, which
-    // moves it after every folder, is not kept waiting for the workers' locks), and the signal
-    // that it moved.
+    // moves it as folders are handed on, is not kept waiting for the workers' locks), and the
+    // signal that it moved. It also tells a worker whether the main thread waits for the
+    // folder it has just finished (see `Handing::arrived`).
     let frontier = (AtomicUsize::new(0), Mutex::new(()), Signal::default());
     // Stops the workers: those waiting for the frontier to move, and those about to start.
     let halt = || {
@@ -205,6 +218,9 @@ where
                 return Err(error);
             }
         }
+        // A panic in `on_pin` (a bug) must not leave workers waiting for a frontier that no
+        // longer moves: the scope would wait for them forever instead of failing.
+        let _halt_on_unwind = HaltOnUnwind(&halt);
         let mut done: BTreeMap<usize, (Vec<Pin>, R)> = BTreeMap::new();
         let mut waiting: BinaryHeap<Reverse<Waiting>> = BinaryHeap::new();
         let mut first = 0;
@@ -250,6 +266,9 @@ where
             }
             if first != moved_from {
                 let (frontier_first, lock, moved) = &frontier;
+                // Stored before the list is locked again: a worker that hands `first` after
+                // that reads it under the list's lock and wakes the main thread. Not to be moved
+                // after that lock.
                 frontier_first.store(first, std::sync::atomic::Ordering::Release);
                 // Taken and let go: a worker that found it must wait is then waiting, counted
                 // by the signal, or will see the move when it asks again under the lock. Not to
@@ -405,11 +424,14 @@ mod tests {
         std::thread::spawn(move || {
             let dirs: Vec<&Path> = ["a", "b", "c"].iter().map(Path::new).collect();
             let handed_a = AtomicBool::new(false);
-            // `b` and `c` (the second worker's and the first's next) wait until `a`'s pin has
-            // been handed on: both workers are busy, so only `a`'s arrival can wake the main
-            // thread, not a worker stopping.
+            // `b` and `c` wait until `a`'s pin has been handed on: both workers are busy, so
+            // only `a`'s arrival can wake the main thread, not a worker stopping. `a` is done
+            // late enough that the main thread is waiting by then (handed before the main thread
+            // first looks, `a` would be taken without a wake-up).
             let work = |unit: usize| -> (Vec<Pin>, ()) {
-                if unit > 0 {
+                if unit == 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                } else {
                     while !handed_a.load(SeqCst) {
                         std::thread::yield_now();
                     }
@@ -436,6 +458,32 @@ mod tests {
             .expect("the main thread was woken by the first folder");
         let expected: Vec<PathBuf> = ["a/x.tf", "b/x.tf", "c/x.tf"].map(PathBuf::from).into();
         assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn a_panic_handing_a_pin_on_fails_the_scan_instead_of_hanging_it() {
+        let (done, result) = mpsc::channel();
+        // On its own thread: workers left waiting would hang the scan, and fail the test.
+        std::thread::spawn(move || {
+            let names: Vec<String> = (0..1000).map(|i| format!("d{i:04}")).collect();
+            let dirs: Vec<&Path> = names.iter().map(Path::new).collect();
+            // The first folder is done last, so the workers are waiting past the window by
+            // the time its pin is handed on.
+            let work = |unit: usize| -> (Vec<Pin>, ()) {
+                if unit == 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                (vec![pin(&format!("{}/x.tf", names[unit]), 1)], ())
+            };
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run(&dirs, 2, work, |_| panic!("a bug in a printer"), || {})
+            }));
+            let _ = done.send(outcome.is_err());
+        });
+        let panicked = result
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the scan stopped");
+        assert!(panicked, "the printer's panic reaches the caller");
     }
 
     #[test]
