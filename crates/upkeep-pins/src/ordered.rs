@@ -321,6 +321,21 @@ mod tests {
         }
     }
 
+    /// What `test` returns, run on its own thread, so that a thread never woken fails the
+    /// test (after a minute, `stuck` saying what did not happen) instead of hanging it.
+    fn within_a_minute<T: Send + 'static>(
+        stuck: &str,
+        test: impl FnOnce() -> T + Send + 'static,
+    ) -> T {
+        let (done, result) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(test());
+        });
+        result
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect(stuck)
+    }
+
     #[test]
     fn pins_come_out_in_report_order_whatever_the_threads_and_timing() {
         // Folders in path order; a folder's values files may lie in folders below it, which
@@ -368,10 +383,8 @@ mod tests {
         use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
         for threads in 2..=4 {
             let window = threads * super::AHEAD_PER_WORKER;
-            let (done, result) = mpsc::channel();
-            // On its own thread, so that a worker never woken fails the test instead of
-            // hanging it.
-            std::thread::spawn(move || {
+            let stuck = "the workers past the window were woken";
+            let (out, early) = within_a_minute(stuck, move || {
                 let names: Vec<String> = (0..window * 3).map(|i| format!("d{i:05}")).collect();
                 let dirs: Vec<&Path> = names.iter().map(Path::new).collect();
                 let (first_done, early, within) = (
@@ -406,11 +419,8 @@ mod tests {
                     || {},
                 )
                 .expect("threads");
-                let _ = done.send((out, early.load(SeqCst)));
+                (out, early.load(SeqCst))
             });
-            let (out, early) = result
-                .recv_timeout(std::time::Duration::from_secs(60))
-                .expect("the workers past the window were woken");
             assert_eq!(out, window * 3, "{threads} threads");
             assert_eq!(early, 0, "{threads} threads: started past the window");
         }
@@ -419,9 +429,7 @@ mod tests {
     #[test]
     fn the_main_thread_is_woken_when_the_first_unfinished_folder_is_handed() {
         use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-        let (done, result) = mpsc::channel();
-        // On its own thread: a main thread never woken fails the test instead of hanging it.
-        std::thread::spawn(move || {
+        let out = within_a_minute("the main thread was woken by the first folder", || {
             let dirs: Vec<&Path> = ["a", "b", "c"].iter().map(Path::new).collect();
             let handed_a = AtomicBool::new(false);
             // `b` and `c` wait until `a`'s pin has been handed on: both workers are busy, so
@@ -451,20 +459,16 @@ mod tests {
                 || {},
             )
             .expect("threads");
-            let _ = done.send(out);
+            out
         });
-        let out = result
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .expect("the main thread was woken by the first folder");
         let expected: Vec<PathBuf> = ["a/x.tf", "b/x.tf", "c/x.tf"].map(PathBuf::from).into();
         assert_eq!(out, expected);
     }
 
     #[test]
     fn a_panic_handing_a_pin_on_fails_the_scan_instead_of_hanging_it() {
-        let (done, result) = mpsc::channel();
-        // On its own thread: workers left waiting would hang the scan, and fail the test.
-        std::thread::spawn(move || {
+        // Workers left waiting would hang the scan.
+        let panicked = within_a_minute("the scan stopped", || {
             let names: Vec<String> = (0..1000).map(|i| format!("d{i:04}")).collect();
             let dirs: Vec<&Path> = names.iter().map(Path::new).collect();
             // The first folder is done last, so the workers are waiting past the window by
@@ -478,11 +482,8 @@ mod tests {
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 run(&dirs, 2, work, |_| panic!("a bug in a printer"), || {})
             }));
-            let _ = done.send(outcome.is_err());
+            outcome.is_err()
         });
-        let panicked = result
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .expect("the scan stopped");
         assert!(panicked, "the printer's panic reaches the caller");
     }
 
