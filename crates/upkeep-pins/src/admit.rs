@@ -13,6 +13,7 @@
 
 use crate::error::{ErrorKind, ScanError};
 use crate::location::LineIndex;
+use crate::mention;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -105,59 +106,12 @@ impl RepoFiles {
         utf8(self.read(rel, max_size)?, rel)
     }
 
-    /// Whether `rel` holds `needle` as a whole name (ASCII case-insensitive; `needle` in lower
-    /// case; not inside a longer name of letters, digits, `_` and `-`), read in pieces so
-    /// that a file of any size costs little memory. A file that may not be read holds nothing.
+    /// Whether `rel` holds `needle` as a whole name (see [`mention::mentions`]). A file that
+    /// may not be read holds nothing.
     pub(crate) fn mentions(&self, rel: &Path, needle: &str) -> bool {
-        let Ok((mut file, _)) = self.open(rel) else {
-            return false;
-        };
-        let needle = needle.as_bytes();
-        if needle.is_empty() {
-            return true;
-        }
-        let finder = memchr::memmem::Finder::new(needle);
-        // Kept from one piece to the next: a match that ends the piece and the byte before it.
-        let keep = needle.len() + 1;
-        let mut window: Vec<u8> = Vec::with_capacity(64 * 1024 + keep);
-        let mut chunk = vec![0u8; 64 * 1024];
-        // Whether bytes before the window were dropped (then the window's first byte is only
-        // context, never the start of a match).
-        let mut dropped = false;
-        loop {
-            let read = match file.read(&mut chunk) {
-                Ok(read) => read,
-                Err(_) => return false,
-            };
-            let end = read == 0;
-            window.extend(chunk[..read].iter().map(u8::to_ascii_lowercase));
-            let whole = finder.find_iter(&window).any(|at| {
-                if dropped && at == 0 {
-                    return false;
-                }
-                let after = window.get(at + needle.len()).copied();
-                if after.is_none() && !end {
-                    return false; // decided with the next piece
-                }
-                let before = at.checked_sub(1).map(|i| window[i]);
-                !before.is_some_and(name_byte) && !after.is_some_and(name_byte)
-            });
-            if whole {
-                return true;
-            }
-            if end {
-                return false;
-            }
-            let drop = window.len().saturating_sub(keep);
-            dropped |= drop > 0;
-            window.drain(..drop);
-        }
+        self.open(rel)
+            .is_ok_and(|(file, _)| mention::mentions(file, needle))
     }
-}
-
-/// Whether `byte` may be part of a name.
-fn name_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-'
 }
 
 /// The bytes of a file the operator named (a config file): no root to stay in, but files of

@@ -19,6 +19,7 @@ use crate::hcl::SyntaxError;
 use crate::scan::FileType;
 use crate::signal::Signal;
 use crate::site::FileFacts;
+use crate::strictness::Strictness;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -168,14 +169,14 @@ impl ReadAhead {
 
     /// Parses the files of `listed` (files of `files`, none over `max_size` bytes; the text
     /// the walk kept, else read from disk) until [`ReadAhead::stop`] or the list ends, holding
-    /// what fits within [`MAX_TEXT`] and [`MAX_FACTS`]. A file that cannot be read is left to
-    /// its folder's scan, which reports it.
+    /// what fits within [`MAX_TEXT`] and [`MAX_FACTS`], each as strictly as `strictness` says.
+    /// A file that cannot be read is left to its folder's scan, which reports it.
     pub(crate) fn parse(
         &self,
         listed: &Mutex<mpsc::Receiver<Listed>>,
         files: &RepoFiles,
         max_size: u64,
-        strict: bool,
+        strictness: &Strictness,
     ) {
         loop {
             let next = listed.lock().unwrap_or_else(|e| e.into_inner()).recv();
@@ -221,7 +222,7 @@ impl ReadAhead {
                     }
                 };
                 Some(Early {
-                    parsed: Some(file.file_type.parse(&text, strict)),
+                    parsed: Some(file.file_type.parse(&text, strictness.of(&text))),
                     text,
                 })
             }));
@@ -322,7 +323,12 @@ mod tests {
         }
         drop(list);
         let repo = RepoFiles::new(root).expect("root");
-        ahead.parse(&Mutex::new(queue), &repo, 1 << 30, false);
+        ahead.parse(
+            &Mutex::new(queue),
+            &repo,
+            1 << 30,
+            &crate::strictness::Strictness::new(&crate::ScanOptions::default()),
+        );
     }
 
     fn parsed(early: &Early) -> String {

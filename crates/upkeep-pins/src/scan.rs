@@ -12,9 +12,11 @@ use crate::module::{self, Instance, SourceFile};
 use crate::ordered::{self, path_key};
 use crate::pin::{Pin, Place};
 use crate::read_ahead::{Early, Listed, Parsed, ReadAhead};
+use crate::select::Query;
 use crate::signal::Signal;
 use crate::site::{FileFacts, Precedence};
 use crate::split_once::SplitOnce;
+use crate::strictness::Strictness;
 use crate::warning::{ScanWarning, WarningKind};
 use crate::yaml;
 use serde::Serialize;
@@ -39,8 +41,16 @@ pub struct ScanOptions {
     /// Parse every byte of every Terraform file. By default only the blocks and attributes
     /// that can hold pins are parsed (the rest is outlined lexically), which is several times
     /// faster and finds the same pins, but reports a syntax error only where the outline or
-    /// a parsed piece meets it. `set` and edit checks always scan strictly.
+    /// a parsed piece meets it. Edit checks always scan strictly.
     pub strict: bool,
+    /// A name as [`plan_set`](crate::plan_set) takes it. The files that mention it, and every
+    /// file of the module folders holding or using a pin of it, are parsed as [`strict`]
+    /// parses them, so an edit of that name refuses what it would refuse after a strict scan
+    /// (see [`SetError::BrokenFiles`](crate::SetError::BrokenFiles)), at about the cost of a
+    /// default scan. `set` and `bump` scan so.
+    ///
+    /// [`strict`]: ScanOptions::strict
+    pub strict_for: Option<String>,
     /// Paths to leave out, as gitignore patterns (`vendor/`, `legacy/**`, `*.generated.tf`)
     /// relative to [`ScanOptions::exclude_base`], on top of the `.upkeepignore` files of the
     /// tree.
@@ -56,6 +66,7 @@ impl Default for ScanOptions {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             threads: None,
             strict: false,
+            strict_for: None,
             exclude: Vec::new(),
             exclude_base: None,
         }
@@ -165,6 +176,7 @@ fn scan_units(
     // cores parse what it has listed (see [`read_ahead`]): only for a scan of every folder
     // from disk, which reads every file it lists (but the templates of charts).
     let ahead = ReadAhead::new();
+    let strictness = Strictness::new(options);
     let from_disk = reach == Reach::Everything && overlay.is_empty();
     let readers = if from_disk { threads - 1 } else { 0 };
     let (list, listed) = mpsc::sync_channel(LISTED_AHEAD);
@@ -176,7 +188,7 @@ fn scan_units(
             reading |= std::thread::Builder::new()
                 .stack_size(ordered::THREAD_STACK)
                 .spawn_scoped(scope, || {
-                    ahead.parse(&listed, &files, options.max_file_size, options.strict);
+                    ahead.parse(&listed, &files, options.max_file_size, &strictness);
                 })
                 .is_ok();
         }
@@ -196,6 +208,7 @@ fn scan_units(
         let asked = Asked {
             files: &files,
             options,
+            strictness: &strictness,
             overlay,
             reach,
             threads,
@@ -213,6 +226,7 @@ const LISTED_AHEAD: usize = 64;
 struct Asked<'a> {
     files: &'a RepoFiles,
     options: &'a ScanOptions,
+    strictness: &'a Strictness,
     overlay: &'a HashMap<PathBuf, String>,
     reach: Reach,
     threads: usize,
@@ -230,6 +244,7 @@ fn scan_walked(
     let Asked {
         files,
         options,
+        strictness,
         overlay,
         reach,
         threads,
@@ -261,6 +276,7 @@ fn scan_walked(
         parsed: Mutex::new(FastMap::default()),
         callers: Callers::new(&dirs, elsewhere),
         options,
+        strictness,
         overlay,
     };
     let scan_one = |unit: usize| {
@@ -270,10 +286,30 @@ fn scan_walked(
     let mut warnings = Vec::new();
     // A unit waiting for its callers' calls must not wait for a scan that stopped.
     let halted = || tree.callers.halt();
+    // The folders holding or using a pin of the name of `strict_for`, unless every file is
+    // parsed strictly anyway.
+    let query = options
+        .strict_for
+        .as_deref()
+        .filter(|_| !options.strict)
+        .map(Query::new);
+    let mut edited = BTreeSet::new();
+    let mut on_pin = on_pin;
+    let watched = |pin: Pin| {
+        if query.as_ref().is_some_and(|query| query.matches(&pin)) {
+            edited.insert(parent(&pin.file));
+            edited.extend(pin.users.iter().map(|user| parent(&user.file)));
+        }
+        on_pin(pin)
+    };
     // The readers parsed on while the walk's files were grouped; the folders' scans take the
     // cores from here.
     ahead.stop();
-    for (unit_errors, unit_warnings) in ordered::run(&dirs, threads, scan_one, on_pin, halted)? {
+    let mut found = ordered::run(&dirs, threads, scan_one, watched, halted)?;
+    if !edited.is_empty() {
+        rescan_strictly(asked, &units, &dirs, &edited, &mut found)?;
+    }
+    for (unit_errors, unit_warnings) in found {
         errors.extend(unit_errors);
         warnings.extend(unit_warnings);
     }
@@ -294,6 +330,65 @@ fn scan_walked(
         errors,
         warnings,
     })
+}
+
+/// What a folder's scan found besides pins.
+type Found = (Vec<ScanError>, Vec<ScanWarning>);
+
+/// Scans the folders of `dirs` in `edited` again, every file parsed strictly, and puts what
+/// they found in place of what the first scan (`found`, in the order of `dirs`) found there:
+/// the errors an edit of [`ScanOptions::strict_for`] is refused for are a strict scan's.
+fn rescan_strictly(
+    asked: &Asked<'_>,
+    units: &BTreeMap<PathBuf, Vec<Entry>>,
+    dirs: &[&Path],
+    edited: &BTreeSet<PathBuf>,
+    found: &mut [Found],
+) -> io::Result<()> {
+    let options = ScanOptions {
+        strict: true,
+        strict_for: None,
+        ..asked.options.clone()
+    };
+    let strictness = Strictness::new(&options);
+    let again: Vec<&Path> = dirs
+        .iter()
+        .copied()
+        .filter(|dir| edited.contains(*dir))
+        .collect();
+    let ahead = ReadAhead::new();
+    let tree = Tree {
+        files: asked.files,
+        units,
+        ahead: &ahead,
+        shared: Mutex::new(SharedModules::default()),
+        parsed: Mutex::new(FastMap::default()),
+        callers: Callers::new(&again, FastSet::default()),
+        options: &options,
+        strictness: &strictness,
+        overlay: asked.overlay,
+    };
+    let scan_one = |unit: usize| {
+        let report = scan_unit(&tree, unit, again[unit]);
+        (Vec::new(), (report.errors, report.warnings))
+    };
+    let halted = || tree.callers.halt();
+    let mut checked = ordered::run(
+        &again,
+        asked.threads,
+        scan_one,
+        |_| ControlFlow::Continue(()),
+        halted,
+    )?
+    .into_iter();
+    for (dir, first) in dirs.iter().zip(found.iter_mut()) {
+        if edited.contains(*dir)
+            && let Some(strict) = checked.next()
+        {
+            *first = strict;
+        }
+    }
+    Ok(())
 }
 
 /// Whether upkeep reads a file of this name (`.tf`, `.tfvars`, `.hcl`, `.tf.json`, YAML,
@@ -733,6 +828,8 @@ struct Tree<'a> {
     parsed: Mutex<FastMap<PathBuf, Arc<SplitOnce<FileRead, UnitFiles>>>>,
     callers: Callers,
     options: &'a ScanOptions,
+    /// Which files are parsed strictly (from `options`).
+    strictness: &'a Strictness,
     overlay: &'a HashMap<PathBuf, String>,
 }
 
@@ -1122,8 +1219,10 @@ impl UnitFiles {
     /// Parses `file` into a source, or a failure; `parsed` is its parse when it was read
     /// ahead.
     fn parse(tree: &Tree<'_>, file: ReadFile, parsed: Option<Parsed>) -> FileRead {
-        let parsed =
-            parsed.unwrap_or_else(|| file.file_type.parse(&file.text, tree.options.strict));
+        let parsed = parsed.unwrap_or_else(|| {
+            file.file_type
+                .parse(&file.text, tree.strictness.of(&file.text))
+        });
         match parsed {
             Ok(facts) => FileRead::Source(SourceFile {
                 rel: file.rel,

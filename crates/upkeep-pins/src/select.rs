@@ -251,14 +251,15 @@ fn broken_files(
 }
 
 /// The spellings a name may take in the canonical forms of each pin kind.
-struct Query {
+pub(crate) struct Query {
     forms: BTreeSet<String>,
     /// Text a file that mentions the name contains (the name without a registry host).
-    needle: String,
+    pub(crate) needle: String,
 }
 
 impl Query {
-    fn new(name: &str) -> Query {
+    /// The query for `name`, as [`SetRequest::name`] takes it.
+    pub(crate) fn new(name: &str) -> Query {
         let lower = name.trim().to_ascii_lowercase();
         let image_name = ImageRef::parse(&lower).map_or(lower.as_str(), |image| &lower[image.name]);
         let image = canonical_image_name(image_name);
@@ -287,7 +288,8 @@ impl Query {
         }
     }
 
-    fn matches(&self, pin: &Pin) -> bool {
+    /// Whether `pin` is of the name: by its own name, or by a user's (a tag variable's users).
+    pub(crate) fn matches(&self, pin: &Pin) -> bool {
         self.forms.contains(&pin.canonical)
             || self.forms.contains(&pin.name.to_ascii_lowercase())
             || pin.users.iter().any(|user| self.names(&user.canonical))
