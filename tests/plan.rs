@@ -1039,3 +1039,44 @@ async fn the_source_is_read_from_the_images_oci_label_before_conventions() {
     assert_eq!(report["releases"], serde_json::json!(["1.73.0"]));
     assert_eq!(report["risk"], "SAFE");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_says_the_edit_is_refused_when_a_file_of_the_stack_does_not_parse() {
+    let server = github().await;
+    let (_keep, cache) = cache();
+    // The pin itself reads fine; a block beside it, which can hold no pin, does not parse:
+    // Terraform would refuse the module, and the edit refuses to touch it.
+    let repo = repo_with(
+        &server,
+        "",
+        &[
+            (
+                "stacks/tools/main.tf",
+                "resource \"kubernetes_deployment\" \"tools\" {\n  spec {\n    image = \"10.0.20.10:5000/infra/tools:1.2.0\"\n  }\n}\n",
+            ),
+            (
+                "stacks/tools/config.tf",
+                "resource \"kubernetes_config_map\" \"tools\" {\n  data = {\n    MODE = \"a\" +\n  }\n}\n",
+            ),
+        ],
+    );
+    let args = ["10.0.20.10:5000/infra/tools", "1.3.0", "--format", "json"];
+    let run = plan_in(repo.path(), &server, &cache, &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let refused = report["edit_refused"].as_str().unwrap_or_default();
+    assert!(refused.contains("stacks/tools/config.tf:3:"), "{refused}");
+    let human = plan_in(repo.path(), &server, &cache, &args[..2]);
+    assert!(
+        human.stdout.contains("The edit is refused: ") && human.stdout.contains("config.tf:3:"),
+        "{}",
+        human.stdout
+    );
+    let fine = plan(
+        &server,
+        &cache,
+        &["vaultwarden/server", "1.36.0", "--format", "json"],
+    );
+    let fine: serde_json::Value = serde_json::from_str(&fine.stdout).expect("JSON");
+    assert!(fine.get("edit_refused").is_none(), "{fine}");
+}

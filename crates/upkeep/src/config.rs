@@ -514,6 +514,15 @@ impl Config {
         }
     }
 
+    /// [`Config::scan_options`] for a scan that an edit of `name` is planned on: the files it
+    /// depends on are parsed strictly, so one that does not parse stops the edit.
+    pub fn scan_options_for_edit_of(&self, name: &str) -> upkeep_pins::ScanOptions {
+        upkeep_pins::ScanOptions {
+            strict_for: Some(name.to_owned()),
+            ..self.scan_options()
+        }
+    }
+
     /// Whether [`Config::rule_set`] can be built: the configured rules compile, and so do the
     /// configured keywords (tens of thousands of them would not). The default keywords always
     /// do, and are not compiled here: that costs 1.5 ms of every run.

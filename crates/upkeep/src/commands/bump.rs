@@ -29,9 +29,7 @@ use std::process::ExitCode;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 use upkeep_notes::Risk;
-use upkeep_pins::{
-    EditPlan, Pin, ScanOptions, SetError, SetPlan, SetRequest, Version, plan_set, scan,
-};
+use upkeep_pins::{EditPlan, Pin, SetError, SetPlan, SetRequest, Version, plan_set, scan};
 
 /// Markers that make a CI skip a commit; an upgrade commit must be applied.
 static CI_SKIP: LazyLock<regex::Regex> = LazyLock::new(|| {
@@ -196,9 +194,8 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     progress.preflight.add("git", git_check);
     let mut resources = resources(args, &config, &report);
     preflight(args, &mut resources, &mut progress.preflight);
-    progress
-        .preflight
-        .add("edit", writable(&args.path, &config, &name, &report.new));
+    let (edit_check, checked_edit) = writable(&args.path, &report);
+    progress.preflight.add("edit", edit_check);
     let alerts = match resources.prometheus() {
         Some(prometheus) => match prometheus.firing() {
             Ok(alerts) => Some(alerts),
@@ -221,7 +218,7 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
         &report.stack,
     )?;
     if args.dry_run {
-        return dry_run(args, &config, &report, &name, &resources, &progress);
+        return dry_run(args, &report, checked_edit.as_ref(), &resources, &progress);
     }
     let Some(git) = git else {
         bail!("no repository");
@@ -284,11 +281,16 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     let delivery = delivery(args, &config, &git, &report, &resources, clock);
     let db_backed = resources.backup.source != Source::NotDbBacked;
     let mut previous = report.old.clone();
+    // The first step writes the edit checked in preflight, when it goes to the same version:
+    // the files it rewrites are compared with what was read then before they are replaced
+    // (see `EditPlan::apply`). Each later step is planned on the tree the one before left.
+    let mut checked_edit = checked_edit.filter(|_| steps.first() == Some(&report.new));
     for step in &steps {
         lock.acquire()?;
-        let files = progress
-            .stages
-            .run("edit", || edit(&args.path, &config, &name, step))?;
+        let files = progress.stages.run("edit", || match checked_edit.take() {
+            Some(edits) => write(&edits, report.set.changes.len(), step),
+            None => edit(&args.path, &config, &name, step),
+        })?;
         let message = message(&report, &previous, step, &made.line, db_backed);
         let root = git.root();
         let sha = progress.stages.run("commit", || {
@@ -362,20 +364,23 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
 
 /// The edit check: every file the bump rewrites can be rewritten (no hard link, an owner
 /// this user can keep, the edited file parses), so a refusal stops the run before the
-/// backup and the first notification, not after.
-fn writable(root: &Path, config: &Config, name: &str, version: &str) -> Check {
-    let check = || -> anyhow::Result<String> {
-        let plan = plan_edit(root, config, name, version)?;
-        let edits = EditPlan::new(root, &plan.edits())?;
-        Ok(format!(
-            "{} pin(s) in {} file(s) can be rewritten",
-            plan.changes.len(),
-            edits.changes().len()
-        ))
-    };
-    match check() {
-        Ok(detail) => Check::Passed(detail),
-        Err(error) => Check::Failed(format!("{error:#}")),
+/// backup and the first notification, not after. Checked on the plan's own move, planned on a
+/// scan strict for the name (a file the edit depends on that does not parse refused it
+/// there); the checked edit, which the first step writes.
+fn writable(root: &Path, report: &PlanReport) -> (Check, Option<EditPlan>) {
+    if let Some(refused) = &report.edit_refused {
+        return (Check::Failed(refused.clone()), None);
+    }
+    match EditPlan::new(root, &report.set.edits()) {
+        Ok(edits) => {
+            let detail = format!(
+                "{} pin(s) in {} file(s) can be rewritten",
+                report.set.changes.len(),
+                edits.changes().len()
+            );
+            (Check::Passed(detail), Some(edits))
+        }
+        Err(error) => (Check::Failed(format!("{error:#}")), None),
     }
 }
 
@@ -578,13 +583,9 @@ fn judge_diun(file: &Path, args: &BumpArgs, config: &Config) -> anyhow::Result<(
     Ok((verdict.map(|()| (update.image, update.tag)), detail))
 }
 
-/// The move of every pin of `name` to `version`, planned on a strict scan of `root`.
+/// The move of every pin of `name` to `version`, planned on a scan strict for the name.
 fn plan_edit(root: &Path, config: &Config, name: &str, version: &str) -> anyhow::Result<SetPlan> {
-    let strict = ScanOptions {
-        strict: true,
-        ..config.scan_options()
-    };
-    let report = scan(root, &strict)?;
+    let report = scan(root, &config.scan_options_for_edit_of(name))?;
     let request = SetRequest {
         name,
         version,
@@ -607,15 +608,17 @@ fn edit(
     }
     let edits = EditPlan::new(root, &plan.edits())
         .map_err(|error| edit_failed(error, "the edit was refused; nothing was written"))?;
+    write(&edits, plan.changes.len(), version)
+}
+
+/// Writes `edits`, which move `pins` pin(s) to `version`; the files written, relative to the
+/// root.
+fn write(edits: &EditPlan, pins: usize, version: &str) -> anyhow::Result<(Vec<PathBuf>, String)> {
     edits
         .apply()
         .map_err(|error| edit_failed(error, "nothing was written"))?;
     let files: Vec<PathBuf> = edits.changes().iter().map(|c| c.file.clone()).collect();
-    let detail = format!(
-        "{} pin(s) to {version} in {} file(s)",
-        plan.changes.len(),
-        files.len()
-    );
+    let detail = format!("{pins} pin(s) to {version} in {} file(s)", files.len());
     Ok((files, detail))
 }
 
@@ -683,25 +686,11 @@ fn message(report: &PlanReport, from: &str, to: &str, db_backup: &str, db_backed
 /// Terraform would roll nothing out (without `--even-if-ignored`).
 fn dry_run(
     args: &BumpArgs,
-    config: &Config,
     report: &PlanReport,
-    name: &str,
+    edits: Option<&EditPlan>,
     resources: &Resources,
     progress: &Progress,
 ) -> anyhow::Result<ExitCode> {
-    let strict = ScanOptions {
-        strict: true,
-        ..config.scan_options()
-    };
-    let scanned = scan(&args.path, &strict)?;
-    let request = SetRequest {
-        name,
-        version: &report.new,
-        from: None,
-        kind: None,
-    };
-    let plan = plan_set(&args.path, &scanned, &request)?;
-    let edits = EditPlan::new(&args.path, &plan.edits())?;
     let db_backup = resources.backup.describe();
     let db_backed = resources.backup.source != Source::NotDbBacked;
     let message = message(report, &report.old, &report.new, &db_backup, db_backed);
@@ -723,7 +712,10 @@ fn dry_run(
         "{}\n{}Gates: {gates}\nDB backup: {db_backup}\n\n{}\nCommit message:\n{}\n{verdict}\n",
         render(report),
         progress.preflight.render(),
-        output::diff::unified(edits.changes()),
+        edits.map_or_else(
+            || "(no diff: the edit check failed)\n".to_owned(),
+            |edits| output::diff::unified(edits.changes())
+        ),
         message
             .lines()
             .map(|line| format!("  {line}"))

@@ -9,8 +9,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use upkeep_pins::{
-    EditError, EditPlan, ErrorKind, Pin, ScanOptions, SetError, SetPlan, SetRequest, SkipReason,
-    plan_set, scan,
+    EditError, EditPlan, ErrorKind, Pin, SetError, SetPlan, SetRequest, SkipReason, plan_set, scan,
 };
 
 /// Plans the move, prints it, and writes it unless `--dry-run`.
@@ -19,12 +18,9 @@ pub fn run(args: &SetArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCod
         crate::deliver::recover::tree(&args.path)?;
     }
     let (config, _) = Config::load(config_file, &args.path)?;
-    // A file that does not parse anywhere must stop the edit, so `set` always scans strictly.
-    let strict = ScanOptions {
-        strict: true,
-        ..config.scan_options()
-    };
-    let report = scan(&args.path, &strict)
+    // A file that does not parse and may hold the name, or sits in a folder the edit touches,
+    // must stop the edit: those are parsed strictly (see `ScanOptions::strict_for`).
+    let report = scan(&args.path, &config.scan_options_for_edit_of(&args.name))
         .with_context(|| format!("cannot scan {}", args.path.display()))?;
     let request = SetRequest {
         name: &args.name,

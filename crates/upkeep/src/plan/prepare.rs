@@ -9,7 +9,7 @@ use crate::dirs::default_cache_dir;
 use crate::plan::downgrade;
 use crate::plan::review::{MessageParts, PlanReport, RuleOutput, commit_message};
 use crate::plan::rollout::Rollout;
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 use indicatif::ProgressBar;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -59,7 +59,8 @@ pub enum Prepared {
 /// Finds the pins, reads the notes, decides the risk and drafts the review.
 pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepared> {
     let rules = config.rule_set()?;
-    let report = scan(request.root, &config.scan_options())
+    // Strict where the edit of the name needs it, so that a bump edits on this very scan.
+    let mut report = scan(request.root, &config.scan_options_for_edit_of(request.name))
         .with_context(|| format!("cannot scan {}", request.root.display()))?;
     let set_request = SetRequest {
         name: request.name,
@@ -67,14 +68,21 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         from: None,
         kind: request.kind,
     };
-    let set = match plan_set(request.root, &report, &set_request) {
-        Ok(set) => set,
+    let (set, edit_refused) = match plan_set(request.root, &report, &set_request) {
+        Ok(set) => (set, None),
+        // The review is still made, of the pins found; the edit is refused (a bump's
+        // preflight stops on it).
         Err(SetError::BrokenFiles { name, files }) => {
             let list: Vec<String> = files.iter().map(ToString::to_string).collect();
-            bail!(
-                "files that may hold `{name}` do not parse:\n  {}",
-                list.join("\n  ")
+            let refusal = format!(
+                "files that may hold `{name}` or that the edit reads do not parse: {}",
+                list.join("; ")
             );
+            report.errors.clear();
+            (
+                plan_set(request.root, &report, &set_request)?,
+                Some(refusal),
+            )
         }
         Err(error) => return Err(error.into()),
     };
@@ -225,6 +233,8 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         db_backup,
         migrations,
         commit_message: message,
+        edit_refused,
+        set,
     })))
 }
 

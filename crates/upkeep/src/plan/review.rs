@@ -59,6 +59,14 @@ pub struct PlanReport {
     pub migrations: Vec<String>,
     /// The draft commit message.
     pub commit_message: String,
+    /// Why the edit would be refused (a file it depends on does not parse); absent when it
+    /// would not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edit_refused: Option<String>,
+    /// The move to `new`, planned on the same scan as `pins` (strict for the name, see
+    /// `Config::scan_options_for_edit_of`), for the edit that carries it out.
+    #[serde(skip)]
+    pub set: upkeep_pins::SetPlan,
 }
 
 /// A rule that fired, for output.
@@ -298,6 +306,9 @@ pub fn render(report: &PlanReport) -> String {
     if let Some(ignored) = Rollout::of(&report.pins).describe() {
         out.push('\n');
         out.push_str(&ignored);
+    }
+    if let Some(refused) = &report.edit_refused {
+        let _ = writeln!(out, "\nThe edit is refused: {refused}");
     }
     out.push_str("\nPins:\n");
     for pin in &report.pins {
