@@ -1217,3 +1217,87 @@ async fn bump_stops_before_any_change_when_a_file_it_edits_does_not_parse_strict
     assert_eq!(git(&remote, &["rev-parse", "main"]), before);
     assert!(git(&clone, &["status", "--porcelain"]).is_empty());
 }
+
+/// A webhook that answers the first notification only once `remote`'s `main` has moved from
+/// `before` (or after a minute), and every later one at once; returns the texts received and
+/// whether `main` had moved when the first was answered.
+fn slow_first_webhook(
+    remote: PathBuf,
+    before: String,
+) -> (String, std::thread::JoinHandle<(Vec<String>, bool)>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/slack/hook", listener.local_addr().unwrap());
+    let thread = std::thread::spawn(move || {
+        let (mut texts, mut moved) = (Vec::new(), false);
+        // The start and the success of one bump.
+        for _ in 0..2 {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap();
+                }
+                if line == "\r\n" || line.is_empty() {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            texts.push(json["text"].as_str().unwrap().to_owned());
+            if texts.len() == 1 {
+                for _ in 0..600 {
+                    moved = git(&remote, &["rev-parse", "main"]) != before;
+                    if moved {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            }
+            let mut stream = reader.into_inner();
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+        }
+        (texts, moved)
+    });
+    (url, thread)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_webhook_does_not_hold_the_bump_up_and_hears_of_it_in_order() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    let before = git(&repos.remote, &["rev-parse", "main"]);
+    let (url, webhook) = slow_first_webhook(repos.remote.clone(), before.clone());
+    let args = [
+        "bump",
+        "vaultwarden/server",
+        "1.36.0",
+        "--ci",
+        "none",
+        "--verify",
+        "none",
+    ];
+    let output = upkeep(&repos.clone)
+        .args(args)
+        .env("GITHUB_API_URL", server.uri())
+        .env("SLACK_WEBHOOK_URL", &url)
+        .env("XDG_CACHE_HOME", repos.clone.join(".git/test-cache"))
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("UPKEEP_CONFIG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let (texts, moved) = webhook.join().unwrap();
+    // The commit was pushed while the start was still on its way, and the start was
+    // delivered (a bump waiting for the answer would have given up after 10 s, and said so).
+    assert!(moved, "{texts:?}");
+    assert!(!stderr.contains("not delivered"), "{stderr}");
+    assert!(texts[0].contains("upgrading vaultwarden"), "{texts:?}");
+    assert!(texts[1].contains("upgraded vaultwarden"), "{texts:?}");
+}

@@ -1,7 +1,12 @@
 //! Notifications to a Slack-compatible incoming webhook. A notification that fails is logged
-//! and never stops a bump; the webhook URL (a secret) is never printed.
+//! and never stops a bump; the webhook URL (a secret) is never printed. Each is sent on a
+//! thread of its own while the bump goes on (a webhook across the internet answers in a few
+//! hundred milliseconds); the next one, and the end of the run, wait for it, so they arrive in
+//! order and none is lost.
 
 use crate::detect::http_retry::HttpError;
+use std::sync::Mutex;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// How urgent a notification is.
@@ -20,6 +25,8 @@ pub enum Level {
 /// The notifier: `SLACK_WEBHOOK_URL`, else the config's URL, else nothing is sent.
 pub struct Notifier {
     url: Option<String>,
+    /// The notification on its way.
+    sending: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Notifier {
@@ -29,7 +36,10 @@ impl Notifier {
             .ok()
             .filter(|url| !url.is_empty())
             .or_else(|| config_url.map(str::to_owned));
-        Notifier { url }
+        Notifier {
+            url,
+            sending: Mutex::new(None),
+        }
     }
 
     /// Preflight: the webhook URL (never printed) is an http(s) URL, or none is set.
@@ -46,11 +56,13 @@ impl Notifier {
         }
     }
 
-    /// Sends `text` at `level`.
+    /// Sends `text` at `level`, after the notification before it, on a thread of its own.
     pub fn send(&self, level: Level, text: &str) {
         let Some(url) = &self.url else {
             return;
         };
+        let mut sending = self.sending.lock().unwrap_or_else(|e| e.into_inner());
+        wait(sending.take());
         let prefix = match level {
             Level::Start => ":arrows_counterclockwise:",
             Level::Success => ":white_check_mark:",
@@ -58,14 +70,49 @@ impl Notifier {
             Level::Critical => ":rotating_light: CRITICAL",
         };
         let body = serde_json::json!({ "text": format!("{prefix} {text}") });
-        let sent = crate::tls::blocking_client_for(url)
-            .timeout(Duration::from_secs(10))
-            .build()
-            .and_then(|client| client.post(url).json(&body).send())
-            .and_then(reqwest::blocking::Response::error_for_status);
-        if let Err(error) = sent {
-            tracing::warn!("notification not delivered: {}", cause(&error, url));
+        let post = {
+            let url = url.clone();
+            move || post(&url, &body)
+        };
+        match std::thread::Builder::new()
+            .name("notify".to_owned())
+            .spawn(post.clone())
+        {
+            Ok(thread) => *sending = Some(thread),
+            Err(_) => post(),
         }
+    }
+}
+
+impl Drop for Notifier {
+    /// The last notification is delivered (or given up on) before the run ends.
+    fn drop(&mut self) {
+        wait(
+            self.sending
+                .get_mut()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
+        );
+    }
+}
+
+/// Waits for a notification's thread, if one is on its way.
+fn wait(sending: Option<JoinHandle<()>>) {
+    if let Some(thread) = sending {
+        // A panic there was a bug in the client; it is reported on standard error already.
+        let _ = thread.join();
+    }
+}
+
+/// Posts `body` to the webhook at `url`; logs a failure, without the URL.
+fn post(url: &str, body: &serde_json::Value) {
+    let sent = crate::tls::blocking_client_for(url)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .and_then(|client| client.post(url).json(body).send())
+        .and_then(reqwest::blocking::Response::error_for_status);
+    if let Err(error) = sent {
+        tracing::warn!("notification not delivered: {}", cause(&error, url));
     }
 }
 
