@@ -1301,3 +1301,44 @@ async fn a_slow_webhook_does_not_hold_the_bump_up_and_hears_of_it_in_order() {
     assert!(texts[0].contains("upgrading vaultwarden"), "{texts:?}");
     assert!(texts[1].contains("upgraded vaultwarden"), "{texts:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_changed_after_the_edit_was_checked_is_not_overwritten() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    let main_tf = repos.clone.join("stacks/vaultwarden/main.tf");
+    // The backup (a hook) runs between the preflight, which checked the edit on the file as it
+    // was, and the edit: it changes that file.
+    let run = bump_with_hooks(
+        &server,
+        &repos,
+        &format!(
+            "    - command: [\"sh\", \"-c\", \"printf '# restored from backup\\\\n' >> {}\"]\n",
+            main_tf.display()
+        ),
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("stacks/vaultwarden/main.tf") && run.stderr.contains("changed"),
+        "{}",
+        run.stderr
+    );
+    let text = std::fs::read_to_string(&main_tf).unwrap();
+    assert!(text.contains("vaultwarden/server:1.35.4"), "{text}");
+    assert!(
+        text.ends_with("# restored from backup\n"),
+        "the hook's line stays: {text}"
+    );
+    assert_eq!(
+        git(&repos.clone, &["log", "-1", "--format=%s"]).trim(),
+        "backup hooks",
+        "nothing committed"
+    );
+    // Slack heard the upgrade start, and hears that it stopped.
+    let slack = slack_messages(&server).await;
+    assert_eq!(slack.len(), 2, "{slack:?}");
+    assert!(
+        slack[1].contains("vaultwarden") && slack[1].contains("changed on disk"),
+        "{slack:?}"
+    );
+}

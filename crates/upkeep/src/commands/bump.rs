@@ -287,24 +287,31 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     let mut checked_edit = checked_edit.filter(|_| steps.first() == Some(&report.new));
     for step in &steps {
         lock.acquire()?;
-        let files = progress.stages.run("edit", || match checked_edit.take() {
-            Some(edits) => write(&edits, report.set.changes.len(), step),
-            None => edit(&args.path, &config, &name, step),
-        })?;
+        // Whoever heard that the upgrade started hears how it failed.
+        let failed = |error: anyhow::Error| {
+            notifier.send(Level::Failure, &format!("upkeep: {headline}: {error:#}"));
+            error
+        };
+        let files = progress
+            .stages
+            .run("edit", || match checked_edit.take() {
+                Some(edits) => write(&edits, report.set.changes.len(), step),
+                None => edit(&args.path, &config, &name, step),
+            })
+            .map_err(failed)?;
         let message = message(&report, &previous, step, &made.line, db_backed);
         let root = git.root();
-        let sha = progress.stages.run("commit", || {
-            let paths = repo_paths(&root, &args.path, &files)?;
-            let sha = git.commit(&paths, &message, config.git.author().as_ref())?;
-            Ok((sha, format!("{sha} ({} file(s))", paths.len())))
-        })?;
-        let delivered = match delivery.deliver(&mut progress.stages, sha, &mut lock) {
-            Ok(delivered) => delivered,
-            Err(error) => {
-                notifier.send(Level::Failure, &format!("upkeep: {headline}: {error:#}"));
-                return Err(error);
-            }
-        };
+        let sha = progress
+            .stages
+            .run("commit", || {
+                let paths = repo_paths(&root, &args.path, &files)?;
+                let sha = git.commit(&paths, &message, config.git.author().as_ref())?;
+                Ok((sha, format!("{sha} ({} file(s))", paths.len())))
+            })
+            .map_err(failed)?;
+        let delivered = delivery
+            .deliver(&mut progress.stages, sha, &mut lock)
+            .map_err(failed)?;
         let (sha, failure) = match delivered {
             Ok(sha) => (sha, None),
             Err((sha, why)) => (sha, Some(why)),
