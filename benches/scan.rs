@@ -2,6 +2,8 @@
 //!
 //! - `scan/4mb-repo`: about 400 files / 4 MB, all cores (the whole-repo target).
 //! - `scan/4mb-repo-one-core`: the same on one thread (the throughput target).
+//! - `scan/4mb-repo-for-an-edit`: the scan `set` and `bump` plan on, strict for the name they
+//!   move (`ScanOptions::strict_for`), and `scan/4mb-repo-strict`, which it replaces.
 //! - `set/4mb-repo`: plan, check and stage a move of one image across the repo (nothing written).
 //! - `scan/400mb-repo`, `set/400mb-repo`: 100 × the 4 MB repo, about 40,000 files (1,300 copies
 //!   of the image `set` moves); only with `UPKEEP_BENCH_LARGE=1`.
@@ -35,6 +37,20 @@ fn bench_scan(c: &mut Criterion) {
     };
     group.bench_function("4mb-repo-one-core", |b| {
         b.iter(|| scan(&dir, &one_core).expect("scan"))
+    });
+    let for_an_edit = ScanOptions {
+        strict_for: Some("vaultwarden/server".to_owned()),
+        ..ScanOptions::default()
+    };
+    group.bench_function("4mb-repo-for-an-edit", |b| {
+        b.iter(|| scan(&dir, &for_an_edit).expect("scan"))
+    });
+    let strict = ScanOptions {
+        strict: true,
+        ..ScanOptions::default()
+    };
+    group.bench_function("4mb-repo-strict", |b| {
+        b.iter(|| scan(&dir, &strict).expect("scan"))
     });
     if std::env::var_os("UPKEEP_BENCH_LARGE").is_some() {
         let (large, bytes, files) = corpus("400mb", 1300, 16);
