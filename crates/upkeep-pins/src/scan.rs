@@ -297,8 +297,8 @@ fn scan_walked(
     let mut on_pin = on_pin;
     let watched = |pin: Pin| {
         if query.as_ref().is_some_and(|query| query.matches(&pin)) {
-            edited.insert(parent(&pin.file));
-            edited.extend(pin.users.iter().map(|user| parent(&user.file)));
+            let files = std::iter::once(&pin.file).chain(pin.users.iter().map(|user| &user.file));
+            edited.extend(files.filter_map(|file| unit_of(&units, file)));
         }
         on_pin(pin)
     };
@@ -330,6 +330,16 @@ fn scan_walked(
         errors,
         warnings,
     })
+}
+
+/// The folder `file` was grouped into (see [`group_into_units`]): its own, or for a values
+/// file, the nearest folder above it with Terraform files (`stack/` for
+/// `stack/values/app.yaml`).
+fn unit_of(units: &BTreeMap<PathBuf, Vec<Entry>>, file: &Path) -> Option<PathBuf> {
+    file.ancestors()
+        .skip(1)
+        .find(|dir| units.contains_key(*dir))
+        .map(Path::to_path_buf)
 }
 
 /// What a folder's scan found besides pins.
