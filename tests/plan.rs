@@ -1072,6 +1072,26 @@ async fn plan_says_the_edit_is_refused_when_a_file_of_the_stack_does_not_parse()
         "{}",
         human.stdout
     );
+    // The only pin of the name sits in a file that does not parse: nothing is found to move,
+    // and the plan says why it may be so.
+    let hidden = repo_with(
+        &server,
+        "",
+        &[(
+            "stacks/tools/main.tf",
+            "resource \"kubernetes_deployment\" \"tools\" {\n  image = \"10.0.20.10:5000/infra/tools:1.2.0\"\n  replicas = = 1\n}\n",
+        )],
+    );
+    let nothing = plan_in(hidden.path(), &server, &cache, &args[..2]);
+    assert_eq!(nothing.code, 1, "{}", nothing.stderr);
+    assert!(
+        nothing
+            .stdout
+            .contains("no pin of `10.0.20.10:5000/infra/tools` found")
+            && nothing.stdout.contains("stacks/tools/main.tf:3:"),
+        "{}",
+        nothing.stdout
+    );
     let fine = plan(
         &server,
         &cache,

@@ -286,12 +286,12 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
     // (see `EditPlan::apply`). Each later step is planned on the tree the one before left.
     let mut checked_edit = checked_edit.filter(|_| steps.first() == Some(&report.new));
     for step in &steps {
-        lock.acquire()?;
         // Whoever heard that the upgrade started hears how it failed.
         let failed = |error: anyhow::Error| {
             notifier.send(Level::Failure, &format!("upkeep: {headline}: {error:#}"));
             error
         };
+        lock.acquire().map_err(failed)?;
         let files = progress
             .stages
             .run("edit", || match checked_edit.take() {
@@ -341,7 +341,14 @@ pub fn run(args: &BumpArgs, config_file: Option<&Path>) -> anyhow::Result<ExitCo
                 print_report(args, "held", &report, progress)?;
                 return Ok(ExitCode::from(2));
             }
-            return match delivery.roll_back(&mut progress.stages, sha, &mut lock)? {
+            let rolled_back = delivery
+                .roll_back(&mut progress.stages, sha, &mut lock)
+                .map_err(|error| {
+                    let why = format!("{text}; the rollback could not run ({error:#}): look now");
+                    notifier.send(Level::Critical, &why);
+                    error
+                })?;
+            return match rolled_back {
                 Ok(revert) => {
                     notifier.send(
                         Level::Failure,

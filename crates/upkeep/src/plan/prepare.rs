@@ -87,7 +87,12 @@ pub fn prepare(request: &Request<'_>, config: &Config) -> anyhow::Result<Prepare
         Err(error) => return Err(error.into()),
     };
     if set.changes.is_empty() {
-        return Ok(Prepared::Nothing(nothing_moves(request, &set)));
+        // A file that does not parse may hold the pins that would move.
+        let why = nothing_moves(request, &set);
+        return Ok(Prepared::Nothing(match &edit_refused {
+            Some(refused) => format!("{why}; {refused}"),
+            None => why,
+        }));
     }
     let pins: Vec<Pin> = set
         .changes
