@@ -33,7 +33,19 @@ struct Run {
 }
 
 fn bump(server: &MockServer, dir: &Path, args: &[&str]) -> Run {
-    let output = upkeep(dir)
+    let output = bump_command(server, dir, args).output().expect("run bump");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+/// `upkeep bump ARGS` in `dir`, against `server` for GitHub and Slack, with nothing of the
+/// caller's environment that a bump reads.
+fn bump_command(server: &MockServer, dir: &Path, args: &[&str]) -> assert_cmd::Command {
+    let mut command = upkeep(dir);
+    command
         .arg("bump")
         .args(args)
         .env("GITHUB_API_URL", server.uri())
@@ -43,14 +55,8 @@ fn bump(server: &MockServer, dir: &Path, args: &[&str]) -> Run {
         .env_remove("GITHUB_TOKEN")
         .env_remove("UPKEEP_CONFIG")
         .env_remove("KUBECONFIG")
-        .env_remove("WOODPECKER_SERVER")
-        .output()
-        .expect("run bump");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
+        .env_remove("WOODPECKER_SERVER");
+    command
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1274,7 +1280,6 @@ async fn a_slow_webhook_does_not_hold_the_bump_up_and_hears_of_it_in_order() {
     let before = git(&repos.remote, &["rev-parse", "main"]);
     let (url, webhook) = slow_first_webhook(repos.remote.clone(), before.clone());
     let args = [
-        "bump",
         "vaultwarden/server",
         "1.36.0",
         "--ci",
@@ -1282,13 +1287,8 @@ async fn a_slow_webhook_does_not_hold_the_bump_up_and_hears_of_it_in_order() {
         "--verify",
         "none",
     ];
-    let output = upkeep(&repos.clone)
-        .args(args)
-        .env("GITHUB_API_URL", server.uri())
+    let output = bump_command(&server, &repos.clone, &args)
         .env("SLACK_WEBHOOK_URL", &url)
-        .env("XDG_CACHE_HOME", repos.clone.join(".git/test-cache"))
-        .env_remove("GITHUB_TOKEN")
-        .env_remove("UPKEEP_CONFIG")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
