@@ -317,6 +317,58 @@ async fn a_dirty_tree_or_a_detached_head_is_refused() {
     );
 }
 
+/// Changes in the working tree are refused before the branch moves, before anything is
+/// fetched and before GitHub is asked, whatever the remote does.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dirty_tree_is_refused_before_anything_is_fetched_or_asked() {
+    let server = github_and_slack().await;
+    let repos = repos();
+    let before = git(&repos.clone, &["rev-parse", "HEAD"]);
+    push_from_elsewhere(&repos, "NOTES.md", "moved on\n", "docs");
+    let edited = repos.clone.join("stacks/vaultwarden/main.tf");
+    let wip = std::fs::read_to_string(&edited).unwrap() + "# wip\n";
+    std::fs::write(&edited, &wip).unwrap();
+    let refused = |run: &Run| {
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("the working tree has changes")
+                && run.stderr.contains("stacks/vaultwarden/main.tf"),
+            "{}",
+            run.stderr
+        );
+    };
+    // The remote moved on.
+    refused(&bump(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0"],
+    ));
+    assert_eq!(git(&repos.clone, &["rev-parse", "HEAD"]), before);
+    assert_eq!(git(&repos.clone, &["rev-parse", "origin/main"]), before);
+    assert_eq!(std::fs::read_to_string(&edited).unwrap(), wip);
+    assert!(!repos.clone.join("NOTES.md").exists());
+    assert!(server.received_requests().await.unwrap().is_empty());
+    // The remote cannot be reached.
+    git(
+        &repos.clone,
+        &["remote", "set-url", "origin", "/nonexistent/remote.git"],
+    );
+    refused(&bump(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0"],
+    ));
+    // There is no such remote.
+    git(&repos.clone, &["remote", "rename", "origin", "upstream"]);
+    refused(&bump(
+        &server,
+        &repos.clone,
+        &["vaultwarden/server", "1.36.0"],
+    ));
+    assert!(server.received_requests().await.unwrap().is_empty());
+    assert_eq!(std::fs::read_to_string(&edited).unwrap(), wip);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_backup_hook_stops_before_any_edit() {
     let server = github_and_slack().await;
