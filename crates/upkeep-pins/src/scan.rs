@@ -281,7 +281,12 @@ fn scan_walked(
     };
     let scan_one = |unit: usize| {
         let report = scan_unit(&tree, unit, dirs[unit]);
-        (report.pins, (report.errors, report.warnings))
+        let found = Found {
+            errors: report.errors,
+            warnings: report.warnings,
+            strictly: report.strictly,
+        };
+        (report.pins, found)
     };
     let mut warnings = Vec::new();
     // A unit waiting for its callers' calls must not wait for a scan that stopped.
@@ -309,9 +314,9 @@ fn scan_walked(
     if !edited.is_empty() {
         rescan_strictly(asked, &units, &dirs, &edited, &mut found)?;
     }
-    for (unit_errors, unit_warnings) in found {
-        errors.extend(unit_errors);
-        warnings.extend(unit_warnings);
+    for unit in found {
+        errors.extend(unit.errors);
+        warnings.extend(unit.warnings);
     }
     errors.sort_by_cached_key(|error| (path_key(&error.file), error.line, error.column));
     warnings.sort_by_cached_key(|warning| (path_key(&warning.file), warning.line, warning.column));
@@ -343,11 +348,20 @@ fn unit_of(units: &BTreeMap<PathBuf, Vec<Entry>>, file: &Path) -> Option<PathBuf
 }
 
 /// What a folder's scan found besides pins.
-type Found = (Vec<ScanError>, Vec<ScanWarning>);
+/// What the scan of one folder found besides its pins.
+struct Found {
+    errors: Vec<ScanError>,
+    warnings: Vec<ScanWarning>,
+    /// Whether every file of the folder was parsed strictly: its errors and warnings are then
+    /// those of a strict scan already.
+    strictly: bool,
+}
 
 /// Scans the folders of `dirs` in `edited` again, every file parsed strictly, and puts what
 /// they found in place of what the first scan (`found`, in the order of `dirs`) found there:
-/// the errors an edit of [`ScanOptions::strict_for`] is refused for are a strict scan's.
+/// the errors an edit of [`ScanOptions::strict_for`] is refused for are a strict scan's. A
+/// folder whose every file the first scan parsed strictly (each mentions the name) is not
+/// scanned again: what it found is a strict scan's already.
 fn rescan_strictly(
     asked: &Asked<'_>,
     units: &BTreeMap<PathBuf, Vec<Entry>>,
@@ -361,11 +375,13 @@ fn rescan_strictly(
         ..asked.options.clone()
     };
     let strictness = Strictness::new(&options);
-    let again: Vec<&Path> = dirs
-        .iter()
-        .copied()
-        .filter(|dir| edited.contains(*dir))
+    let again_at: Vec<usize> = (0..dirs.len())
+        .filter(|&at| edited.contains(dirs[at]) && !found[at].strictly)
         .collect();
+    if again_at.is_empty() {
+        return Ok(());
+    }
+    let again: Vec<&Path> = again_at.iter().map(|&at| dirs[at]).collect();
     let ahead = ReadAhead::new();
     let tree = Tree {
         files: asked.files,
@@ -380,23 +396,23 @@ fn rescan_strictly(
     };
     let scan_one = |unit: usize| {
         let report = scan_unit(&tree, unit, again[unit]);
-        (Vec::new(), (report.errors, report.warnings))
+        let found = Found {
+            errors: report.errors,
+            warnings: report.warnings,
+            strictly: true,
+        };
+        (Vec::new(), found)
     };
     let halted = || tree.callers.halt();
-    let mut checked = ordered::run(
+    let checked = ordered::run(
         &again,
         asked.threads,
         scan_one,
         |_| ControlFlow::Continue(()),
         halted,
-    )?
-    .into_iter();
-    for (dir, first) in dirs.iter().zip(found.iter_mut()) {
-        if edited.contains(*dir)
-            && let Some(strict) = checked.next()
-        {
-            *first = strict;
-        }
+    )?;
+    for (at, strict) in again_at.into_iter().zip(checked) {
+        found[at] = strict;
     }
     Ok(())
 }
@@ -820,6 +836,8 @@ struct UnitReport {
     pins: Vec<Pin>,
     errors: Vec<ScanError>,
     warnings: Vec<ScanWarning>,
+    /// Every file of the folder was parsed strictly (see [`Found::strictly`]).
+    strictly: bool,
 }
 
 /// What every unit's scan shares: the tree's files and folders, the modules' callers, and
@@ -1305,6 +1323,20 @@ fn scan_unit(tree: &Tree<'_>, unit: usize, dir: &Path) -> UnitReport {
             },
         }
     }
+    let unparsed = called
+        .failures
+        .iter()
+        .chain(&literal.failures)
+        .filter_map(|failure| match failure {
+            Failure::Unparsed { file, .. } => Some(file.text.as_str()),
+            Failure::Unreadable(_) => None,
+        });
+    let strictly = tree.strictness.of_all(
+        sources
+            .iter()
+            .map(|source| source.text.as_str())
+            .chain(unparsed),
+    );
     tree.callers.report(dir, &sources);
     let (modules, instances) = tree.instances(dir, &sources);
     tree.callers.loaded(unit);
@@ -1320,6 +1352,7 @@ fn scan_unit(tree: &Tree<'_>, unit: usize, dir: &Path) -> UnitReport {
         pins,
         errors,
         warnings,
+        strictly,
     }
 }
 

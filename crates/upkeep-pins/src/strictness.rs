@@ -33,4 +33,10 @@ impl Strictness {
                 .as_ref()
                 .is_some_and(|mention| mention.in_text(text))
     }
+
+    /// Whether every one of `texts` is parsed strictly; asked of a folder's files only when
+    /// the answer depends on what they hold (a scan for an edit).
+    pub(crate) fn of_all<'a>(&self, mut texts: impl Iterator<Item = &'a str>) -> bool {
+        self.all || (self.mentioning.is_some() && texts.all(|text| self.of(text)))
+    }
 }
