@@ -347,7 +347,6 @@ fn unit_of(units: &BTreeMap<PathBuf, Vec<Entry>>, file: &Path) -> Option<PathBuf
         .map(Path::to_path_buf)
 }
 
-/// What a folder's scan found besides pins.
 /// What the scan of one folder found besides its pins.
 struct Found {
     errors: Vec<ScanError>,
