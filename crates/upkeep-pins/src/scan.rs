@@ -351,8 +351,8 @@ fn unit_of(units: &BTreeMap<PathBuf, Vec<Entry>>, file: &Path) -> Option<PathBuf
 struct Found {
     errors: Vec<ScanError>,
     warnings: Vec<ScanWarning>,
-    /// Whether every file of the folder was parsed strictly: its errors and warnings are then
-    /// those of a strict scan already.
+    /// Whether every file of the folder that could be read was parsed strictly: its errors and
+    /// warnings are then those of a strict scan already.
     strictly: bool,
 }
 
@@ -374,7 +374,9 @@ fn rescan_strictly(
         ..asked.options.clone()
     };
     let strictness = Strictness::new(&options);
-    let again_at: Vec<usize> = (0..dirs.len())
+    // A scan stopped early found less than every folder: the folders it did not reach are not
+    // reported, so not scanned again.
+    let again_at: Vec<usize> = (0..found.len())
         .filter(|&at| edited.contains(dirs[at]) && !found[at].strictly)
         .collect();
     if again_at.is_empty() {
@@ -395,12 +397,7 @@ fn rescan_strictly(
     };
     let scan_one = |unit: usize| {
         let report = scan_unit(&tree, unit, again[unit]);
-        let found = Found {
-            errors: report.errors,
-            warnings: report.warnings,
-            strictly: true,
-        };
-        (Vec::new(), found)
+        (Vec::new(), (report.errors, report.warnings))
     };
     let halted = || tree.callers.halt();
     let checked = ordered::run(
@@ -410,8 +407,9 @@ fn rescan_strictly(
         |_| ControlFlow::Continue(()),
         halted,
     )?;
-    for (at, strict) in again_at.into_iter().zip(checked) {
-        found[at] = strict;
+    for (at, (errors, warnings)) in again_at.into_iter().zip(checked) {
+        found[at].errors = errors;
+        found[at].warnings = warnings;
     }
     Ok(())
 }
@@ -835,7 +833,8 @@ struct UnitReport {
     pins: Vec<Pin>,
     errors: Vec<ScanError>,
     warnings: Vec<ScanWarning>,
-    /// Every file of the folder was parsed strictly (see [`Found::strictly`]).
+    /// Every file of the folder that could be read was parsed strictly (see
+    /// [`Found::strictly`]).
     strictly: bool,
 }
 

@@ -34,8 +34,8 @@ impl Strictness {
                 .is_some_and(|mention| mention.in_text(text))
     }
 
-    /// Whether every one of `texts` is parsed strictly; asked of a folder's files only when
-    /// the answer depends on what they hold (a scan for an edit).
+    /// Whether every one of `texts` is parsed strictly. The texts are searched only when that
+    /// depends on what they hold (a scan for an edit); otherwise the answer is known at once.
     pub(crate) fn of_all<'a>(&self, mut texts: impl Iterator<Item = &'a str>) -> bool {
         self.all || (self.mentioning.is_some() && texts.all(|text| self.of(text)))
     }

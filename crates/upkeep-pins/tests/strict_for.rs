@@ -8,8 +8,9 @@
 //! pins, and on a values file in a subfolder of its stack.
 
 use std::collections::BTreeSet;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use upkeep_pins::{ScanOptions, ScanReport, SetError, SetRequest, plan_set, scan};
+use upkeep_pins::{ScanOptions, ScanReport, SetError, SetRequest, plan_set, scan, scan_each};
 
 /// What planning `name` to `version` on `report` decided, in words that compare: the moves,
 /// or the files refused for.
@@ -200,4 +201,46 @@ fn a_broken_values_file_beside_the_pinned_one_in_a_subfolder_refuses_the_edit() 
         "{expected:?}"
     );
     assert_eq!(found, expected);
+}
+
+/// A scan for a name stopped at its first pin has not scanned the folder of that pin's user
+/// (a module after it in the tree's order): nothing of it is scanned again, and nothing
+/// breaks.
+#[test]
+fn a_scan_for_a_name_stopped_at_its_first_pin_ends_cleanly() {
+    let dir = tree(&[
+        (
+            "a/main.tf",
+            "module \"app\" {\n  source = \"../z/mod\"\n  tag    = \"1.2.3\"\n}\n",
+        ),
+        (
+            "z/mod/main.tf",
+            "variable \"tag\" {}\nresource \"kubernetes_deployment\" \"app\" {\n  spec {\n    template {\n      spec {\n        container {\n          name  = \"app\"\n          image = \"ghcr.io/acme/app:${var.tag}\"\n        }\n      }\n    }\n  }\n}\n",
+        ),
+    ]);
+    let options = ScanOptions {
+        threads: Some(1),
+        strict_for: Some("ghcr.io/acme/app".to_owned()),
+        ..ScanOptions::default()
+    };
+    let all = scan(dir.path(), &options).expect("scan");
+    assert!(
+        all.pins
+            .first()
+            .is_some_and(|pin| pin.file == Path::new("a/main.tf")
+                && pin
+                    .users
+                    .iter()
+                    .any(|user| user.file == Path::new("z/mod/main.tf"))),
+        "{:?}",
+        all.pins
+    );
+    let mut seen = 0;
+    let rest = scan_each(dir.path(), &options, |_| {
+        seen += 1;
+        ControlFlow::Break(())
+    })
+    .expect("a stopped scan");
+    assert_eq!(seen, 1);
+    assert!(rest.errors.is_empty(), "{:?}", rest.errors);
 }
